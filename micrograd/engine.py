@@ -1,0 +1,364 @@
+"""Value: a node of a scalar computation graph, and reverse-mode differentiation over it.
+
+Every node stores its ``data``, its ``grad``, its ``op``, the ordered tuple of its
+``children`` and ``local_grads``: the floats ∂node/∂child, computed when the node
+is made. ``backward()`` is then one loop, the only place the chain rule lives::
+
+    child.grad += local_grad * node.grad      (in reverse topological order)
+
+There are no closures on nodes, so a debugger shows plain numbers everywhere and a
+dropped graph is freed by reference counting alone.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
+from typing import Any, Union
+
+from micrograd import ops
+from micrograd.ops import Op
+
+__all__ = ["Value", "apply", "topological_order"]
+
+Number = Union[int, float]
+Operand = Union["Value", int, float]
+
+
+def _as_float(x: Any, what: str = "Value") -> float:
+    """x as a float if it is a real number (bool excluded); TypeError naming the type otherwise."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
+        return float(x)
+    raise TypeError(f"{what} needs an int or float, got {type(x).__name__}: {x!r}")
+
+
+class Value:
+    """A scalar in a computation graph: ``data``, its gradient ``grad``, and how it was made."""
+
+    __slots__ = ("data", "grad", "label", "_op", "_children", "_local_grads")
+
+    data: float
+    grad: float
+    label: str
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        self.data = _as_float(data)
+        self.grad = 0.0
+        self.label = label
+        self._op: Op | None = None
+        self._children: tuple[Value, ...] = ()
+        self._local_grads: tuple[float, ...] = ()
+
+    # ---- read access for debuggers, drawings and explanations -----------------
+
+    @property
+    def op(self) -> str:
+        """Name of the op that made this node; "" for a leaf."""
+        return self._op.name if self._op is not None else ""
+
+    @property
+    def params(self) -> Mapping[str, float]:
+        """The op's fixed params (``{"exponent": 2.0}`` for ``x**2``); empty for most ops."""
+        return self._op.params if self._op is not None else ops._EMPTY
+
+    @property
+    def op_symbol(self) -> str:
+        """The op as drawings show it: ``+``, ``**2``, ``tanh``; "" for a leaf."""
+        return self._op.display if self._op is not None else ""
+
+    @property
+    def children(self) -> tuple[Value, ...]:
+        """The operands, in order, duplicates kept (``x*x`` has two)."""
+        return self._children
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """∂self/∂child for each child, aligned with ``children``."""
+        return self._local_grads
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node made by ``Value(...)``, not by an op."""
+        return not self._children
+
+    def __repr__(self) -> str:
+        label = f"{self.label!r}, " if self.label else ""
+        op = ""
+        if self._op is not None:
+            params = "".join(f", {k}={v:g}" for k, v in self._op.params.items())
+            op = f"op={self.op!r}{params}, "
+        return f"Value({label}{op}data={self.data:.6g}, grad={self.grad:.6g})"
+
+    # ---- reverse mode ----------------------------------------------------------
+
+    def backward(self) -> None:
+        """Set every node's grad to ∂self/∂node: leaves accumulate (+=), interior nodes are overwritten."""
+        order = topological_order(self, leaves=False)
+        for node in order:
+            node.grad = 0.0  # interior nodes: the gradient of this pass only
+        self.grad += 1.0
+        for node in order:
+            grad_output = node.grad
+            for child, local in zip(node._children, node._local_grads):
+                child.grad += local * grad_output
+
+    def zero_grad(self) -> None:
+        """Set grad = 0 on every node of this graph."""
+        for node in topological_order(self):
+            node.grad = 0.0
+
+    # ---- the ops: each looks its registry entry up ---------------------------
+
+    def __add__(self, other: Operand) -> Value:
+        return _binary(_ADD, self, other)
+
+    def __radd__(self, other: Operand) -> Value:
+        return _binary_reflected(_ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        return _binary(_SUB, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        return _binary_reflected(_SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        return _binary(_MUL, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:
+        return _binary_reflected(_MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        return _binary(_DIV, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        return _binary_reflected(_DIV, other, self)
+
+    def __pow__(self, exponent: Operand) -> Value:
+        if isinstance(exponent, Value):
+            return _binary(_POW_VALUE, self, exponent)
+        try:
+            p = _as_float(exponent, "pow exponent")
+        except TypeError:
+            return NotImplemented
+        return _unary(_POW.bind(exponent=p), self)
+
+    def __rpow__(self, base: Operand) -> Value:
+        return _binary_reflected(_POW_VALUE, base, self)
+
+    def __neg__(self) -> Value:
+        return _unary(_NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def exp(self) -> Value:
+        """e**self."""
+        return _unary(_EXP, self)
+
+    def log(self) -> Value:
+        """ln self (self > 0)."""
+        return _unary(_LOG, self)
+
+    def tanh(self) -> Value:
+        """tanh self."""
+        return _unary(_TANH, self)
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e**-self)."""
+        return _unary(_SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(0, self)."""
+        return _unary(_RELU, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """self if self > 0 else slope·self."""
+        return _unary(_LEAKY_RELU.bind(slope=_as_float(slope, "leaky_relu slope")), self)
+
+    def step(self) -> Value:
+        """1 if self > 0 else 0."""
+        return _unary(_STEP, self)
+
+    @staticmethod
+    def sum(values: Iterable[Operand]) -> Value:
+        """x1 + … + xn as one node."""
+        return apply(_SUM, *values)
+
+    @staticmethod
+    def linear(weights: Iterable[Operand], inputs: Iterable[Operand], bias: Operand) -> Value:
+        """w1·x1 + … + wn·xn + b as one node (a neuron's pre-activation)."""
+        weights, inputs = tuple(weights), tuple(inputs)
+        if len(weights) != len(inputs):
+            raise ValueError(f"linear: {len(weights)} weights for {len(inputs)} inputs")
+        return apply(_LINEAR, *chain.from_iterable(zip(weights, inputs)), bias)
+
+
+# ---- node construction -----------------------------------------------------------
+
+_new = object.__new__
+
+
+def _node(data: float, op: Op, children: tuple[Value, ...], local_grads: tuple[float, ...]) -> Value:
+    """A result node; inputs were checked by the op."""
+    node = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node._op = op
+    node._children = children
+    node._local_grads = local_grads
+    return node
+
+
+def _constant(x: Any) -> Value | None:
+    """A number operand as a leaf Value; None if x is not a real number."""
+    try:
+        x = _as_float(x)
+    except TypeError:
+        return None
+    return _node(x, None, (), ())
+
+
+def _number(x: Any) -> float | None:
+    """x as a float if it is a real number, else None (the operator then returns NotImplemented)."""
+    if type(x) is float:
+        return x
+    try:
+        return _as_float(x)
+    except TypeError:
+        return None
+
+
+def _install_method(op: Op) -> None:
+    """Make a registered one-input op a Value method: ``x.softplus()``."""
+
+    def method(self: Value, **params: float) -> Value:
+        return apply(op, self, **params)
+
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = (op.forward.__doc__ or f"The registered op {op.name!r}.").strip().splitlines()[0]
+    setattr(Value, op.name, method)
+
+
+def _binary(op: Op, a: Value, b: Any) -> Value:
+    """a <op> b: the hot path of every expression. A number b is folded into the op."""
+    if type(b) is Value or isinstance(b, Value):
+        x, y = a.data, b.data
+        out = op.forward(x, y)
+        return _node(out, op, (a, b), op.derivative(x, y, out))
+    c = b if type(b) is float else _number(b)
+    if c is None:
+        return NotImplemented
+    op = op.folded_right.get(c) or op.fold(c, True)
+    x = a.data
+    out = op.forward(x)
+    return _node(out, op, (a,), op.fixed_local_grads or (op.derivative(x, out),))
+
+
+def _binary_reflected(op: Op, a: Any, b: Value) -> Value:
+    """a <op> b for a number a (``2 - x``): the number is folded into the op."""
+    c = a if type(a) is float else _number(a)
+    if c is None:
+        return NotImplemented
+    op = op.folded_left.get(c) or op.fold(c, False)
+    y = b.data
+    out = op.forward(y)
+    return _node(out, op, (b,), op.fixed_local_grads or (op.derivative(y, out),))
+
+
+def _unary(op: Op, a: Value) -> Value:
+    """op(a) for the built-in one-operand ops."""
+    x = a.data
+    out = op.forward(x)
+    return _node(out, op, (a,), (op.derivative(x, out),))
+
+
+def apply(op: str | Op, *operands: Any, **params: float) -> Value:
+    """The node ``op(*operands)`` for any registered op; numbers become constant leaves."""
+    if not isinstance(op, Op):
+        op = ops.get(op)
+    if params:
+        op = op.bind(**{k: _as_float(v, f"{op.name} param {k!r}") for k, v in params.items()})
+    if op.arity is not None and len(operands) != op.arity:
+        raise TypeError(f"{op.name}: takes {op.arity} operand(s), got {len(operands)}")
+    if not operands:
+        raise TypeError(f"{op.name}: needs at least one operand")
+    children = []
+    for x in operands:
+        if not isinstance(x, Value):
+            c = _constant(x)
+            if c is None:
+                raise TypeError(f"{op.name}: operands must be Values or numbers, got {type(x).__name__}: {x!r}")
+            x = c
+        children.append(x)
+    xs = [c.data for c in children]
+    try:
+        out = op.forward(*xs)
+        local = op.derivative(*xs, out)
+    except (ValueError, ArithmeticError) as err:
+        if str(err).startswith(op.name):
+            raise
+        raise type(err)(f"{op.name}{tuple(xs)}: {err}") from err
+    if type(local) is not tuple:
+        local = (local,) if not isinstance(local, (list, tuple)) else tuple(local)
+    if len(local) != len(children):
+        raise ValueError(
+            f"{op.name}: derivative returned {len(local)} value(s) for {len(children)} operand(s)"
+        )
+    return _node(
+        _result_float(op, out, "forward"),
+        op,
+        tuple(children),
+        tuple(_result_float(op, d, "derivative") for d in local),
+    )
+
+
+def _result_float(op: Op, x: Any, part: str) -> float:
+    if type(x) is float:
+        return x
+    try:
+        return _as_float(x)
+    except TypeError:
+        raise TypeError(f"{op.name}: {part} returned {type(x).__name__}, not a float") from None
+
+
+# ---- traversal ---------------------------------------------------------------------
+
+
+def topological_order(root: Value, leaves: bool = True) -> list[Value]:
+    """Every node reachable from root (leaves too unless leaves=False), each before its children.
+
+    An iterative depth-first search (no recursion limit), children visited in their
+    stored order, so the order is the same in every run.
+    """
+    order: list[Value] = []
+    expanded: set[Value] = set()
+    stack: list[Value | None] = [root]
+    push, pop, expand, emit = stack.append, stack.pop, expanded.add, order.append
+    while stack:
+        node = pop()
+        if node is None:  # the marker: every child of the node below it is emitted
+            node = pop()
+            if leaves or node._children:
+                emit(node)
+        elif node not in expanded:
+            expand(node)
+            push(node)
+            push(None)
+            for child in node._children:
+                if child not in expanded:
+                    push(child)
+    order.reverse()
+    return order
+
+
+_ADD, _SUB, _MUL, _DIV = ops.get("add"), ops.get("sub"), ops.get("mul"), ops.get("div")
+_NEG, _POW, _POW_VALUE = ops.get("neg"), ops.get("pow"), ops.get("pow_value")
+_EXP, _LOG, _TANH, _SIGMOID = ops.get("exp"), ops.get("log"), ops.get("tanh"), ops.get("sigmoid")
+_RELU, _LEAKY_RELU, _STEP = ops.get("relu"), ops.get("leaky_relu"), ops.get("step")
+_SUM, _LINEAR = ops.get("sum"), ops.get("linear")
