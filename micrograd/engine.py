@@ -30,7 +30,7 @@ def _as_float(x: Any, what: str = "Value") -> float:
     """x as a float if it is a real number (bool excluded); TypeError naming the type otherwise."""
     if type(x) is float:
         return x
-    if isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
+    if isinstance(x, numbers.Real) and type(x).__name__ not in ("bool", "bool_"):
         return float(x)
     raise TypeError(f"{what} needs an int or float, got {type(x).__name__}: {x!r}")
 
@@ -288,6 +288,12 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Value:
         raise TypeError(f"{op.name}: takes {op.arity} operand(s), got {len(operands)}")
     if not operands:
         raise TypeError(f"{op.name}: needs at least one operand")
+    if op.arity == 2:  # one number operand is folded into the op, as the operators do
+        a, b = operands
+        if isinstance(a, Value) and not isinstance(b, Value) and _number(b) is not None:
+            return apply(op.fold(_number(b), True), a)
+        if isinstance(b, Value) and not isinstance(a, Value) and _number(a) is not None:
+            return apply(op.fold(_number(a), False), b)
     children = []
     for x in operands:
         if not isinstance(x, Value):
