@@ -13,17 +13,17 @@ dropped graph is freed by reference counting alone.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from micrograd import ops
 from micrograd.ops import Op
 
 __all__ = ["Value", "apply", "topological_order"]
 
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number: TypeAlias = "int | float"
+Operand: TypeAlias = "Value | int | float"
 
 
 def _as_float(x: Any, what: str = "Value") -> float:
@@ -33,6 +33,49 @@ def _as_float(x: Any, what: str = "Value") -> float:
     if isinstance(x, numbers.Real) and type(x).__name__ not in ("bool", "bool_"):
         return float(x)
     raise TypeError(f"{what} needs an int or float, got {type(x).__name__}: {x!r}")
+
+
+_new = object.__new__
+
+
+def _operator(name: str, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """The method ``self <op> other`` (``other <op> self`` if reflected) for a two-operand op.
+
+    This is the hot path of every expression, so the node is made inline (as ``_node`` does).
+    A number operand is folded into the op: ``x * 0.5`` has one child and local grad 0.5.
+    """
+    op = ops.get(name)
+    forward, derivative, fold = op.forward, op.derivative, op.fold
+    folded = op.folded_left if reflected else op.folded_right
+
+    def method(self: Value, other: Any) -> Value:
+        if type(other) is Value or isinstance(other, Value):
+            a, b = (other, self) if reflected else (self, other)
+            x, y = a.data, b.data
+            out = forward(x, y)
+            node_op, children, local_grads = op, (a, b), derivative(x, y, out)
+        else:
+            c = other if type(other) is float else _number(other)
+            if c is None:
+                return NotImplemented
+            node_op = folded.get(c) or fold(c, not reflected)
+            x = self.data
+            out = node_op.forward(x)
+            children = (self,)
+            local_grads = node_op.fixed_local_grads or (node_op.derivative(x, out),)
+        node = _new(Value)
+        node.data = out
+        node.grad = 0.0
+        node.label = ""
+        node._op = node_op
+        node._children = children
+        node._local_grads = local_grads
+        return node
+
+    symbol = op.symbol or name
+    method.__name__ = method.__qualname__ = f"__r{name}__" if reflected else f"__{name}__"
+    method.__doc__ = f"other {symbol} self" if reflected else f"self {symbol} other"
+    return method
 
 
 class Value:
@@ -97,15 +140,19 @@ class Value:
     # ---- reverse mode ----------------------------------------------------------
 
     def backward(self) -> None:
-        """Set every node's grad to ∂self/∂node: leaves accumulate (+=), interior nodes are overwritten."""
+        """Set each node's grad to ∂self/∂node; leaves accumulate (+=), interior nodes are reset."""
         order = topological_order(self, leaves=False)
         for node in order:
             node.grad = 0.0  # interior nodes: the gradient of this pass only
         self.grad += 1.0
-        for node in order:
+        for node in order:  # the chain rule: child.grad += ∂node/∂child · ∂self/∂node
             grad_output = node.grad
-            for child, local in zip(node._children, node._local_grads):
-                child.grad += local * grad_output
+            children = node._children
+            if len(children) == 1:  # most nodes; the same line as below, without zip's cost
+                children[0].grad += node._local_grads[0] * grad_output
+            else:
+                for child, local in zip(children, node._local_grads):
+                    child.grad += local * grad_output
 
     def zero_grad(self) -> None:
         """Set grad = 0 on every node of this graph."""
@@ -114,41 +161,25 @@ class Value:
 
     # ---- the ops: each looks its registry entry up ---------------------------
 
-    def __add__(self, other: Operand) -> Value:
-        return _binary(_ADD, self, other)
-
-    def __radd__(self, other: Operand) -> Value:
-        return _binary_reflected(_ADD, other, self)
-
-    def __sub__(self, other: Operand) -> Value:
-        return _binary(_SUB, self, other)
-
-    def __rsub__(self, other: Operand) -> Value:
-        return _binary_reflected(_SUB, other, self)
-
-    def __mul__(self, other: Operand) -> Value:
-        return _binary(_MUL, self, other)
-
-    def __rmul__(self, other: Operand) -> Value:
-        return _binary_reflected(_MUL, other, self)
-
-    def __truediv__(self, other: Operand) -> Value:
-        return _binary(_DIV, self, other)
-
-    def __rtruediv__(self, other: Operand) -> Value:
-        return _binary_reflected(_DIV, other, self)
+    __add__ = _operator("add")
+    __radd__ = _operator("add", reflected=True)
+    __sub__ = _operator("sub")
+    __rsub__ = _operator("sub", reflected=True)
+    __mul__ = _operator("mul")
+    __rmul__ = _operator("mul", reflected=True)
+    __truediv__ = _operator("div")
+    __rtruediv__ = _operator("div", reflected=True)
+    __rpow__ = _operator("pow_value", reflected=True)
 
     def __pow__(self, exponent: Operand) -> Value:
+        """self ** exponent: op pow for a number exponent, pow_value for a Value one (self > 0)."""
         if isinstance(exponent, Value):
-            return _binary(_POW_VALUE, self, exponent)
+            return _pow_value(self, exponent)
         try:
             p = _as_float(exponent, "pow exponent")
         except TypeError:
             return NotImplemented
         return _unary(_POW.bind(exponent=p), self)
-
-    def __rpow__(self, base: Operand) -> Value:
-        return _binary_reflected(_POW_VALUE, base, self)
 
     def __neg__(self) -> Value:
         return _unary(_NEG, self)
@@ -200,10 +231,10 @@ class Value:
 
 # ---- node construction -----------------------------------------------------------
 
-_new = object.__new__
 
-
-def _node(data: float, op: Op, children: tuple[Value, ...], local_grads: tuple[float, ...]) -> Value:
+def _node(
+    data: float, op: Op | None, children: tuple[Value, ...], local_grads: tuple[float, ...]
+) -> Value:
     """A result node; inputs were checked by the op."""
     node = _new(Value)
     node.data = data
@@ -241,34 +272,16 @@ def _install_method(op: Op) -> None:
         return apply(op, self, **params)
 
     method.__name__ = method.__qualname__ = op.name
-    method.__doc__ = (op.forward.__doc__ or f"The registered op {op.name!r}.").strip().splitlines()[0]
+    doc = op.forward.__doc__ or f"The registered op {op.name!r}."
+    method.__doc__ = doc.strip().splitlines()[0]
     setattr(Value, op.name, method)
 
 
-def _binary(op: Op, a: Value, b: Any) -> Value:
-    """a <op> b: the hot path of every expression. A number b is folded into the op."""
-    if type(b) is Value or isinstance(b, Value):
-        x, y = a.data, b.data
-        out = op.forward(x, y)
-        return _node(out, op, (a, b), op.derivative(x, y, out))
-    c = b if type(b) is float else _number(b)
-    if c is None:
-        return NotImplemented
-    op = op.folded_right.get(c) or op.fold(c, True)
-    x = a.data
-    out = op.forward(x)
-    return _node(out, op, (a,), op.fixed_local_grads or (op.derivative(x, out),))
-
-
-def _binary_reflected(op: Op, a: Any, b: Value) -> Value:
-    """a <op> b for a number a (``2 - x``): the number is folded into the op."""
-    c = a if type(a) is float else _number(a)
-    if c is None:
-        return NotImplemented
-    op = op.folded_left.get(c) or op.fold(c, False)
-    y = b.data
-    out = op.forward(y)
-    return _node(out, op, (b,), op.fixed_local_grads or (op.derivative(y, out),))
+def _pow_value(a: Value, b: Value) -> Value:
+    """a ** b for a Value exponent (a > 0)."""
+    x, y = a.data, b.data
+    out = _POW_VALUE.forward(x, y)
+    return _node(out, _POW_VALUE, (a, b), _POW_VALUE.derivative(x, y, out))
 
 
 def _unary(op: Op, a: Value) -> Value:
@@ -299,7 +312,9 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Value:
         if not isinstance(x, Value):
             c = _constant(x)
             if c is None:
-                raise TypeError(f"{op.name}: operands must be Values or numbers, got {type(x).__name__}: {x!r}")
+                raise TypeError(
+                    f"{op.name}: operands must be Values or numbers, got {type(x).__name__}: {x!r}"
+                )
             x = c
         children.append(x)
     xs = [c.data for c in children]
@@ -339,8 +354,8 @@ def _result_float(op: Op, x: Any, part: str) -> float:
 def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """Every node reachable from root (leaves too unless leaves=False), each before its children.
 
-    An iterative depth-first search (no recursion limit), children visited in their
-    stored order, so the order is the same in every run.
+    An iterative depth-first search (no recursion limit, no change to it): reversed
+    post-order, so the first child's branch comes before the second's, the same in every run.
     """
     order: list[Value] = []
     expanded: set[Value] = set()
