@@ -30,6 +30,8 @@ def _as_float(x: Any, what: str = "Value") -> float:
     """x as a float if it is a real number (bool excluded); TypeError naming the type otherwise."""
     if type(x) is float:
         return x
+    if type(x) is int:
+        return float(x)
     if isinstance(x, numbers.Real) and type(x).__name__ not in ("bool", "bool_"):
         return float(x)
     raise TypeError(f"{what} needs an int or float, got {type(x).__name__}: {x!r}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import partial
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -77,15 +78,14 @@ class Op:
 
     def bind(self, **params: float) -> Op:
         """This op with its params fixed (``pow`` with ``exponent=2``); cached per value."""
-        key = tuple(sorted(params.items()))
+        key = tuple(params.items()) if len(params) == 1 else tuple(sorted(params.items()))
         op = self._bound.get(key)
         if op is None:
-            forward, derivative = self.forward, self.derivative
-            op = Op(self.name, self.arity,
-                    lambda *xs: forward(*xs, **params),
-                    lambda *xs: derivative(*xs, **params),
-                    self.symbol, MappingProxyType(dict(params)), self.kinks, builtin=self.builtin)
-            _remember(self._bound, key, op)
+            op = Op(self.name, self.arity, partial(self.forward, **params),
+                    partial(self.derivative, **params), self.symbol,
+                    MappingProxyType(dict(params)), self.kinks, builtin=self.builtin)
+            if all(v == v for v in params.values()):  # a nan key never hits
+                _remember(self._bound, key, op)
         return op
 
     def fold(self, constant: float, right: bool) -> Op:
