@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from functools import partial
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -34,8 +34,10 @@ _EMPTY: Mapping[str, float] = MappingProxyType({})
 class Op:
     """One primitive: ``out = forward(*xs)``, ``∂out/∂xs = derivative(*xs, out)``."""
 
-    __slots__ = ("name", "arity", "forward", "derivative", "symbol", "params", "kinks",
-                 "linear_in", "float_methods", "fixed_local_grads", "builtin", "_bound", "folded_left", "folded_right")
+    __slots__ = (
+        "name", "arity", "forward", "derivative", "symbol", "params", "kinks", "linear_in",
+        "float_methods", "fixed_local_grads", "builtin", "_bound", "folded_left", "folded_right",
+    )
 
     def __init__(
         self,
@@ -223,7 +225,8 @@ def _arity_of(name: str, forward: Callable[..., float]) -> int | None:
     try:
         parameters = inspect.signature(forward).parameters.values()
     except (TypeError, ValueError):
-        raise TypeError(f"register({name!r}): cannot read forward's signature; pass arity=") from None
+        message = f"register({name!r}): cannot read forward's signature; pass arity="
+        raise TypeError(message) from None
     if any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return None
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -334,7 +337,7 @@ def _safe_pow(x: float, p: float) -> float:
         return -_INF if negative else _INF
 
 
-def pow(x: float, exponent: float) -> float:  # noqa: A001 - the op's name
+def pow(x: float, exponent: float) -> float:
     """x ** exponent for a number exponent; negative x needs an integer exponent."""
     if x != x or exponent != exponent:
         return _NAN  # IEEE says nan**0 = 1; the contract says NaN in, NaN out
@@ -495,7 +498,7 @@ _builtin("sum", sum_, sum_grad, None, "Σ")
 def linear(*xs: float) -> float:
     """w1·x1 + w2·x2 + … + wn·xn + b, operands interleaved as (w1, x1, …, wn, xn, b)."""
     if len(xs) % 2 == 0:
-        raise TypeError(f"linear: needs an odd number of operands (w1, x1, …, wn, xn, b), got {len(xs)}")
+        raise TypeError(f"linear: needs operands (w1, x1, …, wn, xn, b), an odd number; got {len(xs)}")
     return sum(map(float.__mul__, xs[0:-1:2], xs[1:-1:2])) + xs[-1]
 
 
@@ -526,7 +529,7 @@ _builtin("half_squared_error", half_squared_error, half_squared_error_grad, 2, "
 
 
 def bce_with_logits(z: float, y: float) -> float:
-    """Binary cross-entropy of the logit z against y ∈ [0, 1]: max(z, 0) - z·y + log(1 + e**-|z|)."""
+    """Cross-entropy of logit z against y ∈ [0, 1]: max(z, 0) - z·y + log(1 + e**-|z|)."""
     return (z if z > 0 else 0.0) - z * y + math.log1p(math.exp(-abs(z)))
 
 
