@@ -498,7 +498,7 @@ _builtin("sum", sum_, sum_grad, None, "Σ")
 def linear(*xs: float) -> float:
     """w1·x1 + w2·x2 + … + wn·xn + b, operands interleaved as (w1, x1, …, wn, xn, b)."""
     if len(xs) % 2 == 0:
-        raise TypeError(f"linear: needs operands (w1, x1, …, wn, xn, b), an odd number; got {len(xs)}")
+        raise TypeError(f"linear: needs (w1, x1, …, wn, xn, b), an odd count; got {len(xs)}")
     return sum(map(float.__mul__, xs[0:-1:2], xs[1:-1:2])) + xs[-1]
 
 
