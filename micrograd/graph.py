@@ -1,0 +1,172 @@
+"""Drawings of computation graphs with Graphviz: a record per Value, an op node per operation.
+
+``draw_dot(root)`` returns a ``graphviz.Digraph`` (it shows inline in Jupyter when
+Graphviz's ``dot`` program is installed); ``render(root, "graph.svg")`` writes a file.
+Nodes are named by their index in ``topological_order(root)`` (``v0`` is the root), never
+by ``id()``, so one graph gives byte-identical DOT source in every process, and the
+names of unlabelled nodes match ``micrograd.trace`` ("v3").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from micrograd.engine import Value, topological_order
+from micrograd.trace import node_names
+
+__all__ = ["FORMATS", "GraphvizNotFound", "draw_dot", "render"]
+
+FORMATS = (".svg", ".png", ".pdf", ".dot")  # render's file suffixes; .dot needs no Graphviz
+
+INSTALL_HINT = (
+    "Install Graphviz (the program, not only the Python package): "
+    "Debian/Ubuntu `sudo apt-get install graphviz`, macOS `brew install graphviz`, "
+    "conda `conda install -c conda-forge graphviz`. "
+    "A .dot file needs no Graphviz: render(root, 'graph.dot') works without it."
+)
+
+
+class GraphvizNotFound(RuntimeError):
+    """Graphviz's `dot` program is needed to render this format and is not on PATH."""
+
+
+_RANKDIRS = ("LR", "RL", "TB", "BT")
+
+# Styles: parameters stand out (blue, bold), other leaves (inputs, constants) are grey,
+# the root is yellow, op nodes are small ellipses.
+_PARAMETER = ' style="filled,bold" fillcolor="#cfe2ff" color="#1f4e9c"'
+_LEAF = ' style=filled fillcolor="#eeeeee" color="#777777"'
+_ROOT = ' style=filled fillcolor="#fff3bf"'
+_OP = ' shape=ellipse style=filled fillcolor="#f8f9fa" fontsize=11 margin="0.03,0.02"'
+
+_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '{}|<>"'} | {"\n": " ", "\r": " "})
+
+
+def _quote_record(text: str) -> str:
+    """text as a literal record field: backslashes doubled, { } | < > " escaped."""
+    return text.replace("\\", "\\\\").translate(_RECORD_SPECIAL)
+
+
+def _quote(text: str) -> str:
+    """text as a literal plain label inside a DOT double-quoted string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def draw_dot(
+    root: Value,
+    rankdir: str = "LR",
+    show_local_grads: bool = False,
+    parameters: Iterable[Value] | None = None,
+) -> graphviz.Digraph:
+    """The graph of root: a record (name | data | grad) per Value, an op node before each result.
+
+    Parameters are drawn apart (by default every labelled leaf; or exactly the Values in
+    ``parameters``); with ``show_local_grads`` each input → op edge carries ∂out/∂input.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
+    if rankdir not in _RANKDIRS:
+        raise ValueError(
+            f"draw_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}"
+        )
+    if parameters is None:
+        is_parameter = None
+    else:
+        params = list(parameters)
+        for p in params:
+            if not isinstance(p, Value):
+                raise TypeError(f"draw_dot: parameters must be Values, got {type(p).__name__}")
+        is_parameter = set(params).__contains__
+
+    order = topological_order(root)
+    names = node_names(order)
+    index = {node: i for i, node in enumerate(order)}
+    lines: list[str] = []
+    add = lines.append
+    for i, node in enumerate(order):  # root first: the drawing then lists inputs as written
+        record = f"{{ {_quote_record(names[i])} | data {_g(node.data)} | grad {_g(node.grad)} }}"
+        if node.is_leaf:
+            param = node.label != "" if is_parameter is None else is_parameter(node)
+            style = _PARAMETER if param else _LEAF
+        else:
+            style = _ROOT if i == 0 else ""
+        add(f'\tv{i} [label="{record}"{style}]\n')
+        if node.is_leaf:
+            continue
+        add(f'\tv{i}_op [label="{_quote(node.op_symbol)}"{_OP}]\n')
+        add(f"\tv{i}_op -> v{i}\n")
+        for child, local in zip(node.children, node.local_grads):
+            edge_label = f' [label="{_g(local)}"]' if show_local_grads else ""
+            add(f"\tv{index[child]} -> v{i}_op{edge_label}\n")
+
+    graph_attr = {"rankdir": rankdir, "fontname": "DejaVu Sans"}
+    if show_local_grads:
+        graph_attr |= {"label": "edge labels: local derivative ∂(op output)/∂(input)",
+                       "labelloc": "b", "fontsize": "11"}
+    return graphviz.Digraph(
+        "micrograd",
+        graph_attr=graph_attr,
+        node_attr={"shape": "record", "fontname": "DejaVu Sans", "fontsize": "12"},
+        edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555"},
+        body=lines,
+    )
+
+
+def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Path:
+    """Write the drawing of root to path, in the format its suffix names (.svg .png .pdf .dot).
+
+    ``draw_options`` go to ``draw_dot``. The file is replaced atomically: a failure
+    leaves any previous file intact. Only .dot works without Graphviz's ``dot`` program.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"render: directory {str(path.parent)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        shown = repr(path.suffix) if path.suffix else "no suffix"
+        raise ValueError(
+            f"render: unknown file suffix {shown} in {str(path)!r}; use one of {', '.join(FORMATS)}"
+        )
+    graph = draw_dot(root, **draw_options)
+    if suffix == ".dot":
+        data = graph.source.encode("utf-8")
+    else:
+        try:
+            data = graph.pipe(format=suffix[1:])
+        except graphviz.ExecutableNotFound as err:
+            raise GraphvizNotFound(
+                f"render: writing {str(path)!r} needs Graphviz's `dot` program, which is not "
+                f"on PATH. {INSTALL_HINT}"
+            ) from err
+        except graphviz.CalledProcessError as err:
+            stderr = (err.stderr or b"").decode("utf-8", "replace").strip()
+            raise RuntimeError(f"render: Graphviz's dot failed on {str(path)!r}: {stderr}") from err
+    _write_atomic(path, data)
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write data to path all at once: a temporary file in the same directory, then os.replace."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,353 @@
+"""Backprop, shown: the backward pass one node at a time, and ∂root/∂x as the chain rule.
+
+``backward_steps(root)`` is ``Value.backward`` unrolled into a generator: one record per
+interior node, in the order the chain rule visits them, each saying what was added to
+which child::
+
+    for step in backward_steps(E):
+        print(step)
+
+``explain(root, wrt)`` writes ∂root/∂wrt the way the lecture notes do: the sum over all
+paths from root to wrt of the product of the local derivatives along the path::
+
+    ∂E/∂w11 = ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂w11 = (ŷ - 1)·w1·tanh'(a1)·x1 = (…)·(…)·(…)·(…) = …
+
+Nodes are named by their label; an unlabelled node by its index in
+``topological_order(root)`` ("v3"), so names are the same in every run and match the
+drawings of ``micrograd.graph``. Every walk here is iterative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from micrograd import ops
+from micrograd.engine import Value, topological_order
+
+__all__ = [
+    "BackwardStep",
+    "ChainPath",
+    "ChildUpdate",
+    "backward_steps",
+    "chain_paths",
+    "explain",
+    "node_names",
+]
+
+
+def _g(x: float) -> str:
+    """A number to about 4 significant digits."""
+    return f"{x:.4g}"
+
+
+def node_names(order: Sequence[Value]) -> list[str]:
+    """Names for the nodes of ``order``: the label, "v<i>" if none, "label#<i>" if it repeats."""
+    seen: dict[str, int] = {}
+    for node in order:
+        if node.label:
+            seen[node.label] = seen.get(node.label, 0) + 1
+    return [
+        (node.label if seen[node.label] == 1 else f"{node.label}#{i}") if node.label else f"v{i}"
+        for i, node in enumerate(order)
+    ]
+
+
+def _named_order(root: Value) -> tuple[list[Value], dict[Value, str]]:
+    """topological_order(root) (root first, leaves included) and each node's name."""
+    if not isinstance(root, Value):
+        raise TypeError(f"root must be a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    return order, dict(zip(order, node_names(order)))
+
+
+# ---- local derivatives as formulas ------------------------------------------------------
+
+
+def local_formula(node: Value, index: int, names: dict[Value, str]) -> str | None:
+    """∂node/∂children[index] in the graph's names (``x1`` for ∂a1/∂w11); None if no short form."""
+    op, children, params = node.op, node.children, node.params
+    x = names.get(children[index], "?")
+    folded = len(children) == 1 and bool(params) and op in _BINARY
+    if op in ("add", "sum"):
+        return "1"
+    if op == "neg":
+        return "-1"
+    if op == "sub":
+        if folded:
+            return "1" if "b" in params else "-1"
+        return "1" if index == 0 else "-1"
+    if op == "mul":
+        if folded:
+            return _g(next(iter(params.values())))
+        return names.get(children[1 - index], "?")
+    if op == "div":
+        if folded:
+            return f"1/{_g(params['b'])}" if "b" in params else f"-{_g(params['a'])}/{x}²"
+        other = names.get(children[1 - index], "?")
+        return f"1/{other}" if index == 0 else f"-{other}/{x}²"
+    if op == "linear":
+        if index == len(children) - 1:
+            return "1"
+        return names.get(children[index + 1 if index % 2 == 0 else index - 1], "?")
+    if op == "half_squared_error":
+        if folded:
+            if "y" in params:
+                return f"({x} - {_g(params['y'])})"
+            return f"({x} - {_g(params['y_hat'])})"
+        other = names.get(children[1 - index], "?")
+        return f"({x} - {other})"
+    if op == "pow":
+        p = params.get("exponent", 1.0)
+        if p == 0:
+            return "0"
+        return _g(p) if p == 1 else f"{_g(p)}·{x}" if p == 2 else f"{_g(p)}·{x}**{_g(p - 1)}"
+    if op == "exp":
+        return f"exp({x})"
+    if op == "log":
+        return f"1/{x}"
+    if op not in _BINARY and len(children) == 1:
+        try:
+            unary = ops.get(op).arity == 1
+        except KeyError:
+            return None
+        if unary:
+            return f"{op}'({x})"  # the notes' f'(a1)
+    return None
+
+
+_BINARY = frozenset(
+    ("add", "sub", "mul", "div", "pow_value", "half_squared_error", "bce_with_logits")
+)
+
+
+# ---- the backward pass, step by step -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildUpdate:
+    """One chain-rule term: ``child.grad += local_grad · grad_output`` (= contribution)."""
+
+    child: Value
+    name: str
+    local_grad: float  # ∂node/∂child
+    contribution: float  # local_grad · grad_output, the amount added
+    grad: float  # child.grad right after adding
+    formula: str | None  # ∂node/∂child in the graph's names, e.g. "x1"
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """What the backward pass did at one node: its grad, and what it added to each child."""
+
+    node: Value
+    name: str
+    grad_output: float  # ∂root/∂node, complete when the node is visited
+    updates: tuple[ChildUpdate, ...]
+
+    def __str__(self) -> str:
+        g = _g(self.grad_output)
+        times_g = f"·({g})" if g.startswith("-") else f"·{g}"
+        lines = [f"{self.name} ({self.node.op_symbol}) grad={g}:"]
+        for u in self.updates:
+            why = f"   (∂{self.name}/∂{u.name} = {u.formula})" if u.formula else ""
+            added = f"{_g(u.local_grad)}{times_g} = {_g(u.contribution)}"
+            lines.append(f"  {u.name} += {added} → grad {_g(u.grad)}{why}")
+        return "\n".join(lines)
+
+
+def backward_steps(root: Value) -> Iterator[BackwardStep]:
+    """Run root.backward() one interior node at a time, yielding a BackwardStep per node.
+
+    The same pass as ``Value.backward``: interior grads reset to 0, root.grad += 1,
+    leaves accumulate; consumed fully it leaves exactly the grads backward() gives.
+    """
+    order, names = _named_order(root)
+    interior = [node for node in order if node.children]  # = topological_order(root, leaves=False)
+    for node in interior:
+        node.grad = 0.0
+    root.grad += 1.0
+    for node in interior:
+        grad_output = node.grad
+        updates = []
+        for index, (child, local) in enumerate(zip(node.children, node.local_grads)):
+            contribution = local * grad_output
+            child.grad += contribution
+            updates.append(
+                ChildUpdate(child, names[child], local, contribution, child.grad,
+                            local_formula(node, index, names))
+            )
+        yield BackwardStep(node, names[node], grad_output, tuple(updates))
+
+
+# ---- the chain rule, path by path ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainPath:
+    """One path root → … → wrt and the local derivative on each of its edges."""
+
+    nodes: tuple[Value, ...]
+    names: tuple[str, ...]
+    local_grads: tuple[float, ...]  # local_grads[k] = ∂nodes[k]/∂nodes[k+1] along this edge
+    formulas: tuple[str | None, ...]
+
+    @property
+    def product(self) -> float:
+        """The path's term of the chain rule: the product of its local derivatives."""
+        p = 1.0
+        for local in self.local_grads:
+            p *= local
+        return p
+
+    def __str__(self) -> str:
+        return self.equation(_g(self.product))
+
+    def equation(self, result: str) -> str:
+        """``∂a/∂b · ∂b/∂c = formula·formula = (number)·(number) = result``; long paths elided."""
+        n = self.names
+        parts = [_elide([f"∂{n[k]}/∂{n[k + 1]}" for k in range(len(n) - 1)], " · ")]
+        if self.formulas and all(self.formulas):
+            parts.append(_elide([_factor(f) for f in self.formulas if f], "·"))
+        parts.append(_elide([f"({_g(x)})" for x in self.local_grads], "·"))
+        parts.append(result)
+        return " = ".join(parts)
+
+
+_SHOWN_FACTORS = 12  # a longer path shows its first and last few factors
+
+
+def _elide(factors: list[str], sep: str) -> str:
+    """factors joined by sep; a long list as its first 6, "…(k more)…", its last 6."""
+    if len(factors) <= _SHOWN_FACTORS:
+        return sep.join(factors)
+    half = _SHOWN_FACTORS // 2
+    hidden = len(factors) - 2 * half
+    return sep.join([*factors[:half], f"…({hidden} more)…", *factors[-half:]])
+
+
+def _factor(formula: str) -> str:
+    """A formula as a factor of a product: parenthesised if it is not a single term."""
+    if formula.startswith("(") and formula.endswith(")"):
+        return formula
+    return f"({formula})" if formula.startswith("-") or "/" in formula else formula
+
+
+def _reaching(order: list[Value], wrt: Value) -> set[Value]:
+    """The nodes with a path to wrt (wrt included), by one pass from the leaves up."""
+    reach = {wrt}
+    for node in reversed(order):
+        if node is not wrt and any(child in reach for child in node.children):
+            reach.add(node)
+    return reach
+
+
+def _paths(
+    root: Value, wrt: Value, reach: set[Value], names: dict[Value, str]
+) -> Iterator[ChainPath]:
+    """Every path root → wrt in the graph's child order, by an explicit-stack depth-first walk."""
+    stack: list[tuple[Value, int]] = [(root, 0)]  # (node, next child index to try)
+    edges: list[tuple[Value, int]] = []  # the path so far: (node, child index)
+    while stack:
+        node, i = stack[-1]
+        if node is wrt:
+            nodes = [n for n, _ in edges] + [wrt]
+            yield ChainPath(
+                tuple(nodes),
+                tuple(names[n] for n in nodes),
+                tuple(n.local_grads[k] for n, k in edges),
+                tuple(local_formula(n, k, names) for n, k in edges),
+            )
+            i = len(node.children)  # a path ends at wrt
+        children = node.children
+        while i < len(children) and children[i] not in reach:
+            i += 1
+        if i == len(children):
+            stack.pop()
+            if edges:
+                edges.pop()
+            continue
+        stack[-1] = (node, i + 1)
+        edges.append((node, i))
+        stack.append((children[i], 0))
+
+
+def chain_paths(root: Value, wrt: Value) -> Iterator[ChainPath]:
+    """Each path from root to wrt with its local derivatives; ∂root/∂wrt = Σ path.product."""
+    order, names = _named_order(root)
+    if not isinstance(wrt, Value):
+        raise TypeError(f"wrt must be a Value, got {type(wrt).__name__}")
+    if wrt not in names:
+        return iter(())
+    return _paths(root, wrt, _reaching(order, wrt), names)
+
+
+def _total_and_count(
+    order: list[Value], root: Value, wrt: Value, reach: set[Value]
+) -> tuple[float, int]:
+    """∂root/∂wrt and the number of paths, by dynamic programming over the DAG (exact counts).
+
+    The derivative is accumulated in backward()'s order (root first, children in order),
+    so it is the very float backward() gives, without touching any .grad.
+    """
+    d: dict[Value, float] = {root: 1.0}
+    for node in order:
+        if node is wrt or node not in reach:
+            continue
+        g = d[node]
+        for child, local in zip(node.children, node.local_grads):
+            if child in reach:
+                d[child] = d.get(child, 0.0) + local * g
+    count: dict[Value, int] = {wrt: 1}
+    for node in reversed(order):
+        if node is not wrt and node in reach:
+            count[node] = sum(count[c] for c in node.children if c in reach)
+    return d[wrt], count[root]
+
+
+def _signed_sum(terms: list[str]) -> str:
+    """'1 + -2 + 3' written as '1 - 2 + 3'."""
+    text = terms[0] if terms else "0"
+    for t in terms[1:]:
+        text += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return text
+
+
+def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
+    """∂root/∂wrt as the chain rule: Σ over paths root → wrt of the product of local derivatives.
+
+    Shows at most ``max_paths`` paths; the total (the number backward() gives) always sums
+    them all, computed by dynamic programming so it is exact however many paths there are.
+    """
+    if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
+        raise ValueError(f"explain: max_paths must be an int >= 0, got {max_paths!r}")
+    order, names = _named_order(root)
+    if not isinstance(wrt, Value):
+        raise TypeError(f"explain: wrt must be a Value, got {type(wrt).__name__}")
+    r = names[root]
+    if wrt is root:
+        return f"∂{r}/∂{r} = 1 (the seed of the backward pass)"
+    if wrt not in names:
+        w = wrt.label or "wrt"
+        return f"∂{r}/∂{w} = 0: {w} is not in the graph of {r}, so no path leads from {r} to it"
+    w = names[wrt]
+    head = f"∂{r}/∂{w}"
+    reach = _reaching(order, wrt)
+    total, count = _total_and_count(order, root, wrt, reach)
+    shown = list(islice(_paths(root, wrt, reach, names), max_paths))
+    if count == 1 and shown:
+        return f"{head} = {shown[0].equation(repr(total))}"
+    plural = "path" if count == 1 else "paths"
+    lines = [f"{head} = sum over the {count} {plural} from {r} to {w} of the product of the "
+             "local derivatives along each path:"]
+    lines += [f"  path {k}: {path}" for k, path in enumerate(shown, 1)]
+    terms = [_g(path.product) for path in shown]
+    hidden = count - len(shown)
+    if hidden:
+        more = "path" if hidden == 1 else "paths"
+        lines.append(f"  … {hidden} more {more} summed into the total but not shown "
+                     f"(max_paths={max_paths})")
+        terms.append(f"({hidden} more)")
+    lines.append(f"{head} = {_signed_sum(terms)} = {total!r}")
+    return "\n".join(lines)

@@ -1,0 +1,255 @@
+"""draw_dot and render: deterministic DOT, real SVG/PNG, atomic files, clear errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import micrograd
+from micrograd import Value, ops
+from micrograd.graph import FORMATS, GraphvizNotFound, draw_dot, render
+from micrograd.trace import explain
+
+PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
+          "w1": 0.7, "w2": -0.4, "b": 0.05}
+NAMES = list(PARAMS)
+
+
+def net221(activation: str = "tanh") -> tuple[Value, dict[str, Value]]:
+    """The notes' 2-2-1 network on the sample x = (1, 0), y = 1, after backward()."""
+    p = {name: Value(v, name) for name, v in PARAMS.items()}
+    x1, x2 = Value(1.0, "x1"), Value(0.0, "x2")
+    z = []
+    for j in ("1", "2"):
+        a = Value.linear([p[f"w{j}1"], p[f"w{j}2"]], [x1, x2], p[f"b{j}"])
+        a.label = f"a{j}"
+        z.append(getattr(a, activation)())
+        z[-1].label = f"z{j}"
+    y_hat = Value.linear([p["w1"], p["w2"]], z, p["b"])
+    y_hat.label = "ŷ"
+    loss = ops.apply("half_squared_error", y_hat, 1.0)
+    loss.label = "E"
+    loss.backward()
+    return loss, p
+
+
+def node_ids(source: str) -> dict[str, str]:
+    """{record name: DOT node id} from draw_dot source."""
+    return {m[2]: m[1] for m in re.finditer(r'^\t(v\d+) \[label="\{ (.*?) \|', source, re.M)}
+
+
+def edges(source: str) -> list[tuple[str, str, str | None]]:
+    """(tail, head, label or None) for every edge of draw_dot source."""
+    pattern = r'^\t(v\d+(?:_op)?) -> (v\d+(?:_op)?)(?: \[label="(.*?)"\])?$'
+    return [(m[1], m[2], m[3]) for m in re.finditer(pattern, source, re.M)]
+
+
+# ---- DOT source ------------------------------------------------------------------------
+
+SCRIPT = """
+import sys
+sys.path[:0] = sys.argv[1:3]
+from test_graph import net221
+from micrograd.graph import draw_dot
+loss, _ = net221()
+sys.stdout.buffer.write(draw_dot(loss, show_local_grads=True).source.encode("utf-8"))
+"""
+
+
+def test_dot_source_is_identical_in_every_process():
+    repo = str(Path(micrograd.__file__).resolve().parents[1])
+    here = str(Path(__file__).resolve().parent)
+    outputs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", SCRIPT, repo, here], env=env,
+                              capture_output=True, check=True, timeout=60)
+        outputs.append(done.stdout.decode("utf-8"))
+    loss, _ = net221()
+    here_source = draw_dot(loss, show_local_grads=True).source
+    assert outputs[0] == outputs[1] == here_source
+    ids = node_ids(here_source)
+    assert set(NAMES) | {"x1", "x2", "a1", "a2", "z1", "z2", "ŷ", "E"} == set(ids)
+    assert ids["E"] == "v0" and all(re.fullmatch(r"v\d+", i) for i in ids.values())
+    assert '{ w11 | data 0.5 | grad -0.4064 }' in here_source  # 4 significant digits
+
+
+def test_records_ops_and_styles():
+    loss, p = net221()
+    source = draw_dot(loss).source
+    ids = node_ids(source)
+    assert re.search(rf'^\t{ids["a1"]}_op \[label="Σw·x\+b"', source, re.M)
+    assert re.search(rf'^\t{ids["z1"]}_op \[label="tanh"', source, re.M)
+    assert re.search(r'^\tv0_op \[label="½\(y-ŷ\)² 1"', source, re.M)
+    assert (ids["z1"] + "_op", ids["z1"], None) in edges(source)  # op -> result
+    assert (ids["a1"], ids["z1"] + "_op", None) in edges(source)  # input -> op
+
+    def fill(source: str, name: str) -> str:
+        line = re.search(rf'^\t{node_ids(source)[name]} \[.*$', source, re.M)[0]
+        match = re.search(r'fillcolor="(#\w+)"', line)
+        return match[1] if match else "none"
+
+    # default: every labelled leaf is a parameter (blue); interior nodes plain; root yellow
+    assert {fill(source, n) for n in [*NAMES, "x1"]} == {"#cfe2ff"}
+    assert fill(source, "a1") == "none" and fill(source, "E") == "#fff3bf"
+    explicit = draw_dot(loss, parameters=p.values()).source
+    assert {fill(explicit, n) for n in NAMES} == {"#cfe2ff"}
+    assert fill(explicit, "x1") == fill(explicit, "x2") == "#eeeeee"  # inputs, not parameters
+    c = Value(2.0) * Value(3.0, "k")  # an unlabelled leaf is a constant
+    assert fill(draw_dot(c).source, "v1") == "#eeeeee"
+
+
+def test_local_grads_label_the_input_edges():
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    c = a * b
+    c.label = "c"
+    ids = node_ids(draw_dot(c).source)
+    plain = edges(draw_dot(c).source)
+    assert all(label is None for _, _, label in plain)
+    labelled = edges(draw_dot(c, show_local_grads=True).source)
+    assert (ids["a"], ids["c"] + "_op", "-3") in labelled  # ∂(a·b)/∂a = b
+    assert (ids["b"], ids["c"] + "_op", "2") in labelled  # ∂(a·b)/∂b = a
+    assert (ids["c"] + "_op", ids["c"], None) in labelled
+
+
+def test_x_times_x_draws_two_edges():
+    x = Value(3.0, "x")
+    y = x * x
+    y.backward()
+    source = draw_dot(y, show_local_grads=True).source
+    assert edges(source).count(("v1", "v0_op", "3")) == 2
+    assert "{ x | data 3 | grad 6 }" in source
+
+
+def test_unlabelled_nodes_are_named_as_in_explain():
+    a, b = Value(2.0), Value(-3.0)
+    root = (a * b + a).tanh()
+    names = set(node_ids(draw_dot(root).source))
+    assert names == {"v0", "v1", "v2", "v3", "v4"}
+    assert "∂v0/∂v1 · ∂v1/∂v2 · ∂v2/∂v4" in explain(root, a)
+
+
+def test_a_100k_node_chain_draws_in_seconds():
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0000001
+    t0 = time.perf_counter()
+    source = draw_dot(y, show_local_grads=True).source
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 5.0, f"{elapsed:.1f} s"
+    assert len(re.findall(r"^\tv\d+_op \[", source, re.M)) == 100_000
+    assert source.count("\n\tv") == 100_001 + 2 * 100_000 + 100_000  # records, ops, edges
+
+
+def test_bad_arguments():
+    x = Value(1.0, "x")
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_dot(x, rankdir="left")
+    with pytest.raises(TypeError, match="root must be a Value"):
+        draw_dot(1.0)
+    with pytest.raises(TypeError, match="parameters must be Values"):
+        draw_dot(x, parameters=[1.0])
+
+
+# ---- render ---------------------------------------------------------------------------
+
+
+def test_svg_is_valid_xml_with_the_labels(dot, tmp_path):
+    loss, p = net221()
+    path = tmp_path / "net221.svg"
+    assert render(loss, path, parameters=p.values(), show_local_grads=True) == path
+    root = ET.parse(path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert set(NAMES) | {"x1", "a1", "z1", "ŷ", "E", "Σw·x+b", "tanh"} <= texts
+    assert {"data 0.5", "grad -0.4064", "-0.8158"} <= texts  # w11's record; an edge's ∂
+    assert sorted(os.listdir(tmp_path)) == ["net221.svg"]
+
+
+def test_png_and_pdf_have_their_signatures(dot, tmp_path):
+    loss, _ = net221()
+    assert render(loss, tmp_path / "g.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert render(loss, tmp_path / "g.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_the_jupyter_display_is_svg(dot):
+    loss, _ = net221()
+    bundle = draw_dot(loss)._repr_mimebundle_()
+    assert "<svg" in bundle["image/svg+xml"] and ">w11<" in bundle["image/svg+xml"]
+
+
+def test_special_characters_in_labels_are_drawn_literally(dot, tmp_path):
+    odd = 'a{b}|<c> "q" \\ z'
+    x = Value(1.0, odd)
+    y = x.tanh()
+    y.label = "<html>"
+    ops.register("quoted_test_op", lambda v: v, lambda v, out: 1.0, symbol='<"q">\\')
+    try:
+        z = ops.apply("quoted_test_op", y)
+        path = render(z, tmp_path / "odd.svg")
+    finally:
+        ops.unregister("quoted_test_op")
+    texts = {t.text for t in ET.parse(path).getroot().iter("{http://www.w3.org/2000/svg}text")}
+    assert {odd, "<html>", '<"q">\\'} <= texts
+
+
+def test_dot_file_needs_no_graphviz(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    loss, _ = net221()
+    path = render(loss, tmp_path / "g.DOT", show_local_grads=True)
+    assert path.read_text("utf-8") == draw_dot(loss, show_local_grads=True).source
+
+
+def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    loss, _ = net221()
+    with pytest.raises(GraphvizNotFound) as caught:
+        render(loss, tmp_path / "g.svg")
+    message = str(caught.value)
+    assert isinstance(caught.value, RuntimeError)
+    for hint in ("apt-get install graphviz", "brew install graphviz",
+                 "conda install -c conda-forge graphviz", ".dot"):
+        assert hint in message
+    assert os.listdir(tmp_path) == []
+
+
+def test_unknown_suffix_and_missing_directory_are_named(tmp_path):
+    x = Value(1.0, "x")
+    with pytest.raises(ValueError, match=r"'\.jpeg'"):
+        render(x, tmp_path / "g.jpeg")
+    with pytest.raises(ValueError, match="no suffix"):
+        render(x, tmp_path / "graph")
+    assert FORMATS == (".svg", ".png", ".pdf", ".dot")
+    with pytest.raises(FileNotFoundError, match="missing"):
+        render(x, tmp_path / "missing" / "g.dot")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_render_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    x = Value(1.0, "x")
+    for name in ("g.svg", "g.dot"):
+        (tmp_path / name).write_bytes(b"previous")
+    with monkeypatch.context() as m:  # no dot: fails before writing
+        m.setenv("PATH", str(tmp_path / "nowhere"))
+        with pytest.raises(GraphvizNotFound):
+            render(x, tmp_path / "g.svg")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:  # fails after part of the data is written
+        m.setattr(os, "fsync", disk_full)
+        with pytest.raises(OSError, match="No space"):
+            render(x, tmp_path / "g.dot")
+    assert (tmp_path / "g.svg").read_bytes() == (tmp_path / "g.dot").read_bytes() == b"previous"
+    assert sorted(os.listdir(tmp_path)) == ["g.dot", "g.svg"]  # no temporary file left
+    render(x, tmp_path / "g.dot")
+    assert (tmp_path / "g.dot").read_text("utf-8") == draw_dot(x).source

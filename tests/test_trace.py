@@ -1,0 +1,312 @@
+"""backward_steps and explain: the same numbers as backward(), the notes' chain rule in words."""
+
+from __future__ import annotations
+
+import math
+import time
+from itertools import islice
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from micrograd import Value, ops
+from micrograd.engine import topological_order
+from micrograd.trace import BackwardStep, backward_steps, chain_paths, explain
+
+PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
+          "w1": 0.7, "w2": -0.4, "b": 0.05}
+
+
+def net221(activation: str = "tanh", x: tuple[float, float] = (1.0, -2.0), y: float = 1.0,
+           params: dict[str, float] = PARAMS) -> dict[str, Value]:
+    """The notes' 2-2-1 network for one sample, built as nn.Net221 builds it; every node by name."""
+    n = {name: Value(v, name) for name, v in params.items()}
+    n["x1"], n["x2"] = Value(x[0], "x1"), Value(x[1], "x2")
+    for j in ("1", "2"):
+        a = Value.linear([n[f"w{j}1"], n[f"w{j}2"]], [n["x1"], n["x2"]], n[f"b{j}"])
+        a.label = f"a{j}"
+        z = getattr(a, activation)()
+        z.label = f"z{j}"
+        n[f"a{j}"], n[f"z{j}"] = a, z
+    n["ŷ"] = Value.linear([n["w1"], n["w2"]], [n["z1"], n["z2"]], n["b"])
+    n["ŷ"].label = "ŷ"
+    n["E"] = ops.apply("half_squared_error", n["ŷ"], y)
+    n["E"].label = "E"
+    return n
+
+
+F_PRIME = {
+    "tanh": lambda a: 1.0 - math.tanh(a) ** 2,
+    "sigmoid": lambda a: (1.0 / (1.0 + math.exp(-a))) * (1.0 - 1.0 / (1.0 + math.exp(-a))),
+    "relu": lambda a: 1.0 if a > 0 else 0.0,
+}
+
+
+# ---- random graphs with shared subexpressions ----------------------------------------
+
+OPS = ("add", "sub", "mul", "square", "tanh", "sigmoid", "relu", "scale", "rsub", "linear",
+       "sum", "pow2", "leaky")
+
+programs = st.tuples(
+    st.lists(st.floats(-2, 2, allow_nan=False), min_size=1, max_size=4),  # leaf values
+    st.lists(
+        st.tuples(st.sampled_from(OPS), st.integers(0, 10**6), st.integers(0, 10**6),
+                  st.integers(0, 10**6), st.floats(-3, 3, allow_nan=False)),
+        min_size=1, max_size=20,
+    ),
+)
+
+
+def combine(op: str, a: Value, b: Value, d: Value, c: float) -> Value:
+    """One step of a random program: op applied to earlier nodes a, b, d and a number c."""
+    table = {
+        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+        "square": lambda: a * a, "tanh": a.tanh, "sigmoid": a.sigmoid, "relu": a.relu,
+        "scale": lambda: a * c, "rsub": lambda: c - a,
+        "linear": lambda: Value.linear([a, b], [d, a], c),
+        "sum": lambda: Value.sum([a, b, d, a]), "pow2": lambda: a**2,
+        "leaky": lambda: a.leaky_relu(0.1),
+    }
+    return table[op]()
+
+
+def build(program: tuple[list[float], list[tuple]]) -> tuple[Value, list[Value]]:
+    """A graph from a program: each step combines earlier nodes, so nodes are shared."""
+    leaves, steps = program
+    nodes = [Value(v, f"x{i}") for i, v in enumerate(leaves)]
+    for op, i, j, k, c in steps:
+        pick = [nodes[n % len(nodes)] for n in (i, j, k)]
+        nodes.append(combine(op, *pick, c))
+    root = nodes[-1] if len(nodes) < 3 else Value.sum(nodes[-3:])
+    return root, nodes
+
+
+def same_float(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def explained_total(text: str) -> float:
+    """The number explain() ends with (0 or 1 for the special cases)."""
+    first = text.splitlines()[0]
+    if " = 0: " in first:
+        return 0.0
+    if first.endswith(" = 1 (the seed of the backward pass)"):
+        return 1.0
+    return float(text.splitlines()[-1].rsplit(" = ", 1)[1])
+
+
+# ---- backward_steps ------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs)
+def test_backward_steps_leave_exactly_the_grads_of_backward(program):
+    root_a, nodes_a = build(program)
+    root_b, nodes_b = build(program)
+    for _ in range(2):  # a second pass: leaves accumulate, interior nodes are reset
+        root_a.backward()
+        steps = list(backward_steps(root_b))
+        for a, b in zip([*nodes_a, root_a], [*nodes_b, root_b]):
+            assert same_float(a.grad, b.grad), (a, b)
+    interior = topological_order(root_b, leaves=False)
+    assert [s.node for s in steps] == interior
+    for step in steps:
+        assert same_float(step.grad_output, step.node.grad)  # complete when visited
+        assert [u.child for u in step.updates] == list(step.node.children)
+        for u, local in zip(step.updates, step.node.local_grads):
+            assert same_float(u.local_grad, local)
+            assert same_float(u.contribution, local * step.grad_output)
+
+
+def test_backward_steps_is_lazy_so_a_debugger_can_step_through_it():
+    n = net221()
+    steps = backward_steps(n["E"])
+    assert n["ŷ"].grad == 0.0  # nothing runs before the first step
+    first = next(steps)
+    assert isinstance(first, BackwardStep) and first.node is n["E"] and first.grad_output == 1.0
+    assert n["ŷ"].grad == n["ŷ"].data - 1.0  # ∂E/∂ŷ = ŷ - y
+    assert n["w11"].grad == 0.0  # not reached yet
+    rest = list(steps)
+    assert [s.name for s in rest] == ["ŷ", "z1", "a1", "z2", "a2"]
+    n2 = net221()
+    n2["E"].backward()
+    for name in PARAMS:
+        assert n[name].grad == n2[name].grad
+
+
+def test_backward_step_records_print_readably():
+    n = net221()
+    steps = {s.name: s for s in backward_steps(n["E"])}
+    e = str(steps["E"]).splitlines()
+    assert e[0] == "E (½(y-ŷ)² 1) grad=1:"
+    d = n["ŷ"].data - 1.0
+    assert e[1] == f"  ŷ += {d:.4g}·1 = {d:.4g} → grad {d:.4g}   (∂E/∂ŷ = (ŷ - 1))"
+    a1 = steps["a1"]
+    text = str(a1)
+    lines = text.splitlines()
+    assert len(lines) == 1 + 5  # a header and one line per child: w11 x1 w12 x2 b1
+    assert lines[0] == f"a1 (Σw·x+b) grad={a1.grad_output:.4g}:"
+    g = f"{a1.grad_output:.4g}"
+    g = f"({g})" if g.startswith("-") else g
+    w11 = a1.updates[0]
+    assert w11.name == "w11" and w11.local_grad == 1.0 and w11.contribution == a1.grad_output
+    assert lines[1] == (f"  w11 += 1·{g} = {w11.contribution:.4g} → grad {w11.grad:.4g}"
+                        "   (∂a1/∂w11 = x1)")
+    assert "(∂a1/∂x1 = w11)" in lines[2] and "(∂a1/∂b1 = 1)" in lines[5]
+    assert "Value(" not in text
+
+
+def test_backward_steps_of_a_leaf_only_seeds_it():
+    x = Value(2.0, "x")
+    assert list(backward_steps(x)) == []
+    assert x.grad == 1.0
+
+
+# ---- explain ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_explain_w11_reads_like_the_notes(activation):
+    n = net221(activation)
+    text = explain(n["E"], n["w11"])
+    n["E"].backward()
+    yh, w1, a1, x1 = n["ŷ"].data, n["w1"].data, n["a1"].data, n["x1"].data
+    hand = (yh - 1.0) * w1 * F_PRIME[activation](a1) * x1  # the notes' formula, sign corrected
+    numbers = "·".join(f"({v:.4g})" for v in (yh - 1.0, w1, F_PRIME[activation](a1), x1))
+    assert text == (
+        "∂E/∂w11 = ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂w11"
+        f" = (ŷ - 1)·w1·{activation}'(a1)·x1 = {numbers} = {n['w11'].grad!r}"
+    )
+    assert explained_total(text) == n["w11"].grad
+    assert explained_total(text) == pytest.approx(hand, rel=1e-12, abs=1e-15)
+
+
+def test_explain_all_nine_partials_match_backward_and_the_hand_formulas():
+    n = net221("sigmoid", x=(0.3, -1.2), y=0.0)
+    texts = {p: explain(n["E"], n[p]) for p in PARAMS}
+    n["E"].backward()
+    yh, z1, z2 = n["ŷ"].data, n["z1"].data, n["z2"].data
+    fa1, fa2 = F_PRIME["sigmoid"](n["a1"].data), F_PRIME["sigmoid"](n["a2"].data)
+    x1, x2, w1, w2, d = 0.3, -1.2, PARAMS["w1"], PARAMS["w2"], yh - 0.0
+    hand = {"w11": d * w1 * fa1 * x1, "w12": d * w1 * fa1 * x2, "b1": d * w1 * fa1,
+            "w21": d * w2 * fa2 * x1, "w22": d * w2 * fa2 * x2, "b2": d * w2 * fa2,
+            "w1": d * z1, "w2": d * z2, "b": d}
+    for p, text in texts.items():
+        assert explained_total(text) == n[p].grad, p
+        assert explained_total(text) == pytest.approx(hand[p], rel=1e-12), p
+    assert texts["w1"].startswith("∂E/∂w1 = ∂E/∂ŷ · ∂ŷ/∂w1 = (ŷ - 0)·z1 = ")
+    assert texts["b2"].startswith("∂E/∂b2 = ∂E/∂ŷ · ∂ŷ/∂z2 · ∂z2/∂a2 · ∂a2/∂b2 = ")
+
+
+def test_explain_an_input_sums_two_paths():
+    n = net221()
+    text = explain(n["E"], n["x1"])
+    lines = text.splitlines()
+    assert lines[0].startswith("∂E/∂x1 = sum over the 2 paths from E to x1")
+    assert lines[1].startswith(
+        "  path 1: ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂x1 = (ŷ - 1)·w1·tanh'(a1)·w11 = ")
+    assert lines[2].startswith(
+        "  path 2: ∂E/∂ŷ · ∂ŷ/∂z2 · ∂z2/∂a2 · ∂a2/∂x1 = (ŷ - 1)·w2·tanh'(a2)·w21 = ")
+    n["E"].backward()
+    assert explained_total(text) == n["x1"].grad
+    products = [p.product for p in chain_paths(n["E"], n["x1"])]
+    assert len(products) == 2 and sum(products) == pytest.approx(n["x1"].grad, rel=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs, st.integers(0, 10**6))
+def test_explain_total_equals_backward_on_random_graphs(program, pick):
+    root, nodes = build(program)
+    wrt = nodes[pick % len(nodes)]
+    text = explain(root, wrt, max_paths=5)
+    root.backward()
+    expected = 1.0 if wrt is root else wrt.grad
+    assert same_float(explained_total(text), expected), text
+    paths = list(islice(chain_paths(root, wrt), 3001))
+    if len(paths) <= 3000 and math.isfinite(expected) and wrt is not root:
+        products = [p.product for p in paths]
+        if all(math.isfinite(p) for p in products):
+            scale = sum(abs(p) for p in products)
+            assert abs(sum(products) - expected) <= 1e-12 * scale + 1e-300
+        if len(paths) > 1:
+            assert f"sum over the {len(paths)} paths" in text.splitlines()[0]
+
+
+def test_explain_caps_the_paths_shown_but_sums_them_all():
+    x = Value(3.0, "x")
+    y = x
+    for _ in range(100):
+        y = y + y  # each step doubles the number of paths: 2**100 in all
+    t0 = time.perf_counter()
+    text = explain(y, x, max_paths=3)
+    assert time.perf_counter() - t0 < 2.0
+    lines = text.splitlines()
+    assert lines[0].startswith(f"∂v0/∂x = sum over the {2**100} paths from v0 to x")
+    assert [ln.split(":")[0] for ln in lines[1:4]] == ["  path 1", "  path 2", "  path 3"]
+    hidden = 2**100 - 3
+    assert lines[4] == f"  … {hidden} more paths summed into the total but not shown (max_paths=3)"
+    assert lines[5] == f"∂v0/∂x = 1 + 1 + 1 + ({hidden} more) = {2.0**100!r}"
+    assert max(len(ln) for ln in lines) < 400  # a 100-edge path is shown elided
+    y.backward()
+    assert explained_total(text) == x.grad == 2.0**100
+
+
+def test_explain_counts_both_edges_of_x_times_x():
+    x = Value(3.0, "x")
+    text = explain(x * x, x)
+    assert text.splitlines()[1:] == [
+        "  path 1: ∂v0/∂x = x = (3) = 3",
+        "  path 2: ∂v0/∂x = x = (3) = 3",
+        "∂v0/∂x = 3 + 3 = 6.0",
+    ]
+
+
+def test_unlabelled_nodes_get_stable_names():
+    def graph() -> tuple[Value, Value]:
+        a, b = Value(2.0), Value(-3.0)
+        return (a * b + a).tanh() * a, a
+
+    first, second = explain(*graph()), explain(*graph())
+    assert first == second
+    # v0 = t·a, v1 = t = tanh(v2), v2 = v3 + a, v3 = a·b, v4 = b, v5 = a
+    assert "  path 1: ∂v0/∂v1 · ∂v1/∂v2 · ∂v2/∂v3 · ∂v3/∂v5 = v5·tanh'(v2)·1·v4 = " in first
+    assert "  path 3: ∂v0/∂v5 = v1 = " in first
+    assert [s.name for s in backward_steps(graph()[0])] == ["v0", "v1", "v2", "v3"]
+
+
+def test_repeated_labels_are_told_apart():
+    a, b = Value(2.0, "p"), Value(5.0, "p")
+    text = explain(a * b, a)
+    assert text == "∂v0/∂p#1 = ∂v0/∂p#1 = p#2 = (5) = 5.0"
+
+
+def test_explain_special_cases_and_bad_arguments():
+    n = net221()
+    assert explain(n["E"], n["E"]) == "∂E/∂E = 1 (the seed of the backward pass)"
+    stranger = Value(1.0, "s")
+    assert explain(n["E"], stranger).startswith("∂E/∂s = 0: s is not in the graph of E")
+    assert list(chain_paths(n["E"], stranger)) == []
+    assert explain(n["E"], n["w11"], max_paths=0).splitlines()[1] == (
+        "  … 1 more path summed into the total but not shown (max_paths=0)"
+    )
+    with pytest.raises(ValueError, match="max_paths"):
+        explain(n["E"], n["w11"], max_paths=-1)
+    with pytest.raises(TypeError, match="wrt must be a Value"):
+        explain(n["E"], 1.0)
+    with pytest.raises(TypeError, match="root must be a Value"):
+        explain(2.0, n["w11"])
+
+
+def test_deep_chains_need_no_recursion():
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(20_000):  # far deeper than Python's recursion limit
+        y = y * 1.0000001
+    t0 = time.perf_counter()
+    text = explain(y, x)
+    steps = sum(1 for _ in backward_steps(y))
+    assert time.perf_counter() - t0 < 5.0
+    assert steps == 20_000
+    assert "…(19988 more)…" in text
+    assert explained_total(text) == x.grad
