@@ -109,14 +109,15 @@ class Op:
         names = _operand_names(forward)
         symbol = (self.symbol or self.name).replace("{", "{{").replace("}", "}}")
         variable = 0 if right else 1
+        infix = symbol in _INFIX
         if right:
             fold_forward: Callable[..., float] = lambda x: forward(x, c)  # noqa: E731
             fold_derivative: Callable[..., Any] = lambda x, out: derivative(x, c, out)[0]  # noqa: E731
-            shown = f"{symbol} {c:g}"
+            shown = f"{symbol} {c:g}" if infix else f"{symbol}, {names[1]}={c:g}"
         else:
             fold_forward = lambda x: forward(c, x)  # noqa: E731
             fold_derivative = lambda x, out: derivative(c, x, out)[1]  # noqa: E731
-            shown = f"{c:g} {symbol}"
+            shown = f"{c:g} {symbol}" if infix else f"{symbol}, {names[0]}={c:g}"
         method = self.float_methods[variable]
         if method and c != 0.0:  # the same IEEE operation, without a Python frame
             fold_forward = getattr(c, method)
@@ -132,6 +133,7 @@ class Op:
 
 
 _FOLD_CACHE_SIZE = 1024
+_INFIX = frozenset({"+", "-", "*", "/", "**"})  # drawn between operands: "x * 0.5", "2 - x"
 
 
 def _remember(cache: dict[Any, Op], key: Any, op: Op) -> None:

@@ -87,7 +87,7 @@ def test_records_ops_and_styles():
     ids = node_ids(source)
     assert re.search(rf'^\t{ids["a1"]}_op \[label="Σw·x\+b"', source, re.M)
     assert re.search(rf'^\t{ids["z1"]}_op \[label="tanh"', source, re.M)
-    assert re.search(r'^\tv0_op \[label="½\(y-ŷ\)² 1"', source, re.M)
+    assert re.search(r"^\tv0_op \[label=\"½\(y-ŷ\)², y=1\"", source, re.M)
     assert (ids["z1"] + "_op", ids["z1"], None) in edges(source)  # op -> result
     assert (ids["a1"], ids["z1"] + "_op", None) in edges(source)  # input -> op
 

@@ -139,7 +139,7 @@ def test_backward_step_records_print_readably():
     n = net221()
     steps = {s.name: s for s in backward_steps(n["E"])}
     e = str(steps["E"]).splitlines()
-    assert e[0] == "E (½(y-ŷ)² 1) grad=1:"
+    assert e[0] == "E (½(y-ŷ)², y=1) grad=1:"
     d = n["ŷ"].data - 1.0
     assert e[1] == f"  ŷ += {d:.4g}·1 = {d:.4g} → grad {d:.4g}   (∂E/∂ŷ = (ŷ - 1))"
     a1 = steps["a1"]
