@@ -1,0 +1,350 @@
+"""Every registered op against central differences: a new op is checked without a new test.
+
+The test cases are read from ``ops.names()`` when this module is collected, so a built-in
+or a user op added later is gradient-checked automatically. Two user ops are registered
+here (``softplus`` with one operand, ``hypot`` with two) to show that user ops go through
+exactly the same checks as built-ins; they are unregistered when the module's tests end.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from micrograd import Value, ops
+
+STEP = 1e-6  # central-difference step
+REL_TOL = 1e-6
+POINTS_PER_CASE = 40
+KINK_MARGIN = 1e-3  # sample points stay this far (much more than STEP) from every kink
+
+Params = dict[str, float]
+Sampler = Callable[[random.Random, Params], list[float]]
+
+
+# ---- two user ops, registered the way a user would --------------------------------
+
+
+def softplus(x: float) -> float:
+    """log(1 + e**x), in the form that never overflows."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def softplus_grad(x: float, out: float) -> float:
+    """∂/∂x = σ(x) = e**(x - out)."""
+    return math.exp(x - out)
+
+
+def hypot(a: float, b: float) -> float:
+    """√(a² + b²)."""
+    return math.hypot(a, b)
+
+
+def hypot_grad(a: float, b: float, out: float) -> tuple[float, float]:
+    """∂/∂a = a / out, ∂/∂b = b / out."""
+    return (a / out, b / out)
+
+
+USER_OPS = {"softplus": (softplus, softplus_grad), "hypot": (hypot, hypot_grad)}
+
+
+@contextmanager
+def user_ops_registered() -> Iterator[None]:
+    """USER_OPS are registered inside the block and removed after it."""
+    for name, (forward, derivative) in USER_OPS.items():
+        ops.register(name, forward, derivative)
+    try:
+        yield
+    finally:
+        for name in USER_OPS:
+            ops.unregister(name)
+
+
+with user_ops_registered():  # collect while the user ops exist: they are checked like built-ins
+    OP_NAMES = ops.names()
+    ARITY = {name: ops.get(name).arity for name in OP_NAMES}
+    KINKS = {name: ops.get(name).kinks for name in OP_NAMES}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _user_ops() -> Iterator[None]:
+    with user_ops_registered():
+        yield
+
+
+# ---- where each op is sampled -----------------------------------------------------
+
+
+def anywhere(rng: random.Random) -> float:
+    return rng.uniform(-3.0, 3.0)
+
+
+def positive(rng: random.Random) -> float:
+    return rng.uniform(0.2, 3.0)
+
+
+def nonzero(rng: random.Random) -> float:
+    """|x| in [0.5, 3], either sign."""
+    return rng.choice((-1.0, 1.0)) * rng.uniform(0.5, 3.0)
+
+
+def pow_base(rng: random.Random, params: Params) -> list[float]:
+    """Integer exponents take a base of either sign; fractional ones a positive base."""
+    if float(params["exponent"]).is_integer():
+        return [nonzero(rng)]
+    return [positive(rng)]
+
+
+def odd_count(rng: random.Random, params: Params) -> list[float]:
+    """linear's operands (w1, x1, …, wn, xn, b): 1, 3 or 5 of them."""
+    return [anywhere(rng) for _ in range(2 * rng.randint(0, 2) + 1)]
+
+
+def generic(name: str) -> Sampler:
+    """Any op not listed in DOMAINS: its arity of operands in [-3, 3]; variadic: 1 to 5."""
+
+    def sample(rng: random.Random, params: Params) -> list[float]:
+        count = ARITY[name] or rng.randint(1, 5)
+        return [anywhere(rng) for _ in range(count)]
+
+    return sample
+
+
+DOMAINS: dict[str, Sampler] = {
+    "div": lambda rng, params: [anywhere(rng), nonzero(rng)],
+    "pow": pow_base,
+    "pow_value": lambda rng, params: [positive(rng), anywhere(rng)],
+    "log": lambda rng, params: [positive(rng)],
+    "linear": odd_count,
+    "bce_with_logits": lambda rng, params: [anywhere(rng), rng.uniform(0.0, 1.0)],
+}
+
+PARAMS: dict[str, list[Params]] = {
+    "pow": [{"exponent": p} for p in (2.0, 3.0, 1.0, 0.0, -1.0, -2.0, 0.5, 1.5, -0.5)],
+    "leaky_relu": [{"slope": s} for s in (0.01, 0.2, 1.0, 0.0, -0.5)],
+}
+
+
+def sample_operands(name: str, params: Params, rng: random.Random) -> list[float]:
+    """A point inside the op's domain, farther than KINK_MARGIN from each of its kinks."""
+    sampler = DOMAINS.get(name, generic(name))
+    while True:
+        xs = sampler(rng, params)
+        if all(abs(x - kink) > KINK_MARGIN for x in xs for kink in KINKS[name]):
+            return xs
+
+
+CASES = [(name, params) for name in OP_NAMES for params in PARAMS.get(name, [{}])]
+CASE_IDS = [name + "".join(f"-{k}={v:g}" for k, v in params.items()) for name, params in CASES]
+
+
+# ---- numbers -----------------------------------------------------------------------
+
+
+def evaluate(name: str, xs: Sequence[float], params: Params) -> float:
+    """The op's value at xs, through the public API."""
+    return ops.apply(name, *[Value(x) for x in xs], **params).data
+
+
+def partial_derivative(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
+    """∂f/∂x_i by central differences: (f(.., x_i + h, ..) - f(.., x_i - h, ..)) / 2h."""
+    up, down = list(xs), list(xs)
+    up[i] += STEP
+    down[i] -= STEP
+    return (f(up) - f(down)) / (2 * STEP)
+
+
+def assert_close(got: float, expected: float, scale: float, where: Any) -> None:
+    """Relative tolerance, with an absolute floor for the rounding error of the difference."""
+    tolerance = max(REL_TOL * abs(expected), 1e-8 * max(1.0, abs(scale)))
+    assert abs(got - expected) <= tolerance, f"{where}: got {got!r}, expected {expected!r}"
+
+
+# ---- every op, at many points -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=CASE_IDS)
+def test_local_grads_match_central_differences(name: str, params: Params) -> None:
+    rng = random.Random(f"{name} {params}")
+    for _ in range(POINTS_PER_CASE):
+        xs = sample_operands(name, params, rng)
+        node = ops.apply(name, *[Value(x) for x in xs], **params)
+        assert len(node.local_grads) == len(xs)
+        for i, local in enumerate(node.local_grads):
+            expected = partial_derivative(lambda ys: evaluate(name, ys, params), xs, i)
+            assert_close(local, expected, node.data, f"∂{name}{tuple(xs)}/∂x{i}")
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=CASE_IDS)
+def test_backward_through_an_op_gives_its_local_grads(name: str, params: Params) -> None:
+    xs = sample_operands(name, params, random.Random(name))
+    leaves = [Value(x) for x in xs]
+    node = ops.apply(name, *leaves, **params)
+    node.backward()
+    assert node.grad == 1.0
+    assert [leaf.grad for leaf in leaves] == list(node.local_grads)
+
+
+FOLDABLE = [name for name in OP_NAMES if ARITY[name] == 2]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("name", FOLDABLE)
+def test_a_number_operand_is_folded_into_the_op(name: str, side: str) -> None:
+    """op(x, c) and op(c, x) for a number c: one child, c kept in params, the right derivative."""
+    rng = random.Random(f"{name} {side}")
+    variable = 0 if side == "right" else 1
+    for _ in range(POINTS_PER_CASE):
+        xs = sample_operands(name, {}, rng)
+        x = Value(xs[variable])
+        operands: list[Any] = list(xs)
+        operands[variable] = x
+        node = ops.apply(name, *operands)
+        constant = xs[1 - variable]
+        assert node.children == (x,)
+        assert list(node.params.values()) == [constant]
+        assert math.isclose(node.data, evaluate(name, xs, {}), rel_tol=1e-15)
+        expected = partial_derivative(lambda ys: evaluate(name, ys, {}), xs, variable)
+        assert_close(node.local_grads[0], expected, node.data, f"{name}{tuple(xs)} folded")
+
+
+# ---- the operators with a number on either side --------------------------------------
+
+FOLDED_EXPRESSIONS: dict[str, tuple[Callable[[Any], Any], str, Params]] = {
+    "x + 3": (lambda x: x + 3, "add", {"b": 3.0}),
+    "3 + x": (lambda x: 3 + x, "add", {"a": 3.0}),
+    "x - 3": (lambda x: x - 3, "sub", {"b": 3.0}),
+    "3 - x": (lambda x: 3 - x, "sub", {"a": 3.0}),
+    "x * 2": (lambda x: x * 2, "mul", {"b": 2.0}),
+    "2 * x": (lambda x: 2 * x, "mul", {"a": 2.0}),
+    "x / 4": (lambda x: x / 4, "div", {"b": 4.0}),
+    "1 / x": (lambda x: 1 / x, "div", {"a": 1.0}),
+    "x ** 3": (lambda x: x**3, "pow", {"exponent": 3.0}),
+    "x ** -2": (lambda x: x**-2, "pow", {"exponent": -2.0}),
+    "x ** 0.5": (lambda x: x**0.5, "pow", {"exponent": 0.5}),
+    "2 ** x": (lambda x: 2**x, "pow_value", {"a": 2.0}),
+}
+
+
+@pytest.mark.parametrize("expression", FOLDED_EXPRESSIONS)
+def test_operator_with_a_number_makes_one_node(expression: str) -> None:
+    """The same expression on floats and on a Value: same value, derivative by differences."""
+    formula, op, params = FOLDED_EXPRESSIONS[expression]
+    rng = random.Random(expression)
+    for _ in range(POINTS_PER_CASE):
+        x0 = positive(rng)
+        x = Value(x0)
+        node = formula(x)
+        assert (node.op, dict(node.params), node.children) == (op, params, (x,))
+        assert math.isclose(node.data, formula(x0), rel_tol=1e-15)
+        expected = partial_derivative(lambda ys: formula(ys[0]), [x0], 0)
+        assert_close(node.local_grads[0], expected, node.data, f"{expression} at x = {x0!r}")
+
+
+@pytest.mark.parametrize(
+    ("call", "operator"),
+    [
+        (lambda x: ops.apply("mul", x, 2), lambda x: x * 2),
+        (lambda x: ops.apply("mul", 2, x), lambda x: 2 * x),
+        (lambda x: ops.apply("sub", 3, x), lambda x: 3 - x),
+        (lambda x: ops.apply("div", 1, x), lambda x: 1 / x),
+        (lambda x: ops.apply("pow", x, exponent=2), lambda x: x**2),
+        (lambda x: ops.apply("pow_value", 2, x), lambda x: 2**x),
+    ],
+    ids=["x*2", "2*x", "3-x", "1/x", "x**2", "2**x"],
+)
+def test_apply_with_a_number_equals_the_operator(
+    call: Callable[[Value], Value], operator: Callable[[Value], Value]
+) -> None:
+    x = Value(1.7)
+    by_apply, by_operator = call(x), operator(x)
+    assert (by_apply.op, dict(by_apply.params), by_apply.op_symbol) == (
+        by_operator.op, dict(by_operator.params), by_operator.op_symbol)
+    assert by_apply.children == by_operator.children == (x,)
+    assert (by_apply.data, by_apply.local_grads) == (by_operator.data, by_operator.local_grads)
+
+
+def test_integer_powers_of_negative_numbers() -> None:
+    x = Value(-1.5)
+    assert ((x**3).data, (x**3).local_grads) == (-3.375, (3 * 2.25,))
+    assert ((x**2).data, (x**2).local_grads) == (2.25, (-3.0,))
+    assert ((x**-1).data, (x**-1).local_grads) == (-1 / 1.5, (-1 / 2.25,))
+
+
+# ---- kinks: the notes' conventions -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "expected"),
+    [
+        ("relu", {}, 0.0),
+        ("leaky_relu", {}, 0.01),  # default slope
+        ("leaky_relu", {"slope": 0.2}, 0.2),
+        ("leaky_relu", {"slope": 1.0}, 1.0),
+        ("step", {}, 0.0),
+    ],
+)
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+def test_derivative_at_zero_follows_the_notes(
+    name: str, params: Params, expected: float, zero: float
+) -> None:
+    """relu'(0) = 0 and leaky_relu'(0) = slope: the x ≤ 0 branch, as the notes write."""
+    assert ops.apply(name, Value(zero), **params).local_grads == (expected,)
+
+
+def test_step_has_zero_derivative_everywhere() -> None:
+    points = [0.0, -0.0, 1e-300, -1e-300, 1.0, -1.0, 1e300, -1e300, math.inf, -math.inf]
+    for x in points:
+        node = Value(x).step()
+        assert node.local_grads == (0.0,), x
+        assert node.data == (1.0 if x > 0 else 0.0), x
+
+
+KINKED = [(name, kink) for name in OP_NAMES if ARITY[name] == 1 for kink in KINKS[name]]
+
+
+@pytest.mark.parametrize(("name", "kink"), KINKED)
+def test_derivative_at_a_kink_is_a_one_sided_derivative(name: str, kink: float) -> None:
+    """Whatever convention an op picks at a kink, it is the derivative from one side."""
+    for params in PARAMS.get(name, [{}]):
+        local = ops.apply(name, Value(kink), **params).local_grads[0]
+        here = evaluate(name, [kink], params)
+        from_left = (here - evaluate(name, [kink - STEP], params)) / STEP
+        from_right = (evaluate(name, [kink + STEP], params) - here) / STEP
+        assert min(abs(local - from_left), abs(local - from_right)) <= REL_TOL * max(
+            1.0, abs(local)), (name, params, local, from_left, from_right)
+
+
+# ---- the registry itself -------------------------------------------------------------
+
+
+def test_user_ops_are_registered_for_this_module() -> None:
+    assert {"softplus", "hypot"} <= set(ops.names())
+    assert {"softplus", "hypot"} <= set(OP_NAMES)
+
+
+def test_a_registered_one_input_op_becomes_a_method_that_backpropagates() -> None:
+    ops.register("cube", lambda x: x**3, lambda x, out: 3 * x * x)
+    try:
+        x = Value(0.5)
+        y = x.cube() * 2  # type: ignore[attr-defined]
+        y.backward()
+        assert (y.data, x.grad) == (0.25, 1.5)
+        assert x.softplus().data == softplus(0.5)  # type: ignore[attr-defined]
+    finally:
+        ops.unregister("cube")
+    assert not hasattr(Value, "cube")
+    assert "cube" not in ops.names()
+
+
+@pytest.mark.parametrize("name", OP_NAMES)
+def test_every_op_has_a_printable_repr(name: str) -> None:
+    """A debugger shows repr(op): it must not raise, and it must name the op."""
+    text = repr(ops.get(name))
+    assert text.startswith("Op(")
+    assert ops.get(name).display
