@@ -12,7 +12,9 @@ the slope of a leaky ReLU).
 
 Conventions at kinks, as in the lecture notes: ``relu'(0) = 0``,
 ``leaky_relu'(x <= 0) = slope``, ``step'(x) = 0`` everywhere. NaN in gives NaN
-out, in the value and in every local derivative.
+out, and a NaN local derivative wherever the derivative depends on the NaN input
+(never a silent 0); constant derivatives (of +, -, neg, * by a number) stay constant,
+as in PyTorch.
 """
 
 from __future__ import annotations
@@ -76,7 +78,12 @@ class Op:
     def display(self) -> str:
         """The op as drawings and explanations show it (``+``, ``* 0.5``, ``**2``, ``tanh``)."""
         symbol = self.symbol or self.name
-        return symbol.format(**self.params) if "{" in symbol else symbol
+        if "{" not in symbol:
+            return symbol
+        try:
+            return symbol.format(**self.params)
+        except (KeyError, IndexError):  # an op whose params are not bound yet: pow, leaky_relu
+            return self.name
 
     def bind(self, **params: float) -> Op:
         """This op with its params fixed (``pow`` with ``exponent=2``); cached per value."""
@@ -112,11 +119,13 @@ class Op:
         infix = symbol in _INFIX
         if right:
             fold_forward: Callable[..., float] = lambda x: forward(x, c)  # noqa: E731
-            fold_derivative: Callable[..., Any] = lambda x, out: derivative(x, c, out)[0]  # noqa: E731
+            fold_derivative: Callable[..., Any] = (  # noqa: E731
+                lambda x, out: _pick(derivative(x, c, out), 0, self)
+            )
             shown = f"{symbol} {c:g}" if infix else f"{symbol}, {names[1]}={c:g}"
         else:
             fold_forward = lambda x: forward(c, x)  # noqa: E731
-            fold_derivative = lambda x, out: derivative(c, x, out)[1]  # noqa: E731
+            fold_derivative = lambda x, out: _pick(derivative(c, x, out), 1, self)  # noqa: E731
             shown = f"{c:g} {symbol}" if infix else f"{symbol}, {names[0]}={c:g}"
         method = self.float_methods[variable]
         if method and c != 0.0:  # the same IEEE operation, without a Python frame
@@ -139,6 +148,14 @@ _INFIX = frozenset({"+", "-", "*", "/", "**"})  # drawn between operands: "x * 0
 def _remember(cache: dict[Any, Op], key: Any, op: Op) -> None:
     if len(cache) < _FOLD_CACHE_SIZE:
         cache[key] = op
+
+
+def _pick(local_grads: Any, i: int, op: Op) -> float:
+    """The i-th of a two-operand op's local derivatives, or a ValueError naming the op."""
+    if not isinstance(local_grads, (tuple, list)) or len(local_grads) != 2:
+        raise ValueError(f"{op.name}: derivative must return 2 values for 2 operands, "
+                         f"got {local_grads!r}")
+    return local_grads[i]
 
 
 def _operand_names(forward: Callable[..., float]) -> tuple[str, str]:

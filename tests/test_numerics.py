@@ -184,8 +184,15 @@ def test_nan_in_gives_nan_out_and_nan_gradients(name: str, params: dict[str, flo
     y = ops.apply(name, x, **params)
     y.backward()
     assert math.isnan(y.data)
+    if name in CONSTANT_DERIVATIVE:  # d(-x)/dx is -1 at every x, NaN included (as in PyTorch)
+        assert y.local_grads[0] == CONSTANT_DERIVATIVE[name]
+        assert x.grad == CONSTANT_DERIVATIVE[name]
+        return
     assert math.isnan(y.local_grads[0]), f"{name}'(nan) = {y.local_grads[0]!r}"
     assert math.isnan(x.grad)
+
+
+CONSTANT_DERIVATIVE = {"neg": -1.0}
 
 
 # ---- the registry refuses bad registrations ------------------------------------------
