@@ -1,0 +1,365 @@
+"""The command line: ``python -m micrograd`` (or ``micrograd``) runs the main job; see --help."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from micrograd import data as datasets
+from micrograd.engine import Value
+from micrograd.graph import GraphvizNotFound, render
+from micrograd.nn import MLP, Module, Net221, half_squared_error, hinge
+from micrograd.optim import gradient_descent, train
+from micrograd.trace import explain
+
+MAIN_EPOCHS = 3000
+MAIN_LR = 0.1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line and exit 2, never a usage dump or a traceback."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing (a bad file to --load, an unknown format)."""
+
+
+# ---- small helpers -------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:+.4f}"
+
+
+def _print_parameters(title: str, model: Module) -> None:
+    print(title)
+    pairs = model.named_parameters()
+    width = max(len(name) for name, _ in pairs)
+    for name, p in pairs:
+        print(f"  {name:<{width}} = {_fmt(p.data)}")
+
+
+def _every(count: int, lines: int) -> int:
+    """A round stride (1, 2, 5, 10, 20, 50, …) that prints about `lines` of `count` rows."""
+    stride = 1
+    while count / stride > lines:
+        for factor in (2, 5, 10):
+            if count / (stride * factor) <= lines or factor == 10:
+                stride *= factor
+                break
+    return stride
+
+
+def _print_losses(losses: Sequence[float], lines: int = 10) -> None:
+    every = _every(len(losses), lines)
+    shown = [e for e in range(len(losses)) if (e + 1) % every == 0 or e == 0]
+    if shown[-1] != len(losses) - 1:
+        shown.append(len(losses) - 1)
+    for epoch in shown:
+        print(f"  epoch {epoch + 1:>6}  loss {losses[epoch]:.6g}")
+
+
+def _classify(prediction: float, target: float) -> bool:
+    """Right when ŷ is on the target's side: 0/1 targets split at 0.5, ±1 targets at 0."""
+    if target in (0.0, 1.0):
+        return (prediction > 0.5) == (target == 1.0)
+    return (prediction > 0) == (target > 0)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (0 < x < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return x
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (0 <= x < math.inf):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return x
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of sizes: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
+    return sizes
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") \
+            from None
+
+
+def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: bool,
+                 fallback: bool) -> Path:
+    """Render root to out; without Graphviz's dot, write .dot instead when fallback is set."""
+    options: dict[str, Any] = {"show_local_grads": local_grads, "parameters": parameters}
+    if fallback and out.suffix != ".dot" and shutil.which("dot") is None:
+        written = render(root, out.with_suffix(".dot"), **options)
+        print(f"Graphviz's `dot` is not installed, so the graph is DOT source: {written} "
+              "(apt-get install graphviz / brew install graphviz, then run again for "
+              f"{out.name})")
+        return written
+    written = render(root, out, **options)
+    print(f"graph written to {written}")
+    return written
+
+
+def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
+    """E = ½(y − ŷ)² for one sample, with its gradients filled in."""
+    net.zero_grad()
+    loss = half_squared_error(net(x1, x2), y)
+    loss.backward()
+    return loss
+
+
+# ---- the main job ------------------------------------------------------------------------
+
+
+def main_job(args: argparse.Namespace) -> int:
+    """Train the notes' 2-2-1 network on XOR and draw the graph of one sample."""
+    net = Net221(activation="tanh", seed=args.seed)
+    xor = datasets.xor()
+    print("The notes' 2-2-1 network (tanh) on XOR: per-sample gradient descent, "
+          f"lr = {MAIN_LR}, up to {MAIN_EPOCHS} epochs, E = ½(y − ŷ)²\n")
+    _print_parameters("parameters before training (random, seed "
+                      f"{args.seed if args.seed is not None else Net221.DEFAULT_SEED}):", net)
+    history = train(net, xor, lr=MAIN_LR, epochs=MAIN_EPOCHS, tol=1e-6, progress=False)
+    print("\nmean loss per epoch:")
+    _print_losses(history.losses)
+    print(f"stopped after {history.epochs} epochs: {history.reason} "
+          f"(largest |∂E/∂p| in the last epoch {history.max_grad:.2e})\n")
+    _print_parameters("parameters after training:", net)
+    print("\npredictions:")
+    right = 0
+    for (x1, x2), y in xor:
+        y_hat = net(x1, x2).data
+        ok = _classify(y_hat, y)
+        right += ok
+        print(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {y_hat:.4f}  {'right' if ok else 'WRONG'}")
+    print(f"{right}/4 right\n")
+    (x1, x2), y = xor[2]
+    loss = _one_sample(net, x1, x2, y)
+    print(f"the graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, with its gradients:")
+    _write_graph(loss, Path(args.out), net.parameters(), local_grads=True, fallback=True)
+    return 0
+
+
+# ---- subcommands -------------------------------------------------------------------------
+
+_GATES = {"xor": datasets.xor, "and": datasets.and_, "or": datasets.or_}
+
+
+def _dataset(args: argparse.Namespace) -> list[tuple[tuple[float, ...], float]]:
+    if args.dataset in _GATES:
+        return _GATES[args.dataset]()
+    make = datasets.moons if args.dataset == "moons" else datasets.circles
+    return make(args.n, noise=args.noise, seed=args.seed if args.seed is not None else 0)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
+    samples = _dataset(args)
+    if args.model == "net221":
+        model: Module = Net221(activation=args.activation or "tanh", seed=args.seed)
+    else:
+        model = MLP(2, [*args.hidden, 1], activation=args.activation or "relu", seed=args.seed)
+    if args.load:
+        model.load(args.load)
+        print(f"loaded parameters from {args.load}")
+    gates = args.dataset in _GATES
+    loss: Callable[[Any, Any], Value] = half_squared_error if gates else hinge
+    print(f"{args.model} ({model.activation}) on {args.dataset} ({len(samples)} samples), "
+          f"loss {'½(y − ŷ)²' if gates else 'hinge'}, lr {args.lr}, "
+          f"{'full batch' if args.batch else 'per sample'}")
+    history = train(model, samples, loss=loss, lr=args.lr, epochs=args.epochs, tol=args.tol,
+                    per_sample=not args.batch)
+    _print_losses(history.losses)
+    print(f"stopped after {history.epochs} epochs: {history.reason}")
+    right = sum(_classify(model(*x).data, y) for x, y in samples)
+    print(f"training accuracy {right}/{len(samples)} ({100 * right / len(samples):.1f}%)")
+    if args.save:
+        model.save(args.save)
+        print(f"saved parameters to {args.save}")
+    return 0
+
+
+FUNCTIONS: dict[str, tuple[str, Callable[[Any], Value], list[float]]] = {
+    "quadratic": ("f(w) = (w − 3)² + 1", lambda w: (w - 3) * (w - 3) + 1, [0.0]),
+    "quartic": ("f(w) = w⁴ − 3w² + w (two local minima)", lambda w: w**4 - 3 * w * w + w, [2.0]),
+    "rosenbrock": ("f(x, y) = (1 − x)² + 100·(y − x²)²",
+                   lambda w: (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2, [-1.0, 1.0]),
+}
+
+
+def cmd_descend(args: argparse.Namespace) -> int:
+    """The notes' part 1: w ← w − lr·f'(w) until |f'(w)| < tol, on a named function."""
+    title, f, default_w0 = FUNCTIONS[args.function]
+    w0 = args.w0 if args.w0 is not None else default_w0
+    if len(w0) != len(default_w0):
+        raise UsageError(f"--w0: {args.function} takes {len(default_w0)} number(s), got {len(w0)}")
+    start: float | list[float] = w0[0] if len(w0) == 1 else w0
+    result = gradient_descent(f, start, lr=args.lr, tol=args.tol, max_steps=args.max_steps)
+    print(f"{title}, w0 = {start}, lr = {args.lr}, tol = {args.tol}")
+    every = _every(len(result.path), args.lines)
+    for k, (w, value, grad) in enumerate(result.path):
+        if k % every == 0 or k == len(result.path) - 1:
+            print(f"  step {k:>6}  w = {_point(w)}  f(w) = {value:.6g}  f'(w) = {_point(grad)}")
+    print(f"stopped after {result.steps} steps: {result.reason}; w = {_point(result.w)}, "
+          f"f(w) = {result.value:.6g}")
+    return 0
+
+
+def _point(w: Any) -> str:
+    if isinstance(w, tuple):
+        return "(" + ", ".join(f"{x:.6g}" for x in w) + ")"
+    return f"{w:.6g}"
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw the graph of one 2-2-1 sample with its gradients."""
+    net = Net221(activation=args.activation, seed=args.seed)
+    loss = _one_sample(net, args.x1, args.x2, args.y)
+    _write_graph(loss, Path(args.out), net.parameters(), args.local_grads, fallback=False)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """The notes' derivation, corrected, with numbers: each ∂E/∂p as a chain-rule product."""
+    net = Net221(activation=args.activation, seed=args.seed)
+    loss = _one_sample(net, args.x1, args.x2, args.y)
+    print(f"E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, "
+          f"activation {net.activation}: ŷ = {loss.children[0].data:.6g}, E = {loss.data:.6g}\n")
+    worst = 0.0
+    for p in net.parameters():
+        text = explain(loss, p)
+        print(text + "\n")
+        total = float(text.rsplit("=", 1)[1])
+        worst = max(worst, abs(total - p.grad))
+    print(f"check: every total above equals backward()'s gradient "
+          f"(largest difference {worst:.1e})")
+    return 0 if worst == 0.0 else 1
+
+
+# ---- the parser --------------------------------------------------------------------------
+
+
+def _add_sample_options(p: argparse.ArgumentParser, activation: str = "tanh") -> None:
+    p.add_argument("--activation", default=activation,
+                   help=f"the hidden layer's activation (default {activation})")
+    p.add_argument("--seed", type=int, default=None, help="initialisation seed")
+    p.add_argument("--x1", type=float, default=1.0, help="input x1 (default 1)")
+    p.add_argument("--x2", type=float, default=0.0, help="input x2 (default 0)")
+    p.add_argument("--y", type=float, default=1.0, help="target y (default 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="micrograd",
+        description="A tiny scalar autograd engine. With no command: train the notes' 2-2-1 "
+                    "network on XOR and draw the graph of one sample.",
+    )
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the main job's initialisation seed (default: Net221's)")
+    parser.add_argument("--out", default="net221.svg",
+                        help="the main job's graph file (.svg .png .pdf .dot; default net221.svg)")
+    sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a network on a small data set",
+                       description="Train Net221 or an MLP; print the losses and the accuracy.")
+    p.add_argument("--dataset", choices=["xor", "and", "or", "moons", "circles"], default="xor")
+    p.add_argument("--model", choices=["net221", "mlp"], default="net221")
+    p.add_argument("--hidden", type=_int_list, default=[16, 16],
+                   help="MLP hidden layer sizes, comma-separated (default 16,16)")
+    p.add_argument("--activation", default=None,
+                   help="any registered one-input op (default tanh for net221, relu for mlp)")
+    p.add_argument("--lr", type=_positive_float, default=0.1, help="step size (default 0.1)")
+    p.add_argument("--epochs", type=_positive_int, default=1000, help="epoch cap (default 1000)")
+    p.add_argument("--tol", type=_non_negative_float, default=1e-6,
+                   help="stop when the largest |∂E/∂p| is below this (default 1e-6)")
+    p.add_argument("--seed", type=int, default=None, help="initialisation (and data) seed")
+    p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
+    p.add_argument("--n", type=_positive_int, default=100, help="moons/circles size (default 100)")
+    p.add_argument("--noise", type=_non_negative_float, default=0.1,
+                   help="moons/circles noise (default 0.1)")
+    p.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
+    p.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("descend", help="gradient descent on a named function (the notes' part 1)",
+                       description="w ← w − lr·f'(w) until |f'(w)| < tol; a large --lr diverges.")
+    p.add_argument("--function", choices=sorted(FUNCTIONS), default="quadratic")
+    p.add_argument("--w0", type=_float_list, default=None, help="start, comma-separated")
+    p.add_argument("--lr", type=_positive_float, default=0.1, help="step size (default 0.1)")
+    p.add_argument("--tol", type=_non_negative_float, default=1e-8, help="(default 1e-8)")
+    p.add_argument("--max-steps", type=_positive_int, default=10_000, help="(default 10000)")
+    p.add_argument("--lines", type=_positive_int, default=12, help="path lines to print")
+    p.set_defaults(run=cmd_descend)
+
+    p = sub.add_parser("graph", help="draw the graph of one 2-2-1 sample",
+                       description="Render E = ½(y − ŷ)² of one sample with its gradients.")
+    _add_sample_options(p)
+    p.add_argument("--out", default="net221.svg",
+                   help="output file; the suffix picks the format: .svg .png .pdf .dot")
+    p.add_argument("--local-grads", action="store_true",
+                   help="write each edge's local derivative on it")
+    p.set_defaults(run=cmd_graph)
+
+    p = sub.add_parser("explain", help="the chain-rule derivation of all nine partials",
+                       description="The notes' derivation, corrected, with numbers.")
+    _add_sample_options(p)
+    p.set_defaults(run=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = getattr(args, "run", main_job)
+    try:
+        return run(args)
+    except (UsageError, ValueError, FileNotFoundError) as err:
+        parser.exit(2, f"micrograd: error: {err}\n")
+    except BrokenPipeError:  # `python -m micrograd explain | head`: the reader left
+        sys.stdout = open(os.devnull, "w")  # keep Python quiet at exit
+        return 0
+    except (GraphvizNotFound, OSError) as err:
+        parser.exit(1, f"micrograd: error: {err}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
