@@ -1,0 +1,114 @@
+"""chain: y = y·0.999 + 0.001 repeated N times from one Value, then backward.
+
+The deepest graph there is (2N + 1 nodes in a line): it measures the cost of one
+node, forward and backward, and that backward does not recurse. ns per op, with
+2 ops per repetition.
+
+Floor: the same recurrence in floats; its backward is the chain rule written by
+hand: ∂y_N/∂y_0 = 0.999^N, one multiply per repetition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from time import perf_counter
+from types import ModuleType
+
+from benchmarks import harness
+from micrograd import Value
+
+A, C = 0.999, 0.001  # y ← A·y + C
+
+
+def engine_chain(n: int) -> tuple[dict[str, float], float]:
+    """Seconds for forward, backward and freeing the graph; and ∂y_N/∂y_0 from backward()."""
+    x = Value(1.0)
+    t0 = perf_counter()
+    y = x
+    for _ in range(n):
+        y = y * A + C
+    t1 = perf_counter()
+    y.backward()
+    t2 = perf_counter()
+    del y  # the graph is freed here, by reference counting alone
+    t3 = perf_counter()
+    return {"forward": t1 - t0, "backward": t2 - t1, "free": t3 - t2}, x.grad
+
+
+def floor_chain(n: int) -> tuple[dict[str, float], float]:
+    """The same in floats: forward loop, then g ← g·0.999 once per repetition."""
+    t0 = perf_counter()
+    y = 1.0
+    for _ in range(n):
+        y = y * A + C
+    t1 = perf_counter()
+    g = 1.0
+    for _ in range(n):
+        g *= A  # ∂(A·y + C)/∂y = A; the + C node passes g through unchanged
+    t2 = perf_counter()
+    return {"forward": t1 - t0, "backward": t2 - t1, "free": 0.0}, g
+
+
+def torch_chain(torch: ModuleType, n: int) -> tuple[dict[str, float], float]:
+    """The same on a 0-d float64 tensor."""
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    t0 = perf_counter()
+    y = x
+    for _ in range(n):
+        y = y * A + C
+    t1 = perf_counter()
+    y.backward()
+    t2 = perf_counter()
+    del y
+    t3 = perf_counter()
+    return {"forward": t1 - t0, "backward": t2 - t1, "free": t3 - t2}, float(x.grad)
+
+
+def _runner(chain: Callable[[int], tuple[dict[str, float], float]], n: int,
+            inner: int) -> harness.Runner:
+    """``inner`` chains per run; ns per op for each phase (2 ops per repetition)."""
+
+    def run() -> dict[str, float]:
+        total = {"forward": 0.0, "backward": 0.0, "free": 0.0}
+        for _ in range(inner):
+            seconds, _grad = chain(n)
+            for phase, s in seconds.items():
+                total[phase] += s
+        ops = 2 * n * inner
+        ns = {f"{phase}_ns": 1e9 * s / ops for phase, s in total.items()}
+        ns["total_ns"] = ns["forward_ns"] + ns["backward_ns"]
+        return ns
+
+    return run
+
+
+def run(sizes: list[tuple[int, dict[str, int]]], repeat: int, torch: ModuleType | None,
+        torch_rounds_large: int) -> list[harness.Row]:
+    """Rows for each (N, inner runs per engine); the targets apply to N = 100,000."""
+    chains: dict[str, Callable[[int], tuple[dict[str, float], float]]] = {
+        "engine": engine_chain,
+        "floor": floor_chain,
+    }
+    if torch is not None:
+        chains["torch"] = partial(torch_chain, torch)
+    for chain in chains.values():  # first calls: op caches, torch's lazy set-up
+        chain(200)
+    rows = []
+    for n, inner in sizes:
+        runners = {name: _runner(chain, n, inner[name]) for name, chain in chains.items()}
+        big = n >= 100_000
+        results = harness.interleave(runners, repeat,
+                                     {"torch": torch_rounds_large} if big else None)
+        name = f"chain N={n:,}"
+        rows += [
+            harness.row(results, name, "forward ns/op", "forward_ns"),
+            harness.row(results, name, "backward ns/op", "backward_ns",
+                        "completes" if big else "",
+                        (lambda r: r.engine is not None) if big else None),
+            harness.row(results, name, "fwd+bwd ns/op", "total_ns",
+                        "ratio ≤ 40" if big else "",
+                        harness.ratio_at_most(40) if big else None),
+            harness.row(results, name, "free graph ns/op", "free_ns"),
+        ]
+    return rows
