@@ -1,0 +1,106 @@
+"""Small deterministic data sets as lists of ``(inputs, target)`` pairs, ready for ``train``.
+
+``inputs`` is a tuple of floats and ``target`` a float. The logic gates (xor, and_, or_)
+have targets 0.0 / 1.0, as fits the notes' loss ½(y − ŷ)². The point clouds (moons,
+circles) have targets −1.0 / +1.0 by default, as fits ``hinge``; pass
+``labels=(0.0, 1.0)`` for ``bce_with_logits``. Same arguments, same list: randomness comes
+only from ``seed`` (an int, or a ``random.Random`` that is used as given).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from typing import Any
+
+__all__ = ["and_", "circles", "moons", "or_", "xor"]
+
+Sample = tuple[tuple[float, ...], float]
+Seed = int | random.Random
+
+_CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+
+
+def _gate(rule: Any) -> list[Sample]:
+    return [((x1, x2), float(rule(x1 == 1.0, x2 == 1.0))) for x1, x2 in _CORNERS]
+
+
+def xor() -> list[Sample]:
+    """x1 XOR x2 on the four corners of the unit square: targets 0, 1, 1, 0."""
+    return _gate(lambda a, b: a != b)
+
+
+def and_() -> list[Sample]:
+    """x1 AND x2 on the four corners: targets 0, 0, 0, 1."""
+    return _gate(lambda a, b: a and b)
+
+
+def or_() -> list[Sample]:
+    """x1 OR x2 on the four corners: targets 0, 1, 1, 1."""
+    return _gate(lambda a, b: a or b)
+
+
+def _check(n: Any, noise: Any, seed: Any, labels: Any,
+           name: str) -> tuple[random.Random, float, float]:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 2:
+        raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
+    if (not isinstance(noise, numbers.Real) or isinstance(noise, bool)
+            or not 0.0 <= noise < math.inf):
+        raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
+    if isinstance(seed, random.Random):
+        rng = seed
+    elif isinstance(seed, int) and not isinstance(seed, bool):
+        rng = random.Random(seed)
+    else:
+        raise TypeError(f"{name}: seed must be an int or a random.Random, "
+                        f"got {type(seed).__name__}")
+    try:
+        first, second = (float(label) for label in labels)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: labels must be two numbers, got {labels!r}") from None
+    return rng, first, second
+
+
+def _noisy(points: list[tuple[float, float, float]], noise: float,
+           rng: random.Random) -> list[Sample]:
+    samples = [((x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise)), label)
+               for x, y, label in points] if noise else [((x, y), label) for x, y, label in points]
+    rng.shuffle(samples)
+    return samples
+
+
+def moons(n: int = 100, noise: float = 0.1, seed: Seed = 0,
+          labels: tuple[float, float] = (-1.0, 1.0)) -> list[Sample]:
+    """Two interleaved half circles: n//2 points on (cos t, sin t) with target labels[0],
+    the rest on (1 − cos t, 0.5 − sin t) with labels[1], t evenly in [0, π]; Gaussian
+    noise of standard deviation noise on each coordinate; shuffled."""
+    rng, first, second = _check(n, noise, seed, labels, "moons")
+    n_outer = n // 2
+    n_inner = n - n_outer
+    points = []
+    for i in range(n_outer):
+        t = math.pi * i / max(n_outer - 1, 1)
+        points.append((math.cos(t), math.sin(t), first))
+    for i in range(n_inner):
+        t = math.pi * i / max(n_inner - 1, 1)
+        points.append((1.0 - math.cos(t), 0.5 - math.sin(t), second))
+    return _noisy(points, float(noise), rng)
+
+
+def circles(n: int = 100, noise: float = 0.05, seed: Seed = 0, factor: float = 0.5,
+            labels: tuple[float, float] = (-1.0, 1.0)) -> list[Sample]:
+    """Two concentric circles: n//2 points on the unit circle with target labels[0], the
+    rest on the circle of radius factor (0 < factor < 1) with labels[1], evenly spaced;
+    Gaussian noise of standard deviation noise on each coordinate; shuffled."""
+    rng, first, second = _check(n, noise, seed, labels, "circles")
+    if not isinstance(factor, numbers.Real) or isinstance(factor, bool) or not 0 < factor < 1:
+        raise ValueError(f"circles: factor must be between 0 and 1, got {factor!r}")
+    n_outer = n // 2
+    n_inner = n - n_outer
+    points = []
+    for count, radius, label in ((n_outer, 1.0, first), (n_inner, float(factor), second)):
+        for i in range(count):
+            t = 2.0 * math.pi * i / count
+            points.append((radius * math.cos(t), radius * math.sin(t), label))
+    return _noisy(points, float(noise), rng)

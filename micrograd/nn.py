@@ -1,0 +1,556 @@
+"""Networks on top of the engine: Module, Neuron, Layer, MLP, the notes' Net221, and losses.
+
+A neuron's pre-activation is one node, ``Value.linear(w, x, b)`` = w·x + b, and its
+activation is any registered one-input op, looked up by name (``"linear"`` or None means
+none). Parameters are labelled with their names (``w11`` … ``b`` in Net221,
+``L0.N3.w1`` in an MLP), so graphs, state dicts and explanations use the same words.
+
+Initialisation comes from the ``seed`` argument only: an int, a ``random.Random`` (used,
+and advanced, as given) or None for the class's fixed default seed. There is no global
+random state, so the same arguments always build the same model.
+
+Saved files are JSON with a small header::
+
+    {"format": "micrograd-notes/state", "version": 1, "kind": "MLP",
+     "config": {"nin": 2, "nouts": [8, 1], ...}, "parameters": {"L0.N0.w0": 0.25, ...}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import math
+import numbers
+import os
+import random
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar
+
+from micrograd import ops
+from micrograd.engine import Value, apply
+
+__all__ = [
+    "MLP",
+    "Layer",
+    "Module",
+    "Net221",
+    "Neuron",
+    "activation_names",
+    "bce_with_logits",
+    "half_squared_error",
+    "hinge",
+    "mse",
+]
+
+FORMAT = "micrograd-notes/state"
+FORMAT_VERSION = 1
+
+Seed = int | random.Random | None
+Operand = Value | int | float
+Activation = Callable[[Value], Value]
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+
+def _rng(seed: Seed, default: int) -> random.Random:
+    """The Random to draw from: the one given, or a new one seeded by seed (default if None)."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random(default)
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return random.Random(seed)
+    raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
+
+
+def _positive_int(x: Any, what: str) -> int:
+    if not isinstance(x, int) or isinstance(x, bool) or x < 1:
+        raise ValueError(f"{what} must be a positive int, got {x!r}")
+    return x
+
+
+def activation_names() -> list[str]:
+    """The valid activation names: "linear" (none) and every registered one-input op."""
+    return ["linear", *(name for name in ops.names() if ops.get(name).arity == 1)]
+
+
+def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
+        str, dict[str, float], Activation | None]:
+    """Resolve an activation name: (name, its params with defaults filled in, the function)."""
+    if name is None or name == "linear":
+        if params:
+            raise ValueError(f"activation 'linear' takes no params, got {dict(params)}")
+        return "linear", {}, None
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be an op name (str) or None, got {type(name).__name__}")
+    try:
+        op = ops.get(name)
+    except KeyError:
+        op = None
+    if op is None or op.arity != 1:
+        raise ValueError(
+            f"unknown activation {name!r}; known: {', '.join(activation_names())}"
+        ) from None
+    accepted, resolved = _op_params(op.forward)
+    for key, value in (params or {}).items():
+        if key not in accepted:
+            raise ValueError(f"activation {name!r} has no param {key!r}; "
+                             f"its params: {', '.join(accepted) or 'none'}")
+        if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+                or not math.isfinite(value)):
+            raise ValueError(f"activation {name!r} param {key!r} must be a finite number, "
+                             f"got {value!r}")
+        resolved[key] = float(value)
+    try:
+        op.forward(0.5, **resolved)
+    except TypeError as err:
+        raise ValueError(
+            f"activation {name!r} cannot be used with params {resolved}: {err}") from None
+    method = getattr(Value, name, None)
+    if op.builtin and callable(method):  # Value.tanh and co. take the engine's fast path
+        return name, resolved, partial(method, **resolved) if resolved else method
+    if resolved:  # bound, so drawings show the params
+        op = op.bind(**resolved)
+    return name, resolved, partial(apply, op)
+
+
+def _op_params(forward: Callable[..., float]) -> tuple[list[str], dict[str, float]]:
+    """A one-input forward's param names, and the defaults it has (leaky_relu: slope=0.01)."""
+    try:
+        parameters = list(inspect.signature(forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return [], {}
+    parameters = [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    defaults = {p.name: float(p.default) for p in parameters
+                if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)}
+    return [p.name for p in parameters], defaults
+
+
+def _as_param(value: Any, name: str) -> float:
+    """A state-dict entry as a finite float; ValueError naming the parameter otherwise."""
+    if not isinstance(value, numbers.Real) or type(value).__name__ in ("bool", "bool_"):
+        raise ValueError(f"parameter {name!r} is not a number: {value!r}")
+    try:
+        x = float(value)
+    except (OverflowError, ValueError):
+        raise ValueError(f"parameter {name!r} is out of float range: {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"parameter {name!r} is not finite: {x!r}")
+    return x
+
+
+def _preview(names: Iterable[str], limit: int = 5) -> str:
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
+# ---- Module --------------------------------------------------------------------------
+
+
+class Module:
+    """Base of every model: named parameters, zero_grad, state dicts, and JSON save/load.
+
+    A subclass defines ``named_parameters()`` (a fixed order) and ``config()`` (the
+    constructor arguments a saved file must match).
+    """
+
+    DEFAULT_SEED: ClassVar[int] = 0  # the seed used when seed=None
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(name, Value) for every parameter, in a fixed order."""
+        raise NotImplementedError(f"{type(self).__name__} must define named_parameters()")
+
+    def parameters(self) -> list[Value]:
+        """Every parameter Value, in the order of named_parameters()."""
+        return [p for _, p in self.named_parameters()]
+
+    def hidden_parameters(self) -> list[Value]:
+        """Parameters that backprop reaches only through a hidden activation; [] if none."""
+        return []
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that fix the parameter names (JSON values)."""
+        return {}
+
+    def zero_grad(self) -> None:
+        """grad = 0 on every parameter (not on the rest of a graph)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """{name: value} for every parameter, in the order of named_parameters()."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every parameter from {name: number}; ValueError (model unchanged) on any mismatch."""
+        if not isinstance(state, Mapping):
+            raise ValueError("a state dict must be a mapping of names to numbers, "
+                             f"got {type(state).__name__}")
+        named = self.named_parameters()
+        expected = [name for name, _ in named]
+        missing = [name for name in expected if name not in state]
+        known = set(expected)
+        extra = [str(name) for name in state if name not in known]
+        if missing or extra:
+            problems = []
+            if missing:
+                problems.append(f"missing parameters: {_preview(missing)}")
+            if extra:
+                problems.append(f"unexpected parameters: {_preview(extra)}")
+            raise ValueError(f"state dict does not fit {self!r}: " + "; ".join(problems))
+        values = [_as_param(state[name], name) for name in expected]  # all checked first
+        for (_, p), x in zip(named, values):
+            p.data = x
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the parameters as JSON, atomically: the file is whole, old or new, never half."""
+        path = os.fspath(path)
+        state = self.state_dict()
+        for name, x in state.items():
+            if not math.isfinite(x):
+                raise ValueError(f"{path}: cannot save: parameter {name!r} is not finite ({x!r})")
+        document = {"format": FORMAT, "version": FORMAT_VERSION, "kind": type(self).__name__,
+                    "config": self.config(), "parameters": state}
+        text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        _atomic_write(path, text)
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Set this model's parameters from a file written by save() (a method, not a factory).
+
+        The file's kind and config must match this model. Any problem raises ValueError
+        naming the file and the problem, with the model unchanged; OSError if unreadable.
+        """
+        path = os.fspath(path)
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            document = _parse(raw)
+            state = self._check_header(document)
+            self.load_state_dict(state)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+
+    def _check_header(self, document: Any) -> Mapping[str, Any]:
+        if not isinstance(document, dict):
+            raise ValueError(f"not a {FORMAT} file: the JSON is a {type(document).__name__}, "
+                             "not an object")
+        if document.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} file: format is {document.get('format')!r}")
+        keys = {"format", "version", "kind", "config", "parameters"}
+        if set(document) != keys:
+            missing, extra = sorted(keys - set(document)), sorted(set(document) - keys)
+            raise ValueError(f"malformed header: missing keys {missing}, unexpected keys {extra}")
+        version = document["version"]
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            raise ValueError(f"unsupported format version {version!r} (this library reads "
+                             f"{FORMAT_VERSION})")
+        if document["kind"] != type(self).__name__:
+            raise ValueError(f"holds a {document['kind']!r}, not a {type(self).__name__!r}")
+        if document["config"] != self.config():
+            raise ValueError(f"config {document['config']} does not match this model's "
+                             f"{self.config()}")
+        parameters = document["parameters"]
+        if not isinstance(parameters, dict):
+            raise ValueError(f"'parameters' must be an object, got {type(parameters).__name__}")
+        return parameters
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _parse(raw: bytes) -> Any:
+    """JSON from bytes: UTF-8, no NaN/Infinity, no duplicate keys; ValueError otherwise."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not a UTF-8 text file ({err.reason} at byte {err.start})") from None
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"non-finite number {name} in the file")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"duplicate key {key!r}")
+            result[key] = value
+        return result
+
+    try:
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    except RecursionError:
+        raise ValueError("not JSON this library reads (nested too deeply)") from None
+
+
+def _atomic_write(path: str, text: str) -> None:
+    """Write text to a temp file beside path, fsync it, then os.replace it onto path."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# ---- Neuron, Layer, MLP --------------------------------------------------------------
+
+
+class Neuron(Module):
+    """f(w0·x0 + … + w(n-1)·x(n-1) + b): one linear node, then the activation f by op name."""
+
+    def __init__(self, nin: int, activation: str | None = "relu", seed: Seed = None,
+                 activation_params: Mapping[str, float] | None = None) -> None:
+        self.nin = _positive_int(nin, "Neuron nin")
+        self.activation, self.activation_params, self._activate = _activation(
+            activation, activation_params)
+        rng = _rng(seed, self.DEFAULT_SEED)
+        scale = 1.0 / math.sqrt(nin)
+        self.w = [Value(rng.uniform(-scale, scale), f"w{i}") for i in range(nin)]
+        self.b = Value(0.0, "b")
+
+    def __call__(self, *xs: Operand) -> Value:
+        if len(xs) != self.nin:
+            raise TypeError(f"{self!r} takes {self.nin} inputs, got {len(xs)}")
+        pre = Value.linear(self.w, xs, self.b)
+        return pre if self._activate is None else self._activate(pre)
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """w0 … w(n-1), b."""
+        return [*((f"w{i}", w) for i, w in enumerate(self.w)), ("b", self.b)]
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "activation": self.activation,
+                "activation_params": dict(self.activation_params)}
+
+
+class Layer(Module):
+    """nout neurons on the same inputs; returns a list of nout Values."""
+
+    def __init__(self, nin: int, nout: int, activation: str | None = "relu", seed: Seed = None,
+                 activation_params: Mapping[str, float] | None = None) -> None:
+        _positive_int(nout, "Layer nout")
+        rng = _rng(seed, self.DEFAULT_SEED)
+        self.neurons = [Neuron(nin, activation, rng, activation_params) for _ in range(nout)]
+        for name, p in self.named_parameters():
+            p.label = name
+
+    @property
+    def nin(self) -> int:
+        return self.neurons[0].nin
+
+    @property
+    def activation(self) -> str:
+        return self.neurons[0].activation
+
+    def __call__(self, *xs: Operand) -> list[Value]:
+        return [neuron(*xs) for neuron in self.neurons]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """N{j}.w{i}, N{j}.b for neuron j."""
+        return [(f"N{j}.{name}", p) for j, neuron in enumerate(self.neurons)
+                for name, p in neuron.named_parameters()]
+
+    def config(self) -> dict[str, Any]:
+        first = self.neurons[0]
+        return {"nin": first.nin, "nout": len(self.neurons), "activation": first.activation,
+                "activation_params": dict(first.activation_params)}
+
+
+class MLP(Module):
+    """Layers of neurons with the given activation, the last layer linear.
+
+    ``model(*xs)`` returns a Value if the last layer has one neuron, else a list of
+    Values (fixed by ``nouts``). Weights are uniform in ±1/√nin, biases 0.
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str | None = "relu",
+                 seed: Seed = None, activation_params: Mapping[str, float] | None = None) -> None:
+        _positive_int(nin, "MLP nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(
+                f"MLP nouts must be a non-empty sequence of positive ints, got {nouts!r}")
+        sizes = [nin, *(_positive_int(n, "MLP nouts entry") for n in nouts)]
+        rng = _rng(seed, self.DEFAULT_SEED)
+        name, params, _ = _activation(activation, activation_params)
+        self.activation, self.activation_params = name, params
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(sizes[k], sizes[k + 1], "linear" if k == last else name, rng,
+                  None if k == last else params)
+            for k in range(len(nouts))
+        ]
+        self._single = sizes[-1] == 1
+        for label, p in self.named_parameters():
+            p.label = label
+
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        return [len(layer.neurons) for layer in self.layers]
+
+    def __call__(self, *xs: Operand) -> Value | list[Value]:
+        if len(xs) != self.nin:
+            raise TypeError(f"{self!r} takes {self.nin} inputs, got {len(xs)}")
+        out: list[Value] = [x if isinstance(x, Value) else Value(x, f"x{i}")
+                            for i, x in enumerate(xs)]
+        for layer in self.layers:
+            out = layer(*out)
+        return out[0] if self._single else out
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """L{k}.N{j}.w{i}, L{k}.N{j}.b: layer k, neuron j, input i, all counted from 0."""
+        return [(f"L{k}.{name}", p) for k, layer in enumerate(self.layers)
+                for name, p in layer.named_parameters()]
+
+    def hidden_parameters(self) -> list[Value]:
+        """Every layer's parameters but the last layer's."""
+        return [p for layer in self.layers[:-1] for p in layer.parameters()]
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nouts": self.nouts, "activation": self.activation,
+                "activation_params": dict(self.activation_params)}
+
+
+# ---- the notes' 2-2-1 network --------------------------------------------------------
+
+
+class Net221(Module):
+    """The notes' network: a_j = w_j1·x1 + w_j2·x2 + b_j, z_j = f(a_j), ŷ = w1·z1 + w2·z2 + b.
+
+    The nine parameters are Values labelled w11 w12 w21 w22 b1 b2 w1 w2 b, each drawn
+    uniformly from [-1, 1] (the notes: "随机取", pick at random); the nodes of a call
+    are labelled x1 x2 a1 a2 z1 z2 ŷ. Any activation works, step included (it cannot learn:
+    its derivative is 0). seed=None means the fixed DEFAULT_SEED.
+    """
+
+    DEFAULT_SEED: ClassVar[int] = 1  # solves XOR with sigmoid, tanh, relu and leaky_relu
+    NAMES: ClassVar[tuple[str, ...]] = ("w11", "w12", "w21", "w22", "b1", "b2", "w1", "w2", "b")
+
+    def __init__(self, activation: str | None = "sigmoid", seed: Seed = None,
+                 activation_params: Mapping[str, float] | None = None) -> None:
+        self.activation, self.activation_params, self._activate = _activation(
+            activation, activation_params)
+        rng = _rng(seed, self.DEFAULT_SEED)
+        (self.w11, self.w12, self.w21, self.w22, self.b1, self.b2,
+         self.w1, self.w2, self.b) = (Value(rng.uniform(-1.0, 1.0), name) for name in self.NAMES)
+
+    def __call__(self, x1: Operand, x2: Operand) -> Value:
+        """ŷ for the inputs (x1, x2); numbers are wrapped as Values labelled x1, x2."""
+        if not isinstance(x1, Value):
+            x1 = Value(x1, "x1")
+        if not isinstance(x2, Value):
+            x2 = Value(x2, "x2")
+        a1 = Value.linear((self.w11, self.w12), (x1, x2), self.b1)
+        a1.label = "a1"
+        a2 = Value.linear((self.w21, self.w22), (x1, x2), self.b2)
+        a2.label = "a2"
+        z1, z2 = a1, a2  # "linear": no activation node, z_j is a_j
+        if self._activate is not None:
+            z1 = self._activate(a1)
+            z1.label = "z1"
+            z2 = self._activate(a2)
+            z2.label = "z2"
+        y_hat = Value.linear((self.w1, self.w2), (z1, z2), self.b)
+        y_hat.label = "ŷ"
+        return y_hat
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """w11 w12 w21 w22 b1 b2 w1 w2 b, in the notes' order."""
+        return [(name, getattr(self, name)) for name in self.NAMES]
+
+    def hidden_parameters(self) -> list[Value]:
+        """w11 w12 w21 w22 b1 b2: the hidden layer's."""
+        return [self.w11, self.w12, self.w21, self.w22, self.b1, self.b2]
+
+    def config(self) -> dict[str, Any]:
+        return {"activation": self.activation, "activation_params": dict(self.activation_params)}
+
+
+# ---- losses --------------------------------------------------------------------------
+
+
+def half_squared_error(y_hat: Value, y: Operand) -> Value:
+    """The notes' E = ½(y − ŷ)², one node labelled E with ∂E/∂ŷ = ŷ − y."""
+    if not isinstance(y_hat, Value):
+        raise TypeError(f"half_squared_error: ŷ must be a Value, got {type(y_hat).__name__}")
+    loss = ops.apply("half_squared_error", y_hat, y)
+    loss.label = "E"
+    return loss
+
+
+def _pairs(name: str, predictions: Value | Sequence[Value],
+           targets: Any) -> list[tuple[Value, float]]:
+    """(prediction, target) pairs; a single prediction is a batch of one."""
+    if isinstance(predictions, Value):
+        predictions, targets = [predictions], [targets]
+    predictions, targets = list(predictions), list(targets)
+    if not predictions:
+        raise ValueError(f"{name}: no predictions")
+    if len(predictions) != len(targets):
+        raise ValueError(f"{name}: {len(predictions)} predictions for {len(targets)} targets")
+    pairs = []
+    for i, (p, t) in enumerate(zip(predictions, targets)):
+        if not isinstance(p, Value):
+            raise TypeError(f"{name}: prediction {i} must be a Value, got {type(p).__name__}")
+        if not isinstance(t, numbers.Real) or isinstance(t, bool) or not math.isfinite(t):
+            raise ValueError(f"{name}: target {i} must be a finite number, got {t!r}")
+        pairs.append((p, float(t)))
+    return pairs
+
+
+def _mean(terms: list[Value], label: str) -> Value:
+    loss = terms[0] if len(terms) == 1 else Value.sum(terms) / len(terms)
+    loss.label = label
+    return loss
+
+
+def mse(predictions: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
+    """Mean squared error: (1/n)·Σ (ŷ_i − y_i)²."""
+    return _mean([(p - t) ** 2 for p, t in _pairs("mse", predictions, targets)], "mse")
+
+
+def hinge(scores: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
+    """Max-margin loss: (1/n)·Σ relu(1 − y_i·s_i), targets y_i ∈ {−1, +1}."""
+    pairs = _pairs("hinge", scores, targets)
+    for i, (_, t) in enumerate(pairs):
+        if t not in (-1.0, 1.0):
+            raise ValueError(f"hinge: target {i} must be -1 or +1, got {t!r}")
+    return _mean([(1.0 - s * t).relu() for s, t in pairs], "hinge")
+
+
+def bce_with_logits(logits: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
+    """Binary cross-entropy of logits z_i against y_i ∈ [0, 1], in the stable form, averaged."""
+    pairs = _pairs("bce_with_logits", logits, targets)
+    for i, (_, t) in enumerate(pairs):
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"bce_with_logits: target {i} must be in [0, 1], got {t!r}")
+    return _mean([ops.apply("bce_with_logits", z, t) for z, t in pairs], "bce")

@@ -1,0 +1,307 @@
+"""Optimisation: SGD, the notes' gradient descent with an honest stop rule, and the training loop.
+
+The notes stop "when the derivative is 0", which never happens in floating point. Here
+a run stops when the largest |gradient| falls below ``tol`` (converged), when the step or
+epoch cap is reached, or when the value stops being finite (diverged: the step was too
+large for the Taylor argument) — and says which.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from micrograd.engine import Value
+from micrograd.nn import Module, half_squared_error
+
+__all__ = ["SGD", "DescentResult", "StopReason", "TrainHistory", "gradient_descent", "train"]
+
+Point = float | tuple[float, ...]
+
+#: train() shows a progress bar by default only for at least this many per-sample updates.
+LONG_RUN = 200_000
+
+
+class StopReason(str, enum.Enum):
+    """Why a run stopped; compares equal to (and prints as) its text."""
+
+    CONVERGED = "gradient below tolerance"
+    STEP_CAP = "step cap reached"
+    EPOCH_CAP = "epoch cap reached"
+    DIVERGED = "diverged"
+    NO_HIDDEN_GRADIENT = "hidden-layer gradients are exactly zero"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _check_rate(lr: Any, what: str = "lr") -> float:
+    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not (0 < lr < math.inf):
+        raise ValueError(f"{what} must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def _check_count(n: Any, what: str) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"{what} must be an int >= 0, got {n!r}")
+    return n
+
+
+def _check_tol(tol: Any) -> float:
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    return float(tol)
+
+
+# ---- SGD -------------------------------------------------------------------------------
+
+
+class SGD:
+    """p ← p − lr·v with v ← momentum·v + ∂E/∂p (plain p ← p − lr·∂E/∂p for momentum 0)."""
+
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
+        self.params = list(params)
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"SGD: parameter {i} must be a Value, got {type(p).__name__}")
+        self.lr = _check_rate(lr)
+        if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool) or not (
+                0.0 <= momentum < 1.0):
+            raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+        self._velocity = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        """One update of every parameter from its current grad."""
+        lr, params = self.lr, self.params
+        if self.momentum == 0.0:
+            for p in params:
+                p.data -= lr * p.grad
+            return
+        mu, velocity = self.momentum, self._velocity
+        for i, p in enumerate(params):
+            v = velocity[i] = mu * velocity[i] + p.grad
+            p.data -= lr * v
+
+    def zero_grad(self) -> None:
+        """grad = 0 on every parameter."""
+        for p in self.params:
+            p.grad = 0.0
+
+
+# ---- gradient descent (the notes' part 1) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class DescentResult:
+    """Where gradient descent stopped, f there, how many updates, and why."""
+
+    w: Point
+    value: float
+    steps: int
+    converged: bool
+    reason: StopReason
+    path: list[tuple[Point, float, Point]] = field(repr=False)  # (w_k, f(w_k), f'(w_k)) per point
+
+
+def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr: float = 0.1,
+                     tol: float = 1e-8, max_steps: int = 10_000) -> DescentResult:
+    """The notes' loop: while max|f'(w_k)| ≥ tol: w_{k+1} = w_k − lr·f'(w_k).
+
+    w0 a number: f gets one Value and the result's w (and each gradient) is a float.
+    w0 a sequence: f gets a tuple of Values and w is a tuple of floats. Stops when the
+    largest |gradient| is below tol (converged), after max_steps updates, or when f, w or
+    the gradient is not finite (diverged). ``path`` holds every point visited, the last
+    one included, so it has steps + 1 entries.
+    """
+    lr, tol = _check_rate(lr), _check_tol(tol)
+    max_steps = _check_count(max_steps, "max_steps")
+    scalar = isinstance(w0, numbers.Real)
+    if scalar:
+        if isinstance(w0, bool):
+            raise TypeError("gradient_descent: w0 must be a number or a sequence of numbers, "
+                            "got bool")
+        w = [float(w0)]
+    elif isinstance(w0, Sequence) and not isinstance(w0, (str, bytes)) and len(w0) > 0:
+        w = []
+        for i, x in enumerate(w0):
+            if not isinstance(x, numbers.Real) or isinstance(x, bool):
+                raise TypeError(
+                    f"gradient_descent: w0[{i}] must be a number, got {type(x).__name__}")
+            w.append(float(x))
+    else:
+        raise TypeError(f"gradient_descent: w0 must be a number or a non-empty sequence of "
+                        f"numbers, got {w0!r}")
+
+    def shape(xs: list[float]) -> Point:
+        return xs[0] if scalar else tuple(xs)
+
+    labels = ["w"] if scalar else [f"w{i}" for i in range(len(w))]
+    path: list[tuple[Point, float, Point]] = []
+    steps = 0
+    while True:
+        ws = [Value(x, label) for x, label in zip(w, labels)]
+        out = f(ws[0] if scalar else tuple(ws))
+        if not isinstance(out, Value):
+            raise TypeError(f"gradient_descent: f must return a Value, got {type(out).__name__}")
+        out.backward()
+        grad = [v.grad for v in ws]
+        value = out.data
+        path.append((shape(w), value, shape(grad)))
+        if not (math.isfinite(value) and all(map(math.isfinite, w))
+                and all(map(math.isfinite, grad))):
+            reason = StopReason.DIVERGED
+        elif max(map(abs, grad)) < tol:
+            reason = StopReason.CONVERGED
+        elif steps >= max_steps:
+            reason = StopReason.STEP_CAP
+        else:
+            w = [x - lr * g for x, g in zip(w, grad)]
+            steps += 1
+            continue
+        return DescentResult(shape(w), value, steps, reason is StopReason.CONVERGED, reason, path)
+
+
+# ---- training (the notes' part 2) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """What train() did: the loss of each epoch, how many epochs, and why it stopped."""
+
+    losses: list[float]  # the mean loss of each epoch, taken before each update
+    epochs: int
+    reason: StopReason
+    max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
+
+    @property
+    def converged(self) -> bool:
+        """True if the gradient fell below the tolerance."""
+        return self.reason is StopReason.CONVERGED
+
+
+def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any],
+          loss: Callable[[Any, Any], Value] = half_squared_error, lr: float = 0.1,
+          epochs: int = 1000, tol: float = 1e-6, per_sample: bool = True,
+          progress: bool | None = None) -> TrainHistory:
+    """The notes' loop: for each (x, y): E = loss(model(*x), y), backprop, p ← p − lr·∂E/∂p.
+
+    data is a sequence of (inputs, target) pairs, or a function returning one (``xor``).
+    per_sample=False takes one full-batch step per epoch on the mean loss. Stops after an
+    epoch in which:
+      - the loss is not finite (diverged);
+      - max |∂E/∂p| over every parameter and sample is below tol (converged: the notes'
+        "all partials are 0");
+      - every hidden-layer partial was exactly 0 on every sample (the notes' step
+        activation): backprop cannot change the hidden layer, so its weights stay as
+        initialised. Seeing that takes one pass over the data, so a step network stops
+        after epoch 1, its output layer having had that epoch's updates;
+      - or when the epochs run out.
+    A progress bar (tqdm) shows when progress is True, or when progress is None, stderr is
+    a terminal and the run is long; otherwise train prints nothing.
+    """
+    lr, tol = _check_rate(lr), _check_tol(tol)
+    epochs = _check_count(epochs, "epochs")
+    samples = _check_data(data)
+    params = model.parameters()
+    hidden = {id(p) for p in model.hidden_parameters()}
+    hidden_mask = [id(p) in hidden for p in params]
+    has_hidden = bool(hidden)
+    bar = _progress_bar(progress, epochs, len(samples) * epochs)
+    losses: list[float] = []
+    max_grad = 0.0
+    reason = StopReason.EPOCH_CAP
+    try:
+        for _ in range(epochs):
+            max_grad = max_hidden = 0.0
+            if per_sample:
+                total = 0.0
+                for inputs, target in samples:
+                    for p in params:
+                        p.grad = 0.0
+                    e = loss(model(*inputs), target)
+                    e.backward()
+                    total += e.data
+                    max_grad, max_hidden = _update(params, hidden_mask, lr, max_grad, max_hidden)
+                epoch_loss = total / len(samples)
+            else:
+                for p in params:
+                    p.grad = 0.0
+                e = Value.sum([loss(model(*inputs), target) for inputs, target in samples])
+                e = e / len(samples)
+                e.backward()
+                epoch_loss = e.data
+                max_grad, max_hidden = _update(params, hidden_mask, lr, 0.0, 0.0)
+            losses.append(epoch_loss)
+            if bar is not None:
+                bar.update(1)
+                if len(losses) % max(1, epochs // 100) == 0:
+                    bar.set_postfix_str(f"loss {epoch_loss:.3g}", refresh=False)
+            if not (math.isfinite(epoch_loss) and math.isfinite(max_grad)):
+                reason = StopReason.DIVERGED
+                break
+            if max_grad < tol:
+                reason = StopReason.CONVERGED
+                break
+            if has_hidden and max_hidden == 0.0:
+                reason = StopReason.NO_HIDDEN_GRADIENT
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return TrainHistory(losses, len(losses), reason, max_grad)
+
+
+def _update(params: list[Value], hidden_mask: list[bool], lr: float, max_grad: float,
+            max_hidden: float) -> tuple[float, float]:
+    """p ← p − lr·grad for every parameter; the running max |grad| overall and in hidden layers.
+
+    A NaN gradient makes max_grad NaN (so the run stops as diverged).
+    """
+    for p, is_hidden in zip(params, hidden_mask):
+        g = p.grad
+        p.data -= lr * g
+        a = abs(g)
+        if not a <= max_grad:  # also true for NaN
+            max_grad = a
+        if is_hidden and a > max_hidden:
+            max_hidden = a
+    return max_grad, max_hidden
+
+
+def _check_data(data: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    if callable(data) and not isinstance(data, Iterable):  # train(net, xor) as well as xor()
+        data = data()
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise TypeError("train: data must be a sequence of (inputs, target), "
+                        f"got {type(data).__name__}")
+    samples = []
+    for i, sample in enumerate(data):
+        try:
+            inputs, target = sample
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"train: data[{i}] must be a pair (inputs, target), got {sample!r}") from None
+        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+            raise TypeError(f"train: data[{i}] inputs must be a tuple of numbers, got {inputs!r}")
+        samples.append((tuple(inputs), target))
+    if not samples:
+        raise ValueError("train: data is empty")
+    return samples
+
+
+def _progress_bar(progress: bool | None, epochs: int, updates: int) -> Any:
+    """A tqdm bar over epochs, or None when the run should be silent."""
+    if progress is None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        progress = updates >= LONG_RUN and callable(isatty) and isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=epochs, unit="epoch", file=sys.stderr, leave=False)

@@ -1,0 +1,83 @@
+"""The small data sets: exact gates, deterministic point clouds on the right curves."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from micrograd.data import and_, circles, moons, or_, xor
+
+
+def test_logic_gates() -> None:
+    corners = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+    assert xor() == list(zip(corners, [0.0, 1.0, 1.0, 0.0]))
+    assert and_() == list(zip(corners, [0.0, 0.0, 0.0, 1.0]))
+    assert or_() == list(zip(corners, [0.0, 1.0, 1.0, 1.0]))
+    data = xor()
+    data.clear()  # each call returns a fresh list
+    assert len(xor()) == 4
+    assert all(type(t) is float and all(type(v) is float for v in x) for x, t in or_())
+
+
+def test_moons_without_noise_lie_on_the_two_half_circles() -> None:
+    data = moons(51, noise=0.0, seed=0)
+    assert len(data) == 51
+    outer = [x for x, t in data if t == -1.0]
+    inner = [x for x, t in data if t == 1.0]
+    assert (len(outer), len(inner)) == (25, 26)
+    for x, y in outer:
+        assert math.hypot(x, y) == pytest.approx(1.0) and y >= -1e-15
+    for x, y in inner:
+        assert math.hypot(x - 1.0, y - 0.5) == pytest.approx(1.0) and y <= 0.5 + 1e-15
+    assert min(x for x, _ in outer) == pytest.approx(-1.0)
+    assert max(x for x, _ in inner) == pytest.approx(2.0)
+
+
+def test_circles_without_noise_have_the_two_radii() -> None:
+    data = circles(40, noise=0.0, seed=0, factor=0.3)
+    radii = {t: {round(math.hypot(*x), 12) for x, tt in data if tt == t} for t in (-1.0, 1.0)}
+    assert radii == {-1.0: {1.0}, 1.0: {0.3}}
+    angles = sorted(math.atan2(y, x) % (2 * math.pi) for (x, y), t in data if t == -1.0)
+    assert angles == pytest.approx([2 * math.pi * i / 20 for i in range(20)], abs=1e-12)
+
+
+@pytest.mark.parametrize("make", [moons, circles])
+def test_point_clouds_are_deterministic_noisy_shuffled(make) -> None:
+    a, b = make(60, noise=0.2, seed=3), make(60, noise=0.2, seed=3)
+    assert a == b
+    assert make(60, noise=0.2, seed=4) != a
+    assert make(60, noise=0.2, seed=random.Random(3)) == a
+    state = random.getstate()
+    make(60, noise=0.2, seed=5)
+    assert random.getstate() == state  # no global random state
+    labels = [t for _, t in a]
+    assert sorted(set(labels)) == [-1.0, 1.0] and labels.count(1.0) == 30
+    assert labels != sorted(labels)  # shuffled: per-sample training sees both classes
+    # the noise is there, of about the size asked for: distance off each point's curve
+    if make is moons:
+        centre = {-1.0: (0.0, 0.0), 1.0: (1.0, 0.5)}
+        off = [abs(math.dist(x, centre[t]) - 1.0) for x, t in make(400, noise=0.2, seed=1)]
+    else:
+        off = [abs(math.hypot(*x) - (1.0 if t < 0 else 0.5))
+               for x, t in make(400, noise=0.2, seed=1)]
+    assert 0.08 < sum(off) / len(off) < 0.25  # E|N(0, 0.2)| ≈ 0.16 in the radial direction
+    zero_one = make(20, seed=0, labels=(0.0, 1.0))
+    assert {t for _, t in zero_one} == {0.0, 1.0}
+    assert all(isinstance(x, tuple) and len(x) == 2 for x, _ in a)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="moons: n"):
+        moons(1)
+    with pytest.raises(ValueError, match="circles: noise"):
+        circles(10, noise=-0.1)
+    with pytest.raises(ValueError, match="noise"):
+        moons(10, noise=math.inf)
+    with pytest.raises(TypeError, match="seed"):
+        moons(10, seed=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="factor"):
+        circles(10, factor=1.0)
+    with pytest.raises(ValueError, match="labels"):
+        moons(10, labels=(1.0,))  # type: ignore[arg-type]
