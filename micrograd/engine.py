@@ -327,8 +327,10 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Value:
         if str(err).startswith(op.name):
             raise
         raise type(err)(f"{op.name}{tuple(xs)}: {err}") from err
-    if type(local) is not tuple:
-        local = (local,) if not isinstance(local, (list, tuple)) else tuple(local)
+    if op.builtin:  # built-in forwards and derivatives return floats and tuples of floats
+        return _node(out, op, tuple(children), local if type(local) is tuple else (local,))
+    if not isinstance(local, (list, tuple)):
+        local = (local,)
     if len(local) != len(children):
         raise ValueError(
             f"{op.name}: derivative returned {len(local)} value(s) for {len(children)} operand(s)"
