@@ -51,13 +51,14 @@ def _operator(name: str, reflected: bool = False) -> Callable[[Value, Any], Valu
     folded = op.folded_left if reflected else op.folded_right
 
     def method(self: Value, other: Any) -> Value:
-        if type(other) is Value or isinstance(other, Value):
+        kind = type(other)
+        if kind is not float and (kind is Value or isinstance(other, Value)):
             a, b = (other, self) if reflected else (self, other)
             x, y = a.data, b.data
             out = forward(x, y)
             node_op, children, local_grads = op, (a, b), derivative(x, y, out)
         else:
-            c = other if type(other) is float else _number(other)
+            c = other if kind is float else float(other) if kind is int else _number(other)
             if c is None:
                 return NotImplemented
             node_op = folded.get(c) or fold(c, not reflected)

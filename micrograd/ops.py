@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Mapping
-from functools import partial
+from functools import lru_cache, partial
 from types import MappingProxyType
 from typing import Any
 
@@ -68,8 +68,8 @@ class Op:
         self.builtin = builtin
         self._bound: dict[Any, Op] = {}
         # Folded copies of a two-operand op, by constant: x * 0.5 -> folded_right[0.5].
-        self.folded_left: dict[float, Op] = {}
-        self.folded_right: dict[float, Op] = {}
+        self.folded_left: dict[Any, Op] = {}
+        self.folded_right: dict[Any, Op] = {}
 
     def __repr__(self) -> str:
         return f"Op({self.display!r})"
@@ -104,11 +104,13 @@ class Op:
         derivative, and draws as ``* 0.5``.
         """
         cache = self.folded_right if right else self.folded_left
-        op = cache.get(constant)
+        # -0.0 == 0.0, so zeros are keyed with their sign; a nan key never hits (not cached)
+        key: Any = constant if constant else (constant, math.copysign(1.0, constant))
+        op = cache.get(key)
         if op is None:
             op = self._make_fold(constant, right)
-            if constant == constant and constant != 0.0:  # nan never hits; -0.0 would hit 0.0
-                _remember(cache, constant, op)
+            if constant == constant:
+                _remember(cache, key, op)
         return op
 
     def _make_fold(self, c: float, right: bool) -> Op:
@@ -158,6 +160,7 @@ def _pick(local_grads: Any, i: int, op: Op) -> float:
     return local_grads[i]
 
 
+@lru_cache(maxsize=256)
 def _operand_names(forward: Callable[..., float]) -> tuple[str, str]:
     """The names of a two-operand forward's parameters, for the params of a folded op."""
     try:
