@@ -10,6 +10,7 @@ hand: ∂y_N/∂y_0 = 0.999^N, one multiply per repetition.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from functools import partial
 from time import perf_counter
@@ -21,19 +22,43 @@ from micrograd import Value
 A, C = 0.999, 0.001  # y ← A·y + C
 
 
+class _GcClock:
+    """Seconds spent inside the garbage collector while it is installed (gc stays on)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = perf_counter()
+        else:
+            self.seconds += perf_counter() - self._start
+
+    def __enter__(self) -> _GcClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
 def engine_chain(n: int) -> tuple[dict[str, float], float]:
-    """Seconds for forward, backward and freeing the graph; and ∂y_N/∂y_0 from backward()."""
+    """Seconds for forward (and the collector's part of it), backward and freeing the graph;
+    and ∂y_N/∂y_0 from backward()."""
     x = Value(1.0)
-    t0 = perf_counter()
-    y = x
-    for _ in range(n):
-        y = y * A + C
-    t1 = perf_counter()
+    with _GcClock() as in_gc:
+        t0 = perf_counter()
+        y = x
+        for _ in range(n):
+            y = y * A + C
+        t1 = perf_counter()
     y.backward()
     t2 = perf_counter()
     del y  # the graph is freed here, by reference counting alone
     t3 = perf_counter()
-    return {"forward": t1 - t0, "backward": t2 - t1, "free": t3 - t2}, x.grad
+    times = {"forward": t1 - t0, "gc_forward": in_gc.seconds, "backward": t2 - t1, "free": t3 - t2}
+    return times, x.grad
 
 
 def floor_chain(n: int) -> tuple[dict[str, float], float]:
@@ -47,7 +72,7 @@ def floor_chain(n: int) -> tuple[dict[str, float], float]:
     for _ in range(n):
         g *= A  # ∂(A·y + C)/∂y = A; the + C node passes g through unchanged
     t2 = perf_counter()
-    return {"forward": t1 - t0, "backward": t2 - t1, "free": 0.0}, g
+    return {"forward": t1 - t0, "gc_forward": 0.0, "backward": t2 - t1, "free": 0.0}, g
 
 
 def torch_chain(torch: ModuleType, n: int) -> tuple[dict[str, float], float]:
@@ -62,7 +87,8 @@ def torch_chain(torch: ModuleType, n: int) -> tuple[dict[str, float], float]:
     t2 = perf_counter()
     del y
     t3 = perf_counter()
-    return {"forward": t1 - t0, "backward": t2 - t1, "free": t3 - t2}, float(x.grad)
+    times = {"forward": t1 - t0, "gc_forward": 0.0, "backward": t2 - t1, "free": t3 - t2}
+    return times, float(x.grad)
 
 
 def _runner(chain: Callable[[int], tuple[dict[str, float], float]], n: int,
@@ -70,7 +96,7 @@ def _runner(chain: Callable[[int], tuple[dict[str, float], float]], n: int,
     """``inner`` chains per run; ns per op for each phase (2 ops per repetition)."""
 
     def run() -> dict[str, float]:
-        total = {"forward": 0.0, "backward": 0.0, "free": 0.0}
+        total = {"forward": 0.0, "gc_forward": 0.0, "backward": 0.0, "free": 0.0}
         for _ in range(inner):
             seconds, _grad = chain(n)
             for phase, s in seconds.items():
@@ -103,6 +129,7 @@ def run(sizes: list[tuple[int, dict[str, int]]], repeat: int, torch: ModuleType 
         name = f"chain N={n:,}"
         rows += [
             harness.row(results, name, "forward ns/op", "forward_ns"),
+            harness.row(results, name, "  of which in gc", "gc_forward_ns"),
             harness.row(results, name, "backward ns/op", "backward_ns",
                         "completes" if big else "",
                         (lambda r: r.engine is not None) if big else None),
