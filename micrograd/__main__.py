@@ -75,24 +75,24 @@ def _classify(prediction: float, target: float) -> bool:
     return (prediction > 0) == (target > 0)
 
 
-def _positive_float(text: str) -> float:
+def _float_arg(text: str, positive: bool) -> float:
+    """A finite number from the command line: > 0 if positive, else >= 0."""
     try:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (0 < x < math.inf):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    if not (0 < x < math.inf if positive else 0 <= x < math.inf):
+        bound = "a positive finite number" if positive else "a finite number >= 0"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
     return x
+
+
+def _positive_float(text: str) -> float:
+    return _float_arg(text, positive=True)
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (0 <= x < math.inf):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return x
+    return _float_arg(text, positive=False)
 
 
 def _positive_int(text: str) -> int:
