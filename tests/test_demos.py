@@ -1,0 +1,222 @@
+"""Each demo runs in its --quick configuration, writes valid files and prints the right numbers."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from conftest import require_dot, require_module
+
+from micrograd.reference import PARAMETER_NAMES, net221_forward, net221_gradients
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch):
+    """Import a demo script by name, as `python demos/<name>.py` would find its helpers."""
+    monkeypatch.syspath_prepend(str(DEMOS))
+
+    def load(name: str) -> ModuleType:
+        return importlib.import_module(name)
+
+    return load
+
+
+def run(module: ModuleType, out: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    """main(["--quick", "--out", out, *extra]) must return 0; its stdout."""
+    assert module.main(["--quick", "--out", str(out), *extra]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return captured.out
+
+
+def assert_png(path: Path) -> None:
+    require_module("matplotlib")
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, path
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 600 and height > 300, (path, width, height)
+
+
+def markdown_rows(path: Path) -> list[list[str]]:
+    """The body rows of the one markdown table in path, as lists of cell texts."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if line.startswith("|")]
+    assert len(lines) >= 3 and set(lines[1].replace("|", "").split()) <= {"---", "---:"}
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+# ---- gradient_descent ----------------------------------------------------------------------
+
+
+def test_gradient_descent_converges_for_a_small_step_and_diverges_for_a_large_one(
+        demo, tmp_path, capsys):
+    out = run(demo("gradient_descent"), tmp_path, capsys)
+    # w_k − 3 = 0.8^k·(0 − 3), |f'(w_k)| = 6·0.8^k: below 1e-8 first at k = 91
+    k = math.ceil(math.log(6 / 1e-8) / math.log(1 / 0.8))
+    converged = re.search(r"a = 0\.1: converged after (\d+) steps: .* at w = (\S+),", out)
+    assert converged and int(converged[1]) == k == 91
+    assert abs(float(converged[2]) - 3) < 1e-8
+    diverged = re.search(r"a = 1\.1: diverged after (\d+) steps: .*w = (\S+),", out)
+    assert diverged and abs(float(diverged[2])) > 1e150
+    # |w_k − 3| = 3·1.2^k: f = (w − 3)² + 1 overflows to inf once 9·1.44^k > the largest float
+    assert int(diverged[1]) == math.ceil((math.log(sys.float_info.max) - math.log(9))
+                                         / math.log(1.44)) == 1941
+    assert "a = 1: did not converge: step cap reached after 2500 steps (w = 0," in out
+    assert re.search(r"from w0 = -2: gradient below tolerance .* w = -1\.30084", out)
+    assert re.search(r"from w0 = 2: gradient below tolerance .* w = 1\.1309", out)
+    assert_png(tmp_path / "gradient_descent.png")
+
+
+def test_without_matplotlib_a_demo_prints_its_tables_and_says_how_to_install(
+        demo, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
+    out = run(demo("gradient_descent"), tmp_path, capsys)
+    assert "a = 0.1: converged" in out
+    assert "pip install '.[plot]'" in out
+    assert not (tmp_path / "gradient_descent.png").exists()
+
+
+# ---- xor_221 -------------------------------------------------------------------------------
+
+
+def test_xor_221_table_and_step_cannot_learn(demo, tmp_path, capsys):
+    module = demo("xor_221")
+    out = run(module, tmp_path, capsys)
+    run(module, tmp_path / "pool", capsys, "--jobs", "2")  # worker processes: the same table
+    assert ((tmp_path / "pool" / "xor_221_seeds.md").read_text(encoding="utf-8")
+            == (tmp_path / "xor_221_seeds.md").read_text(encoding="utf-8"))
+    rows = markdown_rows(tmp_path / "xor_221_seeds.md")
+    assert [r[0] for r in rows] == ["sigmoid", "tanh", "relu", "leaky_relu", "step"]
+    for name, solved, converged, cap, dead, *_ in rows:
+        assert re.fullmatch(r"\d/5", solved), name
+        assert int(converged) + int(cap) + int(dead) == 5, name  # every run stopped for a reason
+    step = rows[-1]
+    assert step[1:6] == ["0/5", "0", "0", "5", "1"]  # never solves; stops after one epoch
+    assert all(r[4] == "0" for r in rows if r[0] != "relu" and r[0] != "step")
+    # from the default seed, tanh/relu/leaky_relu solve XOR within the quick 300 epochs
+    for act in ("tanh", "relu", "leaky_relu"):
+        assert re.search(rf"^  {act} +solved ", out, re.MULTILINE), act
+    assert "train(step): stopped after 1 epoch: hidden-layer gradients are exactly zero" in out
+    hidden = re.findall(r"x = \(\d, \d\): (.*) \|", out)
+    assert len(hidden) == 4
+    assert all(h.split() == [f"{p}=0" for p in PARAMETER_NAMES[:6]] for h in hidden)
+    assert_png(tmp_path / "xor_221_loss.png")
+
+
+# ---- seed_formulas -------------------------------------------------------------------------
+
+
+def test_seed_formulas_engine_equals_corrected_and_printed_has_the_errata(
+        demo, tmp_path, capsys):
+    module = demo("seed_formulas")
+    out = run(module, tmp_path, capsys)
+    rows = markdown_rows(tmp_path / "seed_formulas.md")
+    assert [r[0] for r in rows] == list(PARAMETER_NAMES)
+    engine = {r[0]: float(r[1]) for r in rows}
+    for name, eng, corrected, printed, formula, differ in rows:
+        assert eng == corrected, name
+        if name == "b2":
+            assert formula == "(y − 1)·w2·f′(a2)"
+            assert abs(float(printed) - -float(eng)) > 1e-3 and printed != eng
+        else:
+            assert float(printed) == -float(eng) != 0.0 and differ == "sign", name
+    # the engine column against a central difference of E, independent of both
+    from micrograd.nn import Net221
+
+    params = Net221("sigmoid").state_dict()
+    (x1, x2), y = module.SAMPLE
+
+    def loss(p: dict[str, float]) -> float:
+        return 0.5 * (y - net221_forward(p, x1, x2, "sigmoid")["ŷ"]) ** 2
+
+    h = 1e-6
+    for name in PARAMETER_NAMES:
+        up, down = dict(params), dict(params)
+        up[name] += h
+        down[name] -= h
+        assert abs((loss(up) - loss(down)) / (2 * h) - engine[name]) < 1e-6, name
+    assert "engine vs notes corrected: 9/9 identical" in out
+    assert "notes as printed: 8/9 are exactly the negative" in out
+    step = re.search(r"E goes (\S+) → (\S+) \(down\); with the printed ones (\S+) → (\S+) "
+                     r"\(up: gradient ascent\)", out)
+    assert step and float(step[2]) < float(step[1]) < float(step[4])
+
+
+# ---- moons_mlp -----------------------------------------------------------------------------
+
+
+def test_moons_mlp_trains_and_draws_the_boundary(demo, tmp_path, capsys):
+    module = demo("moons_mlp")
+    assert module.main(["--quick", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "training" not in captured.err  # the progress bar stays silent off a terminal
+    losses = [float(x) for x in re.findall(r"^step +\d+ +lr \S+ +loss (\S+)", captured.out,
+                                           re.MULTILINE)]
+    assert len(losses) == 5 and losses[-1] < 0.75 * losses[0]
+    final = re.search(r"final accuracy (\d+)% \((\d+)/100\)", captured.out)
+    assert final and int(final[1]) == int(final[2]) > 50
+    assert "337 parameters" in captured.out  # 2·16+16 + 16·16+16 + 16+1
+    assert_png(tmp_path / "moons_mlp.png")
+
+
+# ---- render_graph --------------------------------------------------------------------------
+
+
+def _svg_text(path: Path) -> str:
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    return " ".join(t for t in root.itertext())
+
+
+def test_render_graph_writes_svg_and_png(demo, tmp_path, capsys):
+    require_dot()
+    out = run(demo("render_graph"), tmp_path, capsys)
+    text = _svg_text(tmp_path / "net221_graph.svg")
+    for label in ("w11", "w12", "w21", "w22", "b1", "b2", "w1", "w2", "x1", "x2", "a1", "z1",
+                  "ŷ", "E", "tanh", "edge labels: local derivative"):
+        assert label in text, label
+    assert "grad -0.3242" in text and "w11=-0.3242" in out  # ∂E/∂w11 in the picture and output
+    assert (tmp_path / "net221_graph.png").read_bytes()[:8] == PNG_SIGNATURE
+    text = _svg_text(tmp_path / "expression.svg")
+    for label in ("w·x", "tanh", "data -0.4621", "grad 0.3932", "grad -1.18"):
+        assert label in text, label
+
+
+def test_render_graph_without_dot_writes_dot_source_and_says_how(
+        demo, tmp_path, capsys, monkeypatch):
+    module = demo("render_graph")
+    monkeypatch.setattr(module.shutil, "which", lambda name: None)
+    out = run(module, tmp_path, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expression.dot", "net221_graph.dot"]
+    assert "apt-get install graphviz" in out
+    assert '"{ w11 | data' in (tmp_path / "net221_graph.dot").read_text(encoding="utf-8")
+
+
+# ---- step_through --------------------------------------------------------------------------
+
+
+def test_step_through_walks_every_node_and_names_the_pdb_line(demo, tmp_path, capsys):
+    out = run(demo("step_through"), tmp_path, capsys)
+    steps = re.findall(r"^step (\d+): (\S+)", out, re.MULTILINE)
+    assert [name for _, name in steps] == ["E", "ŷ", "z1", "a1", "z2", "a2"]
+    assert "check: the walk left the same gradient as E.backward() on 17 of 17 nodes" in out
+    assert "∂E/∂w11 = ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂w11" in out
+    total = float(re.search(r"^∂E/∂w11 = .* = (\S+)$", out, re.MULTILINE)[1])
+    from micrograd.nn import Net221
+
+    expected = net221_gradients(Net221("tanh").state_dict(), 1.0, 0.0, 1.0, "tanh")["w11"]
+    assert total == pytest.approx(expected, rel=1e-12)
+    for file, text in (("engine.py", "grad_output = node.grad"), ("trace.py", "yield")):
+        where = re.search(rf"b (\S+{file}):(\d+)", out)
+        assert where, file
+        line = Path(where[1]).read_text(encoding="utf-8").splitlines()[int(where[2]) - 1]
+        assert text in line, (file, line)
