@@ -19,7 +19,7 @@ from typing import Any
 import graphviz
 
 from micrograd.engine import Value, topological_order
-from micrograd.trace import node_names
+from micrograd.trace import _g, node_names
 
 __all__ = ["FORMATS", "GraphvizNotFound", "draw_dot", "render"]
 
@@ -57,10 +57,6 @@ def _quote_record(text: str) -> str:
 def _quote(text: str) -> str:
     """text as a literal plain label inside a DOT double-quoted string."""
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _g(x: float) -> str:
-    return f"{x:.4g}"
 
 
 def draw_dot(

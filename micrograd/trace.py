@@ -39,7 +39,7 @@ __all__ = [
 
 def _g(x: float) -> str:
     """A number to about 4 significant digits."""
-    return f"{x:.4g}"
+    return f"{x + 0.0:.4g}"  # + 0.0: -0.0 prints as 0
 
 
 def node_names(order: Sequence[Value]) -> list[str]:
