@@ -37,8 +37,9 @@ def pairwise_sum(level: list[Any]) -> Any:
     return level[0]
 
 
-def engine_wide(a: list[Value], b: list[Value]) -> dict[str, float]:
-    """Seconds to build Σ a_i·b_i, to back-propagate it, and to free the graph."""
+def graph_wide(a: list[Any], b: list[Any]) -> dict[str, float]:
+    """Seconds to build Σ a_i·b_i, to back-propagate it, and to free the graph: the engine's
+    Values or PyTorch's 0-d float64 tensors, with the same code."""
     t0 = perf_counter()
     root = pairwise_sum([x * y for x, y in zip(a, b)])
     t1 = perf_counter()
@@ -72,18 +73,6 @@ def floor_wide(a: list[float], b: list[float]) -> tuple[dict[str, float], float,
     return {"forward": t1 - t0, "backward": t2 - t1, "free": 0.0}, total, grad_a, grad_b
 
 
-def torch_wide(a: list[Any], b: list[Any]) -> dict[str, float]:
-    """The same on 0-d float64 tensors."""
-    t0 = perf_counter()
-    root = pairwise_sum([x * y for x, y in zip(a, b)])
-    t1 = perf_counter()
-    root.backward()
-    t2 = perf_counter()
-    del root
-    t3 = perf_counter()
-    return {"forward": t1 - t0, "backward": t2 - t1, "free": t3 - t2}
-
-
 def _per_op(seconds: dict[str, float], n: int) -> dict[str, float]:
     ops = 2 * n - 1
     ns = {f"{phase}_ns": 1e9 * s / ops for phase, s in seconds.items()}
@@ -96,15 +85,15 @@ def run(n: int, repeat: int, torch: ModuleType | None, torch_rounds: int) -> lis
     a, b = inputs(n)
     va, vb = [Value(x) for x in a], [Value(y) for y in b]
     runners: dict[str, Callable[[], dict[str, float]]] = {
-        "engine": lambda: _per_op(engine_wide(va, vb), n),
+        "engine": lambda: _per_op(graph_wide(va, vb), n),
         "floor": lambda: _per_op(floor_wide(a, b)[0], n),
     }
     if torch is not None:
         ta = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in a]
         tb = [torch.tensor(y, dtype=torch.float64, requires_grad=True) for y in b]
-        torch_wide(ta[:100], tb[:100])  # warm-up
-        runners["torch"] = lambda: _per_op(torch_wide(ta, tb), n)
-    engine_wide(va[:100], vb[:100])
+        graph_wide(ta[:100], tb[:100])  # warm-up
+        runners["torch"] = lambda: _per_op(graph_wide(ta, tb), n)
+    graph_wide(va[:100], vb[:100])
     results = harness.interleave(runners, repeat, {"torch": torch_rounds})
     name = f"wide n={n:,}"
     return [
