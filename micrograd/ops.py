@@ -172,6 +172,7 @@ def _operand_names(forward: Callable[..., float]) -> tuple[str, str]:
 
 _REGISTRY: dict[str, Op] = {}
 
+
 def get(name: str) -> Op:
     """The op registered under ``name``; KeyError listing the known names otherwise."""
     try:
@@ -199,9 +200,10 @@ def register(
 ) -> Op:
     """Add an op: ``forward(*xs) -> float`` and ``derivative(*xs, out)`` -> ∂out/∂x per input.
 
-    The arity is read from ``forward``'s signature unless given (a ``*args``
-    forward takes any number of operands). A one-input op also becomes a Value
-    method: after ``register("softplus", ...)``, ``x.softplus()`` works.
+    The arity is read from ``forward``'s signature unless given: its positional
+    parameters without a default (a ``*args`` forward takes any number of operands);
+    parameters with a default are params (``forward(x, beta=1.0)``). A one-input op
+    also becomes a Value method: after ``register("softplus", ...)``, ``x.softplus()``.
     """
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValueError(f"op name must be a public identifier, got {name!r}")
@@ -251,8 +253,12 @@ def _arity_of(name: str, forward: Callable[..., float]) -> int | None:
         raise TypeError(message) from None
     if any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return None
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) or None
+    # operands are the positional parameters without a default; the others are params
+    operands = [p for p in parameters if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not operands:
+        raise TypeError(f"register({name!r}): forward takes no operand")
+    return len(operands)
 
 
 def apply(op: str | Op, *operands: Any, **params: float) -> Any:

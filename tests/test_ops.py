@@ -348,3 +348,31 @@ def test_every_op_has_a_printable_repr(name: str) -> None:
     text = repr(ops.get(name))
     assert text.startswith("Op(")
     assert ops.get(name).display
+
+
+def scaled_softplus(x: float, beta: float = 1.0) -> float:
+    return math.log1p(math.exp(beta * x)) / beta
+
+
+def scaled_softplus_grad(x: float, out: float, beta: float = 1.0) -> float:
+    return 1.0 / (1.0 + math.exp(-beta * x))
+
+
+def test_a_forward_parameter_with_a_default_is_a_param_not_an_operand() -> None:
+    op = ops.register("scaled_softplus", scaled_softplus, scaled_softplus_grad)
+    try:
+        assert op.arity == 1
+        x = Value(0.5)
+        y = x.scaled_softplus(beta=2.0)
+        y.backward()
+        assert y.params == {"beta": 2.0}
+        assert y.data == pytest.approx(math.log1p(math.exp(1.0)) / 2.0, rel=1e-15)
+        assert x.grad == pytest.approx(1.0 / (1.0 + math.exp(-1.0)), rel=1e-15)
+    finally:
+        ops.unregister("scaled_softplus")
+
+
+def test_a_forward_without_operands_is_refused() -> None:
+    with pytest.raises(TypeError, match="no operand"):
+        ops.register("constant_one", lambda: 1.0, lambda out: 0.0)
+    assert "constant_one" not in ops.names()
