@@ -194,7 +194,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
     samples = _dataset(args)
     if args.model == "net221":
-        model: Module = Net221(activation=args.activation or "tanh", seed=args.seed)
+        model: Net221 | MLP = Net221(activation=args.activation or "tanh", seed=args.seed)
     else:
         model = MLP(2, [*args.hidden, 1], activation=args.activation or "relu", seed=args.seed)
     if args.load:

@@ -56,7 +56,8 @@ def _operator(name: str, reflected: bool = False) -> Callable[[Value, Any], Valu
             a, b = (other, self) if reflected else (self, other)
             x, y = a.data, b.data
             out = forward(x, y)
-            node_op, children, local_grads = op, (a, b), derivative(x, y, out)
+            node_op, local_grads = op, derivative(x, y, out)
+            children: tuple[Value, ...] = (a, b)
         else:
             c = other if kind is float else float(other) if kind is int else _number(other)
             if c is None:
@@ -306,10 +307,11 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Value:
         raise TypeError(f"{op.name}: needs at least one operand")
     if op.arity == 2:  # one number operand is folded into the op, as the operators do
         a, b = operands
-        if isinstance(a, Value) and not isinstance(b, Value) and _number(b) is not None:
-            return apply(op.fold(_number(b), True), a)
-        if isinstance(b, Value) and not isinstance(a, Value) and _number(a) is not None:
-            return apply(op.fold(_number(a), False), b)
+        number_a, number_b = _number(a), _number(b)
+        if isinstance(a, Value) and number_b is not None:
+            return apply(op.fold(number_b, True), a)
+        if isinstance(b, Value) and number_a is not None:
+            return apply(op.fold(number_a, False), b)
     children = []
     for x in operands:
         if not isinstance(x, Value):
@@ -364,7 +366,7 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """
     order: list[Value] = []
     expanded: set[Value] = set()
-    stack: list[Value | None] = [root]
+    stack: list[Any] = [root]  # Values, each expanded one followed by a None marker
     push, pop, expand, emit = stack.append, stack.pop, expanded.add, order.append
     while stack:
         node = pop()

@@ -161,6 +161,7 @@ class Module:
     """
 
     DEFAULT_SEED: ClassVar[int] = 0  # the seed used when seed=None
+    __call__: Callable[..., Any]  # a subclass maps inputs to its output Value (or Values)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """(name, Value) for every parameter, in a fixed order."""
