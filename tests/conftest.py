@@ -8,8 +8,15 @@ import shutil
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
 
 REQUIRE_EXTRAS = os.environ.get("MICROGRAD_REQUIRE_EXTRAS") == "1"
+
+# CI explores the same examples every run (a failure there reproduces); a developer's runs
+# draw new ones each time.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _missing(what: str) -> None:
