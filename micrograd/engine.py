@@ -379,7 +379,7 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
             push(node)
             push(None)
             for child in node._children:
-                if child not in expanded:
+                if child not in expanded and (leaves or child._children):
                     push(child)
     order.reverse()
     return order
