@@ -244,7 +244,9 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     workloads = {row["workload"].split()[0] for row in report["rows"]}
     assert workloads == {"mlp_step", "chain", "wide", "memory", "net221"}
     for row in report["rows"]:
-        assert row["engine"] is not None and math.isfinite(row["engine"]) and row["engine"] > 0
+        assert row["engine"] is not None and math.isfinite(row["engine"])
+        # a small run may see no garbage collection at all; every other figure is a cost
+        assert row["engine"] >= 0 if "in gc" in row["metric"] else row["engine"] > 0
         if row["floor"] is not None and row["floor"] > 0:
             assert row["ratio"] == pytest.approx(row["engine"] / row["floor"])
     nodes = next(r for r in report["rows"] if r["metric"] == "graph nodes per step")
