@@ -5,10 +5,13 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
 
 REQUIRE_EXTRAS = os.environ.get("MICROGRAD_REQUIRE_EXTRAS") == "1"
 
@@ -54,3 +57,34 @@ def torch() -> ModuleType:
 @pytest.fixture
 def dot() -> str:
     return require_dot()
+
+
+# ---- random expression graphs with shared subexpressions ------------------------------
+
+# A graph recipe: leaf values, then steps (formula, index of a, index of b) into the list
+# of nodes made so far, so later steps reuse earlier nodes (shared subexpressions).
+Recipe = tuple[list[float], list[tuple[str, int, int]]]
+Formulas = Mapping[str, Callable[[Any, Any], Any]]
+
+
+def graph_recipes(formulas: Formulas, bound: float, max_steps: int) -> st.SearchStrategy[Recipe]:
+    """Recipes of 1–4 leaves in [-bound, bound] and 1–max_steps steps drawn from formulas."""
+
+    @st.composite
+    def recipes(draw: st.DrawFn) -> Recipe:
+        leaves = draw(st.lists(st.floats(-bound, bound), min_size=1, max_size=4))
+        steps = []
+        for n in range(len(leaves), len(leaves) + draw(st.integers(1, max_steps))):
+            formula = draw(st.sampled_from(sorted(formulas)))
+            steps.append((formula, draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+        return leaves, steps
+
+    return recipes()
+
+
+def build_graph(formulas: Formulas, recipe: Recipe, leaves: Sequence[Any]) -> list[Any]:
+    """Every node of the recipe's graph, the given leaves first; the last one is the root."""
+    nodes = list(leaves)
+    for formula, i, j in recipe[1]:
+        nodes.append(formulas[formula](nodes[i], nodes[j]))
+    return nodes

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from conftest import Recipe, build_graph
+from conftest import graph_recipes as shared_graph_recipes
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -56,25 +58,12 @@ FORMULAS: dict[str, Callable[[Node, Node], Node]] = {
     "leaky_relu(a)": lambda a, b: leaky_relu(a),
 }
 
-# Leaf values, then steps (formula, index of a, index of b) into the nodes made so far.
-Recipe = tuple[list[float], list[tuple[str, int, int]]]
-
-
-@st.composite
-def graph_recipes(draw: st.DrawFn) -> Recipe:
-    leaves = draw(st.lists(st.floats(-3.0, 3.0), min_size=1, max_size=4))
-    steps = []
-    for n in range(len(leaves), len(leaves) + draw(st.integers(1, 12))):
-        formula = draw(st.sampled_from(sorted(FORMULAS)))
-        steps.append((formula, draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
-    return leaves, steps
+def graph_recipes() -> st.SearchStrategy[Recipe]:
+    return shared_graph_recipes(FORMULAS, bound=3.0, max_steps=12)
 
 
 def build(recipe: Recipe, leaves: Sequence[Node]) -> list[Node]:
-    nodes = list(leaves)
-    for formula, i, j in recipe[1]:
-        nodes.append(FORMULAS[formula](nodes[i], nodes[j]))
-    return nodes
+    return build_graph(FORMULAS, recipe, leaves)
 
 
 def torch_leaves(torch: Any, values: Sequence[float]) -> list[Any]:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 
 import pytest
+from conftest import Recipe, build_graph
+from conftest import graph_recipes as shared_graph_recipes
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -102,27 +104,13 @@ FORMULAS: dict[str, Callable[[Value, Value], Value]] = {
     "linear(a·b + b·a + a)": lambda a, b: Value.linear([a, b], [b, a], a),
 }
 
-# A graph recipe: leaf values, then steps (formula, index of a, index of b) into the
-# list of nodes made so far, so later steps reuse earlier nodes (shared subexpressions).
-Recipe = tuple[list[float], list[tuple[str, int, int]]]
-
-
-@st.composite
-def graph_recipes(draw: st.DrawFn) -> Recipe:
-    leaves = draw(st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=4))
-    steps = []
-    for n in range(len(leaves), len(leaves) + draw(st.integers(1, 10))):
-        formula = draw(st.sampled_from(sorted(FORMULAS)))
-        steps.append((formula, draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
-    return leaves, steps
+def graph_recipes() -> st.SearchStrategy[Recipe]:
+    return shared_graph_recipes(FORMULAS, bound=2.0, max_steps=10)
 
 
 def build(recipe: Recipe, leaf_values: Sequence[float]) -> list[Value]:
     """Every node of the recipe's graph, leaves first; the last one is the root."""
-    nodes = [Value(x) for x in leaf_values]
-    for formula, i, j in recipe[1]:
-        nodes.append(FORMULAS[formula](nodes[i], nodes[j]))
-    return nodes
+    return build_graph(FORMULAS, recipe, [Value(x) for x in leaf_values])
 
 
 @settings(max_examples=150, deadline=None)
