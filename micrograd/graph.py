@@ -9,15 +9,14 @@ names of unlabelled nodes match ``micrograd.trace`` ("v3").
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
+from micrograd._files import write_atomic
 from micrograd.engine import Value, topological_order
 from micrograd.trace import _g, node_names
 
@@ -148,21 +147,5 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
         except graphviz.CalledProcessError as err:
             stderr = (err.stderr or b"").decode("utf-8", "replace").strip()
             raise RuntimeError(f"render: Graphviz's dot failed on {str(path)!r}: {stderr}") from err
-    _write_atomic(path, data)
+    write_atomic(path, data)
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write data to path all at once: a temporary file in the same directory, then os.replace."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

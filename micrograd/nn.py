@@ -17,20 +17,18 @@ Saved files are JSON with a small header::
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import math
 import numbers
 import os
 import random
-import stat
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
 from micrograd import ops
+from micrograd._files import write_atomic
 from micrograd.engine import Value, apply
 
 __all__ = [
@@ -219,7 +217,7 @@ class Module:
         document = {"format": FORMAT, "version": FORMAT_VERSION, "kind": type(self).__name__,
                     "config": self.config(), "parameters": state}
         text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-        _atomic_write(path, text)
+        write_atomic(path, text.encode("utf-8"))
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Set this model's parameters from a file written by save() (a method, not a factory).
@@ -290,33 +288,6 @@ def _parse(raw: bytes) -> Any:
         raise ValueError(f"not JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
     except RecursionError:
         raise ValueError("not JSON this library reads (nested too deeply)") from None
-
-
-def _atomic_write(path: str, text: str) -> None:
-    """Write text to a temp file beside path, fsync it, then os.replace it onto path."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 # ---- Neuron, Layer, MLP --------------------------------------------------------------
