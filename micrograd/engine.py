@@ -252,11 +252,8 @@ def _node(
 
 def _constant(x: Any) -> Value | None:
     """A number operand as a leaf Value; None if x is not a real number."""
-    try:
-        x = _as_float(x)
-    except TypeError:
-        return None
-    return _node(x, None, (), ())
+    c = _number(x)
+    return None if c is None else _node(c, None, (), ())
 
 
 def _number(x: Any) -> float | None:
@@ -307,11 +304,14 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Value:
         raise TypeError(f"{op.name}: needs at least one operand")
     if op.arity == 2:  # one number operand is folded into the op, as the operators do
         a, b = operands
-        number_a, number_b = _number(a), _number(b)
-        if isinstance(a, Value) and number_b is not None:
-            return apply(op.fold(number_b, True), a)
-        if isinstance(b, Value) and number_a is not None:
-            return apply(op.fold(number_a, False), b)
+        if isinstance(a, Value) and not isinstance(b, Value):
+            number = _number(b)
+            if number is not None:
+                return apply(op.fold(number, True), a)
+        elif isinstance(b, Value) and not isinstance(a, Value):
+            number = _number(a)
+            if number is not None:
+                return apply(op.fold(number, False), b)
     children = []
     for x in operands:
         if not isinstance(x, Value):
@@ -385,7 +385,6 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     return order
 
 
-_ADD, _SUB, _MUL, _DIV = ops.get("add"), ops.get("sub"), ops.get("mul"), ops.get("div")
 _NEG, _POW, _POW_VALUE = ops.get("neg"), ops.get("pow"), ops.get("pow_value")
 _EXP, _LOG, _TANH, _SIGMOID = ops.get("exp"), ops.get("log"), ops.get("tanh"), ops.get("sigmoid")
 _RELU, _LEAKY_RELU, _STEP = ops.get("relu"), ops.get("leaky_relu"), ops.get("step")
