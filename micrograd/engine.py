@@ -8,6 +8,13 @@ is made. ``backward()`` is then one loop, the only place the chain rule lives::
 
 There are no closures on nodes, so a debugger shows plain numbers everywhere and a
 dropped graph is freed by reference counting alone.
+
+Storage: a node with one child (most nodes) keeps that child and its local derivative
+bare in ``_children`` and ``_local_grads``, not in 1-tuples; nodes with several
+children keep tuples. A tuple holding a Value is one more object for the garbage
+collector to track and rescan while a graph grows, and it doubled the collector's
+share of a long forward pass (benchmarks/chain.py). ``children`` and ``local_grads``
+always give tuples.
 """
 
 from __future__ import annotations
@@ -57,16 +64,18 @@ def _operator(name: str, reflected: bool = False) -> Callable[[Value, Any], Valu
             x, y = a.data, b.data
             out = forward(x, y)
             node_op, local_grads = op, derivative(x, y, out)
-            children: tuple[Value, ...] = (a, b)
+            children: Value | tuple[Value, ...] = (a, b)
         else:
             c = other if kind is float else float(other) if kind is int else _number(other)
             if c is None:
                 return NotImplemented
             node_op = folded.get(c) or fold(c, not reflected)
             x = self.data
-            out = node_op.forward(x)
-            children = (self,)
-            local_grads = node_op.fixed_local_grads or (node_op.derivative(x, out),)
+            out = forward(c, x) if reflected else forward(x, c)
+            children = self
+            local_grads = node_op.fixed_local_grad
+            if local_grads is None:
+                local_grads = node_op.derivative(x, out)
         node = _new(Value)
         node.data = out
         node.grad = 0.0
@@ -98,8 +107,8 @@ class Value:
         self.grad = 0.0
         self.label = label
         self._op: Op | None = None
-        self._children: tuple[Value, ...] = ()
-        self._local_grads: tuple[float, ...] = ()
+        self._children: Value | tuple[Value, ...] = ()  # one child is stored bare
+        self._local_grads: float | tuple[float, ...] = ()
 
     # ---- read access for debuggers, drawings and explanations -----------------
 
@@ -121,17 +130,19 @@ class Value:
     @property
     def children(self) -> tuple[Value, ...]:
         """The operands, in order, duplicates kept (``x*x`` has two)."""
-        return self._children
+        children = self._children
+        return children if type(children) is tuple else (children,)
 
     @property
     def local_grads(self) -> tuple[float, ...]:
         """∂self/∂child for each child, aligned with ``children``."""
-        return self._local_grads
+        local_grads = self._local_grads
+        return local_grads if type(local_grads) is tuple else (local_grads,)
 
     @property
     def is_leaf(self) -> bool:
         """True for a node made by ``Value(...)``, not by an op."""
-        return not self._children
+        return self._op is None
 
     def __repr__(self) -> str:
         label = f"{self.label!r}, " if self.label else ""
@@ -152,11 +163,11 @@ class Value:
         for node in order:  # the chain rule: child.grad += ∂node/∂child · ∂self/∂node
             grad_output = node.grad
             children = node._children
-            if len(children) == 1:  # most nodes; the same line as below, without zip's cost
-                children[0].grad += node._local_grads[0] * grad_output
-            else:
+            if type(children) is tuple:
                 for child, local in zip(children, node._local_grads):
                     child.grad += local * grad_output
+            else:  # one child, stored bare: the same line
+                children.grad += node._local_grads * grad_output
 
     def zero_grad(self) -> None:
         """Set grad = 0 on every node of this graph."""
@@ -237,9 +248,12 @@ class Value:
 
 
 def _node(
-    data: float, op: Op | None, children: tuple[Value, ...], local_grads: tuple[float, ...]
+    data: float,
+    op: Op | None,
+    children: Value | tuple[Value, ...],
+    local_grads: float | tuple[float, ...],
 ) -> Value:
-    """A result node; inputs were checked by the op."""
+    """A result node; inputs were checked by the op. One child and its local grad go bare."""
     node = _new(Value)
     node.data = data
     node.grad = 0.0
@@ -289,7 +303,7 @@ def _unary(op: Op, a: Value) -> Value:
     """op(a) for the built-in one-operand ops."""
     x = a.data
     out = op.forward(x)
-    return _node(out, op, (a,), (op.derivative(x, out),))
+    return _node(out, op, a, op.derivative(x, out))
 
 
 def apply(op: str | Op, *operands: Any, **params: float) -> Value:
@@ -330,20 +344,17 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Value:
         if str(err).startswith(op.name):
             raise
         raise type(err)(f"{op.name}{tuple(xs)}: {err}") from err
-    if op.builtin:  # built-in forwards and derivatives return floats and tuples of floats
-        return _node(out, op, tuple(children), local if type(local) is tuple else (local,))
-    if not isinstance(local, (list, tuple)):
-        local = (local,)
-    if len(local) != len(children):
-        raise ValueError(
-            f"{op.name}: derivative returned {len(local)} value(s) for {len(children)} operand(s)"
-        )
-    return _node(
-        _result_float(op, out, "forward"),
-        op,
-        tuple(children),
-        tuple(_result_float(op, d, "derivative") for d in local),
-    )
+    if not op.builtin:  # built-ins return a float, or a tuple of floats for several inputs
+        out = _result_float(op, out, "forward")
+        if not isinstance(local, (list, tuple)):
+            local = (local,)
+        if len(local) != len(children):
+            raise ValueError(f"{op.name}: derivative returned {len(local)} value(s) "
+                             f"for {len(children)} operand(s)")
+        local = tuple(_result_float(op, d, "derivative") for d in local)
+    if len(children) == 1:  # stored bare, see the module's docstring
+        return _node(out, op, children[0], local[0] if type(local) is tuple else local)
+    return _node(out, op, tuple(children), local)
 
 
 def _result_float(op: Op, x: Any, part: str) -> float:
@@ -374,13 +385,20 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
             node = pop()
             if leaves or node._children:
                 emit(node)
-        elif node not in expanded:
+            continue
+        while node not in expanded:
             expand(node)
             push(node)
             push(None)
-            for child in node._children:
-                if child not in expanded and (leaves or child._children):
-                    push(child)
+            children = node._children
+            if type(children) is tuple:
+                for child in children:
+                    if child not in expanded and (leaves or child._children):
+                        push(child)
+                break
+            if not (leaves or children._children):
+                break
+            node = children  # the one child, stored bare: expanded next, without the stack
     order.reverse()
     return order
 

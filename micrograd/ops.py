@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
 from types import MappingProxyType
@@ -38,7 +39,7 @@ class Op:
 
     __slots__ = (
         "name", "arity", "forward", "derivative", "symbol", "params", "kinks", "linear_in",
-        "float_methods", "fixed_local_grads", "builtin", "_bound", "folded_left", "folded_right",
+        "fixed_local_grad", "builtin", "_bound", "folded_left", "folded_right",
     )
 
     def __init__(
@@ -51,9 +52,8 @@ class Op:
         params: Mapping[str, float] = _EMPTY,
         kinks: tuple[float, ...] = (),  # points where the derivative is a convention
         linear_in: tuple[bool, ...] = (),  # linear_in[i]: ∂out/∂x_i does not depend on x_i
-        float_methods: tuple[str, str] = ("", ""),  # float's own method for a folded constant
         builtin: bool = False,
-        fixed_local_grads: tuple[float, ...] = (),  # a folded op's local grads, when constant
+        fixed_local_grad: float | None = None,  # a folded op's local grad, when constant
     ) -> None:
         self.name = name
         self.arity = arity
@@ -63,8 +63,7 @@ class Op:
         self.params = params
         self.kinks = kinks
         self.linear_in = linear_in
-        self.float_methods = float_methods
-        self.fixed_local_grads = fixed_local_grads
+        self.fixed_local_grad = fixed_local_grad
         self.builtin = builtin
         self._bound: dict[Any, Op] = {}
         # Folded copies of a two-operand op, by constant: x * 0.5 -> folded_right[0.5].
@@ -129,18 +128,15 @@ class Op:
             fold_forward = lambda x: forward(c, x)  # noqa: E731
             fold_derivative = lambda x, out: _pick(derivative(c, x, out), 1, self)  # noqa: E731
             shown = f"{c:g} {symbol}" if infix else f"{symbol}, {names[0]}={c:g}"
-        method = self.float_methods[variable]
-        if method and c != 0.0:  # the same IEEE operation, without a Python frame
-            fold_forward = getattr(c, method)
-        fixed: tuple[float, ...] = ()
+        fixed: float | None = None
         if self.linear_in and self.linear_in[variable]:
             try:  # the op is affine in x: its derivative is the same at every x
-                fixed = (float(fold_derivative(1.0, fold_forward(1.0))),)
+                fixed = float(fold_derivative(1.0, fold_forward(1.0)))
             except ArithmeticError:
-                fixed = ()
+                fixed = None
         return Op(self.name, 1, fold_forward, fold_derivative, shown,
                   MappingProxyType({names[1 - variable]: c}), self.kinks,
-                  builtin=self.builtin, fixed_local_grads=fixed)
+                  builtin=self.builtin, fixed_local_grad=fixed)
 
 
 _FOLD_CACHE_SIZE = 1024
@@ -195,7 +191,6 @@ def register(
     symbol: str = "",
     kinks: tuple[float, ...] = (),
     linear_in: tuple[bool, ...] = (),
-    _float_methods: tuple[str, str] = ("", ""),
     _builtin: bool = False,
 ) -> Op:
     """Add an op: ``forward(*xs) -> float`` and ``derivative(*xs, out)`` -> ∂out/∂x per input.
@@ -218,7 +213,7 @@ def register(
     if arity is not None and (not isinstance(arity, int) or arity < 1):
         raise ValueError(f"register({name!r}): arity must be a positive int or None, got {arity!r}")
     op = Op(name, arity, forward, derivative, symbol, _EMPTY, tuple(kinks), tuple(linear_in),
-            _float_methods, _builtin)
+            _builtin)
     _REGISTRY[name] = op
     if arity == 1 and not _builtin:
         from micrograd.engine import _install_method
@@ -276,18 +271,19 @@ def apply(op: str | Op, *operands: Any, **params: float) -> Any:
 
 def _builtin(name: str, forward: Callable[..., float], derivative: Callable[..., Any],
              arity: int | None, symbol: str = "", kinks: tuple[float, ...] = (),
-             linear_in: tuple[bool, ...] = (), float_methods: tuple[str, str] = ("", "")) -> None:
+             linear_in: tuple[bool, ...] = ()) -> None:
     register(name, forward, derivative, arity=arity, symbol=symbol, kinks=kinks,
-             linear_in=linear_in, _float_methods=float_methods, _builtin=True)
+             linear_in=linear_in, _builtin=True)
 
 
 _ONE_ONE = (1.0, 1.0)
 _ONE_MINUS_ONE = (1.0, -1.0)
 
 
-def add(a: float, b: float) -> float:
-    """a + b."""
-    return a + b
+# The forwards of +, - and * are Python's own operators as C functions (operator.add is
+# a + b): they run once for nearly every node of every graph, and a Python function
+# would add a frame to each.
+add, sub, mul = operator.add, operator.sub, operator.mul
 
 
 def add_grad(a: float, b: float, out: float) -> tuple[float, float]:
@@ -295,13 +291,7 @@ def add_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return _ONE_ONE
 
 
-_builtin("add", add, add_grad, 2, "+", linear_in=(True, True),
-         float_methods=("__radd__", "__add__"))
-
-
-def sub(a: float, b: float) -> float:
-    """a - b."""
-    return a - b
+_builtin("add", add, add_grad, 2, "+", linear_in=(True, True))
 
 
 def sub_grad(a: float, b: float, out: float) -> tuple[float, float]:
@@ -309,13 +299,7 @@ def sub_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return _ONE_MINUS_ONE
 
 
-_builtin("sub", sub, sub_grad, 2, "-", linear_in=(True, True),
-         float_methods=("__rsub__", "__sub__"))
-
-
-def mul(a: float, b: float) -> float:
-    """a · b."""
-    return a * b
+_builtin("sub", sub, sub_grad, 2, "-", linear_in=(True, True))
 
 
 def mul_grad(a: float, b: float, out: float) -> tuple[float, float]:
@@ -323,8 +307,7 @@ def mul_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (b, a)
 
 
-_builtin("mul", mul, mul_grad, 2, "*", linear_in=(True, True),
-         float_methods=("__rmul__", "__mul__"))
+_builtin("mul", mul, mul_grad, 2, "*", linear_in=(True, True))
 
 
 def div(a: float, b: float) -> float:
@@ -339,8 +322,7 @@ def div_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (1.0 / b, -out / b)
 
 
-_builtin("div", div, div_grad, 2, "/", linear_in=(True, False),
-         float_methods=("__rtruediv__", ""))
+_builtin("div", div, div_grad, 2, "/", linear_in=(True, False))
 
 
 def neg(a: float) -> float:
