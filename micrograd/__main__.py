@@ -9,7 +9,7 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from micrograd import data as datasets
 from micrograd.engine import Value
@@ -209,7 +209,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     per_sample=not args.batch)
     _print_losses(history.losses)
     print(f"stopped after {history.epochs} epochs: {history.reason}")
-    right = sum(_classify(model(*x).data, y) for x, y in samples)
+    right = sum(_classify(cast(Value, model(*x)).data, y) for x, y in samples)  # one output
     print(f"training accuracy {right}/{len(samples)} ({100 * right / len(samples):.1f}%)")
     if args.save:
         model.save(args.save)

@@ -46,7 +46,7 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
     if (not isinstance(noise, numbers.Real) or isinstance(noise, bool)
-            or not 0.0 <= noise < math.inf):
+            or not 0.0 <= float(noise) < math.inf):
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
     if isinstance(seed, random.Random):
         rng = seed
@@ -64,7 +64,7 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
 
 def _noisy(points: list[tuple[float, float, float]], noise: float,
            rng: random.Random) -> list[Sample]:
-    samples = [((x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise)), label)
+    samples: list[Sample] = [((x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise)), label)
                for x, y, label in points] if noise else [((x, y), label) for x, y, label in points]
     rng.shuffle(samples)
     return samples

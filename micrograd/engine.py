@@ -107,8 +107,9 @@ class Value:
         self.grad = 0.0
         self.label = label
         self._op: Op | None = None
-        self._children: Value | tuple[Value, ...] = ()  # one child is stored bare
-        self._local_grads: float | tuple[float, ...] = ()
+        # Read through `children` and `local_grads`; one child is stored bare (module docstring).
+        self._children: Any = ()  # Value | tuple[Value, ...]
+        self._local_grads: Any = ()  # float | tuple[float, ...]
 
     # ---- read access for debuggers, drawings and explanations -----------------
 
@@ -194,7 +195,9 @@ class Value:
             p = _as_float(exponent, "pow exponent")
         except TypeError:
             return NotImplemented
-        return _unary(_POW.bind(exponent=p), self)
+        x = self.data  # the bound op's forward and derivative, called without its partials
+        out = ops.pow(x, p)
+        return _node(out, _POW.bind(exponent=p), self, ops.pow_grad(x, out, p))
 
     def __neg__(self) -> Value:
         return _unary(_NEG, self)

@@ -41,7 +41,7 @@ class StopReason(str, enum.Enum):
 
 
 def _check_rate(lr: Any, what: str = "lr") -> float:
-    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not (0 < lr < math.inf):
+    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not 0 < float(lr) < math.inf:
         raise ValueError(f"{what} must be a positive finite number, got {lr!r}")
     return float(lr)
 
@@ -53,7 +53,7 @@ def _check_count(n: Any, what: str) -> int:
 
 
 def _check_tol(tol: Any) -> float:
-    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not tol >= 0:
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not float(tol) >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     return float(tol)
 
@@ -64,14 +64,17 @@ def _check_tol(tol: Any) -> float:
 class SGD:
     """p ← p − lr·v with v ← momentum·v + ∂E/∂p (plain p ← p − lr·∂E/∂p for momentum 0)."""
 
+    momentum: float
+    _velocity: list[float]
+
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
         self.params = list(params)
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"SGD: parameter {i} must be a Value, got {type(p).__name__}")
         self.lr = _check_rate(lr)
-        if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool) or not (
-                0.0 <= momentum < 1.0):
+        if (not isinstance(momentum, numbers.Real) or isinstance(momentum, bool)
+                or not 0.0 <= float(momentum) < 1.0):
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self._velocity = [0.0] * len(self.params)
@@ -122,7 +125,7 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
     lr, tol = _check_rate(lr), _check_tol(tol)
     max_steps = _check_count(max_steps, "max_steps")
     scalar = isinstance(w0, numbers.Real)
-    if scalar:
+    if isinstance(w0, numbers.Real):
         if isinstance(w0, bool):
             raise TypeError("gradient_descent: w0 must be a number or a sequence of numbers, "
                             "got bool")

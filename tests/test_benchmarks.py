@@ -4,11 +4,12 @@ No timing is asserted here (benchmarks are not tests). What is asserted: the
 hand-written floors agree with the engine to 1e-9 (loss, gradients, the update),
 ``python -m benchmarks --quick`` runs and writes valid JSON, a 10^5-node chain
 back-propagates, and the node's memory layout stays honest (``__slots__``, bytes
-per node under tracemalloc).
+per node under tracemalloc, one object per one-child node for the garbage collector).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -199,6 +200,29 @@ def test_bytes_per_node_of_a_chain_stay_structural() -> None:
     assert 56 < per_node <= 200, per_node  # a node is at least its object header and slots
     floor_held, floats = memory.floor_bytes(5_000)
     assert floats == 10_000 and 24 <= floor_held / floats < 48  # one float and a list slot
+
+
+@pytest.mark.parametrize(
+    "step",
+    [lambda y: y * chain.A + chain.C, lambda y: y.tanh(), lambda y: -(y**2)],
+    ids=["mul-add", "tanh", "neg-pow"],
+)
+def test_a_one_child_node_is_one_object_for_the_garbage_collector(step) -> None:
+    """The collector's share of a growing graph is per tracked object (benchmarks/chain.py)."""
+    x = Value(0.5)
+    step(step(x))  # the first call makes the op's cached parts
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        y = x
+        for _ in range(2_000):
+            y = step(y)
+        tracked = len(gc.get_objects()) - before
+    finally:
+        gc.enable()
+    nodes = len(topological_order(y)) - 1
+    assert nodes in (2_000, 4_000)
+    assert nodes <= tracked <= nodes + 10, (tracked, nodes)
 
 
 # ---- the harness and the command -----------------------------------------------------
