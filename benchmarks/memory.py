@@ -1,9 +1,9 @@
 """memory: the bytes a graph holds, measured with tracemalloc on the chain y ← y·0.999 + 0.001.
 
 Everything allocated while the graph is built and still alive afterwards is
-charged to it: the nodes, their data floats, their children and local-gradient
-tuples. Per node counts every node of the graph (the leaf and 2 per repetition);
-per op counts the 2N ops.
+charged to it: the nodes, their data floats, and their children and local-gradient
+tuples where a node has several children. Per node counts every node of the graph
+(the leaf and 2 per repetition); per op counts the 2N ops.
 
 Floor: the same N repetitions keeping every intermediate float in a list, i.e.
 one float (and one list slot) per op: what a hand-written backward would have to

@@ -23,7 +23,7 @@ if os.environ.get("CI"):
 
 
 def _missing(what: str) -> None:
-    message = f"{what} (set by CI: MICROGRAD_REQUIRE_EXTRAS=1 makes this a failure)"
+    message = f"{what} (with MICROGRAD_REQUIRE_EXTRAS=1, as CI sets it, this is a failure)"
     if REQUIRE_EXTRAS:
         pytest.fail(f"required in CI but missing: {message}")
     pytest.skip(f"optional and missing: {message}")
