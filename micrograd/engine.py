@@ -195,9 +195,7 @@ class Value:
             p = _as_float(exponent, "pow exponent")
         except TypeError:
             return NotImplemented
-        x = self.data  # the bound op's forward and derivative, called without its partials
-        out = ops.pow(x, p)
-        return _node(out, _POW.bind(exponent=p), self, ops.pow_grad(x, out, p))
+        return _unary(_POW.bind(exponent=p), self)
 
     def __neg__(self) -> Value:
         return _unary(_NEG, self)
