@@ -10,9 +10,10 @@ only from ``seed`` (an int, or a ``random.Random`` that is used as given).
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from typing import Any
+
+from micrograd.engine import _number
 
 __all__ = ["and_", "circles", "moons", "or_", "xor"]
 
@@ -42,11 +43,12 @@ def or_() -> list[Sample]:
 
 
 def _check(n: Any, noise: Any, seed: Any, labels: Any,
-           name: str) -> tuple[random.Random, float, float]:
+           name: str) -> tuple[random.Random, float, float, float]:
+    """(the Random, noise as a float, the two labels as floats); ValueError naming the bad one."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
-    if (not isinstance(noise, numbers.Real) or isinstance(noise, bool)
-            or not 0.0 <= float(noise) < math.inf):
+    sigma = _number(noise)
+    if sigma is None or not 0.0 <= sigma < math.inf:
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
     if isinstance(seed, random.Random):
         rng = seed
@@ -59,13 +61,15 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
         first, second = (float(label) for label in labels)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: labels must be two numbers, got {labels!r}") from None
-    return rng, first, second
+    return rng, sigma, first, second
 
 
 def _noisy(points: list[tuple[float, float, float]], noise: float,
            rng: random.Random) -> list[Sample]:
-    samples: list[Sample] = [((x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise)), label)
-               for x, y, label in points] if noise else [((x, y), label) for x, y, label in points]
+    if noise:
+        points = [(x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise), label)
+                  for x, y, label in points]
+    samples: list[Sample] = [((x, y), label) for x, y, label in points]
     rng.shuffle(samples)
     return samples
 
@@ -75,7 +79,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: Seed = 0,
     """Two interleaved half circles: n//2 points on (cos t, sin t) with target labels[0],
     the rest on (1 − cos t, 0.5 − sin t) with labels[1], t evenly in [0, π]; Gaussian
     noise of standard deviation noise on each coordinate; shuffled."""
-    rng, first, second = _check(n, noise, seed, labels, "moons")
+    rng, sigma, first, second = _check(n, noise, seed, labels, "moons")
     n_outer = n // 2
     n_inner = n - n_outer
     points = []
@@ -85,7 +89,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: Seed = 0,
     for i in range(n_inner):
         t = math.pi * i / max(n_inner - 1, 1)
         points.append((1.0 - math.cos(t), 0.5 - math.sin(t), second))
-    return _noisy(points, float(noise), rng)
+    return _noisy(points, sigma, rng)
 
 
 def circles(n: int = 100, noise: float = 0.05, seed: Seed = 0, factor: float = 0.5,
@@ -93,14 +97,15 @@ def circles(n: int = 100, noise: float = 0.05, seed: Seed = 0, factor: float = 0
     """Two concentric circles: n//2 points on the unit circle with target labels[0], the
     rest on the circle of radius factor (0 < factor < 1) with labels[1], evenly spaced;
     Gaussian noise of standard deviation noise on each coordinate; shuffled."""
-    rng, first, second = _check(n, noise, seed, labels, "circles")
-    if not isinstance(factor, numbers.Real) or isinstance(factor, bool) or not 0 < factor < 1:
+    rng, sigma, first, second = _check(n, noise, seed, labels, "circles")
+    inner = _number(factor)
+    if inner is None or not 0 < inner < 1:
         raise ValueError(f"circles: factor must be between 0 and 1, got {factor!r}")
     n_outer = n // 2
     n_inner = n - n_outer
     points = []
-    for count, radius, label in ((n_outer, 1.0, first), (n_inner, float(factor), second)):
+    for count, radius, label in ((n_outer, 1.0, first), (n_inner, inner, second)):
         for i in range(count):
             t = 2.0 * math.pi * i / count
             points.append((radius * math.cos(t), radius * math.sin(t), label))
-    return _noisy(points, float(noise), rng)
+    return _noisy(points, sigma, rng)

@@ -272,7 +272,7 @@ def _constant(x: Any) -> Value | None:
 
 
 def _number(x: Any) -> float | None:
-    """x as a float if it is a real number, else None (the operator then returns NotImplemented)."""
+    """x as a float if it is a real number (bool excluded), else None; the package's one check."""
     if type(x) is float:
         return x
     try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import numbers
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,7 +28,7 @@ from typing import Any, ClassVar
 
 from micrograd import ops
 from micrograd._files import write_atomic
-from micrograd.engine import Value, apply
+from micrograd.engine import Value, _number, apply
 
 __all__ = [
     "MLP",
@@ -99,11 +98,11 @@ def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
         if key not in accepted:
             raise ValueError(f"activation {name!r} has no param {key!r}; "
                              f"its params: {', '.join(accepted) or 'none'}")
-        if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-                or not math.isfinite(value)):
+        x = _number(value)
+        if x is None or not math.isfinite(x):
             raise ValueError(f"activation {name!r} param {key!r} must be a finite number, "
                              f"got {value!r}")
-        resolved[key] = float(value)
+        resolved[key] = x
     try:
         op.forward(0.5, **resolved)
     except TypeError as err:
@@ -131,12 +130,12 @@ def _op_params(forward: Callable[..., float]) -> tuple[list[str], dict[str, floa
 
 def _as_param(value: Any, name: str) -> float:
     """A state-dict entry as a finite float; ValueError naming the parameter otherwise."""
-    if not isinstance(value, numbers.Real) or type(value).__name__ in ("bool", "bool_"):
-        raise ValueError(f"parameter {name!r} is not a number: {value!r}")
     try:
-        x = float(value)
+        x = _number(value)
     except (OverflowError, ValueError):
         raise ValueError(f"parameter {name!r} is out of float range: {value!r}") from None
+    if x is None:
+        raise ValueError(f"parameter {name!r} is not a number: {value!r}")
     if not math.isfinite(x):
         raise ValueError(f"parameter {name!r} is not finite: {x!r}")
     return x
@@ -493,9 +492,10 @@ def _pairs(name: str, predictions: Value | Sequence[Value],
     for i, (p, t) in enumerate(zip(predictions, targets)):
         if not isinstance(p, Value):
             raise TypeError(f"{name}: prediction {i} must be a Value, got {type(p).__name__}")
-        if not isinstance(t, numbers.Real) or isinstance(t, bool) or not math.isfinite(t):
+        y = _number(t)
+        if y is None or not math.isfinite(y):
             raise ValueError(f"{name}: target {i} must be a finite number, got {t!r}")
-        pairs.append((p, float(t)))
+        pairs.append((p, y))
     return pairs
 
 

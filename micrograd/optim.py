@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import enum
 import math
-import numbers
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from micrograd.engine import Value
+from micrograd.engine import Value, _number
 from micrograd.nn import Module, half_squared_error
 
 __all__ = ["SGD", "DescentResult", "StopReason", "TrainHistory", "gradient_descent", "train"]
@@ -41,9 +40,10 @@ class StopReason(str, enum.Enum):
 
 
 def _check_rate(lr: Any, what: str = "lr") -> float:
-    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not 0 < float(lr) < math.inf:
+    rate = _number(lr)
+    if rate is None or not 0 < rate < math.inf:
         raise ValueError(f"{what} must be a positive finite number, got {lr!r}")
-    return float(lr)
+    return rate
 
 
 def _check_count(n: Any, what: str) -> int:
@@ -53,9 +53,10 @@ def _check_count(n: Any, what: str) -> int:
 
 
 def _check_tol(tol: Any) -> float:
-    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not float(tol) >= 0:
+    bound = _number(tol)
+    if bound is None or not bound >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    return float(tol)
+    return bound
 
 
 # ---- SGD -------------------------------------------------------------------------------
@@ -73,10 +74,10 @@ class SGD:
             if not isinstance(p, Value):
                 raise TypeError(f"SGD: parameter {i} must be a Value, got {type(p).__name__}")
         self.lr = _check_rate(lr)
-        if (not isinstance(momentum, numbers.Real) or isinstance(momentum, bool)
-                or not 0.0 <= float(momentum) < 1.0):
+        mu = _number(momentum)
+        if mu is None or not 0.0 <= mu < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = mu
         self._velocity = [0.0] * len(self.params)
 
     def step(self) -> None:
@@ -124,19 +125,21 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
     """
     lr, tol = _check_rate(lr), _check_tol(tol)
     max_steps = _check_count(max_steps, "max_steps")
-    scalar = isinstance(w0, numbers.Real)
-    if isinstance(w0, numbers.Real):
-        if isinstance(w0, bool):
-            raise TypeError("gradient_descent: w0 must be a number or a sequence of numbers, "
-                            "got bool")
-        w = [float(w0)]
+    if isinstance(w0, bool):
+        raise TypeError("gradient_descent: w0 must be a number or a sequence of numbers, "
+                        "got bool")
+    start = _number(w0)
+    scalar = start is not None
+    if start is not None:
+        w = [start]
     elif isinstance(w0, Sequence) and not isinstance(w0, (str, bytes)) and len(w0) > 0:
         w = []
         for i, x in enumerate(w0):
-            if not isinstance(x, numbers.Real) or isinstance(x, bool):
+            coordinate = _number(x)
+            if coordinate is None:
                 raise TypeError(
                     f"gradient_descent: w0[{i}] must be a number, got {type(x).__name__}")
-            w.append(float(x))
+            w.append(coordinate)
     else:
         raise TypeError(f"gradient_descent: w0 must be a number or a non-empty sequence of "
                         f"numbers, got {w0!r}")
