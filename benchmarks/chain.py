@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from time import perf_counter
 from types import ModuleType
+from typing import Any
 
 from benchmarks import harness
 from micrograd import Value
@@ -43,10 +44,9 @@ class _GcClock:
         gc.callbacks.remove(self)
 
 
-def engine_chain(n: int) -> tuple[dict[str, float], float]:
-    """Seconds for forward (and the collector's part of it), backward and freeing the graph;
-    and ∂y_N/∂y_0 from backward()."""
-    x = Value(1.0)
+def graph_chain(x: Any, n: int) -> dict[str, float]:
+    """Seconds to build the chain from x, of the collector's part of that, to back-propagate
+    it and to free it: the engine's Values or PyTorch's 0-d float64 tensors, the same code."""
     with _GcClock() as in_gc:
         t0 = perf_counter()
         y = x
@@ -57,8 +57,13 @@ def engine_chain(n: int) -> tuple[dict[str, float], float]:
     t2 = perf_counter()
     del y  # the graph is freed here, by reference counting alone
     t3 = perf_counter()
-    times = {"forward": t1 - t0, "gc_forward": in_gc.seconds, "backward": t2 - t1, "free": t3 - t2}
-    return times, x.grad
+    return {"forward": t1 - t0, "gc_forward": in_gc.seconds, "backward": t2 - t1, "free": t3 - t2}
+
+
+def engine_chain(n: int) -> tuple[dict[str, float], float]:
+    """The times of graph_chain, and ∂y_N/∂y_0 from backward()."""
+    x = Value(1.0)
+    return graph_chain(x, n), x.grad
 
 
 def floor_chain(n: int) -> tuple[dict[str, float], float]:
@@ -78,17 +83,7 @@ def floor_chain(n: int) -> tuple[dict[str, float], float]:
 def torch_chain(torch: ModuleType, n: int) -> tuple[dict[str, float], float]:
     """The same on a 0-d float64 tensor."""
     x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
-    t0 = perf_counter()
-    y = x
-    for _ in range(n):
-        y = y * A + C
-    t1 = perf_counter()
-    y.backward()
-    t2 = perf_counter()
-    del y
-    t3 = perf_counter()
-    times = {"forward": t1 - t0, "gc_forward": 0.0, "backward": t2 - t1, "free": t3 - t2}
-    return times, float(x.grad)
+    return graph_chain(x, n), float(x.grad)
 
 
 def _runner(chain: Callable[[int], tuple[dict[str, float], float]], n: int,

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from micrograd.__main__ import _positive_int
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT_HINT = "matplotlib is not installed, so no picture: pip install '.[plot]' (or matplotlib)"
 
@@ -24,15 +26,7 @@ def parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
     return p
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an int >= 1."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+positive_int = _positive_int  # an argparse type: an int >= 1, with the CLI's messages
 
 
 def shown(path: Path) -> str:

@@ -19,6 +19,7 @@ drawings of ``micrograd.graph``. Every walk here is iterative.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -164,7 +165,7 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
     leaves accumulate; consumed fully it leaves exactly the grads backward() gives.
     """
     order, names = _named_order(root)
-    interior = [node for node in order if node.children]  # = topological_order(root, leaves=False)
+    interior = [node for node in order if not node.is_leaf]  # = topological_order(root, False)
     for node in interior:
         node.grad = 0.0
     root.grad += 1.0
@@ -196,10 +197,7 @@ class ChainPath:
     @property
     def product(self) -> float:
         """The path's term of the chain rule: the product of its local derivatives."""
-        p = 1.0
-        for local in self.local_grads:
-            p *= local
-        return p
+        return math.prod(self.local_grads, start=1.0)
 
     def __str__(self) -> str:
         return self.equation(_g(self.product))
