@@ -13,7 +13,7 @@ import math
 import random
 from typing import Any
 
-from micrograd.engine import _number
+from micrograd._numbers import number
 
 __all__ = ["and_", "circles", "moons", "or_", "xor"]
 
@@ -47,7 +47,7 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
     """(the Random, noise as a float, the two labels as floats); ValueError naming the bad one."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
         raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
-    sigma = _number(noise)
+    sigma = number(noise)
     if sigma is None or not 0.0 <= sigma < math.inf:
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
     if isinstance(seed, random.Random):
@@ -98,7 +98,7 @@ def circles(n: int = 100, noise: float = 0.05, seed: Seed = 0, factor: float = 0
     rest on the circle of radius factor (0 < factor < 1) with labels[1], evenly spaced;
     Gaussian noise of standard deviation noise on each coordinate; shuffled."""
     rng, sigma, first, second = _check(n, noise, seed, labels, "circles")
-    inner = _number(factor)
+    inner = number(factor)
     if inner is None or not 0 < inner < 1:
         raise ValueError(f"circles: factor must be between 0 and 1, got {factor!r}")
     n_outer = n // 2

@@ -17,8 +17,9 @@ from typing import Any
 import graphviz
 
 from micrograd._files import write_atomic
+from micrograd._numbers import short
 from micrograd.engine import Value, topological_order
-from micrograd.trace import _g, node_names
+from micrograd.trace import node_names
 
 __all__ = ["FORMATS", "GraphvizNotFound", "draw_dot", "render"]
 
@@ -90,7 +91,8 @@ def draw_dot(
     lines: list[str] = []
     add = lines.append
     for i, node in enumerate(order):  # root first: the drawing then lists inputs as written
-        record = f"{{ {_quote_record(names[i])} | data {_g(node.data)} | grad {_g(node.grad)} }}"
+        data, grad = short(node.data), short(node.grad)
+        record = f"{{ {_quote_record(names[i])} | data {data} | grad {grad} }}"
         if node.is_leaf:
             param = node.label != "" if is_parameter is None else is_parameter(node)
             style = _PARAMETER if param else _LEAF
@@ -102,7 +104,7 @@ def draw_dot(
         add(f'\tv{i}_op [label="{_quote(node.op_symbol)}"{_OP}]\n')
         add(f"\tv{i}_op -> v{i}\n")
         for child, local in zip(node.children, node.local_grads):
-            edge_label = f' [label="{_g(local)}"]' if show_local_grads else ""
+            edge_label = f' [label="{short(local)}"]' if show_local_grads else ""
             add(f"\tv{index[child]} -> v{i}_op{edge_label}\n")
 
     graph_attr = {"rankdir": rankdir, "fontname": "DejaVu Sans"}

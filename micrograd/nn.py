@@ -17,7 +17,6 @@ Saved files are JSON with a small header::
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -28,7 +27,8 @@ from typing import Any, ClassVar
 
 from micrograd import ops
 from micrograd._files import write_atomic
-from micrograd.engine import Value, _number, apply
+from micrograd._numbers import as_float, number, preview
+from micrograd.engine import Value, apply
 
 __all__ = [
     "MLP",
@@ -93,49 +93,25 @@ def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
         raise ValueError(
             f"unknown activation {name!r}; known: {', '.join(activation_names())}"
         ) from None
-    accepted, resolved = _op_params(op.forward)
+    resolved = dict(op.params)  # the op's defaults, then the given params
     for key, value in (params or {}).items():
-        if key not in accepted:
+        if key not in op.params:
             raise ValueError(f"activation {name!r} has no param {key!r}; "
-                             f"its params: {', '.join(accepted) or 'none'}")
-        x = _number(value)
+                             f"its params: {', '.join(op.params) or 'none'}")
+        x = number(value)
         if x is None or not math.isfinite(x):
             raise ValueError(f"activation {name!r} param {key!r} must be a finite number, "
                              f"got {value!r}")
         resolved[key] = x
-    try:
-        op.forward(0.5, **resolved)
-    except TypeError as err:
-        raise ValueError(
-            f"activation {name!r} cannot be used with params {resolved}: {err}") from None
-    method = getattr(Value, name, None)
-    if op.builtin and callable(method):  # Value.tanh and co. take the engine's fast path
-        return name, resolved, partial(method, **resolved) if resolved else method
-    if resolved:  # bound, so drawings show the params
-        op = op.bind(**resolved)
-    return name, resolved, partial(apply, op)
-
-
-def _op_params(forward: Callable[..., float]) -> tuple[list[str], dict[str, float]]:
-    """A one-input forward's param names, and the defaults it has (leaky_relu: slope=0.01)."""
-    try:
-        parameters = list(inspect.signature(forward).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return [], {}
-    parameters = [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    defaults = {p.name: float(p.default) for p in parameters
-                if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)}
-    return [p.name for p in parameters], defaults
+    return name, resolved, partial(apply, name, **resolved)
 
 
 def _as_param(value: Any, name: str) -> float:
     """A state-dict entry as a finite float; ValueError naming the parameter otherwise."""
     try:
-        x = _number(value)
-    except (OverflowError, ValueError):
-        raise ValueError(f"parameter {name!r} is out of float range: {value!r}") from None
-    if x is None:
-        raise ValueError(f"parameter {name!r} is not a number: {value!r}")
+        x = as_float(value, f"parameter {name!r}")
+    except TypeError:
+        raise ValueError(f"parameter {name!r} is not a number: {preview(value)}") from None
     if not math.isfinite(x):
         raise ValueError(f"parameter {name!r} is not finite: {x!r}")
     return x
@@ -473,7 +449,9 @@ def half_squared_error(y_hat: Value, y: Operand) -> Value:
     """The notes' E = ½(y − ŷ)², one node labelled E with ∂E/∂ŷ = ŷ − y."""
     if not isinstance(y_hat, Value):
         raise TypeError(f"half_squared_error: ŷ must be a Value, got {type(y_hat).__name__}")
-    loss = ops.apply("half_squared_error", y_hat, y)
+    if not isinstance(y, Value):
+        y = Value(as_float(y, "half_squared_error: y"), "y")
+    loss = apply("half_squared_error", y_hat, y)
     loss.label = "E"
     return loss
 
@@ -492,7 +470,7 @@ def _pairs(name: str, predictions: Value | Sequence[Value],
     for i, (p, t) in enumerate(zip(predictions, targets)):
         if not isinstance(p, Value):
             raise TypeError(f"{name}: prediction {i} must be a Value, got {type(p).__name__}")
-        y = _number(t)
+        y = number(t)
         if y is None or not math.isfinite(y):
             raise ValueError(f"{name}: target {i} must be a finite number, got {t!r}")
         pairs.append((p, y))
@@ -525,4 +503,4 @@ def bce_with_logits(logits: Value | Sequence[Value], targets: float | Sequence[f
     for i, (_, t) in enumerate(pairs):
         if not 0.0 <= t <= 1.0:
             raise ValueError(f"bce_with_logits: target {i} must be in [0, 1], got {t!r}")
-    return _mean([ops.apply("bce_with_logits", z, t) for z, t in pairs], "bce")
+    return _mean([apply("bce_with_logits", z, t) for z, t in pairs], "bce")

@@ -1,180 +1,91 @@
-"""The op registry: every op is declared once, as plain float math.
+"""The op registry: every op declared once, as data and plain float math.
 
-An op is a name, an arity, a forward ``f(*xs, **params) -> float`` and a local
-derivative ``df(*xs, out, **params)`` returning ``∂out/∂x_i`` for each input (a
-float for one input, a tuple for several). The derivative may use the output
-``out`` (sigmoid: ``s·(1-s)``). Nothing here touches a graph or a gradient: the
-chain rule lives in one place, ``Value.backward``.
+An op is a name, a forward ``f(*xs, **params) -> float``, a local derivative
+``df(*xs, out, **params)`` giving ``∂out/∂x_i`` for each operand (a tuple, one float per
+operand; it may use the output ``out``: sigmoid's is ``s·(1 - s)``), a drawing ``symbol``
+and a ``formula``: each local derivative as text, for explanations. Formula texts name the
+forward's operands in braces (``{a}``, ``{x}``), the output as ``{out}``, params by name
+(``{exponent}``); an op of any number of operands names them ``{0}``, ``{1}``, …
 
-Operands are differentiable inputs (Values, or numbers that become constant
-leaves); params are fixed numbers of the op itself (the exponent of ``x**2``,
-the slope of a leaky ReLU).
+Operands are differentiable inputs; params are fixed numbers of the op itself (the
+exponent of ``x**2``, the slope of a leaky ReLU). Nothing here touches a graph or a
+gradient: the chain rule lives in one place, ``Value.backward`` in engine.py, and this
+module imports nothing from the engine.
 
-Conventions at kinks, as in the lecture notes: ``relu'(0) = 0``,
-``leaky_relu'(x <= 0) = slope``, ``step'(x) = 0`` everywhere. NaN in gives NaN
-out, and a NaN local derivative wherever the derivative depends on the NaN input
-(never a silent 0); constant derivatives (of +, -, neg, * by a number) stay constant,
-as in PyTorch.
+Conventions at kinks, as in the lecture notes: ``relu'(0) = 0``, ``leaky_relu'(x <= 0) =
+slope``, ``step'(x) = 0`` everywhere. NaN in gives NaN out, and a NaN local derivative
+wherever the derivative depends on the NaN input (never a silent 0); constant derivatives
+(of +, -, neg) stay constant, as in PyTorch.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import operator
-from collections.abc import Callable, Mapping
-from functools import lru_cache, partial
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeAlias
 
-__all__ = ["Op", "apply", "get", "names", "register", "unregister"]
+from micrograd._numbers import as_float, preview, short
 
-_NAN = math.nan
-_INF = math.inf
-_EMPTY: Mapping[str, float] = MappingProxyType({})
+__all__ = ["RESERVED", "Op", "get", "names", "register", "unregister"]
+
+NAN, INF = math.nan, math.inf
+
+#: One text per operand, or for an op of any number of operands a function
+#: ``(index, count) -> text``.
+Formula: TypeAlias = "tuple[str, ...] | Callable[[int, int], str]"
 
 
+@dataclass(frozen=True)
 class Op:
-    """One primitive: ``out = forward(*xs)``, ``∂out/∂xs = derivative(*xs, out)``."""
+    """One primitive: ``out = forward(*xs, **params)``, ``derivative(*xs, out, **params)``."""
 
-    __slots__ = (
-        "name", "arity", "forward", "derivative", "symbol", "params", "kinks", "linear_in",
-        "fixed_local_grad", "builtin", "_bound", "folded_left", "folded_right",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        arity: int | None,  # None: any number of operands
-        forward: Callable[..., float],
-        derivative: Callable[..., Any],
-        symbol: str = "",  # how drawings show it; may format params, e.g. "**{exponent:g}"
-        params: Mapping[str, float] = _EMPTY,
-        kinks: tuple[float, ...] = (),  # points where the derivative is a convention
-        linear_in: tuple[bool, ...] = (),  # linear_in[i]: ∂out/∂x_i does not depend on x_i
-        builtin: bool = False,
-        fixed_local_grad: float | None = None,  # a folded op's local grad, when constant
-    ) -> None:
-        self.name = name
-        self.arity = arity
-        self.forward = forward
-        self.derivative = derivative
-        self.symbol = symbol
-        self.params = params
-        self.kinks = kinks
-        self.linear_in = linear_in
-        self.fixed_local_grad = fixed_local_grad
-        self.builtin = builtin
-        self._bound: dict[Any, Op] = {}
-        # Folded copies of a two-operand op, by constant: x * 0.5 -> folded_right[0.5].
-        self.folded_left: dict[Any, Op] = {}
-        self.folded_right: dict[Any, Op] = {}
-
-    def __repr__(self) -> str:
-        return f"Op({self.display!r})"
+    name: str
+    forward: Callable[..., float]
+    derivative: Callable[..., tuple[float, ...]]
+    operands: tuple[str, ...] | None  # the forward's operand names; None: any number (*xs)
+    params: Mapping[str, float]  # fixed params and their defaults: {"slope": 0.01}
+    symbol: str  # how drawings show it; may name params: "**{exponent}"
+    formula: Formula | None  # ∂out/∂operand as text; None: shown as f'(x)
+    kinks: tuple[float, ...] = ()  # points where the derivative is a convention
+    builtin: bool = False
 
     @property
-    def display(self) -> str:
-        """The op as drawings and explanations show it (``+``, ``* 0.5``, ``**2``, ``tanh``)."""
-        symbol = self.symbol or self.name
-        if "{" not in symbol:
-            return symbol
-        try:
-            return symbol.format(**self.params)
-        except (KeyError, IndexError):  # an op whose params are not bound yet: pow, leaky_relu
-            return self.name
+    def arity(self) -> int | None:
+        """The number of operands; None for an op that takes any number."""
+        return None if self.operands is None else len(self.operands)
 
-    def bind(self, **params: float) -> Op:
-        """This op with its params fixed (``pow`` with ``exponent=2``); cached per value."""
-        key = tuple(params.items()) if len(params) == 1 else tuple(sorted(params.items()))
-        op = self._bound.get(key)
-        if op is None:
-            op = Op(self.name, self.arity, partial(self.forward, **params),
-                    partial(self.derivative, **params), self.symbol,
-                    MappingProxyType(dict(params)), self.kinks, builtin=self.builtin)
-            if all(v == v for v in params.values()):  # a nan key never hits
-                _remember(self._bound, key, op)
-        return op
+    def display(self, params: Mapping[str, float]) -> str:
+        """The symbol with params filled in: ``**2``, ``leaky_relu(0.1)``, ``tanh``."""
+        return self.symbol.format(**{k: short(v) for k, v in params.items()})
 
-    def fold(self, constant: float, right: bool) -> Op:
-        """This two-operand op with a number fixed on one side: ``x * 0.5`` is mul with b = 0.5.
+    def formula_text(self, index: int, count: int) -> str | None:
+        """The formula of ∂out/∂operand[index] (of ``count`` operands), placeholders unfilled."""
+        if self.formula is None:
+            return None
+        if callable(self.formula):
+            return self.formula(index, count)
+        return self.formula[index]
 
-        The number becomes a param, not a child: the node has one child and one local
-        derivative, and draws as ``* 0.5``.
-        """
-        cache = self.folded_right if right else self.folded_left
-        # -0.0 == 0.0, so zeros are keyed with their sign; a nan key never hits (not cached)
-        key: Any = constant if constant else (constant, math.copysign(1.0, constant))
-        op = cache.get(key)
-        if op is None:
-            op = self._make_fold(constant, right)
-            if constant == constant:
-                _remember(cache, key, op)
-        return op
-
-    def _make_fold(self, c: float, right: bool) -> Op:
-        forward, derivative = self.forward, self.derivative
-        names = _operand_names(forward)
-        symbol = (self.symbol or self.name).replace("{", "{{").replace("}", "}}")
-        variable = 0 if right else 1
-        infix = symbol in _INFIX
-        if right:
-            fold_forward: Callable[..., float] = lambda x: forward(x, c)  # noqa: E731
-            fold_derivative: Callable[..., Any] = (  # noqa: E731
-                lambda x, out: _pick(derivative(x, c, out), 0, self)
-            )
-            shown = f"{symbol} {c:g}" if infix else f"{symbol}, {names[1]}={c:g}"
-        else:
-            fold_forward = lambda x: forward(c, x)  # noqa: E731
-            fold_derivative = lambda x, out: _pick(derivative(c, x, out), 1, self)  # noqa: E731
-            shown = f"{c:g} {symbol}" if infix else f"{symbol}, {names[0]}={c:g}"
-        fixed: float | None = None
-        if self.linear_in and self.linear_in[variable]:
-            try:  # the op is affine in x: its derivative is the same at every x
-                fixed = float(fold_derivative(1.0, fold_forward(1.0)))
-            except ArithmeticError:
-                fixed = None
-        return Op(self.name, 1, fold_forward, fold_derivative, shown,
-                  MappingProxyType({names[1 - variable]: c}), self.kinks,
-                  builtin=self.builtin, fixed_local_grad=fixed)
-
-
-_FOLD_CACHE_SIZE = 1024
-_INFIX = frozenset({"+", "-", "*", "/", "**"})  # drawn between operands: "x * 0.5", "2 - x"
-
-
-def _remember(cache: dict[Any, Op], key: Any, op: Op) -> None:
-    if len(cache) < _FOLD_CACHE_SIZE:
-        cache[key] = op
-
-
-def _pick(local_grads: Any, i: int, op: Op) -> float:
-    """The i-th of a two-operand op's local derivatives, or a ValueError naming the op."""
-    if not isinstance(local_grads, (tuple, list)) or len(local_grads) != 2:
-        raise ValueError(f"{op.name}: derivative must return 2 values for 2 operands, "
-                         f"got {local_grads!r}")
-    return local_grads[i]
-
-
-@lru_cache(maxsize=256)
-def _operand_names(forward: Callable[..., float]) -> tuple[str, str]:
-    """The names of a two-operand forward's parameters, for the params of a folded op."""
-    try:
-        names = [p.name for p in inspect.signature(forward).parameters.values()]
-    except (TypeError, ValueError):
-        names = []
-    return (names[0], names[1]) if len(names) >= 2 else ("a", "b")
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
 
 
 _REGISTRY: dict[str, Op] = {}
+
+#: Names no op may take: the engine adds Value's own attributes (data, grad, backward, …).
+RESERVED: set[str] = set()
 
 
 def get(name: str) -> Op:
     """The op registered under ``name``; KeyError listing the known names otherwise."""
     try:
         return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"no op named {name!r}; known ops: {', '.join(names())}") from None
+    except (KeyError, TypeError):
+        raise KeyError(f"no op named {preview(name)}; known ops: {', '.join(names())}") from None
 
 
 def names() -> list[str]:
@@ -185,121 +96,183 @@ def names() -> list[str]:
 def register(
     name: str,
     forward: Callable[..., float],
-    derivative: Callable[..., float | tuple[float, ...]],
+    derivative: Callable[..., Any],
     *,
-    arity: int | None = None,
+    formula: str | Sequence[str] | Callable[[int, int], str] | None = None,
     symbol: str = "",
-    kinks: tuple[float, ...] = (),
-    linear_in: tuple[bool, ...] = (),
-    _builtin: bool = False,
+    kinks: Sequence[float] = (),
 ) -> Op:
-    """Add an op: ``forward(*xs) -> float`` and ``derivative(*xs, out)`` -> ∂out/∂x per input.
+    """Add an op: ``forward(*xs) -> float``, ``derivative(*xs, out)`` -> ∂out/∂x per operand.
 
-    The arity is read from ``forward``'s signature unless given: its positional
-    parameters without a default (a ``*args`` forward takes any number of operands);
-    parameters with a default are params (``forward(x, beta=1.0)``). A one-input op
-    also becomes a Value method: after ``register("softplus", ...)``, ``x.softplus()``.
+    Operands are ``forward``'s positional parameters without a default (a ``*xs`` forward
+    takes any number); parameters with a default are params (``forward(x, beta=1.0)``).
+    ``formula`` is the derivative as text, one per operand (``"3·{x}²"``). A one-operand op
+    becomes a Value method: after ``register("softplus", ...)``, ``x.softplus()``.
     """
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValueError(f"op name must be a public identifier, got {name!r}")
-    if name in _REGISTRY:
-        raise ValueError(f"op {name!r} is already registered")
-    if not _builtin and _is_value_attribute(name):
-        raise ValueError(f"op name {name!r} would shadow the Value attribute of that name")
-    if not callable(forward) or not callable(derivative):
-        raise TypeError(f"register({name!r}): forward and derivative must be callable")
-    if arity is None and not _builtin:
-        arity = _arity_of(name, forward)
-    if arity is not None and (not isinstance(arity, int) or arity < 1):
-        raise ValueError(f"register({name!r}): arity must be a positive int or None, got {arity!r}")
-    op = Op(name, arity, forward, derivative, symbol, _EMPTY, tuple(kinks), tuple(linear_in),
-            _builtin)
-    _REGISTRY[name] = op
-    if arity == 1 and not _builtin:
-        from micrograd.engine import _install_method
-
-        _install_method(op)
-    return op
+    return _register(name, forward, derivative, formula, symbol, kinks, builtin=False)
 
 
 def unregister(name: str) -> None:
     """Remove a user-registered op (built-ins stay)."""
-    op = get(name)
-    if op.builtin:
+    if get(name).builtin:
         raise ValueError(f"op {name!r} is built in and cannot be removed")
     del _REGISTRY[name]
-    if op.arity == 1:
-        from micrograd.engine import Value
-
-        delattr(Value, name)
 
 
-def _is_value_attribute(name: str) -> bool:
-    from micrograd.engine import Value
+def _register(name: str, forward: Callable[..., float], derivative: Callable[..., Any],
+              formula: Any, symbol: str, kinks: Sequence[float], builtin: bool) -> Op:
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValueError(f"op name must be a public identifier, got {preview(name)}")
+    if name in _REGISTRY:
+        raise ValueError(f"op {name!r} is already registered")
+    if name in RESERVED:
+        raise ValueError(f"op name {name!r} would shadow the Value attribute of that name")
+    if not callable(forward) or not callable(derivative):
+        raise TypeError(f"register({name!r}): forward and derivative must be callable")
+    operands, params = _signature(name, forward)
+    if isinstance(formula, str):
+        formula = (formula,) * (len(operands) if operands else 1)
+    if formula is not None and not callable(formula):
+        formula = tuple(formula)
+        if operands is None or len(formula) != len(operands) or not all(
+                isinstance(text, str) for text in formula):
+            raise ValueError(f"register({name!r}): formula must be one text per operand "
+                             f"({', '.join(operands or ('*xs',))}), got {preview(formula)}")
+    if not isinstance(symbol, str):
+        raise TypeError(f"register({name!r}): symbol must be a str, got {type(symbol).__name__}")
+    op = Op(name, forward, derivative, operands, MappingProxyType(params), symbol or name,
+            formula, tuple(as_float(k, f"register({name!r}) kink") for k in kinks), builtin)
+    _check_texts(op)
+    if not builtin:
+        op = _checked(op)
+    _REGISTRY[name] = op
+    return op
 
-    return hasattr(Value, name)
 
-
-def _arity_of(name: str, forward: Callable[..., float]) -> int | None:
+def _signature(name: str, forward: Callable[..., float]) -> tuple[tuple[str, ...] | None,
+                                                                   dict[str, float]]:
+    """The forward's operand names (None for ``*xs``) and its params with their defaults."""
     try:
-        parameters = inspect.signature(forward).parameters.values()
+        parameters = list(inspect.signature(forward).parameters.values())
     except (TypeError, ValueError):
-        message = f"register({name!r}): cannot read forward's signature; pass arity="
-        raise TypeError(message) from None
-    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        return None
-    # operands are the positional parameters without a default; the others are params
-    operands = [p for p in parameters if p.default is p.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if not operands:
+        raise TypeError(f"register({name!r}): cannot read forward's signature") from None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    operands = tuple(p.name for p in parameters if p.kind in positional and p.default is p.empty)
+    if not operands and not variadic:
         raise TypeError(f"register({name!r}): forward takes no operand")
-    return len(operands)
+    params = {}
+    for p in parameters:
+        if p.default is not p.empty:
+            params[p.name] = as_float(p.default, f"register({name!r}): param {p.name!r}")
+    return (None if variadic else operands), params
 
 
-def apply(op: str | Op, *operands: Any, **params: float) -> Any:
-    """Make the node ``op(*operands)``: numbers become constant leaves, params are fixed."""
-    from micrograd.engine import apply as _apply
+def _check_texts(op: Op) -> None:
+    """Refuse a symbol or formula that cannot be filled in (a lone brace, an unknown name)."""
+    fields = {"out": "out", **{k: k for k in op.params}}
+    count = op.arity or 3
+    operand_names = op.operands or ()
+    try:
+        op.symbol.format(**{k: "1" for k in op.params})
+        for i in range(count if op.formula is not None else 0):
+            text = op.formula_text(i, count)
+            if not isinstance(text, str):
+                raise TypeError(f"formula gave {type(text).__name__}, not a str")
+            text.format(*(f"x{k}" for k in range(count)), **fields,
+                        **{n: n for n in operand_names})
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
+        raise ValueError(f"register({op.name!r}): symbol {op.symbol!r} or formula cannot be "
+                         f"filled in ({type(err).__name__}: {err}); write a literal brace "
+                         "as {{ or }}") from None
 
-    return _apply(op, *operands, **params)
+
+def _checked(op: Op) -> Op:
+    """A user's op with its results checked: forward gives a float, derivative one per operand."""
+    name, forward, derivative = op.name, op.forward, op.derivative
+
+    def checked_forward(*xs: float, **params: float) -> float:
+        try:
+            out = forward(*xs, **params)
+        except Exception as err:
+            _note(err, name, xs)
+            raise
+        return _result(name, "forward", out)
+
+    def checked_derivative(*xs_out: float, **params: float) -> tuple[float, ...]:
+        try:
+            local = derivative(*xs_out, **params)
+        except Exception as err:
+            _note(err, name, xs_out[:-1])
+            raise
+        local = tuple(local) if isinstance(local, (tuple, list)) else (local,)
+        if len(local) != len(xs_out) - 1:
+            raise ValueError(f"{name}: derivative returned {len(local)} value(s) "
+                             f"for {len(xs_out) - 1} operand(s)")
+        return tuple(_result(name, "derivative", d) for d in local)
+
+    checked_forward.__doc__ = forward.__doc__
+    return Op(name, checked_forward, checked_derivative, op.operands, op.params, op.symbol,
+              op.formula, op.kinks, op.builtin)
 
 
-# --------------------------------------------------------------------------
-# Built-in ops. Each is its forward, its local derivative, and one register().
-# Forwards raise ValueError / ZeroDivisionError naming the op on a domain error.
-# --------------------------------------------------------------------------
+def _result(name: str, part: str, x: Any) -> float:
+    if type(x) is float:
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{name}: {part} returned {type(x).__name__}, not a float")
+    return as_float(x, f"{name}: {part} result")
+
+
+def _note(err: Exception, name: str, xs: Sequence[float]) -> None:
+    """Add "in op name(x1, x2, …)" to the user's own exception, which then surfaces as it is."""
+    shown = ", ".join(short(x) for x in xs[:4]) + (", …" if len(xs) > 4 else "")
+    if sys.version_info >= (3, 11):
+        err.add_note(f"in op {name}({shown})")
 
 
 def _builtin(name: str, forward: Callable[..., float], derivative: Callable[..., Any],
-             arity: int | None, symbol: str = "", kinks: tuple[float, ...] = (),
-             linear_in: tuple[bool, ...] = ()) -> None:
-    register(name, forward, derivative, arity=arity, symbol=symbol, kinks=kinks,
-             linear_in=linear_in, _builtin=True)
+             formula: str | tuple[str, ...] | Callable[[int, int], str], symbol: str = "",
+             kinks: tuple[float, ...] = ()) -> None:
+    _register(name, forward, derivative, formula, symbol, kinks, builtin=True)
 
 
-_ONE_ONE = (1.0, 1.0)
-_ONE_MINUS_ONE = (1.0, -1.0)
+# --------------------------------------------------------------------------
+# The built-in ops: a forward, its local derivative, and one line that registers them
+# with the derivative's formula. Forwards raise ValueError / ZeroDivisionError naming the
+# op on a domain error.
+# --------------------------------------------------------------------------
 
 
-# The forwards of +, - and * are Python's own operators as C functions (operator.add is
-# a + b): they run once for nearly every node of every graph, and a Python function
-# would add a frame to each.
-add, sub, mul = operator.add, operator.sub, operator.mul
+def add(a: float, b: float) -> float:
+    """a + b."""
+    return a + b
 
 
 def add_grad(a: float, b: float, out: float) -> tuple[float, float]:
     """∂/∂a = 1, ∂/∂b = 1."""
-    return _ONE_ONE
+    return (1.0, 1.0)
 
 
-_builtin("add", add, add_grad, 2, "+", linear_in=(True, True))
+_builtin("add", add, add_grad, ("1", "1"), "+")
+
+
+def sub(a: float, b: float) -> float:
+    """a - b."""
+    return a - b
 
 
 def sub_grad(a: float, b: float, out: float) -> tuple[float, float]:
     """∂/∂a = 1, ∂/∂b = -1."""
-    return _ONE_MINUS_ONE
+    return (1.0, -1.0)
 
 
-_builtin("sub", sub, sub_grad, 2, "-", linear_in=(True, True))
+_builtin("sub", sub, sub_grad, ("1", "-1"), "-")
+
+
+def mul(a: float, b: float) -> float:
+    """a · b."""
+    return a * b
 
 
 def mul_grad(a: float, b: float, out: float) -> tuple[float, float]:
@@ -307,12 +280,12 @@ def mul_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (b, a)
 
 
-_builtin("mul", mul, mul_grad, 2, "*", linear_in=(True, True))
+_builtin("mul", mul, mul_grad, ("{b}", "{a}"), "*")
 
 
 def div(a: float, b: float) -> float:
     """a / b; ZeroDivisionError for b = 0."""
-    if b == 0.0:
+    if b == 0:
         raise ZeroDivisionError(f"div: division by zero ({a!r} / {b!r})")
     return a / b
 
@@ -322,7 +295,7 @@ def div_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (1.0 / b, -out / b)
 
 
-_builtin("div", div, div_grad, 2, "/", linear_in=(True, False))
+_builtin("div", div, div_grad, ("1/{b}", "-{a}/{b}²"), "/")
 
 
 def neg(a: float) -> float:
@@ -330,27 +303,27 @@ def neg(a: float) -> float:
     return -a
 
 
-def neg_grad(a: float, out: float) -> float:
+def neg_grad(a: float, out: float) -> tuple[float]:
     """∂/∂a = -1."""
-    return -1.0
+    return (-1.0,)
 
 
-_builtin("neg", neg, neg_grad, 1, "-")
+_builtin("neg", neg, neg_grad, "-1", "-")
 
 
 def _safe_pow(x: float, p: float) -> float:
     """x**p with overflow to ±inf instead of OverflowError (x < 0 only for integer p)."""
     try:
-        return x**p
+        return float(x**p)
     except OverflowError:
         negative = x < 0 and p % 2 == 1
-        return -_INF if negative else _INF
+        return -INF if negative else INF
 
 
-def pow(x: float, exponent: float) -> float:
+def pow(x: float, exponent: float = 1.0) -> float:
     """x ** exponent for a number exponent; negative x needs an integer exponent."""
     if x != x or exponent != exponent:
-        return _NAN  # IEEE says nan**0 = 1; the contract says NaN in, NaN out
+        return NAN  # IEEE says nan**0 = 1; the contract says NaN in, NaN out
     if x < 0 and not float(exponent).is_integer():
         raise ValueError(
             f"pow: negative base {x!r} to the fractional power {exponent!r} has no real value"
@@ -360,24 +333,24 @@ def pow(x: float, exponent: float) -> float:
     return _safe_pow(x, exponent)
 
 
-def pow_grad(x: float, out: float, exponent: float) -> float:
+def pow_grad(x: float, out: float, exponent: float = 1.0) -> tuple[float]:
     """∂/∂x = exponent · x**(exponent-1); 0 for exponent 0; +inf at x = 0 for 0 < exponent < 1."""
     if x != x or exponent != exponent:
-        return _NAN
+        return (NAN,)
     if exponent == 0:
-        return 0.0
+        return (0.0,)
     if x == 0 and exponent < 1:
-        return math.copysign(_INF, exponent)
-    return exponent * _safe_pow(x, exponent - 1)
+        return (math.copysign(INF, exponent),)
+    return (exponent * _safe_pow(x, exponent - 1),)
 
 
-_builtin("pow", pow, pow_grad, 1, "**{exponent:g}")
+_builtin("pow", pow, pow_grad, "{exponent}·{x}**({exponent} - 1)", "**{exponent}")
 
 
 def pow_value(a: float, b: float) -> float:
     """a ** b with a Value exponent; needs a > 0."""
     if a != a or b != b:
-        return _NAN
+        return NAN
     if not a > 0:
         raise ValueError(f"pow_value: base must be > 0 when the exponent is a Value, got {a!r}")
     return _safe_pow(a, b)
@@ -386,11 +359,11 @@ def pow_value(a: float, b: float) -> float:
 def pow_value_grad(a: float, b: float, out: float) -> tuple[float, float]:
     """∂/∂a = b · a**(b-1), ∂/∂b = a**b · log a."""
     if out != out:
-        return (_NAN, _NAN)
+        return (NAN, NAN)
     return (b * _safe_pow(a, b - 1.0) if b != 0 else 0.0, out * math.log(a) if out else 0.0)
 
 
-_builtin("pow_value", pow_value, pow_value_grad, 2, "**")
+_builtin("pow_value", pow_value, pow_value_grad, ("{b}·{a}**({b} - 1)", "{out}·log({a})"), "**")
 
 
 def exp(x: float) -> float:
@@ -398,15 +371,15 @@ def exp(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
-        return _INF
+        return INF
 
 
-def exp_grad(x: float, out: float) -> float:
+def exp_grad(x: float, out: float) -> tuple[float]:
     """∂/∂x = e**x = out."""
-    return out
+    return (out,)
 
 
-_builtin("exp", exp, exp_grad, 1)
+_builtin("exp", exp, exp_grad, "{out}")
 
 
 def log(x: float) -> float:
@@ -416,12 +389,12 @@ def log(x: float) -> float:
     return math.log(x)
 
 
-def log_grad(x: float, out: float) -> float:
+def log_grad(x: float, out: float) -> tuple[float]:
     """∂/∂x = 1/x."""
-    return 1.0 / x
+    return (1.0 / x,)
 
 
-_builtin("log", log, log_grad, 1)
+_builtin("log", log, log_grad, "1/{x}")
 
 
 def tanh(x: float) -> float:
@@ -429,72 +402,78 @@ def tanh(x: float) -> float:
     return math.tanh(x)
 
 
-def tanh_grad(x: float, out: float) -> float:
+def tanh_grad(x: float, out: float) -> tuple[float]:
     """∂/∂x = 1 - tanh²x."""
-    return 1.0 - out * out
+    return (1.0 - out * out,)
 
 
-_builtin("tanh", tanh, tanh_grad, 1)
+_builtin("tanh", tanh, tanh_grad, "1 - {out}²")
 
 
 def sigmoid(x: float) -> float:
-    """1 / (1 + e**-x), in the form that never overflows."""
+    """σ(x) = 1 / (1 + e**-x), in the form that never overflows."""
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)  # x < 0: no overflow, underflows to 0 far out
     return e / (1.0 + e)
 
 
-def sigmoid_grad(x: float, out: float) -> float:
-    """∂/∂x = s·(1 - s)."""
-    return out * (1.0 - out)
+def sigmoid_grad(x: float, out: float) -> tuple[float]:
+    """∂/∂x = σ·(1 - σ)."""
+    return (out * (1.0 - out),)
 
 
-_builtin("sigmoid", sigmoid, sigmoid_grad, 1)
+_builtin("sigmoid", sigmoid, sigmoid_grad, "{out}·(1 - {out})")
 
 
 def relu(x: float) -> float:
     """max(0, x); NaN stays NaN."""
-    return x if x > 0 else (0.0 if x <= 0 else x)
+    return float(x) if x > 0 else (0.0 if x <= 0 else x)
 
 
-def relu_grad(x: float, out: float) -> float:
+def relu_grad(x: float, out: float) -> tuple[float]:
     """1 for x > 0, 0 for x <= 0 (the notes take relu'(0) = 0)."""
-    return 1.0 if x > 0 else (0.0 if x <= 0 else _NAN)
+    return (1.0 if x > 0 else (0.0 if x <= 0 else NAN),)
 
 
-_builtin("relu", relu, relu_grad, 1, kinks=(0.0,))
+_builtin("relu", relu, relu_grad, "1 if {x} > 0 else 0", kinks=(0.0,))
 
 
 def leaky_relu(x: float, slope: float = 0.01) -> float:
     """x for x > 0, slope·x for x <= 0."""
-    return x if x > 0 else slope * x
+    return float(x) if x > 0 else slope * x
 
 
-def leaky_relu_grad(x: float, out: float, slope: float = 0.01) -> float:
+def leaky_relu_grad(x: float, out: float, slope: float = 0.01) -> tuple[float]:
     """1 for x > 0, slope for x <= 0 (the notes' λ; at 0 the x <= 0 branch)."""
-    return 1.0 if x > 0 else (slope if x <= 0 else _NAN)
+    return (1.0 if x > 0 else (slope if x <= 0 else NAN),)
 
 
-_builtin("leaky_relu", leaky_relu, leaky_relu_grad, 1, "leaky_relu({slope:g})", kinks=(0.0,))
+_builtin("leaky_relu", leaky_relu, leaky_relu_grad, "1 if {x} > 0 else {slope}",
+         "leaky_relu({slope})", kinks=(0.0,))
 
 
 def step(x: float) -> float:
     """1 for x > 0, 0 for x <= 0."""
-    return 1.0 if x > 0 else (0.0 if x <= 0 else _NAN)
+    return 1.0 if x > 0 else (0.0 if x <= 0 else NAN)
 
 
-def step_grad(x: float, out: float) -> float:
+def step_grad(x: float, out: float) -> tuple[float]:
     """0 everywhere (the notes' point: backprop cannot learn through a step)."""
-    return 0.0 if x == x else _NAN
+    return (0.0 if x == x else NAN,)
 
 
-_builtin("step", step, step_grad, 1, kinks=(0.0,))
+_builtin("step", step, step_grad, "0", kinks=(0.0,))
 
 
 def sum_(*xs: float) -> float:
-    """x1 + x2 + … + xn."""
-    return math.fsum(xs) if len(xs) > 64 else sum(xs)
+    """x1 + x2 + … + xn, added left to right (as x1 + x2 + … would be)."""
+    if not xs:
+        raise TypeError("sum: needs at least one operand")
+    total = xs[0]
+    for x in xs[1:]:
+        total += x
+    return total
 
 
 def sum_grad(*xs_out: float) -> tuple[float, ...]:
@@ -502,26 +481,31 @@ def sum_grad(*xs_out: float) -> tuple[float, ...]:
     return (1.0,) * (len(xs_out) - 1)
 
 
-_builtin("sum", sum_, sum_grad, None, "Σ")
+_builtin("sum", sum_, sum_grad, lambda i, n: "1", "Σ")
 
 
 def linear(*xs: float) -> float:
     """w1·x1 + w2·x2 + … + wn·xn + b, operands interleaved as (w1, x1, …, wn, xn, b)."""
     if len(xs) % 2 == 0:
         raise TypeError(f"linear: needs (w1, x1, …, wn, xn, b), an odd count; got {len(xs)}")
-    return sum(map(float.__mul__, xs[0:-1:2], xs[1:-1:2])) + xs[-1]
+    total = xs[0] * xs[1] if len(xs) > 1 else 0.0
+    for i in range(2, len(xs) - 1, 2):
+        total += xs[i] * xs[i + 1]
+    return total + xs[-1]
 
 
 def linear_grad(*xs_out: float) -> tuple[float, ...]:
     """∂/∂w_i = x_i, ∂/∂x_i = w_i, ∂/∂b = 1."""
-    grads = list(xs_out)
-    grads[0:-2:2], grads[1:-2:2] = xs_out[1:-2:2], xs_out[0:-2:2]
-    grads[-2] = 1.0
-    del grads[-1]
-    return tuple(grads)
+    xs = xs_out[:-1]
+    return (*(xs[i ^ 1] for i in range(len(xs) - 1)), 1.0)
 
 
-_builtin("linear", linear, linear_grad, None, "Σw·x+b")
+def linear_formula(index: int, count: int) -> str:
+    """∂/∂w_i is x_i and ∂/∂x_i is w_i: operand index ^ 1 (its partner); ∂/∂b = 1."""
+    return "1" if index == count - 1 else f"{{{index ^ 1}}}"
+
+
+_builtin("linear", linear, linear_grad, linear_formula, "Σw·x+b")
 
 
 def half_squared_error(y_hat: float, y: float) -> float:
@@ -535,7 +519,8 @@ def half_squared_error_grad(y_hat: float, y: float, out: float) -> tuple[float, 
     return (y_hat - y, y - y_hat)
 
 
-_builtin("half_squared_error", half_squared_error, half_squared_error_grad, 2, "½(y-ŷ)²")
+_builtin("half_squared_error", half_squared_error, half_squared_error_grad,
+         ("{y_hat} - {y}", "{y} - {y_hat}"), "½(y-ŷ)²")
 
 
 def bce_with_logits(z: float, y: float) -> float:
@@ -548,4 +533,5 @@ def bce_with_logits_grad(z: float, y: float, out: float) -> tuple[float, float]:
     return (sigmoid(z) - y, -z)
 
 
-_builtin("bce_with_logits", bce_with_logits, bce_with_logits_grad, 2, "bce")
+_builtin("bce_with_logits", bce_with_logits, bce_with_logits_grad, ("σ({z}) - {y}", "-{z}"),
+         "bce")

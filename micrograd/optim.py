@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from micrograd.engine import Value, _number
+from micrograd._numbers import number
+from micrograd.engine import Value
 from micrograd.nn import Module, half_squared_error
 
 __all__ = ["SGD", "DescentResult", "StopReason", "TrainHistory", "gradient_descent", "train"]
@@ -40,7 +41,7 @@ class StopReason(str, enum.Enum):
 
 
 def _check_rate(lr: Any, what: str = "lr") -> float:
-    rate = _number(lr)
+    rate = number(lr)
     if rate is None or not 0 < rate < math.inf:
         raise ValueError(f"{what} must be a positive finite number, got {lr!r}")
     return rate
@@ -53,7 +54,7 @@ def _check_count(n: Any, what: str) -> int:
 
 
 def _check_tol(tol: Any) -> float:
-    bound = _number(tol)
+    bound = number(tol)
     if bound is None or not bound >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     return bound
@@ -74,7 +75,7 @@ class SGD:
             if not isinstance(p, Value):
                 raise TypeError(f"SGD: parameter {i} must be a Value, got {type(p).__name__}")
         self.lr = _check_rate(lr)
-        mu = _number(momentum)
+        mu = number(momentum)
         if mu is None or not 0.0 <= mu < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
         self.momentum = mu
@@ -128,14 +129,14 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
     if isinstance(w0, bool):
         raise TypeError("gradient_descent: w0 must be a number or a sequence of numbers, "
                         "got bool")
-    start = _number(w0)
+    start = number(w0)
     scalar = start is not None
     if start is not None:
         w = [start]
     elif isinstance(w0, Sequence) and not isinstance(w0, (str, bytes)) and len(w0) > 0:
         w = []
         for i, x in enumerate(w0):
-            coordinate = _number(x)
+            coordinate = number(x)
             if coordinate is None:
                 raise TypeError(
                     f"gradient_descent: w0[{i}] must be a number, got {type(x).__name__}")

@@ -20,11 +20,12 @@ drawings of ``micrograd.graph``. Every walk here is iterative.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
 from micrograd import ops
+from micrograd._numbers import short
 from micrograd.engine import Value, topological_order
 
 __all__ = [
@@ -36,11 +37,6 @@ __all__ = [
     "explain",
     "node_names",
 ]
-
-
-def _g(x: float) -> str:
-    """A number to about 4 significant digits."""
-    return f"{x + 0.0:.4g}"  # + 0.0: -0.0 prints as 0
 
 
 def node_names(order: Sequence[Value]) -> list[str]:
@@ -66,61 +62,32 @@ def _named_order(root: Value) -> tuple[list[Value], dict[Value, str]]:
 # ---- local derivatives as formulas ------------------------------------------------------
 
 
-def local_formula(node: Value, index: int, names: dict[Value, str]) -> str | None:
-    """∂node/∂children[index] in the graph's names (``x1`` for ∂a1/∂w11); None if no short form."""
-    op, children, params = node.op, node.children, node.params
-    x = names.get(children[index], "?")
-    folded = len(children) == 1 and bool(params) and op in _BINARY
-    if op in ("add", "sum"):
-        return "1"
-    if op == "neg":
-        return "-1"
-    if op == "sub":
-        if folded:
-            return "1" if "b" in params else "-1"
-        return "1" if index == 0 else "-1"
-    if op == "mul":
-        if folded:
-            return _g(next(iter(params.values())))
-        return names.get(children[1 - index], "?")
-    if op == "div":
-        if folded:
-            return f"1/{_g(params['b'])}" if "b" in params else f"-{_g(params['a'])}/{x}²"
-        other = names.get(children[1 - index], "?")
-        return f"1/{other}" if index == 0 else f"-{other}/{x}²"
-    if op == "linear":
-        if index == len(children) - 1:
-            return "1"
-        return names.get(children[index + 1 if index % 2 == 0 else index - 1], "?")
-    if op == "half_squared_error":
-        if folded:
-            if "y" in params:
-                return f"({x} - {_g(params['y'])})"
-            return f"({x} - {_g(params['y_hat'])})"
-        other = names.get(children[1 - index], "?")
-        return f"({x} - {other})"
-    if op == "pow":
-        p = params.get("exponent", 1.0)
-        if p == 0:
-            return "0"
-        return _g(p) if p == 1 else f"{_g(p)}·{x}" if p == 2 else f"{_g(p)}·{x}**{_g(p - 1)}"
-    if op == "exp":
-        return f"exp({x})"
-    if op == "log":
-        return f"1/{x}"
-    if op not in _BINARY and len(children) == 1:
-        try:
-            unary = ops.get(op).arity == 1
-        except KeyError:
-            return None
-        if unary:
-            return f"{op}'({x})"  # the notes' f'(a1)
-    return None
+def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str | None:
+    """∂node/∂children[index] as the registry's formula in the graph's names ("1 - z1²").
+
+    A constant (an unlabelled leaf) is written as its number. An op registered without a
+    formula shows as ``f'(x)`` if it has one operand, else None.
+    """
+    op = ops.get(node.op)
+    terms = [_term(child, names) for child in node.children]
+    text = op.formula_text(index, len(terms))
+    if text is None:
+        return f"{op.name}'({terms[0]})" if len(terms) == 1 else None
+    operands = dict(zip(op.operands, terms)) if op.operands else {}
+    params = {k: _signed(short(v)) for k, v in node.params.items()}
+    return text.format(*terms, out=names.get(node, "out"), **operands, **params)
 
 
-_BINARY = frozenset(
-    ("add", "sub", "mul", "div", "pow_value", "half_squared_error", "bce_with_logits")
-)
+def _term(node: Value, names: Mapping[Value, str]) -> str:
+    """How a formula writes a node: its name, or its number if it is an unlabelled leaf."""
+    if node.is_leaf and not node.label:
+        return _signed(short(node.data))
+    return names.get(node, "?")
+
+
+def _signed(number: str) -> str:
+    """A number as a term of a formula: "-0.5" in parentheses."""
+    return f"({number})" if number.startswith("-") else number
 
 
 # ---- the backward pass, step by step -------------------------------------------------
@@ -148,13 +115,13 @@ class BackwardStep:
     updates: tuple[ChildUpdate, ...]
 
     def __str__(self) -> str:
-        g = _g(self.grad_output)
+        g = short(self.grad_output)
         times_g = f"·({g})" if g.startswith("-") else f"·{g}"
         lines = [f"{self.name} ({self.node.op_symbol}) grad={g}:"]
         for u in self.updates:
             why = f"   (∂{self.name}/∂{u.name} = {u.formula})" if u.formula else ""
-            added = f"{_g(u.local_grad)}{times_g} = {_g(u.contribution)}"
-            lines.append(f"  {u.name} += {added} → grad {_g(u.grad)}{why}")
+            added = f"{short(u.local_grad)}{times_g} = {short(u.contribution)}"
+            lines.append(f"  {u.name} += {added} → grad {short(u.grad)}{why}")
         return "\n".join(lines)
 
 
@@ -200,7 +167,7 @@ class ChainPath:
         return math.prod(self.local_grads, start=1.0)
 
     def __str__(self) -> str:
-        return self.equation(_g(self.product))
+        return self.equation(short(self.product))
 
     def equation(self, result: str) -> str:
         """``∂a/∂b · ∂b/∂c = formula·formula = (number)·(number) = result``; long paths elided."""
@@ -208,7 +175,7 @@ class ChainPath:
         parts = [_elide([f"∂{n[k]}/∂{n[k + 1]}" for k in range(len(n) - 1)], " · ")]
         if self.formulas and all(self.formulas):
             parts.append(_elide([_factor(f) for f in self.formulas if f], "·"))
-        parts.append(_elide([f"({_g(x)})" for x in self.local_grads], "·"))
+        parts.append(_elide([f"({short(x)})" for x in self.local_grads], "·"))
         parts.append(result)
         return " = ".join(parts)
 
@@ -226,10 +193,13 @@ def _elide(factors: list[str], sep: str) -> str:
 
 
 def _factor(formula: str) -> str:
-    """A formula as a factor of a product: parenthesised if it is not a single term."""
-    if formula.startswith("(") and formula.endswith(")"):
-        return formula
-    return f"({formula})" if formula.startswith("-") or "/" in formula else formula
+    """A formula as a factor of a product: in parentheses unless it is a single term."""
+    depth, outside = 0, ""  # the characters outside any parentheses
+    for c in formula:
+        depth += (c == "(") - (c == ")")
+        outside += c if depth == 0 else ""
+    single = " " not in outside and "/" not in outside and not formula.startswith("-")
+    return formula if single else f"({formula})"
 
 
 def _reaching(order: list[Value], wrt: Value) -> set[Value]:
@@ -340,7 +310,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
     lines = [f"{head} = sum over the {count} {plural} from {r} to {w} of the product of the "
              "local derivatives along each path:"]
     lines += [f"  path {k}: {path}" for k, path in enumerate(shown, 1)]
-    terms = [_g(path.product) for path in shown]
+    terms = [short(path.product) for path in shown]
     hidden = count - len(shown)
     if hidden:
         more = "path" if hidden == 1 else "paths"

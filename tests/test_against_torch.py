@@ -15,7 +15,7 @@ from conftest import graph_recipes as shared_graph_recipes
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value, ops
+from micrograd import Value, apply
 
 # The `torch` fixture is a module import, the same for every example.
 EXAMPLES = settings(
@@ -112,10 +112,10 @@ ACTIVATIONS = ("sigmoid", "tanh")
 def net221_loss_micrograd(p: dict[str, Value], x1: Value, x2: Value, y: float,
                           activation: str) -> Value:
     """E = ½(y - ŷ)², each neuron one linear node, as the notes write the network."""
-    z1 = ops.apply(activation, Value.linear([p["w11"], p["w12"]], [x1, x2], p["b1"]))
-    z2 = ops.apply(activation, Value.linear([p["w21"], p["w22"]], [x1, x2], p["b2"]))
+    z1 = apply(activation, Value.linear([p["w11"], p["w12"]], [x1, x2], p["b1"]))
+    z2 = apply(activation, Value.linear([p["w21"], p["w22"]], [x1, x2], p["b2"]))
     y_hat = Value.linear([p["w1"], p["w2"]], [z1, z2], p["b"])
-    return ops.apply("half_squared_error", y_hat, y)
+    return apply("half_squared_error", y_hat, y)
 
 
 def net221_loss_torch(p: dict[str, Any], x1: Any, x2: Any, y: float, activation: str) -> Any:

@@ -208,7 +208,7 @@ def test_step_through_walks_every_node_and_names_the_pdb_line(demo, tmp_path, ca
     out = run(demo("step_through"), tmp_path, capsys)
     steps = re.findall(r"^step (\d+): (\S+)", out, re.MULTILINE)
     assert [name for _, name in steps] == ["E", "ŷ", "z1", "a1", "z2", "a2"]
-    assert "check: the walk left the same gradient as E.backward() on 17 of 17 nodes" in out
+    assert "check: the walk left the same gradient as E.backward() on 18 of 18 nodes" in out
     assert "∂E/∂w11 = ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂w11" in out
     total = float(re.search(r"^∂E/∂w11 = .* = (\S+)$", out, re.MULTILINE)[1])
     from micrograd.nn import Net221

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import micrograd
-from micrograd import Value, ops
+from micrograd import Value, apply, ops
 from micrograd.graph import FORMATS, GraphvizNotFound, draw_dot, render
+from micrograd.nn import half_squared_error
 from micrograd.trace import explain
 
 PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
@@ -34,7 +35,7 @@ def net221(activation: str = "tanh") -> tuple[Value, dict[str, Value]]:
         z[-1].label = f"z{j}"
     y_hat = Value.linear([p["w1"], p["w2"]], z, p["b"])
     y_hat.label = "ŷ"
-    loss = ops.apply("half_squared_error", y_hat, 1.0)
+    loss = half_squared_error(y_hat, 1.0)
     loss.label = "E"
     loss.backward()
     return loss, p
@@ -76,7 +77,7 @@ def test_dot_source_is_identical_in_every_process():
     here_source = draw_dot(loss, show_local_grads=True).source
     assert outputs[0] == outputs[1] == here_source
     ids = node_ids(here_source)
-    assert set(NAMES) | {"x1", "x2", "a1", "a2", "z1", "z2", "ŷ", "E"} == set(ids)
+    assert set(NAMES) | {"x1", "x2", "a1", "a2", "z1", "z2", "ŷ", "y", "E"} == set(ids)
     assert ids["E"] == "v0" and all(re.fullmatch(r"v\d+", i) for i in ids.values())
     assert '{ w11 | data 0.5 | grad -0.4064 }' in here_source  # 4 significant digits
 
@@ -87,7 +88,8 @@ def test_records_ops_and_styles():
     ids = node_ids(source)
     assert re.search(rf'^\t{ids["a1"]}_op \[label="Σw·x\+b"', source, re.M)
     assert re.search(rf'^\t{ids["z1"]}_op \[label="tanh"', source, re.M)
-    assert re.search(r"^\tv0_op \[label=\"½\(y-ŷ\)², y=1\"", source, re.M)
+    assert re.search(r"^\tv0_op \[label=\"½\(y-ŷ\)²\"", source, re.M)
+    assert (ids["y"], "v0_op", None) in edges(source)  # the target y: a leaf into the loss
     assert (ids["z1"] + "_op", ids["z1"], None) in edges(source)  # op -> result
     assert (ids["a1"], ids["z1"] + "_op", None) in edges(source)  # input -> op
 
@@ -146,7 +148,8 @@ def test_a_100k_node_chain_draws_in_seconds():
     elapsed = time.perf_counter() - t0
     assert elapsed < 5.0, f"{elapsed:.1f} s"
     assert len(re.findall(r"^\tv\d+_op \[", source, re.M)) == 100_000
-    assert source.count("\n\tv") == 100_001 + 2 * 100_000 + 100_000  # records, ops, edges
+    # records (100,000 ops, their 100,000 constant leaves, x), op nodes, edges in and out of ops
+    assert source.count("\n\tv") == 200_001 + 100_000 + 3 * 100_000
 
 
 def test_bad_arguments():
@@ -193,7 +196,7 @@ def test_special_characters_in_labels_are_drawn_literally(dot, tmp_path):
     y.label = "<html>"
     ops.register("quoted_test_op", lambda v: v, lambda v, out: 1.0, symbol='<"q">\\')
     try:
-        z = ops.apply("quoted_test_op", y)
+        z = apply("quoted_test_op", y)
         path = render(z, tmp_path / "odd.svg")
     finally:
         ops.unregister("quoted_test_op")

@@ -152,8 +152,8 @@ def test_unknown_activation_lists_the_known_ones() -> None:
         Neuron(2, activation="add")  # an op, but not a one-input one
     with pytest.raises(ValueError, match="no param 'alpha'"):
         Net221("leaky_relu", activation_params={"alpha": 0.1})
-    with pytest.raises(ValueError, match="pow"):
-        Neuron(1, activation="pow")  # needs its exponent
+    with pytest.raises(ValueError, match="'exponent' must be a finite number"):
+        Neuron(1, activation="pow", activation_params={"exponent": "2"})
     with pytest.raises(ValueError, match="linear"):
         Neuron(1, activation="linear", activation_params={"slope": 1.0})
 
@@ -203,7 +203,8 @@ def test_zero_grad_clears_parameters_only() -> None:
 def test_half_squared_error_is_the_notes_loss() -> None:
     y_hat = Value(0.25)
     e = half_squared_error(y_hat, 2.0)
-    assert e.label == "E" and e.op == "half_squared_error" and e.children == (y_hat,)
+    assert e.label == "E" and e.op == "half_squared_error" and e.children[0] is y_hat
+    assert (e.children[1].label, e.children[1].data) == ("y", 2.0)  # the target: a leaf
     assert e.data == 0.5 * (2.0 - 0.25) ** 2
     e.backward()
     assert y_hat.grad == 0.25 - 2.0  # ∂E/∂ŷ = ŷ − y
@@ -278,7 +279,7 @@ BAD_STATES = {
     "'w22' is not a number: \\[1.0\\]": lambda s: s | {"w22": [1.0]},
     "'b1' is not finite": lambda s: s | {"b1": math.nan},
     "'b2' is not finite": lambda s: s | {"b2": -math.inf},
-    "'w1' is out of float range": lambda s: s | {"w1": 10**400},
+    "'w1': an int of 1329 bits is out of the float range": lambda s: s | {"w1": 10**400},
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value, ops
+from micrograd import Value, apply, ops
 
 
 @contextmanager
@@ -71,11 +71,11 @@ def test_adding_a_string_is_a_type_error() -> None:
 DOMAIN_ERRORS: dict[str, tuple[Callable[[], Value], type[Exception], str, tuple[str, ...]]] = {
     "log(0)": (lambda: Value(0.0).log(), ValueError, "log", ("0.0",)),
     "log(-1)": (lambda: Value(-1.0).log(), ValueError, "log", ("-1.0",)),
-    "apply log(-2)": (lambda: ops.apply("log", -2.0), ValueError, "log", ("-2.0",)),
+    "apply log(-2)": (lambda: apply("log", -2.0), ValueError, "log", ("-2.0",)),
     "Value / Value(0)": (lambda: Value(1.0) / Value(0.0), ZeroDivisionError, "div", ()),
     "Value / 0": (lambda: Value(1.0) / 0, ZeroDivisionError, "div", ()),
     "1 / Value(0)": (lambda: 1 / Value(0.0), ZeroDivisionError, "div", ()),
-    "apply div(1, 0)": (lambda: ops.apply("div", 1.0, 0.0), ZeroDivisionError, "div", ()),
+    "apply div(1, 0)": (lambda: apply("div", 1.0, 0.0), ZeroDivisionError, "div", ()),
     # plain Python gives (-8.0) ** (1/3) == (1+1.7320508075688772j): a complex number
     "(-8) ** (1/3)": (lambda: Value(-8.0) ** (1 / 3), ValueError, "pow", ("-8.0",)),
     "0 ** -1": (lambda: Value(0.0) ** -1, ZeroDivisionError, "pow", ("-1",)),
@@ -182,7 +182,7 @@ ONE_INPUT_CASES = [
 )
 def test_nan_in_gives_nan_out_and_nan_gradients(name: str, params: dict[str, float]) -> None:
     x = Value(math.nan)
-    y = ops.apply(name, x, **params)
+    y = apply(name, x, **params)
     y.backward()
     assert math.isnan(y.data)
     if name in CONSTANT_DERIVATIVE:  # d(-x)/dx is -1 at every x, NaN included (as in PyTorch)
@@ -236,7 +236,7 @@ def test_register_refuses_a_bad_op(name: Any, forward: Any, error: type[Exceptio
 )
 def test_apply_with_the_wrong_number_of_operands(name: str, operands: int) -> None:
     with raises_naming(TypeError, name):
-        ops.apply(name, *[Value(1.0) for _ in range(operands)])
+        apply(name, *[Value(1.0) for _ in range(operands)])
 
 
 def product(a: float, b: float) -> float:
@@ -254,9 +254,9 @@ def cube_grad_with_two_values(x: float, out: float) -> tuple[float, float]:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: ops.apply("bad_product", Value(2.0), Value(3.0)),
-        lambda: ops.apply("bad_product", Value(2.0), 3.0),  # the number is folded into the op
-        lambda: ops.apply("bad_product", 2.0, Value(3.0)),
+        lambda: apply("bad_product", Value(2.0), Value(3.0)),
+        lambda: apply("bad_product", Value(2.0), 3.0),  # the number is folded into the op
+        lambda: apply("bad_product", 2.0, Value(3.0)),
     ],
     ids=["two Values", "Value and number", "number and Value"],
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from micrograd import Value, ops
+from micrograd import Value, apply, gradcheck, ops
 
 STEP = 1e-6  # central-difference step
 REL_TOL = 1e-6
@@ -148,21 +148,13 @@ CASE_IDS = [name + "".join(f"-{k}={v:g}" for k, v in params.items()) for name, p
 
 def evaluate(name: str, xs: Sequence[float], params: Params) -> float:
     """The op's value at xs, through the public API."""
-    return ops.apply(name, *[Value(x) for x in xs], **params).data
+    return apply(name, *[Value(x) for x in xs], **params).data
 
 
-def partial_derivative(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
-    """∂f/∂x_i by central differences: (f(.., x_i + h, ..) - f(.., x_i - h, ..)) / 2h."""
-    up, down = list(xs), list(xs)
-    up[i] += STEP
-    down[i] -= STEP
-    return (f(up) - f(down)) / (2 * STEP)
-
-
-def assert_close(got: float, expected: float, scale: float, where: Any) -> None:
-    """Relative tolerance, with an absolute floor for the rounding error of the difference."""
-    tolerance = max(REL_TOL * abs(expected), 1e-8 * max(1.0, abs(scale)))
-    assert abs(got - expected) <= tolerance, f"{where}: got {got!r}, expected {expected!r}"
+def check(f: Callable[..., Value], xs: Sequence[float]) -> bool:
+    """micrograd.gradcheck at REL_TOL, with an absolute floor for the difference's rounding."""
+    scale = max(1.0, abs(f(*[Value(x) for x in xs]).data))
+    return gradcheck(f, xs, eps=STEP, atol=1e-8 * scale, rtol=REL_TOL)
 
 
 # ---- every op, at many points -----------------------------------------------------
@@ -173,30 +165,26 @@ def test_local_grads_match_central_differences(name: str, params: Params) -> Non
     rng = random.Random(f"{name} {params}")
     for _ in range(POINTS_PER_CASE):
         xs = sample_operands(name, params, rng)
-        node = ops.apply(name, *[Value(x) for x in xs], **params)
-        assert len(node.local_grads) == len(xs)
-        for i, local in enumerate(node.local_grads):
-            expected = partial_derivative(lambda ys: evaluate(name, ys, params), xs, i)
-            assert_close(local, expected, node.data, f"∂{name}{tuple(xs)}/∂x{i}")
+        assert check(lambda *leaves: apply(name, *leaves, **params), xs)
 
 
 @pytest.mark.parametrize(("name", "params"), CASES, ids=CASE_IDS)
 def test_backward_through_an_op_gives_its_local_grads(name: str, params: Params) -> None:
     xs = sample_operands(name, params, random.Random(name))
     leaves = [Value(x) for x in xs]
-    node = ops.apply(name, *leaves, **params)
+    node = apply(name, *leaves, **params)
     node.backward()
     assert node.grad == 1.0
     assert [leaf.grad for leaf in leaves] == list(node.local_grads)
 
 
-FOLDABLE = [name for name in OP_NAMES if ARITY[name] == 2]
+BINARY = [name for name in OP_NAMES if ARITY[name] == 2]
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
-@pytest.mark.parametrize("name", FOLDABLE)
-def test_a_number_operand_is_folded_into_the_op(name: str, side: str) -> None:
-    """op(x, c) and op(c, x) for a number c: one child, c kept in params, the right derivative."""
+@pytest.mark.parametrize("name", BINARY)
+def test_a_number_operand_becomes_a_constant_leaf(name: str, side: str) -> None:
+    """op(x, c) and op(c, x) for a number c: c is an unlabelled leaf child, as in micrograd."""
     rng = random.Random(f"{name} {side}")
     variable = 0 if side == "right" else 1
     for _ in range(POINTS_PER_CASE):
@@ -204,57 +192,59 @@ def test_a_number_operand_is_folded_into_the_op(name: str, side: str) -> None:
         x = Value(xs[variable])
         operands: list[Any] = list(xs)
         operands[variable] = x
-        node = ops.apply(name, *operands)
-        constant = xs[1 - variable]
-        assert node.children == (x,)
-        assert list(node.params.values()) == [constant]
-        assert math.isclose(node.data, evaluate(name, xs, {}), rel_tol=1e-15)
-        expected = partial_derivative(lambda ys: evaluate(name, ys, {}), xs, variable)
-        assert_close(node.local_grads[0], expected, node.data, f"{name}{tuple(xs)} folded")
+        node = apply(name, *operands)
+        constant = node.children[1 - variable]
+        assert node.children[variable] is x
+        assert (constant.data, constant.label, constant.is_leaf) == (xs[1 - variable], "", True)
+        assert node.data == evaluate(name, xs, {})
+        assert node.local_grads == apply(name, *[Value(v) for v in xs]).local_grads
 
 
 # ---- the operators with a number on either side --------------------------------------
 
-FOLDED_EXPRESSIONS: dict[str, tuple[Callable[[Any], Any], str, Params]] = {
-    "x + 3": (lambda x: x + 3, "add", {"b": 3.0}),
-    "3 + x": (lambda x: 3 + x, "add", {"a": 3.0}),
-    "x - 3": (lambda x: x - 3, "sub", {"b": 3.0}),
-    "3 - x": (lambda x: 3 - x, "sub", {"a": 3.0}),
-    "x * 2": (lambda x: x * 2, "mul", {"b": 2.0}),
-    "2 * x": (lambda x: 2 * x, "mul", {"a": 2.0}),
-    "x / 4": (lambda x: x / 4, "div", {"b": 4.0}),
-    "1 / x": (lambda x: 1 / x, "div", {"a": 1.0}),
-    "x ** 3": (lambda x: x**3, "pow", {"exponent": 3.0}),
-    "x ** -2": (lambda x: x**-2, "pow", {"exponent": -2.0}),
-    "x ** 0.5": (lambda x: x**0.5, "pow", {"exponent": 0.5}),
-    "2 ** x": (lambda x: 2**x, "pow_value", {"a": 2.0}),
+NUMBER_EXPRESSIONS: dict[str, tuple[Callable[[Any], Any], str, int | None]] = {
+    # expression: (the expression, its op, where the number's constant leaf stands)
+    "x + 3": (lambda x: x + 3, "add", 1),
+    "3 + x": (lambda x: 3 + x, "add", 0),
+    "x - 3": (lambda x: x - 3, "sub", 1),
+    "3 - x": (lambda x: 3 - x, "sub", 0),
+    "x * 2": (lambda x: x * 2, "mul", 1),
+    "2 * x": (lambda x: 2 * x, "mul", 0),
+    "x / 4": (lambda x: x / 4, "div", 1),
+    "1 / x": (lambda x: 1 / x, "div", 0),
+    "x ** 3": (lambda x: x**3, "pow", None),  # the exponent is pow's param, not an operand
+    "x ** -2": (lambda x: x**-2, "pow", None),
+    "x ** 0.5": (lambda x: x**0.5, "pow", None),
+    "2 ** x": (lambda x: 2**x, "pow_value", 0),
 }
 
 
-@pytest.mark.parametrize("expression", FOLDED_EXPRESSIONS)
-def test_operator_with_a_number_makes_one_node(expression: str) -> None:
+@pytest.mark.parametrize("expression", NUMBER_EXPRESSIONS)
+def test_operator_with_a_number(expression: str) -> None:
     """The same expression on floats and on a Value: same value, derivative by differences."""
-    formula, op, params = FOLDED_EXPRESSIONS[expression]
+    formula, op, constant = NUMBER_EXPRESSIONS[expression]
     rng = random.Random(expression)
     for _ in range(POINTS_PER_CASE):
         x0 = positive(rng)
         x = Value(x0)
         node = formula(x)
-        assert (node.op, dict(node.params), node.children) == (op, params, (x,))
+        assert node.op == op
+        assert x in node.children and len(node.children) == (1 if constant is None else 2)
+        if constant is not None:
+            assert node.children[constant].is_leaf and node.children[constant] is not x
         assert math.isclose(node.data, formula(x0), rel_tol=1e-15)
-        expected = partial_derivative(lambda ys: formula(ys[0]), [x0], 0)
-        assert_close(node.local_grads[0], expected, node.data, f"{expression} at x = {x0!r}")
+        assert check(formula, [x0])
 
 
 @pytest.mark.parametrize(
     ("call", "operator"),
     [
-        (lambda x: ops.apply("mul", x, 2), lambda x: x * 2),
-        (lambda x: ops.apply("mul", 2, x), lambda x: 2 * x),
-        (lambda x: ops.apply("sub", 3, x), lambda x: 3 - x),
-        (lambda x: ops.apply("div", 1, x), lambda x: 1 / x),
-        (lambda x: ops.apply("pow", x, exponent=2), lambda x: x**2),
-        (lambda x: ops.apply("pow_value", 2, x), lambda x: 2**x),
+        (lambda x: apply("mul", x, 2), lambda x: x * 2),
+        (lambda x: apply("mul", 2, x), lambda x: 2 * x),
+        (lambda x: apply("sub", 3, x), lambda x: 3 - x),
+        (lambda x: apply("div", 1, x), lambda x: 1 / x),
+        (lambda x: apply("pow", x, exponent=2), lambda x: x**2),
+        (lambda x: apply("pow_value", 2, x), lambda x: 2**x),
     ],
     ids=["x*2", "2*x", "3-x", "1/x", "x**2", "2**x"],
 )
@@ -265,7 +255,7 @@ def test_apply_with_a_number_equals_the_operator(
     by_apply, by_operator = call(x), operator(x)
     assert (by_apply.op, dict(by_apply.params), by_apply.op_symbol) == (
         by_operator.op, dict(by_operator.params), by_operator.op_symbol)
-    assert by_apply.children == by_operator.children == (x,)
+    assert [c.data for c in by_apply.children] == [c.data for c in by_operator.children]
     assert (by_apply.data, by_apply.local_grads) == (by_operator.data, by_operator.local_grads)
 
 
@@ -294,7 +284,7 @@ def test_derivative_at_zero_follows_the_notes(
     name: str, params: Params, expected: float, zero: float
 ) -> None:
     """relu'(0) = 0 and leaky_relu'(0) = slope: the x ≤ 0 branch, as the notes write."""
-    assert ops.apply(name, Value(zero), **params).local_grads == (expected,)
+    assert apply(name, Value(zero), **params).local_grads == (expected,)
 
 
 def test_step_has_zero_derivative_everywhere() -> None:
@@ -312,12 +302,57 @@ KINKED = [(name, kink) for name in OP_NAMES if ARITY[name] == 1 for kink in KINK
 def test_derivative_at_a_kink_is_a_one_sided_derivative(name: str, kink: float) -> None:
     """Whatever convention an op picks at a kink, it is the derivative from one side."""
     for params in PARAMS.get(name, [{}]):
-        local = ops.apply(name, Value(kink), **params).local_grads[0]
+        local = apply(name, Value(kink), **params).local_grads[0]
         here = evaluate(name, [kink], params)
         from_left = (here - evaluate(name, [kink - STEP], params)) / STEP
         from_right = (evaluate(name, [kink + STEP], params) - here) / STEP
         assert min(abs(local - from_left), abs(local - from_right)) <= REL_TOL * max(
             1.0, abs(local)), (name, params, local, from_left, from_right)
+
+
+# ---- formulas: the derivative as text, held to the derivative -------------------------
+
+# What a formula's text may call, besides arithmetic: · is *, ² is **2.
+FORMULA_FUNCTIONS = {"exp": math.exp, "log": math.log, "σ": ops.sigmoid, "tanh": math.tanh}
+
+
+def evaluate_formula(op: ops.Op, index: int, xs: Sequence[float], params: Params) -> float:
+    """The op's formula for operand ``index`` with numbers in place of names, evaluated."""
+    out = op.forward(*xs, **params)
+    numbers = [f"({x!r})" for x in xs]
+    text = op.formula_text(index, len(xs))
+    assert text is not None
+    filled = text.format(*numbers, out=f"({out!r})", **dict(zip(op.operands or (), numbers)),
+                         **{k: f"({v!r})" for k, v in {**op.params, **params}.items()})
+    code = filled.replace("·", "*").replace("²", "**2")
+    return float(eval(code, {"__builtins__": {}}, FORMULA_FUNCTIONS))
+
+
+BUILTINS = [name for name in OP_NAMES if name not in USER_OPS]
+
+
+@pytest.mark.parametrize(("name", "params"), [c for c in CASES if c[0] in BUILTINS],
+                         ids=[i for c, i in zip(CASES, CASE_IDS) if c[0] in BUILTINS])
+def test_each_builtin_formula_is_its_derivative(name: str, params: Params) -> None:
+    op = ops.get(name)
+    rng = random.Random(f"formula {name} {params}")
+    for _ in range(8):
+        xs = sample_operands(name, params, rng)
+        local_grads = op.derivative(*xs, op.forward(*xs, **params), **params)
+        for i, local in enumerate(local_grads):
+            by_text = evaluate_formula(op, i, xs, params)
+            assert math.isclose(by_text, local, rel_tol=1e-12, abs_tol=1e-12), (
+                name, op.formula_text(i, len(xs)), xs, by_text, local)
+
+
+def test_every_builtin_op_has_a_formula() -> None:
+    assert BUILTINS and all(ops.get(name).formula is not None for name in BUILTINS)
+
+
+def test_a_formula_is_one_text_per_operand() -> None:
+    with pytest.raises(ValueError, match="one text per operand"):
+        ops.register("two_formulas", lambda a, b: a * b, lambda a, b, out: (b, a), formula=("{b}",))
+    assert "two_formulas" not in ops.names()
 
 
 # ---- the registry itself -------------------------------------------------------------
@@ -338,7 +373,7 @@ def test_a_registered_one_input_op_becomes_a_method_that_backpropagates() -> Non
         assert x.softplus().data == softplus(0.5)  # type: ignore[attr-defined]
     finally:
         ops.unregister("cube")
-    assert not hasattr(Value, "cube")
+    assert not hasattr(Value(1.0), "cube")
     assert "cube" not in ops.names()
 
 
@@ -347,7 +382,7 @@ def test_every_op_has_a_printable_repr(name: str) -> None:
     """A debugger shows repr(op): it must not raise, and it must name the op."""
     text = repr(ops.get(name))
     assert text.startswith("Op(")
-    assert ops.get(name).display
+    assert ops.get(name).symbol
 
 
 def scaled_softplus(x: float, beta: float = 1.0) -> float:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value, ops
+from micrograd import Value, apply
 from micrograd.engine import topological_order
 from micrograd.trace import BackwardStep, backward_steps, chain_paths, explain
 
@@ -31,7 +31,7 @@ def net221(activation: str = "tanh", x: tuple[float, float] = (1.0, -2.0), y: fl
         n[f"a{j}"], n[f"z{j}"] = a, z
     n["ŷ"] = Value.linear([n["w1"], n["w2"]], [n["z1"], n["z2"]], n["b"])
     n["ŷ"].label = "ŷ"
-    n["E"] = ops.apply("half_squared_error", n["ŷ"], y)
+    n["E"] = apply("half_squared_error", n["ŷ"], y)
     n["E"].label = "E"
     return n
 
@@ -139,9 +139,9 @@ def test_backward_step_records_print_readably():
     n = net221()
     steps = {s.name: s for s in backward_steps(n["E"])}
     e = str(steps["E"]).splitlines()
-    assert e[0] == "E (½(y-ŷ)², y=1) grad=1:"
+    assert e[0] == "E (½(y-ŷ)²) grad=1:"
     d = n["ŷ"].data - 1.0
-    assert e[1] == f"  ŷ += {d:.4g}·1 = {d:.4g} → grad {d:.4g}   (∂E/∂ŷ = (ŷ - 1))"
+    assert e[1] == f"  ŷ += {d:.4g}·1 = {d:.4g} → grad {d:.4g}   (∂E/∂ŷ = ŷ - 1)"
     a1 = steps["a1"]
     text = str(a1)
     lines = text.splitlines()
@@ -166,6 +166,10 @@ def test_backward_steps_of_a_leaf_only_seeds_it():
 # ---- explain ---------------------------------------------------------------------------
 
 
+# The registry's formula of f'(a1) at z1 = f(a1), in a product.
+FORMULAS = {"tanh": "(1 - z1²)", "sigmoid": "z1·(1 - z1)", "relu": "(1 if a1 > 0 else 0)"}
+
+
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 def test_explain_w11_reads_like_the_notes(activation):
     n = net221(activation)
@@ -176,7 +180,7 @@ def test_explain_w11_reads_like_the_notes(activation):
     numbers = "·".join(f"({v:.4g})" for v in (yh - 1.0, w1, F_PRIME[activation](a1), x1))
     assert text == (
         "∂E/∂w11 = ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂w11"
-        f" = (ŷ - 1)·w1·{activation}'(a1)·x1 = {numbers} = {n['w11'].grad!r}"
+        f" = (ŷ - 1)·w1·{FORMULAS[activation]}·x1 = {numbers} = {n['w11'].grad!r}"
     )
     assert explained_total(text) == n["w11"].grad
     assert explained_total(text) == pytest.approx(hand, rel=1e-12, abs=1e-15)
@@ -205,9 +209,9 @@ def test_explain_an_input_sums_two_paths():
     lines = text.splitlines()
     assert lines[0].startswith("∂E/∂x1 = sum over the 2 paths from E to x1")
     assert lines[1].startswith(
-        "  path 1: ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂x1 = (ŷ - 1)·w1·tanh'(a1)·w11 = ")
+        "  path 1: ∂E/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂a1 · ∂a1/∂x1 = (ŷ - 1)·w1·(1 - z1²)·w11 = ")
     assert lines[2].startswith(
-        "  path 2: ∂E/∂ŷ · ∂ŷ/∂z2 · ∂z2/∂a2 · ∂a2/∂x1 = (ŷ - 1)·w2·tanh'(a2)·w21 = ")
+        "  path 2: ∂E/∂ŷ · ∂ŷ/∂z2 · ∂z2/∂a2 · ∂a2/∂x1 = (ŷ - 1)·w2·(1 - z2²)·w21 = ")
     n["E"].backward()
     assert explained_total(text) == n["x1"].grad
     products = [p.product for p in chain_paths(n["E"], n["x1"])]
@@ -269,8 +273,9 @@ def test_unlabelled_nodes_get_stable_names():
 
     first, second = explain(*graph()), explain(*graph())
     assert first == second
-    # v0 = t·a, v1 = t = tanh(v2), v2 = v3 + a, v3 = a·b, v4 = b, v5 = a
-    assert "  path 1: ∂v0/∂v1 · ∂v1/∂v2 · ∂v2/∂v3 · ∂v3/∂v5 = v5·tanh'(v2)·1·v4 = " in first
+    # v0 = t·a, v1 = t = tanh(v2), v2 = v3 + a, v3 = a·b, v4 = b, v5 = a; formulas write
+    # the unlabelled leaves a and b as their numbers
+    assert "  path 1: ∂v0/∂v1 · ∂v1/∂v2 · ∂v2/∂v3 · ∂v3/∂v5 = 2·(1 - v1²)·1·(-3) = " in first
     assert "  path 3: ∂v0/∂v5 = v1 = " in first
     assert [s.name for s in backward_steps(graph()[0])] == ["v0", "v1", "v2", "v3"]
 

@@ -1,0 +1,44 @@
+"""Number checks and formatting shared by the package's modules (private to micrograd)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+__all__ = ["as_float", "number", "preview", "short"]
+
+
+def as_float(x: Any, what: str = "Value") -> float:
+    """x as a float if it is a real number (bool excluded); TypeError or ValueError otherwise.
+
+    ``what`` names the argument in the message: "Value", "add: operand 1", "SGD lr".
+    """
+    if type(x) is float:
+        return x
+    if not isinstance(x, numbers.Real) or type(x).__name__ in ("bool", "bool_"):
+        raise TypeError(f"{what} needs an int or float, got {type(x).__name__}: {preview(x)}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(f"{what}: {preview(x)} is out of the float range") from None
+
+
+def number(x: Any) -> float | None:
+    """x as a float if it is a real number in float range (bool excluded), else None."""
+    try:
+        return as_float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def short(x: float) -> str:
+    """x to about 4 significant digits, as drawings and explanations show numbers; -0 as 0."""
+    return f"{x + 0.0:.4g}"
+
+
+def preview(x: Any, limit: int = 60) -> str:
+    """repr(x) cut to about ``limit`` characters, for error messages about user input."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
+        return f"an int of {x.bit_length()} bits"
+    text = repr(x)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
