@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from micrograd._numbers import number
+from micrograd._numbers import number, preview
 from micrograd.engine import Value
 from micrograd.nn import Module, half_squared_error
 
@@ -43,7 +43,7 @@ class StopReason(str, enum.Enum):
 def _check_rate(lr: Any, what: str = "lr") -> float:
     rate = number(lr)
     if rate is None or not 0 < rate < math.inf:
-        raise ValueError(f"{what} must be a positive finite number, got {lr!r}")
+        raise ValueError(f"{what} must be a positive finite number, got {preview(lr)}")
     return rate
 
 
@@ -56,7 +56,7 @@ def _check_count(n: Any, what: str) -> int:
 def _check_tol(tol: Any) -> float:
     bound = number(tol)
     if bound is None or not bound >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+        raise ValueError(f"tol must be a number >= 0, got {preview(tol)}")
     return bound
 
 
@@ -77,7 +77,7 @@ class SGD:
         self.lr = _check_rate(lr)
         mu = number(momentum)
         if mu is None or not 0.0 <= mu < 1.0:
-            raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
+            raise ValueError(f"SGD momentum must be in [0, 1), got {preview(momentum)}")
         self.momentum = mu
         self._velocity = [0.0] * len(self.params)
 

@@ -34,8 +34,8 @@ def raises_naming(
 
 @contextmanager
 def temporarily_registered(name: str, forward: Callable[..., Any],
-                           derivative: Callable[..., Any]) -> Iterator[None]:
-    ops.register(name, forward, derivative)
+                           derivative: Callable[..., Any], **options: Any) -> Iterator[None]:
+    ops.register(name, forward, derivative, **options)
     try:
         yield
     finally:
@@ -227,7 +227,7 @@ def test_register_refuses_a_bad_op(name: Any, forward: Any, error: type[Exceptio
         ops.register(name, forward, cube_grad)
     assert repr(name) in str(caught.value)
     assert ops.names() == before
-    assert not hasattr(Value, "cube")
+    assert not hasattr(Value(1.0), "cube")
 
 
 @pytest.mark.parametrize(
@@ -255,7 +255,7 @@ def cube_grad_with_two_values(x: float, out: float) -> tuple[float, float]:
     "make",
     [
         lambda: apply("bad_product", Value(2.0), Value(3.0)),
-        lambda: apply("bad_product", Value(2.0), 3.0),  # the number is folded into the op
+        lambda: apply("bad_product", Value(2.0), 3.0),  # the number becomes a constant leaf
         lambda: apply("bad_product", 2.0, Value(3.0)),
     ],
     ids=["two Values", "Value and number", "number and Value"],
@@ -270,3 +270,169 @@ def test_derivative_with_too_many_values_names_the_op() -> None:
     with temporarily_registered("bad_cube", cube, cube_grad_with_two_values):
         with raises_naming(ValueError, "bad_cube"):
             Value(2.0).bad_cube()  # type: ignore[attr-defined]
+
+
+# ---- hostile inputs: each class, not only the sample -----------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 64, 65, 1_000, 100_000])
+def test_sum_keeps_the_numerics_contract_at_every_length(n: int) -> None:
+    assert Value.sum([Value(1e308)] * n).data == math.inf  # overflows to inf, never raises
+    assert Value.sum([Value(-1e308)] * n).data == -math.inf
+    mixed = [Value(math.inf), *[Value(1.0)] * (n - 2), Value(-math.inf)]
+    assert math.isnan(Value.sum(mixed).data)  # inf - inf is nan, not ValueError
+    values = [Value((-1) ** i * (1.0 + i / 7)) for i in range(n)]
+    chain = values[0]
+    for v in values[1:]:
+        chain = chain + v
+    assert Value.sum(values).data == chain.data  # left to right, as + would add them
+
+
+@pytest.mark.parametrize("n", [1, 65, 1_000_000])
+def test_an_error_in_a_long_sum_is_one_short_line(n: int) -> None:
+    with pytest.raises(TypeError) as caught:
+        Value.sum([*[1.0] * (n - 1), "x"])  # type: ignore[list-item]
+    message = str(caught.value)
+    assert "sum" in message and len(message) < 200 and "\n" not in message
+
+
+class NeedsTwoArguments(Exception):
+    def __init__(self, code: int, why: str) -> None:
+        super().__init__(code, why)
+
+
+def raise_two_argument_error(x: float) -> float:
+    raise NeedsTwoArguments(7, "user code failed")
+
+
+def raise_decode_error(x: float) -> float:
+    return float(b"\xff".decode("utf-8"))
+
+
+@pytest.mark.parametrize(("forward", "error"), [
+    (raise_two_argument_error, NeedsTwoArguments),
+    (raise_decode_error, UnicodeDecodeError),
+    (lambda x: math.acosh(x), ValueError),
+    (lambda x: 1 / (x - x), ZeroDivisionError),
+])
+def test_a_user_ops_own_exception_surfaces(forward: Callable[[float], float],
+                                           error: type[Exception]) -> None:
+    with temporarily_registered("fragile", forward, lambda x, out: 1.0):
+        with pytest.raises(error) as caught:
+            Value(0.5).fragile()  # type: ignore[attr-defined]
+    assert type(caught.value) is error  # the user's own exception, not a re-made one
+    if hasattr(caught.value, "__notes__"):  # Python 3.11+: where it happened
+        assert caught.value.__notes__ == ["in op fragile(0.5)"]
+
+
+def test_a_failing_derivative_surfaces_too() -> None:
+    with temporarily_registered("fragile", lambda x: x, raise_two_argument_error_2):
+        with pytest.raises(NeedsTwoArguments):
+            Value(0.5).fragile()  # type: ignore[attr-defined]
+
+
+def raise_two_argument_error_2(x: float, out: float) -> float:
+    raise NeedsTwoArguments(8, "derivative failed")
+
+
+@pytest.mark.parametrize("symbol", ["f{", "f}", "{", "f{x}", "f{0}", "{exponent"])
+def test_a_symbol_that_cannot_be_drawn_is_refused_at_register(symbol: str) -> None:
+    with pytest.raises(ValueError, match=r"symbol .* cannot be filled in") as caught:
+        ops.register("braced", cube, cube_grad, symbol=symbol)
+    assert "'braced'" in str(caught.value) and "braced" not in ops.names()
+
+
+@pytest.mark.parametrize("formula", ["3·{x", "3·{y}²", "{0}{1}"])
+def test_a_formula_that_cannot_be_filled_in_is_refused_at_register(formula: str) -> None:
+    with pytest.raises(ValueError, match="cannot be filled in"):
+        ops.register("braced", cube, cube_grad, formula=formula)
+    assert "braced" not in ops.names()
+
+
+def test_a_literal_brace_is_written_doubled() -> None:
+    with temporarily_registered("braced", cube, cube_grad, symbol="f{{}}"):
+        assert Value(2.0).braced().op_symbol == "f{}"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", [1, 0, -3, True])
+def test_an_int_assigned_to_data_works_through_every_op(value: int) -> None:
+    from micrograd import MLP, Net221
+
+    net = Net221("tanh", seed=0)
+    expected_net = Net221("tanh", seed=0)
+    if value is True:
+        with pytest.raises(TypeError, match="bool"):
+            Value(value)
+        return
+    net.w11.data = value
+    expected_net.w11.data = float(value)
+    assert net(1.0, 0.0).data == expected_net(1.0, 0.0).data
+    mlp = MLP(2, [3, 1], seed=0)
+    for p in mlp.parameters():
+        p.data = value
+    out = mlp(2, 3)
+    assert isinstance(out.data, float)
+    out.backward()
+    x, y = Value(2.0), Value(0.0)
+    x.data, y.data = value, 2
+    for op in ops.names():
+        arity = ops.get(op).arity
+        if arity == 1 and op not in ("log",):
+            assert isinstance(apply(op, x).data, float), op
+        if arity == 2 and op not in ("div", "pow_value"):
+            assert isinstance(apply(op, x, y).data, float), op
+
+
+HUGE = 10**400
+
+
+@pytest.mark.parametrize(("make", "name"), [
+    (lambda: Value(HUGE), "Value"),
+    (lambda: Value(1.0) + HUGE, "add"),
+    (lambda: HUGE * Value(1.0), "mul"),
+    (lambda: Value(2.0) ** HUGE, "pow"),
+    (lambda: Value(2.0).leaky_relu(slope=HUGE), "leaky_relu"),
+    (lambda: Value.sum([Value(1.0), HUGE]), "sum"),
+    (lambda: Value(10**5000), "Value"),  # beyond even repr's limit for ints
+])
+def test_huge_ints_raise_a_short_value_error_naming_the_op(make: Callable[[], Value],
+                                                          name: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        make()
+    message = str(caught.value)
+    assert message.startswith(name) and "out of the float range" in message
+    assert len(message) < 200
+
+
+def test_a_user_op_returning_a_huge_int_is_named() -> None:
+    with temporarily_registered("huge", lambda x: HUGE, lambda x, out: 1.0):
+        with raises_naming(ValueError, "huge"):
+            Value(1.0).huge()  # type: ignore[attr-defined]
+    with temporarily_registered("huge_grad", lambda x: x, lambda x, out: HUGE):
+        with raises_naming(ValueError, "huge_grad"):
+            Value(1.0).huge_grad()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lr", [HUGE, 10**5000, math.nan, -1], ids=["1e400", "1e5000", "nan", "-1"])
+def test_sgd_refuses_a_huge_or_bad_lr_in_one_short_line(lr: Any) -> None:
+    from micrograd import SGD
+
+    with pytest.raises(ValueError, match="lr must be a positive finite number") as caught:
+        SGD([Value(1.0)], lr=lr)
+    assert len(str(caught.value)) < 200
+
+
+def test_an_activation_defined_only_above_one_builds_and_names_itself_when_it_fails() -> None:
+    """acosh fails at 0.5: the MLP is still built; a forward at 0.5 says which op, where."""
+    from micrograd import MLP
+
+    with temporarily_registered("acosh_act", math.acosh, lambda x, out: 1 / math.sqrt(x * x - 1)):
+        model = MLP(1, [1], activation="acosh_act")  # the last layer is linear: no call yet
+        hidden = MLP(1, [2, 1], activation="acosh_act", seed=0)
+        for p in hidden.parameters():
+            p.data = 0.25  # pre-activation 0.25·x + 0.25 = 0.5 at x = 1: below acosh's domain
+        with pytest.raises(ValueError, match="math domain error") as caught:
+            hidden(1.0)
+        if hasattr(caught.value, "__notes__"):
+            assert caught.value.__notes__ == ["in op acosh_act(0.5)"]
+        assert model(3.0).op == "linear"
