@@ -124,10 +124,10 @@ def test_a_million_node_chain_backpropagates_at_the_default_recursion_limit() ->
     n = 10**6
     factor = 1 - 1 / n
     limit = sys.getrecursionlimit()
-    x = Value(1.0)
+    x, f = Value(1.0), Value(factor)  # f: one leaf, shared by every node of the chain
     y = x
     for _ in range(n):
-        y = y * factor
+        y = y * f
     y.backward()
     expected = factor**n  # ≈ 1/e
     assert math.isclose(y.data, expected, rel_tol=1e-9)
