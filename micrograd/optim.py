@@ -26,6 +26,10 @@ Point = float | tuple[float, ...]
 #: train() shows a progress bar by default only for at least this many per-sample updates.
 LONG_RUN = 200_000
 
+#: gradient_descent keeps at most about this many numbers of its path (w, f(w) and f'(w) of
+#: each kept point): every point of a short run, every k-th (k doubling) of a long one.
+PATH_NUMBERS = 30_000
+
 
 class StopReason(str, enum.Enum):
     """Why a run stopped; compares equal to (and prints as) its text."""
@@ -112,6 +116,7 @@ class DescentResult:
     converged: bool
     reason: StopReason
     path: list[tuple[Point, float, Point]] = field(repr=False)  # (w_k, f(w_k), f'(w_k)) per point
+    path_steps: list[int] = field(default_factory=list, repr=False)  # k of each path entry
 
 
 def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr: float = 0.1,
@@ -121,8 +126,10 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
     w0 a number: f gets one Value and the result's w (and each gradient) is a float.
     w0 a sequence: f gets a tuple of Values and w is a tuple of floats. Stops when the
     largest |gradient| is below tol (converged), after max_steps updates, or when f, w or
-    the gradient is not finite (diverged). ``path`` holds every point visited, the last
-    one included, so it has steps + 1 entries.
+    the gradient is not finite (diverged). ``path`` holds the points visited and
+    ``path_steps`` their step numbers k: every point (steps + 1 entries) while the path
+    fits in PATH_NUMBERS numbers; beyond that, every k-th point (k a doubling power of 2),
+    always with the first and the last, so a run of any length keeps a bounded path.
     """
     lr, tol = _check_rate(lr), _check_tol(tol)
     max_steps = _check_count(max_steps, "max_steps")
@@ -150,6 +157,9 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
 
     labels = ["w"] if scalar else [f"w{i}" for i in range(len(w))]
     path: list[tuple[Point, float, Point]] = []
+    path_steps: list[int] = []
+    path_limit = max(2, PATH_NUMBERS // (2 * len(w) + 1))  # entries kept before thinning
+    stride = 1  # path keeps the points k with k % stride == 0, and the last
     steps = 0
     while True:
         ws = [Value(x, label) for x, label in zip(w, labels)]
@@ -159,7 +169,6 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
         out.backward()
         grad = [v.grad for v in ws]
         value = out.data
-        path.append((shape(w), value, shape(grad)))
         if not (math.isfinite(value) and all(map(math.isfinite, w))
                 and all(map(math.isfinite, grad))):
             reason = StopReason.DIVERGED
@@ -168,10 +177,19 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
         elif steps >= max_steps:
             reason = StopReason.STEP_CAP
         else:
+            if steps % stride == 0:
+                path.append((shape(w), value, shape(grad)))
+                path_steps.append(steps)
+                if len(path) > path_limit:  # keep every other point: k % (2·stride) == 0
+                    del path[1::2], path_steps[1::2]
+                    stride *= 2
             w = [x - lr * g for x, g in zip(w, grad)]
             steps += 1
             continue
-        return DescentResult(shape(w), value, steps, reason is StopReason.CONVERGED, reason, path)
+        path.append((shape(w), value, shape(grad)))
+        path_steps.append(steps)
+        return DescentResult(shape(w), value, steps, reason is StopReason.CONVERGED, reason, path,
+                             path_steps)
 
 
 # ---- training (the notes' part 2) ---------------------------------------------------
@@ -210,11 +228,15 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
         after epoch 1, its output layer having had that epoch's updates;
       - or when the epochs run out.
     A progress bar (tqdm) shows when progress is True, or when progress is None, stderr is
-    a terminal and the run is long; otherwise train prints nothing.
+    a terminal and the run is long; otherwise train prints nothing. Per sample, every sample
+    goes through the model and the loss once (forward only) before the first update, so a
+    malformed sample raises with the model unchanged.
     """
     lr, tol = _check_rate(lr), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
     samples = _check_data(data)
+    if per_sample and epochs > 0:
+        _check_samples(model, samples, loss)
     params = model.parameters()
     hidden = {id(p) for p in model.hidden_parameters()}
     hidden_mask = [id(p) in hidden for p in params]
@@ -268,13 +290,14 @@ def _update(params: list[Value], hidden_mask: list[bool], lr: float, max_grad: f
             max_hidden: float) -> tuple[float, float]:
     """p ← p − lr·grad for every parameter; the running max |grad| overall and in hidden layers.
 
-    A NaN gradient makes max_grad NaN (so the run stops as diverged).
+    A NaN gradient makes max_grad NaN and it stays NaN, whatever comes before or after it
+    (this sample's other parameters, the epoch's later samples), so the run stops as diverged.
     """
     for p, is_hidden in zip(params, hidden_mask):
         g = p.grad
         p.data -= lr * g
         a = abs(g)
-        if not a <= max_grad:  # also true for NaN
+        if not a <= max_grad and max_grad == max_grad:  # a NaN a is taken, a NaN max kept
             max_grad = a
         if is_hidden and a > max_hidden:
             max_hidden = a
@@ -300,6 +323,22 @@ def _check_data(data: Any) -> list[tuple[tuple[Any, ...], Any]]:
     if not samples:
         raise ValueError("train: data is empty")
     return samples
+
+
+def _check_samples(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
+                   loss: Callable[[Any, Any], Value]) -> None:
+    """The forward pass of every sample, before any update: a bad one raises, naming its index."""
+    for i, (inputs, target) in enumerate(samples):
+        try:
+            e = loss(model(*inputs), target)
+        except Exception as err:
+            add_note = getattr(err, "add_note", None)  # Python 3.11+; the error stays the user's
+            if add_note is not None:
+                add_note(f"train: raised by data[{i}], before any update")
+            raise
+        if not isinstance(e, Value):
+            raise TypeError(f"train: the loss of data[{i}] must be a Value, "
+                            f"got {type(e).__name__}")
 
 
 def _progress_bar(progress: bool | None, epochs: int, updates: int) -> Any:
