@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-__all__ = ["as_float", "number", "preview", "short"]
+__all__ = ["as_float", "clip", "number", "preview", "short"]
 
 
 def as_float(x: Any, what: str = "Value") -> float:
@@ -36,9 +36,15 @@ def short(x: float) -> str:
     return f"{x + 0.0:.4g}"
 
 
+def clip(text: str, limit: int) -> str:
+    """text cut to at most ``limit`` characters, ending in … when cut."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def preview(x: Any, limit: int = 60) -> str:
     """repr(x) cut to about ``limit`` characters, for error messages about user input."""
     if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
         return f"an int of {x.bit_length()} bits"
-    text = repr(x)
-    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+    if isinstance(x, str) and len(x) > limit:  # a 50 MB string: repr only what is shown
+        x = x[: limit + 1]
+    return clip(repr(x), limit)

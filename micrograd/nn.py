@@ -21,13 +21,14 @@ import json
 import math
 import os
 import random
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
 from micrograd import ops
 from micrograd._files import write_atomic
-from micrograd._numbers import as_float, number, preview
+from micrograd._numbers import as_float, clip, number, preview
 from micrograd.engine import Value, apply
 
 __all__ = [
@@ -45,6 +46,10 @@ __all__ = [
 
 FORMAT = "micrograd-notes/state"
 FORMAT_VERSION = 1
+
+#: Module.load refuses larger files (and save refuses to write them), before reading: a
+#: model of scalars is far smaller (about 25 bytes a parameter, so over two million of them).
+MAX_FILE_BYTES = 64 * 2**20
 
 Seed = int | random.Random | None
 Operand = Value | int | float
@@ -109,17 +114,18 @@ def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
 def _as_param(value: Any, name: str) -> float:
     """A state-dict entry as a finite float; ValueError naming the parameter otherwise."""
     try:
-        x = as_float(value, f"parameter {name!r}")
+        x = as_float(value, f"parameter {preview(name)}")
     except TypeError:
-        raise ValueError(f"parameter {name!r} is not a number: {preview(value)}") from None
+        raise ValueError(f"parameter {preview(name)} is not a number: {preview(value)}") from None
     if not math.isfinite(x):
-        raise ValueError(f"parameter {name!r} is not finite: {x!r}")
+        raise ValueError(f"parameter {preview(name)} is not finite: {x!r}")
     return x
 
 
 def _preview(names: Iterable[str], limit: int = 5) -> str:
     names = list(names)
-    shown = ", ".join(names[:limit])
+    shown = ", ".join(clip(name, 60) if name.isprintable() else preview(name)
+                      for name in names[:limit])
     return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
 
 
@@ -191,20 +197,24 @@ class Module:
                 raise ValueError(f"{path}: cannot save: parameter {name!r} is not finite ({x!r})")
         document = {"format": FORMAT, "version": FORMAT_VERSION, "kind": type(self).__name__,
                     "config": self.config(), "parameters": state}
-        text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-        write_atomic(path, text.encode("utf-8"))
+        data = (json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+                ).encode("utf-8")
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError(f"{path}: cannot save: {len(data):,} bytes is over MAX_FILE_BYTES "
+                             f"({MAX_FILE_BYTES:,}), the most load() reads")
+        write_atomic(path, data)
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Set this model's parameters from a file written by save() (a method, not a factory).
 
         The file's kind and config must match this model. Any problem raises ValueError
-        naming the file and the problem, with the model unchanged; OSError if unreadable.
+        naming the file and the problem, with the model unchanged: a file that is not a
+        regular file (a directory, a FIFO, a device) or is over MAX_FILE_BYTES is refused
+        before reading. OSError if the file is missing or unreadable.
         """
         path = os.fspath(path)
-        with open(path, "rb") as f:
-            raw = f.read()
         try:
-            document = _parse(raw)
+            document = _parse(_read_small_file(path))
             state = self._check_header(document)
             self.load_state_dict(state)
         except ValueError as err:
@@ -215,20 +225,22 @@ class Module:
             raise ValueError(f"not a {FORMAT} file: the JSON is a {type(document).__name__}, "
                              "not an object")
         if document.get("format") != FORMAT:
-            raise ValueError(f"not a {FORMAT} file: format is {document.get('format')!r}")
+            raise ValueError(f"not a {FORMAT} file: format is {preview(document.get('format'))}")
         keys = {"format", "version", "kind", "config", "parameters"}
         if set(document) != keys:
             missing, extra = sorted(keys - set(document)), sorted(set(document) - keys)
-            raise ValueError(f"malformed header: missing keys {missing}, unexpected keys {extra}")
+            raise ValueError(f"malformed header: missing keys {missing}, "
+                             f"unexpected keys {preview(extra, 200)}")
         version = document["version"]
         if version != FORMAT_VERSION or isinstance(version, bool):
-            raise ValueError(f"unsupported format version {version!r} (this library reads "
-                             f"{FORMAT_VERSION})")
+            raise ValueError(f"unsupported format version {preview(version)} (this library "
+                             f"reads {FORMAT_VERSION})")
         if document["kind"] != type(self).__name__:
-            raise ValueError(f"holds a {document['kind']!r}, not a {type(self).__name__!r}")
+            raise ValueError(f"holds a {preview(document['kind'])}, "
+                             f"not a {type(self).__name__!r}")
         if document["config"] != self.config():
-            raise ValueError(f"config {document['config']} does not match this model's "
-                             f"{self.config()}")
+            raise ValueError(f"config {preview(document['config'], 200)} does not match this "
+                             f"model's {self.config()}")
         parameters = document["parameters"]
         if not isinstance(parameters, dict):
             raise ValueError(f"'parameters' must be an object, got {type(parameters).__name__}")
@@ -237,6 +249,35 @@ class Module:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _read_small_file(path: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; ValueError, before reading, if not.
+
+    The file is checked by stat before it is opened (opening a FIFO for reading would wait
+    for a writer), opened without blocking, and checked again on the open descriptor.
+    """
+    _check_small_file(os.stat(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    with os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0)), "rb") as f:
+        _check_small_file(os.fstat(f.fileno()))  # the path may have changed since the stat
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
+        raise ValueError(f"over MAX_FILE_BYTES ({MAX_FILE_BYTES:,} bytes)")
+    return raw
+
+
+def _check_small_file(info: os.stat_result) -> None:
+    mode = info.st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a character device" if stat.S_ISCHR(mode)
+                else "a block device" if stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a file")
+        raise ValueError(f"not a regular file ({kind}); load() reads a file written by save()")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{info.st_size:,} bytes is over MAX_FILE_BYTES ({MAX_FILE_BYTES:,}), "
+                         "the most a saved model of scalars needs")
 
 
 def _parse(raw: bytes) -> Any:
@@ -249,16 +290,22 @@ def _parse(raw: bytes) -> Any:
     def no_constants(name: str) -> Any:
         raise ValueError(f"non-finite number {name} in the file")
 
+    def short_int(digits: str) -> int:  # int() refuses over 4,300 digits, with a long message
+        if len(digits) > 400:
+            raise ValueError(f"an integer of {len(digits):,} digits in the file")
+        return int(digits)
+
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in pairs:
             if key in result:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {preview(key)}")
             result[key] = value
         return result
 
     try:
-        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates)
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates,
+                          parse_int=short_int)
     except json.JSONDecodeError as err:
         raise ValueError(f"not JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
     except RecursionError:
