@@ -40,15 +40,25 @@ __all__ = [
 
 
 def node_names(order: Sequence[Value]) -> list[str]:
-    """Names for the nodes of ``order``: the label, "v<i>" if none, "label#<i>" if it repeats."""
+    """Names for the nodes of ``order``: the label, "v<i>" if none, "label#<i>" if it repeats.
+
+    A made-up name never equals a label of the graph (a node labelled "v1" beside an
+    unlabelled node 1): it gets "_" in front until it does not, so every name is unique.
+    """
     seen: dict[str, int] = {}
     for node in order:
         if node.label:
             seen[node.label] = seen.get(node.label, 0) + 1
-    return [
-        (node.label if seen[node.label] == 1 else f"{node.label}#{i}") if node.label else f"v{i}"
-        for i, node in enumerate(order)
-    ]
+    names = []
+    for i, node in enumerate(order):
+        if node.label and seen[node.label] == 1:
+            names.append(node.label)
+            continue
+        name = f"{node.label}#{i}" if node.label else f"v{i}"
+        while name in seen:
+            name = "_" + name
+        names.append(name)
+    return names
 
 
 def _named_order(root: Value) -> tuple[list[Value], dict[Value, str]]:
