@@ -10,6 +10,7 @@ names of unlabelled nodes match ``micrograd.trace`` ("v3").
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,17 @@ from typing import Any
 import graphviz
 
 from micrograd._files import write_atomic
-from micrograd._numbers import short
+from micrograd._numbers import clip, short
 from micrograd.engine import Value, topological_order
 from micrograd.trace import node_names
 
-__all__ = ["FORMATS", "GraphvizNotFound", "draw_dot", "render"]
+__all__ = ["FORMATS", "LABEL_LIMIT", "GraphvizFailed", "GraphvizNotFound", "draw_dot", "render"]
 
 FORMATS = (".svg", ".png", ".pdf", ".dot")  # render's file suffixes; .dot needs no Graphviz
+
+#: Node names and op symbols longer than this are drawn cut, ending in … (dot reads no
+#: string over 16,384 characters, and a drawing shows no more).
+LABEL_LIMIT = 1000
 
 INSTALL_HINT = (
     "Install Graphviz (the program, not only the Python package): "
@@ -37,6 +42,10 @@ class GraphvizNotFound(RuntimeError):
     """Graphviz's `dot` program is needed to render this format and is not on PATH."""
 
 
+class GraphvizFailed(RuntimeError):
+    """Graphviz's `dot` program ran and failed; the message has the start of what it said."""
+
+
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 
 # Styles: parameters stand out (blue, bold), other leaves (inputs, constants) are grey,
@@ -48,15 +57,26 @@ _OP = ' shape=ellipse style=filled fillcolor="#f8f9fa" fontsize=11 margin="0.03,
 
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '{}|<>"'} | {"\n": " ", "\r": " "})
 
+# What DOT, UTF-8 or the SVG's XML cannot hold (NUL and other control characters, lone
+# surrogates, U+FFFE and U+FFFF) is drawn as its escape, \x00 or \ud800.
+_UNDRAWABLE = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _drawable(text: str) -> str:
+    """text cut to LABEL_LIMIT characters, undrawable characters escaped, & as an entity."""
+    text = _UNDRAWABLE.sub(lambda m: repr(m.group())[1:-1], clip(text, LABEL_LIMIT))
+    return clip(text, LABEL_LIMIT).replace("&", "&amp;")  # dot reads &lt; &#0; … as entities
+
 
 def _quote_record(text: str) -> str:
     """text as a literal record field: backslashes doubled, { } | < > " escaped."""
-    return text.replace("\\", "\\\\").translate(_RECORD_SPECIAL)
+    return _drawable(text).replace("\\", "\\\\").translate(_RECORD_SPECIAL)
 
 
 def _quote(text: str) -> str:
     """text as a literal plain label inside a DOT double-quoted string."""
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    text = _drawable(text).replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("\n", "\\n").replace("\r", "\\n")
 
 
 def draw_dot(
@@ -69,6 +89,8 @@ def draw_dot(
 
     Parameters are drawn apart (by default every labelled leaf; or exactly the Values in
     ``parameters``); with ``show_local_grads`` each input → op edge carries ∂out/∂input.
+    Names and op symbols are drawn literally, cut to LABEL_LIMIT characters (ending in …),
+    with what DOT cannot hold (NUL, control characters, lone surrogates) as escapes (\\x00).
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
@@ -140,14 +162,17 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
         data = graph.source.encode("utf-8")
     else:
         try:
-            data = graph.pipe(format=suffix[1:])
+            data = graph.pipe(format=suffix[1:], quiet=True)  # dot's stderr: in the error
         except graphviz.ExecutableNotFound as err:
             raise GraphvizNotFound(
                 f"render: writing {str(path)!r} needs Graphviz's `dot` program, which is not "
                 f"on PATH. {INSTALL_HINT}"
             ) from err
         except graphviz.CalledProcessError as err:
-            stderr = (err.stderr or b"").decode("utf-8", "replace").strip()
-            raise RuntimeError(f"render: Graphviz's dot failed on {str(path)!r}: {stderr}") from err
+            said = err.stderr or b""
+            said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+            said = clip(" / ".join(said.split("\n")[:3]).strip(), 300)
+            raise GraphvizFailed(
+                f"render: Graphviz's dot failed on {str(path)!r}: {said or 'no message'}") from err
     write_atomic(path, data)
     return path
