@@ -12,14 +12,21 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from micrograd import data as datasets
+from micrograd._files import check_writable
 from micrograd.engine import Value
-from micrograd.graph import GraphvizNotFound, render
+from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
 from micrograd.nn import MLP, Module, Net221, half_squared_error, hinge
 from micrograd.optim import gradient_descent, train
 from micrograd.trace import explain
 
 MAIN_EPOCHS = 3000
 MAIN_LR = 0.1
+
+# Upper bounds of the size arguments (a run stays within minutes and memory):
+MAX_EPOCHS = 1_000_000  # train --epochs
+MAX_SAMPLES = 100_000  # train --n
+MAX_WIDTH = 1_000  # train --hidden, each layer
+MAX_STEPS = 1_000_000  # descend --max-steps
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,13 +82,21 @@ def _classify(prediction: float, target: float) -> bool:
     return (prediction > 0) == (target > 0)
 
 
-def _float_arg(text: str, positive: bool) -> float:
-    """A finite number from the command line: > 0 if positive, else >= 0."""
+def _finite_float(text: str) -> float:
+    """A finite number from the command line: nan, inf and 1e400 (inf as a float) refused."""
     try:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (0 < x < math.inf if positive else 0 <= x < math.inf):
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return x
+
+
+def _float_arg(text: str, positive: bool) -> float:
+    """A finite number from the command line: > 0 if positive, else >= 0."""
+    x = _finite_float(text)
+    if not (x > 0 if positive else x >= 0):
         bound = "a positive finite number" if positive else "a finite number >= 0"
         raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
     return x
@@ -105,22 +120,61 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _int_up_to(upper: int) -> Callable[[str], int]:
+    """An argparse type: an int from 1 to upper."""
+    def parse(text: str) -> int:
+        n = _positive_int(text)
+        if n > upper:
+            raise argparse.ArgumentTypeError(f"must be <= {upper:,}, got {n}")
+        return n
+    return parse
+
+
 def _int_list(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of sizes: {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}")
+    if not sizes or min(sizes) < 1 or max(sizes) > MAX_WIDTH:
+        raise argparse.ArgumentTypeError(
+            f"layer sizes must be from 1 to {MAX_WIDTH:,}, got {text!r}")
     return sizes
 
 
 def _float_list(text: str) -> list[float]:
     try:
-        return [float(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") \
-            from None
+        return [_finite_float(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of finite numbers: {text!r}") from None
+
+
+def _check_output(option: str, path: str) -> None:
+    """UsageError naming the user's path if a file cannot be written there (before any work)."""
+    try:
+        check_writable(path)
+    except OSError as err:
+        raise UsageError(f"{option} {path!r}: cannot write there: {err.strerror or err}") from None
+
+
+def _check_graph_out(out: str, fallback: bool) -> Path:
+    """The --out path, checked before any work: a known suffix and a writable place."""
+    _check_output("--out", out)
+    path = Path(out)
+    if path.suffix.lower() not in FORMATS:
+        raise UsageError(f"--out {out!r}: unknown file suffix {path.suffix or '(none)'!r}; "
+                         f"use one of {', '.join(FORMATS)}")
+    if fallback and path.suffix.lower() != ".dot" and shutil.which("dot") is None:
+        _check_output("--out", str(path.with_suffix(".dot")))  # written instead
+    return path
+
+
+def _load(model: Module, path: str) -> None:
+    """model.load(path); a missing or unreadable file is the user's argument: UsageError."""
+    try:
+        model.load(path)
+    except OSError as err:
+        raise UsageError(f"--load {path!r}: cannot read: {err.strerror or err}") from None
 
 
 def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: bool,
@@ -151,6 +205,7 @@ def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
 
 def main_job(args: argparse.Namespace) -> int:
     """Train the notes' 2-2-1 network on XOR and draw the graph of one sample."""
+    out = _check_graph_out(args.out, fallback=True)
     net = Net221(activation="tanh", seed=args.seed)
     xor = datasets.xor()
     print("The notes' 2-2-1 network (tanh) on XOR: per-sample gradient descent, "
@@ -174,7 +229,7 @@ def main_job(args: argparse.Namespace) -> int:
     (x1, x2), y = xor[2]
     loss = _one_sample(net, x1, x2, y)
     print(f"the graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, with its gradients:")
-    _write_graph(loss, Path(args.out), net.parameters(), local_grads=True, fallback=True)
+    _write_graph(loss, out, net.parameters(), local_grads=True, fallback=True)
     return 0
 
 
@@ -192,14 +247,16 @@ def _dataset(args: argparse.Namespace) -> list[tuple[tuple[float, ...], float]]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
-    samples = _dataset(args)
+    if args.save is not None:
+        _check_output("--save", args.save)
     if args.model == "net221":
         model: Net221 | MLP = Net221(activation=args.activation or "tanh", seed=args.seed)
     else:
         model = MLP(2, [*args.hidden, 1], activation=args.activation or "relu", seed=args.seed)
-    if args.load:
-        model.load(args.load)
+    if args.load is not None:
+        _load(model, args.load)
         print(f"loaded parameters from {args.load}")
+    samples = _dataset(args)
     gates = args.dataset in _GATES
     loss: Callable[[Any, Any], Value] = half_squared_error if gates else hinge
     print(f"{args.model} ({model.activation}) on {args.dataset} ({len(samples)} samples), "
@@ -211,7 +268,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"stopped after {history.epochs} epochs: {history.reason}")
     right = sum(_classify(cast(Value, model(*x)).data, y) for x, y in samples)  # one output
     print(f"training accuracy {right}/{len(samples)} ({100 * right / len(samples):.1f}%)")
-    if args.save:
+    if args.save is not None:
         model.save(args.save)
         print(f"saved parameters to {args.save}")
     return 0
@@ -235,8 +292,8 @@ def cmd_descend(args: argparse.Namespace) -> int:
     result = gradient_descent(f, start, lr=args.lr, tol=args.tol, max_steps=args.max_steps)
     print(f"{title}, w0 = {start}, lr = {args.lr}, tol = {args.tol}")
     every = _every(len(result.path), args.lines)
-    for k, (w, value, grad) in enumerate(result.path):
-        if k % every == 0 or k == len(result.path) - 1:
+    for j, (k, (w, value, grad)) in enumerate(zip(result.path_steps, result.path)):
+        if j % every == 0 or j == len(result.path) - 1:
             print(f"  step {k:>6}  w = {_point(w)}  f(w) = {value:.6g}  f'(w) = {_point(grad)}")
     print(f"stopped after {result.steps} steps: {result.reason}; w = {_point(result.w)}, "
           f"f(w) = {result.value:.6g}")
@@ -251,9 +308,10 @@ def _point(w: Any) -> str:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw the graph of one 2-2-1 sample with its gradients."""
+    out = _check_graph_out(args.out, fallback=False)
     net = Net221(activation=args.activation, seed=args.seed)
     loss = _one_sample(net, args.x1, args.x2, args.y)
-    _write_graph(loss, Path(args.out), net.parameters(), args.local_grads, fallback=False)
+    _write_graph(loss, out, net.parameters(), args.local_grads, fallback=False)
     return 0
 
 
@@ -268,7 +326,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         text = explain(loss, p)
         print(text + "\n")
         total = float(text.rsplit("=", 1)[1])
-        worst = max(worst, abs(total - p.grad))
+        same = total == p.grad or (math.isnan(total) and math.isnan(p.grad))
+        difference = 0.0 if same else abs(total - p.grad)
+        if not difference <= worst:  # a NaN difference counts as the worst
+            worst = difference
     print(f"check: every total above equals backward()'s gradient "
           f"(largest difference {worst:.1e})")
     return 0 if worst == 0.0 else 1
@@ -281,9 +342,9 @@ def _add_sample_options(p: argparse.ArgumentParser, activation: str = "tanh") ->
     p.add_argument("--activation", default=activation,
                    help=f"the hidden layer's activation (default {activation})")
     p.add_argument("--seed", type=int, default=None, help="initialisation seed")
-    p.add_argument("--x1", type=float, default=1.0, help="input x1 (default 1)")
-    p.add_argument("--x2", type=float, default=0.0, help="input x2 (default 0)")
-    p.add_argument("--y", type=float, default=1.0, help="target y (default 1)")
+    p.add_argument("--x1", type=_finite_float, default=1.0, help="input x1 (default 1)")
+    p.add_argument("--x2", type=_finite_float, default=0.0, help="input x2 (default 0)")
+    p.add_argument("--y", type=_finite_float, default=1.0, help="target y (default 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -307,12 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activation", default=None,
                    help="any registered one-input op (default tanh for net221, relu for mlp)")
     p.add_argument("--lr", type=_positive_float, default=0.1, help="step size (default 0.1)")
-    p.add_argument("--epochs", type=_positive_int, default=1000, help="epoch cap (default 1000)")
+    p.add_argument("--epochs", type=_int_up_to(MAX_EPOCHS), default=1000,
+                   help=f"epoch cap (default 1000, at most {MAX_EPOCHS:,})")
     p.add_argument("--tol", type=_non_negative_float, default=1e-6,
                    help="stop when the largest |∂E/∂p| is below this (default 1e-6)")
     p.add_argument("--seed", type=int, default=None, help="initialisation (and data) seed")
     p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
-    p.add_argument("--n", type=_positive_int, default=100, help="moons/circles size (default 100)")
+    p.add_argument("--n", type=_int_up_to(MAX_SAMPLES), default=100,
+                   help=f"moons/circles size (default 100, at most {MAX_SAMPLES:,})")
     p.add_argument("--noise", type=_non_negative_float, default=0.1,
                    help="moons/circles noise (default 0.1)")
     p.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
@@ -325,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--w0", type=_float_list, default=None, help="start, comma-separated")
     p.add_argument("--lr", type=_positive_float, default=0.1, help="step size (default 0.1)")
     p.add_argument("--tol", type=_non_negative_float, default=1e-8, help="(default 1e-8)")
-    p.add_argument("--max-steps", type=_positive_int, default=10_000, help="(default 10000)")
+    p.add_argument("--max-steps", type=_int_up_to(MAX_STEPS), default=10_000,
+                   help=f"step cap (default 10000, at most {MAX_STEPS:,})")
     p.add_argument("--lines", type=_positive_int, default=12, help="path lines to print")
     p.set_defaults(run=cmd_descend)
 
@@ -353,12 +417,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (UsageError, ValueError, FileNotFoundError) as err:
-        parser.exit(2, f"micrograd: error: {err}\n")
+        parser.exit(2, f"micrograd: error: {_one_line(err)}\n")
     except BrokenPipeError:  # `python -m micrograd explain | head`: the reader left
         sys.stdout = open(os.devnull, "w")  # keep Python quiet at exit
         return 0
-    except (GraphvizNotFound, OSError) as err:
-        parser.exit(1, f"micrograd: error: {err}\n")
+    except (GraphvizNotFound, GraphvizFailed, OSError) as err:
+        parser.exit(1, f"micrograd: error: {_one_line(err)}\n")
+
+
+def _one_line(err: BaseException) -> str:
+    """The message of err on one line (a path may hold a newline)."""
+    return str(err).replace("\r", "\\r").replace("\n", "\\n")
 
 
 if __name__ == "__main__":
