@@ -1,0 +1,607 @@
+"""Hostile input, class by class (issue 13): each reproducer, and variations of its class."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from micrograd import Value, optim
+from micrograd.__main__ import main
+from micrograd.graph import LABEL_LIMIT, GraphvizFailed, draw_dot, render
+from micrograd.nn import FORMAT, MAX_FILE_BYTES, MLP, Module, Net221, half_squared_error
+from micrograd.optim import StopReason, gradient_descent, train
+from micrograd.trace import explain, node_names
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+# ---- 1. train() and a non-finite gradient, wherever it is ---------------------------------
+
+
+class Reproducer(Module):
+    """The issue's model: ∂E/∂p is NaN (inf·0) while the loss stays finite."""
+
+    def __init__(self, order: str = "pq") -> None:
+        self.p, self.q = Value(0.0), Value(1.0)
+        self.order = order
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [(name, getattr(self, name)) for name in self.order]
+
+    def __call__(self, x: Any) -> Value:
+        return self.p ** 0.5 * 0.0 + self.q * x
+
+
+@pytest.mark.parametrize("order", ["pq", "qp"])
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_issue_reproducer_nan_gradient_is_diverged(order: str, per_sample: bool) -> None:
+    m = Reproducer(order)
+    h = train(m, [((1.0,), 1.0)], per_sample=per_sample)
+    assert h.reason is StopReason.DIVERGED and not h.converged
+    assert math.isnan(h.max_grad) and math.isnan(m.p.data)
+    assert h.epochs == 1
+
+
+class Planted(Module):
+    """n parameters; the one at index `bad` gets a NaN (or inf) gradient on samples with flag 0.
+
+    ŷ = Σ_i q_i·x, plus (p·flag)^0.5·c for the bad parameter p (data 1.0): at flag 1 its
+    gradient is 0.5·c (0 for c = 0), at flag 0 it is ∞·c: NaN for c = 0, inf for c = 1.
+    """
+
+    def __init__(self, n: int, bad: int, c: float) -> None:
+        self.ps = [Value(1.0 if i == bad else 0.1 * (i + 1)) for i in range(n)]
+        self.bad, self.c = bad, c
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [(f"p{i}", p) for i, p in enumerate(self.ps)]
+
+    def __call__(self, x: float, flag: float) -> Value:
+        terms = [(p * flag) ** 0.5 * self.c if i == self.bad else p * x
+                 for i, p in enumerate(self.ps)]
+        return Value.sum(terms)
+
+
+@pytest.mark.parametrize("n, bad", [(2, 0), (3, 0), (3, 1), (3, 2), (9, 4)])
+@pytest.mark.parametrize("bad_sample", [0, 1, 3])
+@pytest.mark.parametrize("c", [0.0, 1.0])  # a NaN or an infinite gradient
+def test_a_non_finite_gradient_ends_the_run_as_diverged_in_any_position(
+        n: int, bad: int, bad_sample: int, c: float) -> None:
+    data = [((0.5 * k, 0.0 if k == bad_sample else 1.0), 0.0) for k in range(4)]
+    model = Planted(n, bad, c)
+    assert math.isfinite(model(*data[bad_sample][0]).data)  # the loss itself stays finite
+    h = train(model, data, lr=0.01, epochs=50, tol=1e30)  # tol: a finite max would converge
+    assert h.reason is StopReason.DIVERGED and h.epochs == 1
+    assert not math.isfinite(h.max_grad)  # inf, or NaN: an inf step makes later grads NaN
+    if c == 0.0:
+        assert math.isnan(h.max_grad)
+
+
+def test_finite_gradients_still_converge() -> None:
+    h = train(Planted(3, 1, 0.0), [((0.5, 1.0), 0.0)], lr=0.1, epochs=2000, tol=1e-6)
+    assert h.reason is StopReason.CONVERGED and h.max_grad < 1e-6
+
+
+# ---- per-sample train() checks every sample before its first update -----------------------
+
+
+@pytest.mark.parametrize("bad, error", [
+    (((1.0, "a"), 1.0), TypeError),   # a string input
+    (((1.0, 0.0, 2.0), 1.0), TypeError),  # too many inputs
+    (((1.0,), 1.0), TypeError),  # too few
+    (((1.0, 0.0), None), TypeError),  # no target
+    (((1.0, 0.0), "1"), TypeError),  # a string target
+    (((1.0, 0.0), 1.0 + 2j), TypeError),  # a complex target
+    (((None, 0.0), 1.0), TypeError),
+])
+@pytest.mark.parametrize("model", [lambda: Net221("tanh"), lambda: MLP(2, [3, 1], "tanh")])
+def test_a_malformed_sample_raises_before_any_update(
+        bad: Any, error: type[Exception], model: Callable[[], Module]) -> None:
+    net = model()
+    before = net.state_dict()
+    data = [((1.0, 0.0), 1.0), ((0.0, 1.0), 1.0), ((1.0, 1.0), 0.0), bad]
+    with pytest.raises(error) as caught:
+        train(net, data, epochs=5)
+    assert net.state_dict() == before
+    if hasattr(caught.value, "__notes__"):  # Python 3.11+: which sample
+        assert "data[3]" in " ".join(caught.value.__notes__)
+
+
+def test_a_loss_that_is_not_a_value_raises_before_any_update() -> None:
+    net = Net221("tanh")
+    before = net.state_dict()
+    with pytest.raises(TypeError, match=r"data\[0\].*float"):
+        train(net, [((1.0, 0.0), 1.0)], loss=lambda y_hat, y: 0.5)
+    assert net.state_dict() == before
+
+
+# ---- 3. Module.load: only regular files, at most MAX_FILE_BYTES, refused before reading ----
+
+
+def test_max_file_bytes_is_64_mib() -> None:
+    assert MAX_FILE_BYTES == 64 * 2**20
+
+
+def load_error(path: str | Path) -> str:
+    net = Net221()
+    before = net.state_dict()
+    with pytest.raises(ValueError) as caught:
+        net.load(path)
+    assert net.state_dict() == before
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    result: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            Net221().load(fifo)
+            result.append(None)
+        except BaseException as err:  # handed to the test thread
+            result.append(err)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():  # blocked in open(): release it, then fail
+        with open(fifo, "wb"):
+            pass
+        thread.join(10)
+        pytest.fail("Module.load waited on a FIFO")
+    assert isinstance(result[0], ValueError) and "not a regular file (a FIFO)" in str(result[0])
+
+
+@pytest.mark.parametrize("special, kind", [
+    ("/dev/zero", "a character device"),
+    ("/dev/null", "a character device"),
+    ("/dev/urandom", "a character device"),
+    ("/", "a directory"),
+])
+def test_special_files_are_refused(special: str, kind: str) -> None:
+    if not os.path.exists(special):
+        pytest.skip(f"{special} does not exist here")
+    assert f"not a regular file ({kind})" in load_error(special)
+
+
+def test_a_directory_a_socket_and_symlinks_to_them_are_refused(tmp_path: Path) -> None:
+    assert "(a directory)" in load_error(tmp_path)
+    (tmp_path / "link").symlink_to(tmp_path)
+    assert "(a directory)" in load_error(tmp_path / "link")
+    if os.path.exists("/dev/zero"):
+        (tmp_path / "zero.json").symlink_to("/dev/zero")
+        assert "(a character device)" in load_error(tmp_path / "zero.json")
+    sock_path = tmp_path / "s"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        assert "(a socket)" in load_error(sock_path)
+
+
+@pytest.mark.parametrize("size", [MAX_FILE_BYTES + 1, 2**30, 2**40])
+def test_files_over_the_bound_are_refused_before_reading(tmp_path: Path, size: int) -> None:
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate(size)  # sparse: no disk used, and reading it would take the whole size
+    message = load_error(big)
+    assert f"{size:,} bytes is over MAX_FILE_BYTES" in message
+
+
+def test_the_bound_is_inclusive_and_save_refuses_to_write_more(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = Net221()
+    path = tmp_path / "net.json"
+    net.save(path)
+    size = path.stat().st_size
+    monkeypatch.setattr("micrograd.nn.MAX_FILE_BYTES", size)
+    net.load(path)  # exactly at the bound: read
+    monkeypatch.setattr("micrograd.nn.MAX_FILE_BYTES", size - 1)
+    assert "over MAX_FILE_BYTES" in load_error(path)
+    with pytest.raises(ValueError, match=r"cannot save.*over MAX_FILE_BYTES"):
+        net.save(tmp_path / "other.json")
+    assert not (tmp_path / "other.json").exists()
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo", "dir", "big"])
+def test_cli_load_of_a_special_or_huge_file_exits_2_with_one_line(
+        tmp_path: Path, target: str) -> None:
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    elif target == "dir":
+        (tmp_path / "dir").mkdir()
+    elif target == "big":
+        with open(tmp_path / "big", "wb") as f:
+            f.truncate(MAX_FILE_BYTES + 1)
+    done = subprocess.run([sys.executable, "-m", "micrograd", "train", "--load", target],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and target in lines[0], done.stderr
+
+
+# ---- 4. load errors quote file content cut short -------------------------------------------
+
+HUGE = 5_000_000
+
+
+def header(**fields: Any) -> dict[str, Any]:
+    net = Net221()
+    document = {"format": FORMAT, "version": 1, "kind": "Net221", "config": net.config(),
+                "parameters": net.state_dict()}
+    document.update(fields)
+    return document
+
+
+@pytest.mark.parametrize("document, words", [
+    ({"format": "f" * HUGE}, "format is 'fff"),
+    ({"format": ["x" * 1000] * 5000}, "format is [ 'xxx"),
+    (header(version="9" * HUGE), "unsupported format version"),
+    (header(version=[1] * 1_000_000), "unsupported format version"),
+    (header(kind="k" * HUGE), "holds a 'kkk"),
+    (header(config={"activation": "t" * HUGE}), "config {'activation': 'ttt"),
+    (header(config={f"key{i}": i for i in range(100_000)}), "config {'key0': 0"),
+    (header(parameters={"w" * HUGE: 1.0}), "unexpected parameters: www"),
+    (header(parameters={**Net221().state_dict(), "w11": "v" * HUGE}), "'w11' is not a number"),
+    (header(parameters={**Net221().state_dict(), "w11": [0.5] * 1_000_000}), "is not a number"),
+    ({**header(), **{"e" * HUGE: 1}}, "unexpected keys ['eee"),
+])
+def test_load_errors_quote_at_most_a_few_hundred_characters(
+        tmp_path: Path, document: dict[str, Any], words: str) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    message = load_error(path)
+    assert words.replace(" ", "") in message.replace(" ", "")
+    assert len(message) < len(str(path)) + 400, message[:500]
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"a": 1, "a": 2}'.replace('"a"', '"' + "a" * HUGE + '"'), "duplicate key 'aaa"),
+    ('{"version": ' + "9" * 10_000 + "}", "an integer of 10,000 digits"),
+    ('{"format": "\\ud800\\u0000' + "z" * HUGE + '"}', "format is '\\ud800\\x00zzz"),
+])
+def test_parse_errors_are_short_too(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    message = load_error(path)
+    assert words in message and len(message) < len(str(path)) + 400
+
+
+def test_load_state_dict_messages_are_short() -> None:
+    net = Net221()
+    for state in ({**net.state_dict(), "w11": 10**5000}, {**net.state_dict(), "x" * HUGE: 1.0},
+                  {name: "y" * HUGE for name in Net221.NAMES}):
+        with pytest.raises(ValueError) as caught:
+            net.load_state_dict(state)
+        assert len(str(caught.value)) < 400
+
+
+# ---- 8. drawings of long and odd labels ------------------------------------------------------
+
+ODD_LABELS = [
+    "x" * 16_385, "y" * 100_000, "a\x00b", "\x00" * 20_000, "\ud800", "lone \udfff surrogate",
+    "\ud800" * 3000, "&#0;", "&#xD800;", "a&amp;b", "&" * 3000, "\x1b[31mred\x07", "\x7f\x85",
+    "\ufffe\uffff", "{|}<>\"'", "\\" * 20_000, "\\N \\G \\l \\n", "line\nbreak\rand\ttab",
+    "é ✓ 𝔸 ŷ", "",
+]
+
+
+def odd_graph(label: str) -> Value:
+    x = Value(1.5, label=label)
+    y = (x * Value(-2.0, label=label[::-1])).tanh()
+    y.label = label[: len(label) // 2]
+    return y
+
+
+def drawn_texts(svg: Path) -> list[str]:
+    return [t.text or "" for t in ET.parse(svg).iter(f"{SVG}text")]
+
+
+@pytest.mark.parametrize("label", ODD_LABELS, ids=range(len(ODD_LABELS)))
+def test_odd_labels_give_dot_source_that_dot_reads(label: str, dot: str, tmp_path: Path) -> None:
+    root = odd_graph(label)
+    source = render(root, tmp_path / "g.dot", show_local_grads=True)
+    text = source.read_text(encoding="utf-8")  # UTF-8, no lone surrogate
+    assert "\x00" not in text
+    done = subprocess.run([dot, "-Tsvg", str(source)], capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr[:300]
+    svg = render(root, tmp_path / "g.svg", show_local_grads=True)
+    texts = drawn_texts(svg)  # well-formed XML
+    assert max(map(len, texts)) <= LABEL_LIMIT
+    expected = label.replace("\n", " ").replace("\r", " ")
+    if expected.isprintable() and 0 < len(expected) <= LABEL_LIMIT:  # drawn literally: & \ { } < >
+        # (dot drops a record's spaces next to non-ASCII letters: "é ✓" is drawn "é✓")
+        assert expected.replace(" ", "") in [t.replace(" ", "") for t in texts]
+    for text in texts:
+        assert not any(c in text for c in "\x00\x07\x1b\ufffe\uffff")
+    render(root, tmp_path / "g.png")
+
+
+def test_long_labels_are_cut_with_an_ellipsis(dot: str, tmp_path: Path) -> None:
+    texts = drawn_texts(render(odd_graph("z" * 50_000), tmp_path / "g.svg"))
+    assert "z" * (LABEL_LIMIT - 1) + "…" in texts
+    assert "z" * LABEL_LIMIT not in " ".join(texts)
+
+
+def test_odd_characters_are_drawn_as_their_escapes(dot: str, tmp_path: Path) -> None:
+    texts = drawn_texts(render(odd_graph("a\x00b\ud800c\x1bd"), tmp_path / "g.svg"))
+    assert "a\\x00b\\ud800c\\x1bd" in texts
+
+
+def test_a_long_odd_op_symbol_is_drawn(dot: str, tmp_path: Path) -> None:
+    from micrograd import ops
+
+    name = "hostile_symbol_op"
+    ops.register(name, lambda x: 2.0 * x, lambda x, out: 2.0, symbol="≈" * 20_000 + "&#0;")
+    try:
+        y = ops.apply(name, Value(1.0, label="x"))
+        texts = drawn_texts(render(y, tmp_path / "g.svg"))
+        assert "≈" * (LABEL_LIMIT - 1) + "…" in texts
+        assert "\\" not in draw_dot(y).source.split("≈…")[0][-5:]
+    finally:
+        ops.unregister(name)
+
+
+def test_dot_failures_never_reach_the_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\ncat > /dev/null\n"
+                    "for i in $(seq 1 200); do echo \"Error: line $i of a long complaint\" >&2; "
+                    "done\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    capfd.readouterr()
+    with pytest.raises(GraphvizFailed) as caught:
+        render(odd_graph("x"), tmp_path / "g.svg")
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+    message = str(caught.value)
+    assert "Error: line 1 of a long complaint" in message and "line 200" not in message
+    assert len(message) < 500 and "\n" not in message
+    assert not (tmp_path / "g.svg").exists()
+
+
+# ---- 9. the command line: bad paths and numbers found before any work, exit 2, one line ------
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run main(args); it must exit 2 before printing any output, with one line on stderr."""
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2, captured
+    assert captured.out == "", "work was done before the error"
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "error" in lines[0], captured.err
+    assert ".tmp" not in lines[0]  # never the temp file's name
+    return lines[0]
+
+
+def unwritable_dirs() -> list[str]:
+    """Directories this process cannot create files in (root included: read-only mounts)."""
+    found = []
+    for directory in ("/sys", "/proc"):
+        if os.path.isdir(directory):
+            try:
+                with open(os.path.join(directory, "micrograd-probe"), "wb"):
+                    pass
+            except OSError:
+                found.append(directory)
+            else:
+                os.unlink(os.path.join(directory, "micrograd-probe"))
+    return found
+
+
+def bad_paths(tmp_path: Path, suffix: str) -> list[str]:
+    (tmp_path / "fifo").exists() or os.mkfifo(tmp_path / "fifo")
+    (tmp_path / f"dir{suffix}").mkdir(exist_ok=True)
+    paths = ["", str(tmp_path), f"{tmp_path}/dir{suffix}", f"{tmp_path}/missing/x{suffix}",
+             f"{tmp_path}/fifo", f"{tmp_path}/dir{suffix}/", "/dev/null"]
+    if sys.platform.startswith("linux"):
+        paths += [f"{d}/x{suffix}" for d in unwritable_dirs()]
+    if os.geteuid() != 0:  # root writes anywhere a mode says it cannot
+        locked = tmp_path / "locked"
+        locked.mkdir(exist_ok=True)
+        locked.chmod(0o500)
+        paths.append(f"{locked}/x{suffix}")
+    return paths
+
+
+@pytest.mark.parametrize("option", ["--save", "--load"])
+def test_train_bad_paths_exit_2_before_training(
+        option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for path in bad_paths(tmp_path, ".json"):
+        if option == "--load" and path.endswith("fifo"):
+            continue  # a FIFO to --load: test_cli_load_of_a_special_or_huge_file
+        line = cli_error(capsys, "train", "--epochs", "1", option, path)
+        assert f"{path}" in line or f"{path!r}" in line, line
+
+
+@pytest.mark.parametrize("command", [[], ["graph"]])
+def test_graph_out_bad_paths_exit_2(command: list[str], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    for path in [*bad_paths(tmp_path, ".svg"), f"{tmp_path}/weird.xyz", f"{tmp_path}/noext",
+                 f"{tmp_path}/x.SVG.gz", f"{tmp_path}/x.dot.bak"]:
+        line = cli_error(capsys, *command, "--out", path)
+        assert repr(path) in line, line
+    assert [p for p in tmp_path.iterdir() if p.is_file()] == []  # nothing written
+
+
+@pytest.mark.parametrize("with_dot", [True, False])
+def test_an_unknown_suffix_exits_2_with_or_without_graphviz(
+        with_dot: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    if not with_dot:
+        monkeypatch.setenv("PATH", str(tmp_path))  # no dot there
+    monkeypatch.chdir(tmp_path)
+    for out in ("weird.xyz", "graph.svgz", "graph."):
+        assert "unknown file suffix" in cli_error(capsys, "--out", out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_save_path_is_named_even_when_the_write_fails_late(tmp_path: Path) -> None:
+    from micrograd._files import write_atomic
+
+    target = tmp_path / "out.json"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        write_atomic(target, b"{}")
+    assert caught.value.filename == str(target) and ".tmp" not in str(caught.value)
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+NON_FINITE = ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", "1e309"]
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_numeric_arguments_refuse_non_finite_numbers(
+        value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for args in (["graph", "--x1", value], ["graph", "--x2", value], ["graph", "--y", value],
+                 ["explain", "--x1", value], ["explain", "--x2", value], ["explain", "--y", value],
+                 ["descend", "--w0", value], ["descend", "--function", "rosenbrock", "--w0",
+                                               f"1,{value}"],
+                 ["descend", "--lr", value], ["descend", "--tol", value], ["train", "--lr", value],
+                 ["train", "--tol", value], ["train", "--noise", value]):
+        option, value_ = args[-2:]
+        line = cli_error(capsys, *args[:-2], f"{option}={value_}")  # = : "-inf" is no option
+        assert option in line and ("finite" in line or "positive" in line), line
+
+
+@pytest.mark.parametrize("args", [
+    ["descend", "--max-steps", "1000001"],
+    ["descend", "--max-steps", "1" + "0" * 30],
+    ["train", "--epochs", "1000001"],
+    ["train", "--n", "100001"],
+    ["train", "--model", "mlp", "--hidden", "16,1001"],
+    ["train", "--epochs", "1e3"],
+    ["train", "--seed", "1.5"],
+])
+def test_size_arguments_have_upper_bounds(args: list[str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cli_error(capsys, *args)
+
+
+def test_explain_with_huge_inputs_checks_honestly(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["explain", "--x1=1e300", "--x2=-1e300", "--y=1e300"])
+    out = capsys.readouterr().out
+    last = out.strip().splitlines()[-1]
+    assert ("largest difference 0.0e+00" in last) == (code == 0)
+
+
+# ---- 11b. made-up node names never equal a label --------------------------------------------
+
+
+def test_issue_reproducer_v1_label() -> None:
+    x = Value(2.0, label="v1")
+    y = (x * 3.0).tanh() * 2.0
+    text = explain(y, x)
+    assert text.startswith("∂v0/∂v1 = ∂v0/∂_v1 · ∂_v1/∂v2 · ∂v2/∂v1 = ")
+    assert "∂v1/∂v1" not in text
+
+
+LABELS = st.sampled_from(["", "", "", "v0", "v1", "v2", "v3", "_v1", "__v2", "x", "x#1",
+                          "x#2", "_x#1", "y", "v1#2"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LABELS, min_size=1, max_size=8), st.lists(st.integers(0, 7), max_size=12))
+def test_node_names_are_unique_and_labels_are_kept(labels: list[str], picks: list[int]) -> None:
+    nodes = [Value(float(i), label=label) for i, label in enumerate(labels)]
+    for k in picks:  # interior nodes join earlier ones; some are labelled too
+        a, b = nodes[k % len(nodes)], nodes[(k * 7 + 3) % len(nodes)]
+        nodes.append(a + b)
+        nodes[-1].label = labels[k % len(labels)] if k % 3 == 0 else ""
+    order = [*dict.fromkeys(nodes)]
+    names = node_names(order)
+    assert len(set(names)) == len(names)
+    counts = {label: [n.label for n in order].count(label) for label in labels}
+    for node, name in zip(order, names):
+        if node.label and counts[node.label] == 1:
+            assert name == node.label
+        else:
+            assert name not in counts  # never a label of the graph
+
+
+# ---- 12. gradient descent keeps a bounded path ----------------------------------------------
+
+
+def test_a_long_run_keeps_a_sparse_path_with_first_and_last() -> None:
+    result = gradient_descent(lambda w: (w - 3) ** 2 + 1, 0.0, lr=1e-7, tol=0.0,
+                              max_steps=25_000)
+    assert result.steps == 25_000 and result.reason is StopReason.STEP_CAP
+    assert len(result.path) == len(result.path_steps)
+    assert len(result.path) <= optim.PATH_NUMBERS // 3 + 1
+    assert result.path_steps[0] == 0 and result.path_steps[-1] == 25_000
+    assert result.path[-1][0] == result.w and result.path[-1][1] == result.value
+    strides = {b - a for a, b in zip(result.path_steps[:-2], result.path_steps[1:-1])}
+    assert len(strides) == 1 and strides.pop() in (2, 4)  # every k-th point, k a power of 2
+
+
+@pytest.mark.parametrize("numbers, w0", [(30, 0.0), (61, [0.0, 1.0]), (7, [1.0, 2.0, 3.0])])
+def test_the_sparse_path_holds_exactly_the_points_of_the_full_one(
+        monkeypatch: pytest.MonkeyPatch, numbers: int, w0: Any) -> None:
+    def f(w: Any) -> Value:
+        ws = [w] if isinstance(w, Value) else list(w)
+        return Value.sum([(x - 3) ** 2 for x in ws]) + 1
+
+    full = gradient_descent(f, w0, lr=0.001, tol=0.0, max_steps=500)
+    assert full.path_steps == list(range(501))
+    monkeypatch.setattr(optim, "PATH_NUMBERS", numbers)
+    sparse = gradient_descent(f, w0, lr=0.001, tol=0.0, max_steps=500)
+    dims = 1 if isinstance(w0, float) else len(w0)
+    assert len(sparse.path) <= max(2, numbers // (2 * dims + 1)) + 1
+    assert sparse.path == [full.path[k] for k in sparse.path_steps]
+    assert sparse.path_steps[0] == 0 and sparse.path_steps[-1] == 500
+    assert (sparse.w, sparse.value, sparse.steps) == (full.w, full.value, full.steps)
+
+
+def test_a_wide_w_keeps_a_path_of_bounded_size() -> None:
+    result = gradient_descent(lambda w: Value.sum([x * x for x in w]), [1.0] * 500,
+                              lr=1e-6, tol=0.0, max_steps=200)
+    assert len(result.path) * (2 * 500 + 1) <= optim.PATH_NUMBERS + 2 * (2 * 500 + 1)
+    assert result.path_steps[-1] == 200
+
+
+def test_cli_descend_prints_the_real_step_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["descend", "--lr", "1e-9", "--tol", "0", "--max-steps", "30000"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    steps = [int(line.split()[1]) for line in out if line.startswith("  step")]
+    assert steps[0] == 0 and steps[-1] == 30_000 and steps == sorted(steps)
+    assert "stopped after 30000 steps: step cap reached" in out[-1]
+
+
+# ---- also seen: separate graphs in threads are fine (one graph is not shared) -------------
+
+
+def test_separate_graphs_in_threads_give_the_same_gradients() -> None:
+    def grads() -> list[float]:
+        net = Net221("tanh")
+        for _ in range(200):
+            net.zero_grad()
+            half_squared_error(net(0.5, -1.0), 1.0).backward()
+        return [p.grad for p in net.parameters()]
+
+    want = grads()
+    results: list[list[float]] = []
+    threads = [threading.Thread(target=lambda: results.append(grads())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [want] * 4
