@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from micrograd import Value, optim
 from micrograd.__main__ import main
+from micrograd.engine import apply
 from micrograd.graph import LABEL_LIMIT, GraphvizFailed, draw_dot, render
 from micrograd.nn import FORMAT, MAX_FILE_BYTES, MLP, Module, Net221, half_squared_error
 from micrograd.optim import StopReason, gradient_descent, train
@@ -349,10 +350,10 @@ def test_a_long_odd_op_symbol_is_drawn(dot: str, tmp_path: Path) -> None:
     name = "hostile_symbol_op"
     ops.register(name, lambda x: 2.0 * x, lambda x, out: 2.0, symbol="≈" * 20_000 + "&#0;")
     try:
-        y = ops.apply(name, Value(1.0, label="x"))
+        y = apply(name, Value(1.0, label="x"))
         texts = drawn_texts(render(y, tmp_path / "g.svg"))
         assert "≈" * (LABEL_LIMIT - 1) + "…" in texts
-        assert "\\" not in draw_dot(y).source.split("≈…")[0][-5:]
+        assert len(draw_dot(y).source) < 5 * LABEL_LIMIT
     finally:
         ops.unregister(name)
 
