@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from micrograd.__main__ import _positive_int
+from micrograd.__main__ import positive_int as positive_int  # the demos take counts as the CLI
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT_HINT = "matplotlib is not installed, so no picture: pip install '.[plot]' (or matplotlib)"
@@ -26,7 +26,6 @@ def parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
     return p
 
 
-positive_int = _positive_int  # an argparse type: an int >= 1, with the CLI's messages
 
 
 def shown(path: Path) -> str:

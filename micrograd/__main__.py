@@ -110,7 +110,7 @@ def _non_negative_float(text: str) -> float:
     return _float_arg(text, positive=False)
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
@@ -123,7 +123,7 @@ def _positive_int(text: str) -> int:
 def _int_up_to(upper: int) -> Callable[[str], int]:
     """An argparse type: an int from 1 to upper."""
     def parse(text: str) -> int:
-        n = _positive_int(text)
+        n = positive_int(text)
         if n > upper:
             raise argparse.ArgumentTypeError(f"must be <= {upper:,}, got {n}")
         return n
@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=_non_negative_float, default=1e-8, help="(default 1e-8)")
     p.add_argument("--max-steps", type=_int_up_to(MAX_STEPS), default=10_000,
                    help=f"step cap (default 10000, at most {MAX_STEPS:,})")
-    p.add_argument("--lines", type=_positive_int, default=12, help="path lines to print")
+    p.add_argument("--lines", type=positive_int, default=12, help="path lines to print")
     p.set_defaults(run=cmd_descend)
 
     p = sub.add_parser("graph", help="draw the graph of one 2-2-1 sample",
