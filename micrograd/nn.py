@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import random
 import stat
@@ -39,6 +40,7 @@ __all__ = [
     "Neuron",
     "activation_names",
     "bce_with_logits",
+    "cross_entropy",
     "half_squared_error",
     "hinge",
     "mse",
@@ -551,3 +553,49 @@ def bce_with_logits(logits: Value | Sequence[Value], targets: float | Sequence[f
         if not 0.0 <= t <= 1.0:
             raise ValueError(f"bce_with_logits: target {i} must be in [0, 1], got {t!r}")
     return _mean([apply("bce_with_logits", z, t) for z, t in pairs], "bce")
+
+
+def cross_entropy(logits: Sequence[Operand] | Sequence[Sequence[Operand]],
+                  targets: int | Sequence[int]) -> Value:
+    """Softmax cross-entropy, mean over samples of log Σ_j e^(z_j) − z_t; one node per sample.
+
+    One sample: logits a list of Values (or numbers), one per class, and targets an int
+    class index. A batch: a list of such lists, all of one length, and a list of ints.
+    Stable at any scale (log-sum-exp); the local derivative is softmax(z)_i − [i = t].
+    """
+    single = _is_class_index(targets)
+    samples: list[Any]
+    classes: list[Any]
+    if single:
+        samples, classes = [logits], [targets]
+    elif isinstance(targets, Sequence) and not isinstance(targets, (str, bytes)):
+        samples, classes = list(logits), list(targets)
+        if len(samples) != len(classes):
+            raise ValueError(f"cross_entropy: {len(samples)} rows of logits for "
+                             f"{len(classes)} targets")
+        if not samples:
+            raise ValueError("cross_entropy: no samples")
+    else:
+        raise ValueError(f"cross_entropy: targets must be an int class index or a list of "
+                         f"them, got {targets!r}")
+    width = None
+    for i, (z, t) in enumerate(zip(samples, classes)):
+        where = "" if single else f" {i}"
+        if isinstance(z, (Value, str, bytes)) or not isinstance(z, Sequence) or not z:
+            raise TypeError(f"cross_entropy: logits{where} must be a non-empty list of Values "
+                            f"(one per class), got {z!r}")
+        if width is None:
+            width = len(z)
+        elif len(z) != width:
+            raise ValueError(f"cross_entropy: sample {i} has {len(z)} logits, sample 0 has "
+                             f"{width}")
+        if not (_is_class_index(t) and 0 <= t < len(z)):
+            raise ValueError(f"cross_entropy: target{where} must be an int class index in "
+                             f"0..{len(z) - 1}, got {t!r}")
+    return _mean([apply("cross_entropy", *z, target=int(t)) for z, t in zip(samples, classes)],
+                 "ce")
+
+
+def _is_class_index(t: Any) -> bool:
+    """An int (numpy's too), not a bool."""
+    return isinstance(t, numbers.Integral) and not isinstance(t, bool)

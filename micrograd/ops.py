@@ -535,3 +535,44 @@ def bce_with_logits_grad(z: float, y: float, out: float) -> tuple[float, float]:
 
 _builtin("bce_with_logits", bce_with_logits, bce_with_logits_grad, ("σ({z}) - {y}", "-{z}"),
          "bce")
+
+
+def _class_index(logits: tuple[float, ...], target: float) -> int:
+    """target as an index into logits; ValueError naming it when it is not one."""
+    if not (float(target).is_integer() and 0 <= target < len(logits)):
+        raise ValueError(f"cross_entropy: target must be a class index in 0..{len(logits) - 1}, "
+                         f"got {short(target)}")
+    return int(target)
+
+
+def cross_entropy(*logits: float, target: float = NAN) -> float:
+    """-log softmax(z)_t = log Σ_j e^(z_j) - z_t, as (m - z_t) + log Σ_j e^(z_j - m), m = max z."""
+    t = _class_index(logits, target)
+    m = max(logits)
+    return (m - logits[t]) + math.log(math.fsum([math.exp(z - m) for z in logits]))
+
+
+def cross_entropy_grad(*logits_out: float, target: float = NAN) -> tuple[float, ...]:
+    """∂/∂z_i = softmax(z)_i - [i = t], softmax(z)_i = e^(z_i - m) / Σ_j e^(z_j - m)."""
+    logits = logits_out[:-1]
+    t = _class_index(logits, target)
+    m = max(logits)
+    exps = [math.exp(z - m) for z in logits]
+    total = math.fsum(exps)
+    grads = [e / total for e in exps]
+    grads[t] -= 1.0
+    return tuple(grads)
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def cross_entropy_formula(index: int, count: int) -> str:
+    """softmax(z)ᵢ - [i = target]: the softmax of all the logits, minus 1 at the target."""
+    logits = ", ".join(f"{{{k}}}" for k in range(count)) if count <= 3 else \
+        f"{{0}}, …, {{{count - 1}}}"
+    return f"softmax({logits}){str(index).translate(_SUBSCRIPTS)} - [{index} = {{target}}]"
+
+
+_builtin("cross_entropy", cross_entropy, cross_entropy_grad, cross_entropy_formula,
+         "cross_entropy(t={target})")
