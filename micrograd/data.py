@@ -3,7 +3,8 @@
 ``inputs`` is a tuple of floats and ``target`` a float. The logic gates (xor, and_, or_)
 have targets 0.0 / 1.0, as fits the notes' loss ½(y − ŷ)². The point clouds (moons,
 circles) have targets −1.0 / +1.0 by default, as fits ``hinge``; pass
-``labels=(0.0, 1.0)`` for ``bce_with_logits``. Same arguments, same list: randomness comes
+``labels=(0.0, 1.0)`` for ``bce_with_logits``. The spiral's targets are int classes
+0 … classes − 1, as fits ``cross_entropy``. Same arguments, same list: randomness comes
 only from ``seed`` (an int, or a ``random.Random`` that is used as given).
 """
 
@@ -15,9 +16,10 @@ from typing import Any
 
 from micrograd._numbers import number
 
-__all__ = ["and_", "circles", "moons", "or_", "xor"]
+__all__ = ["and_", "circles", "moons", "or_", "spiral", "xor"]
 
 Sample = tuple[tuple[float, ...], float]
+ClassSample = tuple[tuple[float, ...], int]
 Seed = int | random.Random
 
 _CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
@@ -45,8 +47,19 @@ def or_() -> list[Sample]:
 def _check(n: Any, noise: Any, seed: Any, labels: Any,
            name: str) -> tuple[random.Random, float, float, float]:
     """(the Random, noise as a float, the two labels as floats); ValueError naming the bad one."""
+    rng, sigma = _check_size_noise_seed(n, noise, seed, name)
+    try:
+        first, second = (float(label) for label in labels)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: labels must be two numbers, got {labels!r}") from None
+    return rng, sigma, first, second
+
+
+def _check_size_noise_seed(n: Any, noise: Any, seed: Any, name: str,
+                           n_name: str = "n") -> tuple[random.Random, float]:
+    """(the Random, noise as a float); ValueError (TypeError for the seed) naming the bad one."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
+        raise ValueError(f"{name}: {n_name} must be an int >= 2, got {n!r}")
     sigma = number(noise)
     if sigma is None or not 0.0 <= sigma < math.inf:
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
@@ -57,11 +70,7 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
     else:
         raise TypeError(f"{name}: seed must be an int or a random.Random, "
                         f"got {type(seed).__name__}")
-    try:
-        first, second = (float(label) for label in labels)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: labels must be two numbers, got {labels!r}") from None
-    return rng, sigma, first, second
+    return rng, sigma
 
 
 def _noisy(points: list[tuple[float, float, float]], noise: float,
@@ -109,3 +118,23 @@ def circles(n: int = 100, noise: float = 0.05, seed: Seed = 0, factor: float = 0
             t = 2.0 * math.pi * i / count
             points.append((radius * math.cos(t), radius * math.sin(t), label))
     return _noisy(points, sigma, rng)
+
+
+def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2,
+           seed: Seed = 0) -> list[ClassSample]:
+    """Interleaved spiral arms, one per class (the CS231n data set): arm k has n_per_class
+    points at radius r evenly in [0, 1] and angle θ = 2πk/classes + 4r + noise·N(0, 1),
+    at (r·sin θ, r·cos θ), target k (an int); shuffled."""
+    rng, sigma = _check_size_noise_seed(n_per_class, noise, seed, "spiral", "n_per_class")
+    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 2:
+        raise ValueError(f"spiral: classes must be an int >= 2, got {classes!r}")
+    samples: list[ClassSample] = []
+    for k in range(classes):
+        for i in range(n_per_class):
+            r = i / (n_per_class - 1)
+            theta = 2.0 * math.pi * k / classes + 4.0 * r
+            if sigma:
+                theta += rng.gauss(0.0, sigma)
+            samples.append(((r * math.sin(theta), r * math.cos(theta)), k))
+    rng.shuffle(samples)
+    return samples

@@ -40,6 +40,7 @@ __all__ = [
     "Neuron",
     "activation_names",
     "bce_with_logits",
+    "class_index",
     "cross_entropy",
     "half_squared_error",
     "hinge",
@@ -563,7 +564,7 @@ def cross_entropy(logits: Sequence[Operand] | Sequence[Sequence[Operand]],
     class index. A batch: a list of such lists, all of one length, and a list of ints.
     Stable at any scale (log-sum-exp); the local derivative is softmax(z)_i − [i = t].
     """
-    single = _is_class_index(targets)
+    single = class_index(targets) is not None
     samples: list[Any]
     classes: list[Any]
     if single:
@@ -589,13 +590,14 @@ def cross_entropy(logits: Sequence[Operand] | Sequence[Sequence[Operand]],
         elif len(z) != width:
             raise ValueError(f"cross_entropy: sample {i} has {len(z)} logits, sample 0 has "
                              f"{width}")
-        if not (_is_class_index(t) and 0 <= t < len(z)):
+        index = class_index(t)
+        if index is None or not 0 <= index < len(z):
             raise ValueError(f"cross_entropy: target{where} must be an int class index in "
                              f"0..{len(z) - 1}, got {t!r}")
     return _mean([apply("cross_entropy", *z, target=int(t)) for z, t in zip(samples, classes)],
                  "ce")
 
 
-def _is_class_index(t: Any) -> bool:
-    """An int (numpy's too), not a bool."""
-    return isinstance(t, numbers.Integral) and not isinstance(t, bool)
+def class_index(t: Any) -> int | None:
+    """t as a class index if it is an int (numpy's too) and not a bool, else None."""
+    return int(t) if isinstance(t, numbers.Integral) and not isinstance(t, bool) else None

@@ -13,13 +13,16 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from micrograd._numbers import number, preview
 from micrograd.engine import Value
-from micrograd.nn import Module, half_squared_error
+from micrograd.nn import Module, class_index, half_squared_error
 
-__all__ = ["SGD", "DescentResult", "StopReason", "TrainHistory", "gradient_descent", "train"]
+__all__ = [
+    "OPTIMIZERS", "SGD", "Adam", "AdamW", "DescentResult", "Optimizer", "StopReason",
+    "TrainHistory", "accuracy", "correct", "gradient_descent", "train",
+]
 
 Point = float | tuple[float, ...]
 
@@ -64,21 +67,41 @@ def _check_tol(tol: Any) -> float:
     return bound
 
 
-# ---- SGD -------------------------------------------------------------------------------
+# ---- optimisers -----------------------------------------------------------------------
 
 
-class SGD:
+class Optimizer:
+    """What every optimiser shares: its parameters, its ``lr``, ``step()`` and ``zero_grad()``."""
+
+    params: list[Value]
+    lr: float
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        self.params = list(params)
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Value, "
+                                f"got {type(p).__name__}")
+        self.lr = _check_rate(lr)
+
+    def step(self) -> None:
+        """One update of every parameter from its current grad."""
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
+
+    def zero_grad(self) -> None:
+        """grad = 0 on every parameter."""
+        for p in self.params:
+            p.grad = 0.0
+
+
+class SGD(Optimizer):
     """p ← p − lr·v with v ← momentum·v + ∂E/∂p (plain p ← p − lr·∂E/∂p for momentum 0)."""
 
     momentum: float
     _velocity: list[float]
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
-        self.params = list(params)
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Value):
-                raise TypeError(f"SGD: parameter {i} must be a Value, got {type(p).__name__}")
-        self.lr = _check_rate(lr)
+        super().__init__(params, lr)
         mu = number(momentum)
         if mu is None or not 0.0 <= mu < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {preview(momentum)}")
@@ -97,10 +120,72 @@ class SGD:
             v = velocity[i] = mu * velocity[i] + p.grad
             p.data -= lr * v
 
-    def zero_grad(self) -> None:
-        """grad = 0 on every parameter."""
-        for p in self.params:
-            p.grad = 0.0
+
+class Adam(Optimizer):
+    """torch.optim.Adam: g ← ∂E/∂p + weight_decay·p (L2), m ← β1·m + (1 − β1)·g,
+    v ← β2·v + (1 − β2)·g², p ← p − lr/(1 − β1ᵗ) · m / (√v/√(1 − β2ᵗ) + eps) at step t."""
+
+    decoupled: ClassVar[bool] = False  # AdamW: the decay shrinks p, not the gradient
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+    steps: int  # step() calls so far (t of the last one)
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        name = type(self).__name__
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
+            raise ValueError(f"{name} betas must be a pair of numbers in [0, 1), "
+                             f"got {preview(betas)}")
+        for i, beta in enumerate(betas):
+            b = number(beta)
+            if b is None or not 0.0 <= b < 1.0:
+                raise ValueError(f"{name} betas[{i}] must be in [0, 1), got {preview(beta)}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = _check_rate(eps, f"{name} eps")
+        decay = number(weight_decay)
+        if decay is None or not 0.0 <= decay < math.inf:
+            raise ValueError(f"{name} weight_decay must be a finite number >= 0, "
+                             f"got {preview(weight_decay)}")
+        self.weight_decay = decay
+        self.steps = 0
+        self._m = [0.0] * len(self.params)  # first moment (mean of g)
+        self._v = [0.0] * len(self.params)  # second moment (mean of g²)
+
+    def step(self) -> None:
+        """One update of every parameter from its current grad."""
+        lr, (beta1, beta2), eps, decay = self.lr, self.betas, self.eps, self.weight_decay
+        self.steps += 1
+        step_size = lr / (1.0 - beta1**self.steps)
+        root_correction = (1.0 - beta2**self.steps) ** 0.5
+        m, v = self._m, self._v
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if decay:
+                if self.decoupled:
+                    p.data *= 1.0 - lr * decay
+                else:
+                    g = g + decay * p.data
+            m[i] += (1.0 - beta1) * (g - m[i])
+            v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
+            p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW: Adam with decoupled weight decay, p ← p·(1 − lr·weight_decay) first,
+    the gradient left alone."""
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
 # ---- gradient descent (the notes' part 1) -------------------------------------------
@@ -203,6 +288,7 @@ class TrainHistory:
     epochs: int
     reason: StopReason
     max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
+    accuracy: float | None = None  # fraction right after training; None if targets are not classes
 
     @property
     def converged(self) -> bool:
@@ -213,12 +299,16 @@ class TrainHistory:
 def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any],
           loss: Callable[[Any, Any], Value] = half_squared_error, lr: float = 0.1,
           epochs: int = 1000, tol: float = 1e-6, per_sample: bool = True,
-          progress: bool | None = None) -> TrainHistory:
+          progress: bool | None = None,
+          optimizer: Optimizer | str | None = None) -> TrainHistory:
     """The notes' loop: for each (x, y): E = loss(model(*x), y), backprop, p ← p − lr·∂E/∂p.
 
     data is a sequence of (inputs, target) pairs, or a function returning one (``xor``).
-    per_sample=False takes one full-batch step per epoch on the mean loss. Stops after an
-    epoch in which:
+    per_sample=False takes one full-batch step per epoch on the mean loss. optimizer=None
+    is the notes' update above; an Optimizer over the model's parameters (``Adam(...)``)
+    or a name, "sgd", "adam" or "adamw" (made with ``lr``), takes each step instead. A
+    multi-class model (an MLP with several outputs) trains with ``loss=cross_entropy`` and
+    int targets. Stops after an epoch in which:
       - the loss is not finite (diverged);
       - max |∂E/∂p| over every parameter and sample is below tol (converged: the notes'
         "all partials are 0");
@@ -230,16 +320,18 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     A progress bar (tqdm) shows when progress is True, or when progress is None, stderr is
     a terminal and the run is long; otherwise train prints nothing. Per sample, every sample
     goes through the model and the loss once (forward only) before the first update, so a
-    malformed sample raises with the model unchanged.
+    malformed sample raises with the model unchanged. The history's accuracy is
+    ``accuracy(model, data)`` after the last update.
     """
     lr, tol = _check_rate(lr), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
     samples = _check_data(data)
+    params = model.parameters()
+    opt = SGD(params, lr) if optimizer is None else _optimizer(optimizer, params, lr)
     if per_sample and epochs > 0:
         _check_samples(model, samples, loss)
-    params = model.parameters()
     hidden = {id(p) for p in model.hidden_parameters()}
-    hidden_mask = [id(p) in hidden for p in params]
+    hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
     has_hidden = bool(hidden)
     bar = _progress_bar(progress, epochs, len(samples) * epochs)
     losses: list[float] = []
@@ -256,7 +348,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
                     e = loss(model(*inputs), target)
                     e.backward()
                     total += e.data
-                    max_grad, max_hidden = _update(params, hidden_mask, lr, max_grad, max_hidden)
+                    max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
                 epoch_loss = total / len(samples)
             else:
                 for p in params:
@@ -265,7 +357,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
                 e = e / len(samples)
                 e.backward()
                 epoch_loss = e.data
-                max_grad, max_hidden = _update(params, hidden_mask, lr, 0.0, 0.0)
+                max_grad, max_hidden = _step(opt, hidden_mask, 0.0, 0.0)
             losses.append(epoch_loss)
             if bar is not None:
                 bar.update(1)
@@ -283,25 +375,42 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     finally:
         if bar is not None:
             bar.close()
-    return TrainHistory(losses, len(losses), reason, max_grad)
+    return TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples))
 
 
-def _update(params: list[Value], hidden_mask: list[bool], lr: float, max_grad: float,
-            max_hidden: float) -> tuple[float, float]:
-    """p ← p − lr·grad for every parameter; the running max |grad| overall and in hidden layers.
+def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
+          max_hidden: float) -> tuple[float, float]:
+    """The running max |grad| overall and in hidden layers, then optimizer.step().
 
     A NaN gradient makes max_grad NaN and it stays NaN, whatever comes before or after it
     (this sample's other parameters, the epoch's later samples), so the run stops as diverged.
     """
-    for p, is_hidden in zip(params, hidden_mask):
-        g = p.grad
-        p.data -= lr * g
-        a = abs(g)
+    for p, is_hidden in zip(optimizer.params, hidden_mask):
+        a = abs(p.grad)
         if not a <= max_grad and max_grad == max_grad:  # a NaN a is taken, a NaN max kept
             max_grad = a
         if is_hidden and a > max_hidden:
             max_hidden = a
+    optimizer.step()
     return max_grad, max_hidden
+
+
+def _optimizer(optimizer: Any, params: list[Value], lr: float) -> Optimizer:
+    """train's optimizer=: an Optimizer over exactly these parameters, or one made by name."""
+    if isinstance(optimizer, str):
+        make = OPTIMIZERS.get(optimizer.lower())
+        if make is None:
+            raise ValueError(f"train: unknown optimizer {preview(optimizer)}; "
+                             f"known: {', '.join(OPTIMIZERS)}")
+        return make(params, lr=lr)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"train: optimizer must be an Optimizer, a name or None, "
+                        f"got {type(optimizer).__name__}")
+    if (len(optimizer.params) != len(params)
+            or {id(p) for p in optimizer.params} != {id(p) for p in params}):
+        raise ValueError(f"train: the {type(optimizer).__name__}'s parameters are not the "
+                         f"model's ({len(optimizer.params)} given, the model has {len(params)})")
+    return optimizer
 
 
 def _check_data(data: Any) -> list[tuple[tuple[Any, ...], Any]]:
@@ -351,3 +460,40 @@ def _progress_bar(progress: bool | None, epochs: int, updates: int) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=epochs, unit="epoch", file=sys.stderr, leave=False)
+
+
+# ---- accuracy ------------------------------------------------------------------------
+
+
+def correct(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any]
+            ) -> list[bool] | None:
+    """For each sample, whether the model classifies it right; None if the targets are not classes.
+
+    Several outputs (logits): right when the largest output is the target's, an int class.
+    One output: targets all 0/1 split at ŷ > 0.5, targets all ±1 at ŷ > 0.
+    """
+    samples = _check_data(data)
+    targets = [t for _, t in samples]
+    outputs = [model(*x) for x, _ in samples]
+    if all(isinstance(y, Value) for y in outputs):
+        labels = {number(t) for t in targets}
+        if labels <= {0.0, 1.0}:
+            return [(y.data > 0.5) == (t == 1) for y, t in zip(outputs, targets)]
+        if labels <= {-1.0, 1.0}:
+            return [(y.data > 0.0) == (t == 1) for y, t in zip(outputs, targets)]
+        return None
+    classes = [class_index(t) for t in targets]
+    if None in classes:
+        return None
+    right = []
+    for logits, t in zip(outputs, classes):
+        scores = [z.data for z in logits]
+        right.append(max(range(len(scores)), key=scores.__getitem__) == t)
+    return right
+
+
+def accuracy(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any]
+             ) -> float | None:
+    """The fraction of samples ``correct`` says are right; None if the targets are not classes."""
+    right = correct(model, data)
+    return None if right is None else sum(right) / len(right)
