@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from micrograd.data import and_, circles, moons, or_, xor
+from micrograd.data import and_, circles, moons, or_, spiral, xor
 
 
 def test_logic_gates() -> None:
@@ -68,7 +68,48 @@ def test_point_clouds_are_deterministic_noisy_shuffled(make) -> None:
     assert all(isinstance(x, tuple) and len(x) == 2 for x, _ in a)
 
 
+def test_spiral_without_noise_lies_on_its_arms() -> None:
+    data = spiral(11, classes=3, noise=0.0, seed=0)
+    assert len(data) == 33
+    assert sorted({t for _, t in data}) == [0, 1, 2]
+    assert all(type(t) is int for _, t in data)
+    for k in range(3):
+        arm = sorted((math.hypot(*x), x) for x, t in data if t == k)
+        assert [r for r, _ in arm] == pytest.approx([i / 10 for i in range(11)], abs=1e-15)
+        for r, (x, y) in arm[1:]:  # θ = 2πk/3 + 4r, point (r·sin θ, r·cos θ)
+            theta = 2 * math.pi * k / 3 + 4 * r
+            assert (x, y) == pytest.approx((r * math.sin(theta), r * math.cos(theta)), abs=1e-15)
+
+
+def test_spiral_is_deterministic_noisy_and_shuffled() -> None:
+    a = spiral(50, seed=3)
+    assert a == spiral(50, seed=3) == spiral(50, seed=random.Random(3))
+    assert a != spiral(50, seed=4)
+    labels = [t for _, t in a]
+    assert [labels.count(k) for k in range(3)] == [50, 50, 50]
+    assert labels != sorted(labels)
+    assert sorted(x for x, _ in a) != sorted(x for x, _ in spiral(50, noise=0.0, seed=3))
+    # the noise is on the angle: radii are exact, angles off by about E|N(0, 0.2)| ≈ 0.16
+    offsets = []
+    for (x, y), t in spiral(400, noise=0.2, seed=1):
+        r = math.hypot(x, y)
+        want = 2 * math.pi * t / 3 + 4 * r
+        offsets.append(abs((math.atan2(x, y) - want + math.pi) % (2 * math.pi) - math.pi))
+    assert 0.13 < sum(offsets) / len(offsets) < 0.19
+    assert {t for _, t in spiral(5, classes=5)} == {0, 1, 2, 3, 4}
+
+
 def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="spiral: n_per_class"):
+        spiral(1)
+    with pytest.raises(ValueError, match="spiral: classes"):
+        spiral(10, classes=1)
+    with pytest.raises(ValueError, match="spiral: classes"):
+        spiral(10, classes=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="spiral: noise"):
+        spiral(10, noise=math.nan)
+    with pytest.raises(TypeError, match="spiral: seed"):
+        spiral(10, seed=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="moons: n"):
         moons(1)
     with pytest.raises(ValueError, match="circles: noise"):

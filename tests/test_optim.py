@@ -9,10 +9,20 @@ from itertools import pairwise
 import pytest
 
 from micrograd import reference
-from micrograd.data import moons, xor
+from micrograd.data import moons, spiral, xor
 from micrograd.engine import Value
-from micrograd.nn import MLP, Net221, hinge, mse
-from micrograd.optim import SGD, StopReason, gradient_descent, train
+from micrograd.nn import MLP, Net221, cross_entropy, hinge, mse
+from micrograd.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    Optimizer,
+    StopReason,
+    accuracy,
+    correct,
+    gradient_descent,
+    train,
+)
 
 NAMES = reference.PARAMETER_NAMES
 
@@ -53,6 +63,90 @@ def test_sgd_rejects_bad_arguments() -> None:
         SGD([Value(1.0)], lr=0.1, momentum=1.0)
     with pytest.raises(TypeError, match="parameter 0"):
         SGD([1.0], lr=0.1)  # type: ignore[list-item]
+
+
+# ---- Adam and AdamW against torch.optim -------------------------------------------------
+
+
+def bowl(a, b, c):
+    """A curved loss of three parameters; the same formula on Values and on torch tensors."""
+    return (1 - a) ** 2 + 5 * (b - a * a) ** 2 + (c * b).tanh() + 0.1 * c**4
+
+
+START = (-0.8, 1.3, 0.4)
+ADAM_CASES = [
+    ("Adam", {}),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.1, "betas": (0.0, 0.5)}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.05, "betas": (0.5, 0.9), "weight_decay": 0.5}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), ADAM_CASES,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(ADAM_CASES)])
+def test_adam_and_adamw_match_torch_step_for_step(torch, name: str, options: dict) -> None:
+    ours = [Value(x) for x in START]
+    theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in START]
+    opt = {"Adam": Adam, "AdamW": AdamW}[name](ours, **options)
+    reference_opt = getattr(torch.optim, name)(theirs, **options)
+    for step in range(20):
+        if step == 10:  # lr is a plain attribute, as param_groups' lr is in torch
+            opt.lr *= 0.5
+            reference_opt.param_groups[0]["lr"] *= 0.5
+        opt.zero_grad()
+        bowl(*ours).backward()
+        opt.step()
+        reference_opt.zero_grad()
+        bowl(*theirs).backward()
+        reference_opt.step()
+        for p, q in zip(ours, theirs):
+            assert p.data == pytest.approx(q.item(), rel=1e-12, abs=1e-12), (step, p, q)
+    moved = max(abs(p.data - x) for p, x in zip(ours, START))
+    assert moved > 10 * opt.lr  # the runs went somewhere: 20 steps of about lr each
+    assert opt.steps == 20
+
+
+def test_adam_defaults_are_torchs() -> None:
+    adam, adamw = Adam([Value(1.0)]), AdamW([Value(1.0)])
+    for opt in (adam, adamw):
+        assert (opt.lr, opt.betas, opt.eps) == (1e-3, (0.9, 0.999), 1e-8)
+    assert (adam.weight_decay, adamw.weight_decay) == (0.0, 0.01)
+    assert isinstance(adamw, Adam) and isinstance(adam, Optimizer)
+
+
+def test_adam_first_step_is_lr_times_the_sign_of_the_gradient() -> None:
+    """m̂ = g, v̂ = g² at t = 1, so the step is lr·g/(|g| + eps)."""
+    p, q = Value(2.0), Value(-1.0)
+    p.grad, q.grad = 3.0, -1e-3
+    Adam([p, q], lr=0.1, eps=1e-300).step()
+    assert p.data == pytest.approx(2.0 - 0.1, rel=1e-15, abs=0.0)
+    assert q.data == pytest.approx(-1.0 + 0.1, rel=1e-15, abs=0.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"lr": 0.0}, "lr"), ({"lr": -1e-3}, "lr"), ({"lr": math.inf}, "lr"),
+        ({"lr": math.nan}, "lr"), ({"lr": "0.1"}, "lr"),
+        ({"betas": (1.0, 0.999)}, r"betas\[0\]"), ({"betas": (0.9, -0.1)}, r"betas\[1\]"),
+        ({"betas": (math.nan, 0.9)}, r"betas\[0\]"), ({"betas": (0.9, math.inf)}, r"betas\[1\]"),
+        ({"betas": (0.9,)}, "betas"), ({"betas": 0.9}, "betas"),
+        ({"eps": 0.0}, "eps"), ({"eps": -1e-8}, "eps"), ({"eps": math.nan}, "eps"),
+        ({"weight_decay": -0.1}, "weight_decay"), ({"weight_decay": math.inf}, "weight_decay"),
+        ({"weight_decay": math.nan}, "weight_decay"),
+    ],
+)
+@pytest.mark.parametrize("make", [Adam, AdamW])
+def test_adam_rejects_bad_hyperparameters_naming_them(make, options: dict, argument: str) -> None:
+    with pytest.raises(ValueError, match=argument):
+        make([Value(1.0)], **options)
+
+
+def test_optimizers_reject_a_parameter_that_is_not_a_value() -> None:
+    with pytest.raises(TypeError, match="AdamW: parameter 1"):
+        AdamW([Value(1.0), 2.0])  # type: ignore[list-item]
 
 
 # ---- gradient descent --------------------------------------------------------------
@@ -248,3 +342,98 @@ def test_train_rejects_bad_data_and_arguments() -> None:
     assert by_function.losses == train(Net221(seed=3), xor(), epochs=5).losses
     history = train(net, xor(), epochs=0)
     assert history.epochs == 0 and history.losses == [] and history.reason == "epoch cap reached"
+
+
+# ---- train with an optimizer, multi-class models, accuracy ----------------------------
+
+
+def test_train_with_an_optimizer_is_the_hand_written_loop() -> None:
+    data = spiral(6, seed=0)
+    model, twin = MLP(2, [4, 3], seed=0), MLP(2, [4, 3], seed=0)
+    history = train(model, data, loss=cross_entropy, epochs=3, tol=0.0,
+                    optimizer=Adam(model.parameters(), lr=0.01))
+    opt = Adam(twin.parameters(), lr=0.01)
+    losses = []
+    for _ in range(3):
+        total = 0.0
+        for x, t in data:
+            opt.zero_grad()
+            loss = cross_entropy(twin(*x), t)
+            loss.backward()
+            opt.step()
+            total += loss.data
+        losses.append(total / len(data))
+    assert history.losses == losses
+    assert model.state_dict() == twin.state_dict()
+
+
+def test_train_takes_an_optimizer_by_name() -> None:
+    def run(**options):
+        net = Net221("tanh", seed=2)
+        return train(net, xor(), epochs=20, tol=0.0, **options).losses, net.state_dict()
+
+    assert run(optimizer="sgd") == run()  # SGD's step is the notes' update
+    assert run(optimizer="Adam", lr=0.05) != run(lr=0.05)
+    net = Net221("tanh", seed=2)
+    by_instance = train(net, xor(), epochs=20, tol=0.0,
+                        optimizer=AdamW(net.parameters(), lr=0.05)).losses
+    assert run(optimizer="adamw", lr=0.05)[0] == by_instance
+    batch = Net221("tanh", seed=2)
+    history = train(batch, xor(), epochs=5, per_sample=False, optimizer="adam")
+    assert history.epochs == 5 and all(map(math.isfinite, history.losses))
+
+
+def test_train_rejects_a_bad_optimizer() -> None:
+    net = Net221()
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; known: sgd, adam, adamw"):
+        train(net, xor(), optimizer="rmsprop")
+    with pytest.raises(ValueError, match="Adam's parameters are not the model's"):
+        train(net, xor(), optimizer=Adam(Net221().parameters()))
+    with pytest.raises(ValueError, match="parameters are not the model's"):
+        train(net, xor(), optimizer=SGD(net.parameters()[:3], lr=0.1))
+    with pytest.raises(TypeError, match="optimizer must be"):
+        train(net, xor(), optimizer=0.1)  # type: ignore[arg-type]
+
+
+def test_a_multi_class_mlp_learns_the_spiral_with_cross_entropy_and_adam() -> None:
+    data = spiral(30, seed=0)
+    model = MLP(2, [16, 16, 3], seed=0)
+    history = train(model, data, loss=cross_entropy, optimizer="adam", lr=0.01, epochs=40)
+    assert history.losses[-1] < history.losses[0] / 5
+    assert history.accuracy == accuracy(model, data) >= 0.9
+    right = sum(max(range(3), key=lambda k: model(*x)[k].data) == t for x, t in data)
+    assert history.accuracy == right / len(data)
+
+
+def test_correct_and_accuracy_follow_the_targets_kind() -> None:
+    class Fixed(Net221):
+        """A 'model' whose output is given per input."""
+
+        def __init__(self, outputs):
+            super().__init__()
+            self.outputs = outputs
+
+        def __call__(self, x1, x2):
+            out = self.outputs[(x1, x2)]
+            return [Value(z) for z in out] if isinstance(out, tuple) else Value(out)
+
+    corners = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+    scores = Fixed(dict(zip(corners, [0.4, 0.6, -0.2, 0.2])))
+    # targets 0/1: right when ŷ > 0.5 is the target; targets ±1: when ŷ > 0 is
+    assert correct(scores, list(zip(corners, [0.0, 1.0, 0.0, 1.0]))) == [True, True, True, False]
+    assert correct(scores, list(zip(corners, [-1, 1, -1, 1]))) == [False, True, True, True]
+    assert accuracy(scores, list(zip(corners, [-1.0, 1.0, -1.0, 1.0]))) == 0.75
+    assert correct(scores, list(zip(corners, [0.5, 1.0, 0.0, 1.0]))) is None  # regression
+    logits = Fixed(dict(zip(corners, [(1.0, 2.0, 0.0), (3.0, -1.0, 2.9), (0.0, 0.0, 5.0),
+                                      (-1.0, -2.0, -3.0)])))
+    assert correct(logits, list(zip(corners, [1, 0, 2, 1]))) == [True, True, True, False]
+    assert accuracy(logits, list(zip(corners, [1, 0, 2, 1]))) == 0.75
+    assert correct(logits, list(zip(corners, [1.0, 0, 2, 1]))) is None  # not class indices
+    assert correct(logits, list(zip(corners, [(0.0, 1.0, 0.0)] * 4))) is None
+
+
+def test_the_history_reports_accuracy_when_the_targets_are_classes() -> None:
+    history = train(Net221("tanh"), xor(), epochs=3000)
+    assert history.accuracy == 1.0
+    regression = [((0.0,), 0.25), ((1.0,), 0.75)]
+    assert train(MLP(1, [2, 1], seed=0), regression, epochs=3).accuracy is None
