@@ -19,6 +19,7 @@ from micrograd.nn import (
     Net221,
     Neuron,
     bce_with_logits,
+    cross_entropy,
     half_squared_error,
     hinge,
     mse,
@@ -254,6 +255,97 @@ def test_losses_take_a_single_prediction_and_check_targets() -> None:
         mse([], [])
     with pytest.raises(ValueError, match="finite"):
         mse(s, math.nan)
+
+
+# ---- cross-entropy ---------------------------------------------------------------------
+
+CE_BATCHES = {
+    "ordinary": ([[0.3, -1.2, 2.0, 0.5], [1.5, 1.5, -0.7, 0.0], [-2.5, 0.1, 0.2, 3.0]], [2, 0, 1]),
+    "±1000": ([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0], [1000.0, 1000.0, -1000.0],
+               [0.0, -1000.0, 1000.0]], [1, 2, 0, 1]),
+}
+
+
+@pytest.mark.parametrize("batch", CE_BATCHES)
+def test_cross_entropy_matches_torch_value_and_gradients(torch, batch: str) -> None:
+    rows, targets = CE_BATCHES[batch]
+    logits = [[Value(z) for z in row] for row in rows]
+    loss = cross_entropy(logits, targets)
+    loss.backward()
+    theirs = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    reference = torch.nn.functional.cross_entropy(theirs, torch.tensor(targets))
+    reference.backward()
+    assert math.isfinite(loss.data)
+    assert loss.data == pytest.approx(reference.item(), rel=1e-12)
+    for row, grads in zip(logits, theirs.grad.tolist()):
+        assert [z.grad for z in row] == pytest.approx(grads, rel=1e-12, abs=1e-15)
+    # one sample: no mean, the same as torch's unbatched call
+    one = [Value(z) for z in rows[0]]
+    single = cross_entropy(one, targets[0])
+    single.backward()
+    vector = torch.tensor(rows[0], dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(vector, torch.tensor(targets[0]))
+    expected.backward()
+    assert single.data == pytest.approx(expected.item(), rel=1e-12)
+    assert [z.grad for z in one] == pytest.approx(vector.grad.tolist(), rel=1e-12, abs=1e-15)
+
+
+def test_cross_entropy_by_hand_and_at_the_extremes() -> None:
+    z = [Value(1.0), Value(2.0), Value(3.0)]
+    loss = cross_entropy(z, 0)
+    total = math.exp(1) + math.exp(2) + math.exp(3)
+    assert loss.data == pytest.approx(math.log(total) - 1.0, rel=1e-15)
+    loss.backward()
+    softmax = [math.exp(k) / total for k in (1, 2, 3)]
+    assert [v.grad for v in z] == pytest.approx([softmax[0] - 1, softmax[1], softmax[2]],
+                                               rel=1e-15)
+    # a confident right answer costs (nearly) 0, a confident wrong one the margin
+    assert cross_entropy([Value(1000.0), Value(-1000.0)], 0).data == 0.0
+    wrong = [Value(1000.0), Value(-1000.0)]
+    bad = cross_entropy(wrong, 1)
+    bad.backward()
+    assert bad.data == 2000.0 and [v.grad for v in wrong] == [1.0, -1.0]
+    assert cross_entropy([Value(-1000.0)] * 4, 3).data == pytest.approx(math.log(4), rel=1e-15)
+    nan = [Value(math.nan), Value(0.0)]
+    out = cross_entropy(nan, 1)
+    out.backward()
+    assert math.isnan(out.data) and all(math.isnan(v.grad) for v in nan)
+
+
+def test_cross_entropy_is_one_node_per_sample() -> None:
+    z = [Value(0.1), Value(0.2), Value(0.3)]
+    one = cross_entropy(z, 2)
+    assert (one.op, one.children, one.label, dict(one.params)) == (
+        "cross_entropy", tuple(z), "ce", {"target": 2.0})
+    assert one.op_symbol == "cross_entropy(t=2)"
+    batch = cross_entropy([z, z, [1.0, 2.0, 3.0]], [0, 1, 2])
+    inner = [n for n in topological_order(batch) if n.op]
+    assert [n.op for n in inner] == ["div", "sum", "cross_entropy", "cross_entropy",
+                                     "cross_entropy"]
+    assert batch.data == pytest.approx(sum(c.data for c in inner[2:]) / 3, rel=1e-15)
+    assert len(topological_order(batch)) == len(inner) + 3 + 3  # z, and three number leaves
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "error", "message"),
+    [
+        ([0.0, 1.0], 2, ValueError, "target must be an int class index in 0..1, got 2"),
+        ([0.0, 1.0], -1, ValueError, "target must be an int class index in 0..1, got -1"),
+        ([0.0, 1.0], True, ValueError, "targets must be an int class index or a list"),
+        ([0.0, 1.0], 1.0, ValueError, "targets must be an int class index or a list"),
+        ([[0.0, 1.0], [2.0, 3.0]], [0, 1.0], ValueError, "target 1 must be an int class index"),
+        ([[0.0, 1.0], [2.0, 3.0]], [0, 5], ValueError, "target 1 must be .* in 0..1, got 5"),
+        ([[0.0, 1.0], [2.0, 3.0]], [0, False], ValueError, "target 1 must be an int"),
+        ([[0.0, 1.0]], [0, 1], ValueError, "1 rows of logits for 2 targets"),
+        ([[0.0, 1.0], [0.0]], [0, 0], ValueError, "sample 1 has 1 logits, sample 0 has 2"),
+        ([], [], ValueError, "no samples"),
+        ([], 0, TypeError, "logits must be a non-empty list"),
+        (Value(1.0), 0, TypeError, "logits must be a non-empty list"),
+    ],
+)
+def test_cross_entropy_rejects_bad_targets_naming_them(logits, targets, error, message) -> None:
+    with pytest.raises(error, match=message):
+        cross_entropy(logits, targets)
 
 
 # ---- state dicts ---------------------------------------------------------------------

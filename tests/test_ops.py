@@ -122,11 +122,15 @@ DOMAINS: dict[str, Sampler] = {
     "log": lambda rng, params: [positive(rng)],
     "linear": odd_count,
     "bce_with_logits": lambda rng, params: [anywhere(rng), rng.uniform(0.0, 1.0)],
+    # logits: at least target + 1 of them, up to 5
+    "cross_entropy": lambda rng, params: [
+        anywhere(rng) for _ in range(rng.randint(int(params["target"]) + 1, 5))],
 }
 
 PARAMS: dict[str, list[Params]] = {
     "pow": [{"exponent": p} for p in (2.0, 3.0, 1.0, 0.0, -1.0, -2.0, 0.5, 1.5, -0.5)],
     "leaky_relu": [{"slope": s} for s in (0.01, 0.2, 1.0, 0.0, -0.5)],
+    "cross_entropy": [{"target": t} for t in (0, 2)],
 }
 
 
