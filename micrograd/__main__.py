@@ -15,8 +15,8 @@ from micrograd import data as datasets
 from micrograd._files import check_writable
 from micrograd.engine import Value
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
-from micrograd.nn import MLP, Module, Net221, half_squared_error, hinge
-from micrograd.optim import gradient_descent, train
+from micrograd.nn import MLP, Module, Net221, cross_entropy, half_squared_error, hinge
+from micrograd.optim import OPTIMIZERS, correct, gradient_descent, train
 from micrograd.trace import explain
 
 MAIN_EPOCHS = 3000
@@ -73,13 +73,6 @@ def _print_losses(losses: Sequence[float], lines: int = 10) -> None:
         shown.append(len(losses) - 1)
     for epoch in shown:
         print(f"  epoch {epoch + 1:>6}  loss {losses[epoch]:.6g}")
-
-
-def _classify(prediction: float, target: float) -> bool:
-    """Right when ŷ is on the target's side: 0/1 targets split at 0.5, ±1 targets at 0."""
-    if target in (0.0, 1.0):
-        return (prediction > 0.5) == (target == 1.0)
-    return (prediction > 0) == (target > 0)
 
 
 def _finite_float(text: str) -> float:
@@ -219,13 +212,11 @@ def main_job(args: argparse.Namespace) -> int:
           f"(largest |∂E/∂p| in the last epoch {history.max_grad:.2e})\n")
     _print_parameters("parameters after training:", net)
     print("\npredictions:")
-    right = 0
-    for (x1, x2), y in xor:
+    right = cast(list[bool], correct(net, xor))  # targets 0/1: a class each
+    for ((x1, x2), y), ok in zip(xor, right):
         y_hat = net(x1, x2).data
-        ok = _classify(y_hat, y)
-        right += ok
         print(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {y_hat:.4f}  {'right' if ok else 'WRONG'}")
-    print(f"{right}/4 right\n")
+    print(f"{sum(right)}/4 right\n")
     (x1, x2), y = xor[2]
     loss = _one_sample(net, x1, x2, y)
     print(f"the graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, with its gradients:")
@@ -236,38 +227,78 @@ def main_job(args: argparse.Namespace) -> int:
 # ---- subcommands -------------------------------------------------------------------------
 
 _GATES = {"xor": datasets.xor, "and": datasets.and_, "or": datasets.or_}
+LOSSES: dict[str, tuple[Callable[[Any, Any], Value], str]] = {
+    "half_squared_error": (half_squared_error, "½(y − ŷ)²"),
+    "hinge": (hinge, "hinge"),
+    "cross_entropy": (cross_entropy, "cross-entropy"),
+}
+SPIRAL_EPOCHS = 50
 
 
-def _dataset(args: argparse.Namespace) -> list[tuple[tuple[float, ...], float]]:
+def _train_defaults(args: argparse.Namespace) -> None:
+    """Fill in the options whose default depends on the others; UsageError for a bad mix."""
+    spiral = args.dataset == "spiral"
+    if args.loss is None:
+        args.loss = ("cross_entropy" if spiral else
+                     "half_squared_error" if args.dataset in _GATES else "hinge")
+    if args.model is None:
+        args.model = "mlp" if args.loss == "cross_entropy" else "net221"
+    if spiral and args.loss != "cross_entropy":
+        raise UsageError(f"--loss {args.loss} is for two classes; the spiral has 3: "
+                         "use --loss cross_entropy")
+    if args.model == "net221" and args.loss == "cross_entropy":
+        raise UsageError("net221 has one output; --loss cross_entropy needs --model mlp")
+    if args.lr is None:
+        args.lr = 0.1 if args.optimizer == "sgd" else 0.01
+    if args.epochs is None:
+        args.epochs = SPIRAL_EPOCHS if spiral else 1000
+    if args.noise is None:
+        args.noise = 0.2 if spiral else 0.1
+
+
+def _dataset(args: argparse.Namespace) -> list[tuple[tuple[float, ...], Any]]:
+    """The data set with the targets the loss wants: 0/1, ±1, or int classes."""
+    seed = args.seed if args.seed is not None else 0
+    if args.dataset == "spiral":
+        return list(datasets.spiral(args.n, noise=args.noise, seed=seed))
     if args.dataset in _GATES:
-        return _GATES[args.dataset]()
-    make = datasets.moons if args.dataset == "moons" else datasets.circles
-    return make(args.n, noise=args.noise, seed=args.seed if args.seed is not None else 0)
+        samples = _GATES[args.dataset]()
+    else:
+        make = datasets.moons if args.dataset == "moons" else datasets.circles
+        samples = make(args.n, noise=args.noise, seed=seed, labels=(0.0, 1.0))
+    if args.loss == "hinge":
+        return [(x, 2.0 * t - 1.0) for x, t in samples]
+    if args.loss == "cross_entropy":
+        return [(x, int(t)) for x, t in samples]
+    return list(samples)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
+    _train_defaults(args)
     if args.save is not None:
         _check_output("--save", args.save)
+    samples = _dataset(args)
     if args.model == "net221":
         model: Net221 | MLP = Net221(activation=args.activation or "tanh", seed=args.seed)
     else:
-        model = MLP(2, [*args.hidden, 1], activation=args.activation or "relu", seed=args.seed)
+        classes = len({t for _, t in samples}) if args.loss == "cross_entropy" else 1
+        model = MLP(2, [*args.hidden, classes], activation=args.activation or "relu",
+                    seed=args.seed)
     if args.load is not None:
         _load(model, args.load)
         print(f"loaded parameters from {args.load}")
-    samples = _dataset(args)
-    gates = args.dataset in _GATES
-    loss: Callable[[Any, Any], Value] = half_squared_error if gates else hinge
+    loss, loss_name = LOSSES[args.loss]
     print(f"{args.model} ({model.activation}) on {args.dataset} ({len(samples)} samples), "
-          f"loss {'½(y − ŷ)²' if gates else 'hinge'}, lr {args.lr}, "
+          f"loss {loss_name}, {args.optimizer} lr {args.lr}, "
           f"{'full batch' if args.batch else 'per sample'}")
     history = train(model, samples, loss=loss, lr=args.lr, epochs=args.epochs, tol=args.tol,
-                    per_sample=not args.batch)
+                    per_sample=not args.batch, optimizer=args.optimizer)
     _print_losses(history.losses)
     print(f"stopped after {history.epochs} epochs: {history.reason}")
-    right = sum(_classify(cast(Value, model(*x)).data, y) for x, y in samples)  # one output
-    print(f"training accuracy {right}/{len(samples)} ({100 * right / len(samples):.1f}%)")
+    if history.accuracy is not None:
+        right = round(history.accuracy * len(samples))
+        print(f"training accuracy {right}/{len(samples)} ({100 * history.accuracy:.1f}%)")
     if args.save is not None:
         model.save(args.save)
         print(f"saved parameters to {args.save}")
@@ -361,23 +392,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network on a small data set",
                        description="Train Net221 or an MLP; print the losses and the accuracy.")
-    p.add_argument("--dataset", choices=["xor", "and", "or", "moons", "circles"], default="xor")
-    p.add_argument("--model", choices=["net221", "mlp"], default="net221")
+    p.add_argument("--dataset", choices=["xor", "and", "or", "moons", "circles", "spiral"],
+                   default="xor")
+    p.add_argument("--model", choices=["net221", "mlp"], default=None,
+                   help="default net221; mlp with --loss cross_entropy")
+    p.add_argument("--loss", choices=sorted(LOSSES), default=None,
+                   help="default half_squared_error for xor/and/or, hinge for moons/circles, "
+                        "cross_entropy for spiral (3 classes, an MLP with 3 outputs)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd",
+                   help="sgd (the notes' p ← p − lr·∂E/∂p; the default), adam or adamw")
     p.add_argument("--hidden", type=_int_list, default=[16, 16],
                    help="MLP hidden layer sizes, comma-separated (default 16,16)")
     p.add_argument("--activation", default=None,
                    help="any registered one-input op (default tanh for net221, relu for mlp)")
-    p.add_argument("--lr", type=_positive_float, default=0.1, help="step size (default 0.1)")
-    p.add_argument("--epochs", type=_int_up_to(MAX_EPOCHS), default=1000,
-                   help=f"epoch cap (default 1000, at most {MAX_EPOCHS:,})")
+    p.add_argument("--lr", type=_positive_float, default=None,
+                   help="step size (default 0.1 for sgd, 0.01 for adam and adamw)")
+    p.add_argument("--epochs", type=_int_up_to(MAX_EPOCHS), default=None,
+                   help=f"epoch cap (default 1000, {SPIRAL_EPOCHS} for spiral; "
+                        f"at most {MAX_EPOCHS:,})")
     p.add_argument("--tol", type=_non_negative_float, default=1e-6,
                    help="stop when the largest |∂E/∂p| is below this (default 1e-6)")
     p.add_argument("--seed", type=int, default=None, help="initialisation (and data) seed")
     p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
     p.add_argument("--n", type=_int_up_to(MAX_SAMPLES), default=100,
-                   help=f"moons/circles size (default 100, at most {MAX_SAMPLES:,})")
-    p.add_argument("--noise", type=_non_negative_float, default=0.1,
-                   help="moons/circles noise (default 0.1)")
+                   help="moons/circles size, spiral points per class "
+                        f"(default 100, at most {MAX_SAMPLES:,})")
+    p.add_argument("--noise", type=_non_negative_float, default=None,
+                   help="moons/circles noise (default 0.1), spiral angle noise (default 0.2)")
     p.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
     p.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
     p.set_defaults(run=cmd_train)

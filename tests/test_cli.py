@@ -68,6 +68,11 @@ def test_main_job_without_dot_writes_dot_source_and_a_hint(tmp_path: Path) -> No
         ["descend", "--function", "rosenbrock", "--w0", "1"],
         ["graph", "--out", "graph.xyz"],
         ["train", "--load", "missing.json"],
+        ["train", "--dataset", "spiral", "--loss", "hinge"],
+        ["train", "--model", "net221", "--loss", "cross_entropy"],
+        ["train", "--optimizer", "rmsprop"],
+        ["train", "--loss", "softmax"],
+        ["train", "--dataset", "spiral", "--n", "1"],
         ["frobnicate"],
     ],
 )
@@ -126,6 +131,30 @@ def test_train_mlp_on_moons_full_batch(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     accuracy = float(re.search(r"training accuracy \d+/100 \(([0-9.]+)%\)", out).group(1))
     assert accuracy >= 80.0
+
+
+def test_train_spiral_with_adam_and_cross_entropy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--dataset", "spiral", "--optimizer", "adam",
+                 "--loss", "cross_entropy"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mlp (relu) on spiral (300 samples), loss cross-entropy, adam lr 0.01, "
+                          "per sample")
+    assert "stopped after 50 epochs: epoch cap reached" in out
+    right = re.search(r"training accuracy (\d+)/300 \(([0-9.]+)%\)", out)
+    assert right and float(right[2]) >= 95.0 and int(right[1]) / 3 == pytest.approx(
+        float(right[2]), abs=0.05)
+
+
+def test_train_maps_the_targets_to_the_loss(capsys: pytest.CaptureFixture[str]) -> None:
+    """xor with hinge (±1 targets) and moons with cross-entropy (two classes, two outputs)."""
+    assert main(["train", "--loss", "hinge", "--epochs", "2000"]) == 0
+    assert "training accuracy 4/4 (100.0%)" in capsys.readouterr().out
+    assert main(["train", "--dataset", "moons", "--loss", "cross_entropy", "--optimizer", "adamw",
+                 "--hidden", "8", "--epochs", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mlp (relu) on moons (100 samples), loss cross-entropy, adamw lr 0.01")
+    right = re.search(r"training accuracy (\d+)/100", out)
+    assert right and int(right[1]) >= 90
 
 
 def test_explain_prints_nine_derivations_that_match_backward(
