@@ -168,6 +168,25 @@ def test_moons_mlp_trains_and_draws_the_boundary(demo, tmp_path, capsys):
     assert_png(tmp_path / "moons_mlp.png")
 
 
+# ---- spiral_adam ---------------------------------------------------------------------------
+
+
+def test_spiral_adam_trains_three_classes_and_draws_the_regions(demo, tmp_path, capsys):
+    out = run(demo("spiral_adam"), tmp_path, capsys)
+    assert "371 parameters" in out  # 2·16+16 + 16·16+16 + 16·3+3
+    assert "60 spiral points in 3 classes" in out
+    for name in ("Adam", "SGD"):
+        epochs = re.findall(rf"^{name} +epoch +(\d+) +loss (\S+) +accuracy (\S+)%", out,
+                            re.MULTILINE)
+        assert [int(e) for e, _, _ in epochs] == [1, 2, 3]
+        assert float(epochs[-1][1]) < float(epochs[0][1])
+        final = re.search(rf"^{name} \(lr [0-9.]+\):.* final accuracy ([0-9.]+)% \((\d+)/60\)",
+                          out, re.MULTILINE)
+        assert final and float(final[1]) == float(epochs[-1][2])
+        assert round(int(final[2]) / 60 * 100, 1) == float(final[1]) > 100 / 3  # beats chance
+    assert_png(tmp_path / "spiral_adam.png")
+
+
 # ---- render_graph --------------------------------------------------------------------------
 
 
