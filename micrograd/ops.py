@@ -569,8 +569,7 @@ _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 def cross_entropy_formula(index: int, count: int) -> str:
     """softmax(z)ᵢ - [i = target]: the softmax of all the logits, minus 1 at the target."""
-    logits = ", ".join(f"{{{k}}}" for k in range(count)) if count <= 3 else \
-        f"{{0}}, …, {{{count - 1}}}"
+    logits = ", ".join(f"{{{k}}}" for k in range(count))
     return f"softmax({logits}){str(index).translate(_SUBSCRIPTS)} - [{index} = {{target}}]"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -316,8 +317,18 @@ def test_derivative_at_a_kink_is_a_one_sided_derivative(name: str, kink: float) 
 
 # ---- formulas: the derivative as text, held to the derivative -------------------------
 
-# What a formula's text may call, besides arithmetic: · is *, ² is **2.
-FORMULA_FUNCTIONS = {"exp": math.exp, "log": math.log, "σ": ops.sigmoid, "tanh": math.tanh}
+def softmax(*zs: float) -> list[float]:
+    """e^(z_i) / Σ_j e^(z_j), written directly (the op computes it shifted by max z)."""
+    exps = [math.exp(z) for z in zs]
+    return [e / math.fsum(exps) for e in exps]
+
+
+# What a formula's text may call, besides arithmetic: · is *, ² is **2, a subscript ₖ is
+# [k] (softmax(…)₀), an Iverson bracket [i = t] is (i == t).
+FORMULA_FUNCTIONS = {"exp": math.exp, "log": math.log, "σ": ops.sigmoid, "tanh": math.tanh,
+                     "softmax": softmax}
+SUBSCRIPT = re.compile("[₀₁₂₃₄₅₆₇₈₉]+")
+IVERSON = re.compile(r"\[([^\[\]=]+) = ([^\[\]=]+)\]")
 
 
 def evaluate_formula(op: ops.Op, index: int, xs: Sequence[float], params: Params) -> float:
@@ -329,6 +340,9 @@ def evaluate_formula(op: ops.Op, index: int, xs: Sequence[float], params: Params
     filled = text.format(*numbers, out=f"({out!r})", **dict(zip(op.operands or (), numbers)),
                          **{k: f"({v!r})" for k, v in {**op.params, **params}.items()})
     code = filled.replace("·", "*").replace("²", "**2")
+    code = IVERSON.sub(r"(\1 == \2)", code)
+    code = SUBSCRIPT.sub(lambda m: f"[{m[0].translate(str.maketrans('₀₁₂₃₄₅₆₇₈₉', '0123456789'))}]",
+                         code)
     return float(eval(code, {"__builtins__": {}}, FORMULA_FUNCTIONS))
 
 
