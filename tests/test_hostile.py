@@ -46,11 +46,13 @@ class Reproducer(Module):
         return self.p ** 0.5 * 0.0 + self.q * x
 
 
+@pytest.mark.parametrize("optimizer", [None, "adam"])  # the notes' update, or an optimiser's
 @pytest.mark.parametrize("order", ["pq", "qp"])
 @pytest.mark.parametrize("per_sample", [True, False])
-def test_issue_reproducer_nan_gradient_is_diverged(order: str, per_sample: bool) -> None:
+def test_issue_reproducer_nan_gradient_is_diverged(order: str, per_sample: bool,
+                                                   optimizer: str | None) -> None:
     m = Reproducer(order)
-    h = train(m, [((1.0,), 1.0)], per_sample=per_sample)
+    h = train(m, [((1.0,), 1.0)], per_sample=per_sample, optimizer=optimizer)
     assert h.reason is StopReason.DIVERGED and not h.converged
     assert math.isnan(h.max_grad) and math.isnan(m.p.data)
     assert h.epochs == 1
@@ -79,12 +81,14 @@ class Planted(Module):
 @pytest.mark.parametrize("n, bad", [(2, 0), (3, 0), (3, 1), (3, 2), (9, 4)])
 @pytest.mark.parametrize("bad_sample", [0, 1, 3])
 @pytest.mark.parametrize("c", [0.0, 1.0])  # a NaN or an infinite gradient
+@pytest.mark.parametrize("optimizer", [None, "adam"])
 def test_a_non_finite_gradient_ends_the_run_as_diverged_in_any_position(
-        n: int, bad: int, bad_sample: int, c: float) -> None:
+        n: int, bad: int, bad_sample: int, c: float, optimizer: str | None) -> None:
     data = [((0.5 * k, 0.0 if k == bad_sample else 1.0), 0.0) for k in range(4)]
     model = Planted(n, bad, c)
     assert math.isfinite(model(*data[bad_sample][0]).data)  # the loss itself stays finite
-    h = train(model, data, lr=0.01, epochs=50, tol=1e30)  # tol: a finite max would converge
+    h = train(model, data, lr=0.01, epochs=50, tol=1e30,  # tol: a finite max would converge
+              optimizer=optimizer)
     assert h.reason is StopReason.DIVERGED and h.epochs == 1
     assert not math.isfinite(h.max_grad)  # inf, or NaN: an inf step makes later grads NaN
     if c == 0.0:

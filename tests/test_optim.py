@@ -393,6 +393,16 @@ def test_train_rejects_a_bad_optimizer() -> None:
         train(net, xor(), optimizer=SGD(net.parameters()[:3], lr=0.1))
     with pytest.raises(TypeError, match="optimizer must be"):
         train(net, xor(), optimizer=0.1)  # type: ignore[arg-type]
+    twice = [*net.parameters(), net.w11]  # the model's set, but w11 would step twice
+    with pytest.raises(ValueError, match="10 given, the model has 9"):
+        train(net, xor(), optimizer=Adam(twice))
+
+
+def test_an_optimizer_may_hold_the_parameters_in_another_order() -> None:
+    """The hidden-layer check follows the optimizer's order: a step network still stops."""
+    net = Net221("step")
+    history = train(net, xor(), optimizer=Adam(net.parameters()[::-1], lr=0.01))
+    assert history.reason == StopReason.NO_HIDDEN_GRADIENT and history.epochs == 1
 
 
 def test_a_multi_class_mlp_learns_the_spiral_with_cross_entropy_and_adam() -> None:
