@@ -20,11 +20,13 @@ import graphviz
 from micrograd._files import write_atomic
 from micrograd._numbers import clip, short
 from micrograd.engine import Value, topological_order
+from micrograd.page import record
 from micrograd.trace import node_names
 
 __all__ = ["FORMATS", "LABEL_LIMIT", "GraphvizFailed", "GraphvizNotFound", "draw_dot", "render"]
 
-FORMATS = (".svg", ".png", ".pdf", ".dot")  # render's file suffixes; .dot needs no Graphviz
+# render's file suffixes; .dot needs no Graphviz; .html is the backprop page (micrograd.page)
+FORMATS = (".svg", ".png", ".pdf", ".dot", ".html")
 
 #: Node names and op symbols longer than this are drawn cut, ending in … (dot reads no
 #: string over 16,384 characters, and a drawing shows no more).
@@ -145,6 +147,8 @@ def draw_dot(
 def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Path:
     """Write the drawing of root to path, in the format its suffix names (.svg .png .pdf .dot).
 
+    ``.html`` writes the backprop page (``micrograd.page``): this drawing, and a script that
+    steps through ``backward_steps(root)``; root's grads are left as they were.
     ``draw_options`` go to ``draw_dot``. The file is replaced atomically: a failure
     leaves any previous file intact. Only .dot works without Graphviz's ``dot`` program.
     """
@@ -157,12 +161,18 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
         raise ValueError(
             f"render: unknown file suffix {shown} in {str(path)!r}; use one of {', '.join(FORMATS)}"
         )
-    graph = draw_dot(root, **draw_options)
+    if suffix == ".html":
+        recording = record(root)
+        with recording.widest_grads():  # every record gets room for every grad it will show
+            graph = draw_dot(root, **draw_options)
+    else:
+        graph = draw_dot(root, **draw_options)
     if suffix == ".dot":
         data = graph.source.encode("utf-8")
     else:
         try:
-            data = graph.pipe(format=suffix[1:], quiet=True)  # dot's stderr: in the error
+            fmt = "svg" if suffix == ".html" else suffix[1:]
+            data = graph.pipe(format=fmt, quiet=True)  # dot's stderr: in the error
         except graphviz.ExecutableNotFound as err:
             raise GraphvizNotFound(
                 f"render: writing {str(path)!r} needs Graphviz's `dot` program, which is not "
@@ -174,5 +184,7 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
             said = clip(" / ".join(said.split("\n")[:3]).strip(), 300)
             raise GraphvizFailed(
                 f"render: Graphviz's dot failed on {str(path)!r}: {said or 'no message'}") from err
+    if suffix == ".html":
+        data = recording.html(data.decode("utf-8")).encode("utf-8")
     write_atomic(path, data)
     return path

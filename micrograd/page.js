@@ -1,0 +1,309 @@
+// The backprop page's script: replays the records micrograd wrote into #backprop-data.
+// Every number it shows is a string formatted by Python; it does no arithmetic on them.
+// Labels are set with textContent only: they are text, never markup.
+"use strict";
+(function () {
+  const NS = "http://www.w3.org/2000/svg";
+  const data = JSON.parse(document.getElementById("backprop-data").textContent);
+  const nodes = data.nodes, steps = data.steps, grads = data.grads;
+  const last = steps.length;
+  const svg = document.querySelector("#graph svg");
+  const $ = (id) => document.getElementById(id);
+
+  // Graphviz's groups by DOT name: v<i> is node i of topological_order(root), v<i>_op the op
+  // that made it, an edge "v<c>->v<i>_op" carries child c into node i (in the children's order).
+  const records = [], opNodes = [], edges = new Map();
+  for (const g of svg.querySelectorAll("g.node, g.edge")) {
+    const title = g.querySelector("title");
+    if (!title) continue;
+    const name = title.textContent;
+    title.remove(); // DOT names make poor tooltips
+    if (g.classList.contains("edge")) {
+      if (!edges.has(name)) edges.set(name, []);
+      edges.get(name).push(g);
+      continue;
+    }
+    const m = /^v(\d+)(_op)?$/.exec(name);
+    if (!m) continue;
+    (m[2] ? opNodes : records)[Number(m[1])] = g;
+    g.dataset.node = m[1];
+  }
+  const gradTexts = records.map((g) => {
+    const texts = g.querySelectorAll("text"); // a record's fields: name | data | grad
+    return texts[texts.length - 1];
+  });
+
+  // Bookkeeping over the records: the step that processes each node, the terms each receives.
+  const stepOf = new Array(nodes.length).fill(0);
+  const received = nodes.map(() => []);
+  steps.forEach((s, k) => {
+    stepOf[s.node] = k + 1;
+    s.updates.forEach((u) => received[u.child].push([k + 1, s.node, u]));
+  });
+
+  function gradAt(i, k) { // the grad text of node i after step k
+    const h = grads[i];
+    let j = h.length - 1;
+    while (h[j][0] > k) j--;
+    return h[j][1];
+  }
+
+  const overlay = document.createElementNS(NS, "g");
+  overlay.id = "overlay";
+  const graph0 = svg.querySelector("g.graph");
+  graph0.appendChild(overlay);
+  const shift = graph0.transform.baseVal.consolidate().matrix; // Graphviz's translate(4 H)
+
+  // Room for the notes beside edges at the drawing's border: a margin, grown when a step's
+  // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
+  const vb = svg.viewBox.baseVal;
+  const base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
+  function frame() {
+    let {x, y, width, height} = base;
+    if (overlay.firstChild) {
+      const b = overlay.getBBox(), dx = shift.e, dy = shift.f; // in the svg's units
+      const x0 = Math.min(x, b.x + dx - 4), y0 = Math.min(y, b.y + dy - 4);
+      width = Math.max(x + width, b.x + dx + b.width + 4) - x0;
+      height = Math.max(y + height, b.y + dy + b.height + 4) - y0;
+      x = x0;
+      y = y0;
+    }
+    svg.setAttribute("viewBox", [x, y, width, height].join(" "));
+    svg.setAttribute("width", width + "pt");
+    svg.setAttribute("height", height + "pt");
+  }
+
+  function tag(parent, name, cls, text) { // an SVG element with optional class and text
+    const el = document.createElementNS(NS, name);
+    if (cls) el.setAttribute("class", cls);
+    if (text !== undefined) el.textContent = text;
+    parent.appendChild(el);
+    return el;
+  }
+
+  // A boxed note beside the tail of an edge (the child's end, where edges are spread out,
+  // not the op's end, where they converge), on the side the edge leaves from.
+  function note(cls, edge, lines, below) {
+    const path = edge.querySelector("path");
+    const length = path.getTotalLength();
+    const p = path.getPointAtLength(0), q = path.getPointAtLength(Math.min(20, length));
+    const dx = q.x - p.x, dy = q.y - p.y;
+    const g = tag(overlay, "g", cls);
+    const rect = tag(g, "rect");
+    const text = tag(g, "text");
+    lines.forEach((line, n) => {
+      const span = tag(text, "tspan", "", line);
+      span.setAttribute("x", 0);
+      span.setAttribute("dy", n === 0 ? "0" : "1.25em");
+    });
+    const b = text.getBBox(); // at the origin; then moved beside the edge
+    let x, y;
+    if (Math.abs(dx) >= Math.abs(dy)) {
+      x = dx >= 0 ? p.x + 6 : p.x - 6 - b.width;
+      y = p.y - b.height / 2;
+    } else {
+      x = p.x - b.width / 2;
+      y = dy >= 0 ? p.y + 6 : p.y - 6 - b.height;
+    }
+    if (below) { // the same child's earlier note in this step: stack under it
+      x = below.x;
+      y = below.y + below.height + 6;
+    }
+    g.setAttribute("transform", "translate(" + (x - b.x) + "," + (y - b.y) + ")");
+    rect.setAttribute("x", b.x - 4);
+    rect.setAttribute("y", b.y - 2);
+    rect.setAttribute("width", b.width + 8);
+    rect.setAttribute("height", b.height + 4);
+    rect.setAttribute("rx", 3);
+    return {x: x, y: y, width: b.width, height: b.height};
+  }
+
+  let current = -1, selected = -1, marked = [];
+
+  function mark(el, cls) {
+    if (!el) return;
+    el.classList.add(cls);
+    marked.push([el, cls]);
+  }
+
+  function show(k, writeHash) {
+    k = Math.max(0, Math.min(last, k));
+    for (let i = 0; i < nodes.length; i++) {
+      const text = "grad " + gradAt(i, k);
+      if (gradTexts[i].textContent !== text) gradTexts[i].textContent = text;
+    }
+    for (const [el, cls] of marked) el.classList.remove(cls);
+    marked = [];
+    overlay.replaceChildren();
+    const stepText = $("step-text"), status = $("status");
+    if (k === 0) {
+      stepText.textContent = "Step 0: the graph after the forward pass, before backward(): " +
+        "every grad is 0.\nNext, backward() seeds the root's grad with 1 and applies the " +
+        "chain rule node by node.";
+      status.textContent = last === 0
+        ? "The root is a leaf: backward() has no chain-rule step to show."
+        : "Step 0 of " + last + ": after the forward pass, every grad 0.";
+    } else {
+      const s = steps[k - 1];
+      stepText.textContent = s.text;
+      status.textContent = "Step " + k + " of " + last + ": " + nodes[s.node].name +
+        " passes its grad " + s.grad + " to its " +
+        (s.updates.length === 1 ? "child" : s.updates.length + " children") +
+        " (child.grad += local derivative · grad).";
+      mark(records[s.node], "active");
+      mark(opNodes[s.node], "active");
+      const outEdges = edges.get("v" + s.node + "_op->v" + s.node) || [];
+      outEdges.forEach((e) => mark(e, "lit"));
+      const seen = new Map(), placed = new Map();
+      for (const u of s.updates) {
+        mark(records[u.child], "updated");
+        const key = "v" + u.child + "->v" + s.node + "_op";
+        const n = seen.get(key) || 0; // a child used twice has two edges, one term on each
+        seen.set(key, n + 1);
+        const edge = (edges.get(key) || [])[n];
+        if (!edge) continue;
+        mark(edge, "lit");
+        placed.set(u.child, note("term", edge, ["+= " + u.edge, "grad " + u.before + " → " +
+          u.after], placed.get(u.child)));
+      }
+    }
+    frame();
+    $("scrub").value = String(k);
+    $("counter").textContent = "step " + k + " / " + last;
+    $("first").disabled = $("prev").disabled = k === 0;
+    $("next").disabled = $("last").disabled = k === last;
+    document.body.dataset.step = String(k);
+    if (writeHash && k !== current) setHash(k);
+    current = k;
+    if (selected >= 0) inspect(selected);
+    if (k > 0) {
+      const g = records[steps[k - 1].node];
+      if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
+    }
+  }
+
+  // ---- deep links: #step=N, #step=0, #step=end -----------------------------------------
+
+  function hashStep() {
+    const m = /^#step=(\d+|end)$/.exec(location.hash);
+    if (!m) return 0;
+    return m[1] === "end" ? last : Math.min(last, Number(m[1]));
+  }
+
+  function setHash(k) {
+    const hash = "#step=" + k;
+    if (location.hash === hash) return;
+    try {
+      history.replaceState(null, "", hash);
+    } catch (e) { // some browsers refuse replaceState on file:// pages
+      location.replace(hash);
+    }
+  }
+
+  window.addEventListener("hashchange", () => show(hashStep(), false));
+
+  // ---- the node inspector --------------------------------------------------------------
+
+  function el(parent, name, text, cls) {
+    const e = document.createElement(name);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    parent.appendChild(e);
+    return e;
+  }
+
+  function inspect(i) {
+    if (selected >= 0) {
+      records[selected].classList.remove("selected");
+      if (opNodes[selected]) opNodes[selected].classList.remove("selected");
+    }
+    selected = i;
+    records[i].classList.add("selected");
+    if (opNodes[i]) opNodes[i].classList.add("selected");
+    const node = nodes[i], box = $("node-info");
+    box.replaceChildren();
+    el(box, "h3", node.name);
+    const facts = el(box, "dl");
+    const fact = (term, value) => { el(facts, "dt", term); return el(facts, "dd", value); };
+    fact("op", node.op ? node.op + "  (drawn " + node.symbol + ")" : "none: a leaf");
+    fact("data", node.data);
+    fact("grad", gradAt(i, current) + "  at step " + current +
+      (current < last ? "  (" + gradAt(i, last) + " after the last step)" : ""));
+    const k = stepOf[i];
+    if (k) {
+      fact("processed", "at step " + k);
+      el(box, "h4", "Local derivatives");
+      const list = el(box, "ul", undefined, "formulas");
+      for (const u of steps[k - 1].updates) {
+        const d = "∂" + node.name + "/∂" + nodes[u.child].name;
+        el(list, "li", d + " = " + (u.formula ? u.formula + " = " : "") + u.local);
+      }
+    }
+    const terms = received[i];
+    if (terms.length) {
+      el(box, "h4", terms.length === 1 ? "Its one chain-rule term" : "Its " + terms.length +
+        " chain-rule terms (a value used " + terms.length + " times gets one per use)");
+      const list = el(box, "ul", undefined, "terms");
+      for (const [step, from, u] of terms) {
+        el(list, "li", "step " + step + ": from " + nodes[from].name + ", term " + u.term +
+          ": grad " + u.before + " → " + u.after, step > current ? "future" : "");
+      }
+    }
+    if (node.explain) {
+      el(box, "h4", "The chain rule, path by path (explain)");
+      el(box, "pre", node.explain, "explain");
+    }
+  }
+
+  svg.addEventListener("click", (e) => {
+    const g = e.target.closest("g.node");
+    if (g && g.dataset.node !== undefined) inspect(Number(g.dataset.node));
+  });
+
+  // ---- controls ------------------------------------------------------------------------
+
+  let timer = null;
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+    $("play").textContent = "play";
+    $("play").title = "play (space)";
+  }
+  function play() {
+    if (timer) { stop(); return; }
+    if (current >= last) show(0, true);
+    $("play").textContent = "pause";
+    $("play").title = "pause (space)";
+    timer = setInterval(() => (current >= last ? stop() : show(current + 1, true)), 1000);
+  }
+  const go = (k) => () => { stop(); show(k(), true); };
+  $("first").addEventListener("click", go(() => 0));
+  $("prev").addEventListener("click", go(() => current - 1));
+  $("next").addEventListener("click", go(() => current + 1));
+  $("last").addEventListener("click", go(() => last));
+  $("play").addEventListener("click", play);
+  const scrub = $("scrub");
+  scrub.max = String(last);
+  scrub.addEventListener("input", () => { stop(); show(Number(scrub.value), true); });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.target === scrub) return; // the slider moves itself
+    const key = {ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play"};
+    const id = key[e.key];
+    if (!id || (e.target.tagName === "BUTTON" && e.key === " ")) return;
+    e.preventDefault();
+    $(id).click();
+  });
+
+  // ---- fit the graph to the window's width (when shrinking it keeps it readable) --------
+
+  const fit = $("fit");
+  const natural = svg.width.baseVal.value;
+  fit.checked = natural > svg.parentNode.clientWidth && svg.parentNode.clientWidth / natural >= 0.4;
+  const applyFit = () => svg.classList.toggle("fit", fit.checked);
+  fit.addEventListener("change", () => { applyFit(); if (current > 0) show(current, false); });
+  applyFit();
+
+  show(hashStep(), false);
+  document.documentElement.dataset.ready = "1";
+})();

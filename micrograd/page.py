@@ -1,0 +1,180 @@
+"""The backprop page: one self-contained HTML file that steps through backward() in a browser.
+
+``micrograd.graph.render(root, "x.html")`` writes it. The graph is Graphviz's layout of
+``graph.draw_dot`` (the same drawing as ``render(root, "x.svg")``), inline; the forward values
+and the ``trace.backward_steps(root)`` records sit beside it as JSON; a small script replays
+them. Python is the only engine: every number on the page was formatted here, and the
+script does no arithmetic. No network: no CDN, no web fonts, no server.
+
+Step 0 is the graph after the forward pass, every grad 0; step k is the state after the k-th
+``backward_steps`` record. ``#step=N`` (or ``#step=end``) in the URL opens a step.
+
+The page always shows ``backward()`` run from zero grads; the graph's own grads are left as
+they were (``record`` restores them).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from micrograd._numbers import short
+from micrograd.engine import Value, topological_order
+from micrograd.trace import backward_steps, explain, node_names
+
+__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "record"]
+
+EXPLAIN_MAX_PATHS = 6  # paths written out per leaf's explain() text (the total sums them all)
+
+_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                               "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+class Recording:
+    """``backward_steps(root)`` run from zero grads, as the page's JSON; see ``record``."""
+
+    def __init__(self, root: Value, order: list[Value], data: dict[str, Any],
+                 widest: list[float]) -> None:
+        self.root = root
+        self.order = order  # topological_order(root): node i is draw_dot's v<i>
+        self.data = data  # what the page's script reads; only strings, ints and lists
+        self._widest = widest  # per node, the grad whose text is the longest the page shows
+
+    @contextmanager
+    def widest_grads(self) -> Iterator[None]:
+        """Within the block every node's grad is the one with the widest text the page shows.
+
+        Graphviz sizes each record for its text, so a drawing made here has room for every
+        step's grad. The grads are put back on exit.
+        """
+        saved = [node.grad for node in self.order]
+        try:
+            for node, grad in zip(self.order, self._widest):
+                node.grad = grad
+            yield
+        finally:
+            for node, grad in zip(self.order, saved):
+                node.grad = grad
+
+    def html(self, svg: str) -> str:
+        """The page: svg (Graphviz's SVG of draw_dot(root)), the records and the script."""
+        start = svg.find("<svg")
+        if start < 0:
+            raise ValueError("page: the Graphviz output has no <svg> element")
+        payload = json.dumps(self.data, ensure_ascii=False, allow_nan=False,
+                             separators=(",", ":")).translate(_JSON_ESCAPES)
+        title = f"backprop through {self.data['nodes'][0]['name']} · micrograd"
+        return _TEMPLATE.format(
+            title=html.escape(title), css=_asset("page.css"), svg=svg[start:].strip(),
+            data=payload, js=_asset("page.js"),
+        )
+
+
+def record(root: Value) -> Recording:
+    """Replay backward() on root from zero grads, one ``backward_steps`` record per step.
+
+    Every node's grad is what it was before the call (restored even on error).
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"page: root must be a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    index = {node: i for i, node in enumerate(order)}
+    names = node_names(order)
+    saved = [node.grad for node in order]
+    # history[i]: (step, grad) each time node i's grad changes; every grad is 0 at step 0
+    history: list[list[tuple[int, float]]] = [[(0, 0.0)] for _ in order]
+    steps: list[dict[str, Any]] = []
+    try:
+        for node in order:
+            node.grad = 0.0
+        for k, step in enumerate(backward_steps(root), 1):
+            i = index[step.node]
+            g = short(step.grad_output)
+            times_g = f"({g})" if g.startswith("-") else g
+            if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
+                history[i].append((k, step.grad_output))
+            updates = []
+            for u in step.updates:
+                c = index[u.child]
+                before = history[c][-1][1]
+                history[c].append((k, u.grad))
+                updates.append({
+                    "child": c, "local": short(u.local_grad), "term": short(u.contribution),
+                    "edge": f"{short(u.local_grad)}·{times_g} = {short(u.contribution)}",
+                    "before": short(before), "after": short(u.grad), "formula": u.formula,
+                })
+            steps.append({"node": i, "grad": g, "text": str(step),
+                          "updates": updates})
+    finally:
+        for node, grad in zip(order, saved):
+            node.grad = grad
+
+    nodes = []
+    for i, node in enumerate(order):
+        entry: dict[str, Any] = {"name": names[i], "op": node.op, "symbol": node.op_symbol,
+                                 "data": short(node.data)}
+        if node.is_leaf and node is not root:
+            entry["explain"] = explain(root, node, max_paths=EXPLAIN_MAX_PATHS)
+        nodes.append(entry)
+    grads = [[[k, short(g)] for k, g in h] for h in history]
+    widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
+    return Recording(root, order, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
+
+
+def _asset(name: str) -> str:
+    """The text of a file shipped beside this module (the page's script and style)."""
+    text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
+    if "</" in text:  # it is inlined into a <script> / <style> element
+        raise ValueError(f"page: {name} must not contain '</'")
+    return text
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+{css}</style>
+</head>
+<body>
+<header>
+  <div class="controls" role="toolbar" aria-label="backward pass">
+    <button id="first" title="first step (Home)">|◀</button>
+    <button id="prev" title="previous step (←)">◀</button>
+    <button id="play" class="play" title="play (space)">play</button>
+    <button id="next" title="next step (→)">▶</button>
+    <button id="last" title="last step (End)">▶|</button>
+    <input id="scrub" type="range" min="0" max="0" value="0" aria-label="step">
+    <span id="counter">step 0 / 0</span>
+    <label class="fit"><input id="fit" type="checkbox"> fit width</label>
+  </div>
+  <div id="status"></div>
+</header>
+<main>
+  <div id="graph">
+{svg}
+  </div>
+  <aside>
+    <section>
+      <h2>This step, as <code>backward_steps</code> prints it</h2>
+      <pre id="step-text"></pre>
+    </section>
+    <section>
+      <h2>Node <span class="hint">(click one)</span></h2>
+      <div id="node-info"><p class="hint">Click a node of the graph to see its op, data,
+      grad and local derivatives.</p></div>
+    </section>
+  </aside>
+</main>
+<script type="application/json" id="backprop-data">{data}</script>
+<script>
+{js}</script>
+</body>
+</html>
+"""
