@@ -58,19 +58,19 @@
   // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
   const vb = svg.viewBox.baseVal;
   const base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
-  function frame() {
-    let {x, y, width, height} = base;
-    if (overlay.firstChild) {
-      const b = overlay.getBBox(), dx = shift.e, dy = shift.f; // in the svg's units
-      const x0 = Math.min(x, b.x + dx - 4), y0 = Math.min(y, b.y + dy - 4);
-      width = Math.max(x + width, b.x + dx + b.width + 4) - x0;
-      height = Math.max(y + height, b.y + dy + b.height + 4) - y0;
-      x = x0;
-      y = y0;
+  function frame(boxes) { // boxes: the notes, in graph0's units (Graphviz translates graph0)
+    let x0 = base.x, y0 = base.y, x1 = base.x + base.width, y1 = base.y + base.height;
+    for (const b of boxes) {
+      x0 = Math.min(x0, b.x + shift.e - 6);
+      y0 = Math.min(y0, b.y + shift.f - 4);
+      x1 = Math.max(x1, b.x + shift.e + b.width + 6);
+      y1 = Math.max(y1, b.y + shift.f + b.height + 4);
     }
-    svg.setAttribute("viewBox", [x, y, width, height].join(" "));
-    svg.setAttribute("width", width + "pt");
-    svg.setAttribute("height", height + "pt");
+    const box = [x0, y0, x1 - x0, y1 - y0].join(" ");
+    if (svg.getAttribute("viewBox") === box) return;
+    svg.setAttribute("viewBox", box);
+    svg.setAttribute("width", (x1 - x0) + "pt");
+    svg.setAttribute("height", (y1 - y0) + "pt");
   }
 
   function tag(parent, name, cls, text) { // an SVG element with optional class and text
@@ -81,41 +81,61 @@
     return el;
   }
 
+  // Notes are measured on a canvas, not with getBBox: on a graph of thousands of nodes each
+  // getBBox would lay out the whole drawing again.
+  const FONT_SIZE = 10.5, LINE = 1.25 * FONT_SIZE, PAD_X = 4, PAD_Y = 3;
+  const ruler = document.createElement("canvas").getContext("2d");
+  ruler.font = FONT_SIZE + 'px "DejaVu Sans", sans-serif';
+
+  const tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
+  function tail(edge, record) {
+    if (!tails.has(edge)) {
+      const path = edge.querySelector("path");
+      const p = path.getPointAtLength(0);
+      const q = path.getPointAtLength(Math.min(20, path.getTotalLength()));
+      const xs = [], ys = []; // the record's outline: Graphviz's polygon points "x,y x,y ..."
+      for (const pair of record.querySelector("polygon").getAttribute("points").trim().split(/\s+/)) {
+        const [x, y] = pair.split(",").map(Number);
+        xs.push(x);
+        ys.push(y);
+      }
+      tails.set(edge, {x: p.x, y: p.y, dx: q.x - p.x, dy: q.y - p.y, left: Math.min(...xs),
+        right: Math.max(...xs), top: Math.min(...ys), bottom: Math.max(...ys)});
+    }
+    return tails.get(edge);
+  }
+
   // A boxed note beside the tail of an edge (the child's end, where edges are spread out,
-  // not the op's end, where they converge), on the side the edge leaves from.
-  function note(cls, edge, lines, below) {
-    const path = edge.querySelector("path");
-    const length = path.getTotalLength();
-    const p = path.getPointAtLength(0), q = path.getPointAtLength(Math.min(20, length));
-    const dx = q.x - p.x, dy = q.y - p.y;
+  // not the op's end, where they converge), on the side the edge leaves from; or stacked
+  // under an earlier note (`below`) when a child receives two terms in one step.
+  function note(cls, edge, record, lines, below) {
+    const t = tail(edge, record);
+    const width = Math.max(...lines.map((line) => ruler.measureText(line).width)) + 2 * PAD_X;
+    const height = lines.length * LINE + 2 * PAD_Y;
+    let x, y;
+    if (below) {
+      x = below.x;
+      y = below.y + below.height + 4;
+    } else if (Math.abs(t.dx) >= Math.abs(t.dy)) {
+      x = t.dx >= 0 ? Math.max(t.x, t.right) + 4 : Math.min(t.x, t.left) - 4 - width;
+      y = t.y - height / 2;
+    } else {
+      x = t.x - width / 2;
+      y = t.dy >= 0 ? Math.max(t.y, t.bottom) + 4 : Math.min(t.y, t.top) - 4 - height;
+    }
     const g = tag(overlay, "g", cls);
+    g.setAttribute("transform", "translate(" + x + "," + y + ")");
     const rect = tag(g, "rect");
+    rect.setAttribute("width", width);
+    rect.setAttribute("height", height);
+    rect.setAttribute("rx", 3);
     const text = tag(g, "text");
     lines.forEach((line, n) => {
       const span = tag(text, "tspan", "", line);
-      span.setAttribute("x", 0);
-      span.setAttribute("dy", n === 0 ? "0" : "1.25em");
+      span.setAttribute("x", PAD_X);
+      span.setAttribute("y", PAD_Y + (n + 0.8) * LINE);
     });
-    const b = text.getBBox(); // at the origin; then moved beside the edge
-    let x, y;
-    if (Math.abs(dx) >= Math.abs(dy)) {
-      x = dx >= 0 ? p.x + 6 : p.x - 6 - b.width;
-      y = p.y - b.height / 2;
-    } else {
-      x = p.x - b.width / 2;
-      y = dy >= 0 ? p.y + 6 : p.y - 6 - b.height;
-    }
-    if (below) { // the same child's earlier note in this step: stack under it
-      x = below.x;
-      y = below.y + below.height + 6;
-    }
-    g.setAttribute("transform", "translate(" + (x - b.x) + "," + (y - b.y) + ")");
-    rect.setAttribute("x", b.x - 4);
-    rect.setAttribute("y", b.y - 2);
-    rect.setAttribute("width", b.width + 8);
-    rect.setAttribute("height", b.height + 4);
-    rect.setAttribute("rx", 3);
-    return {x: x, y: y, width: b.width, height: b.height};
+    return {x: x, y: y, width: width, height: height};
   }
 
   let current = -1, selected = -1, marked = [];
@@ -154,7 +174,7 @@
       mark(opNodes[s.node], "active");
       const outEdges = edges.get("v" + s.node + "_op->v" + s.node) || [];
       outEdges.forEach((e) => mark(e, "lit"));
-      const seen = new Map(), placed = new Map();
+      const seen = new Map(), placed = new Map(), boxes = [];
       for (const u of s.updates) {
         mark(records[u.child], "updated");
         const key = "v" + u.child + "->v" + s.node + "_op";
@@ -163,11 +183,14 @@
         const edge = (edges.get(key) || [])[n];
         if (!edge) continue;
         mark(edge, "lit");
-        placed.set(u.child, note("term", edge, ["+= " + u.edge, "grad " + u.before + " → " +
-          u.after], placed.get(u.child)));
+        const box = note("term", edge, records[u.child], ["+= " + u.edge, "grad " + u.before + " → " + u.after],
+          placed.get(u.child));
+        placed.set(u.child, box);
+        boxes.push(box);
       }
+      frame(boxes);
     }
-    frame();
+    if (k === 0) frame([]);
     $("scrub").value = String(k);
     $("counter").textContent = "step " + k + " / " + last;
     $("first").disabled = $("prev").disabled = k === 0;
@@ -176,9 +199,9 @@
     if (writeHash && k !== current) setHash(k);
     current = k;
     if (selected >= 0) inspect(selected);
-    if (k > 0) {
+    if (k > 0) { // keep the node being processed in view, once the frame is laid out anyway
       const g = records[steps[k - 1].node];
-      if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
+      requestAnimationFrame(() => g.scrollIntoView({block: "nearest", inline: "nearest"}));
     }
   }
 
