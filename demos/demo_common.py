@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,23 @@ def parser(doc: str | None, quick: str) -> argparse.ArgumentParser:
     return p
 
 
+# Headless Chromium for the backprop page's screenshot and tests: Debian's browser on disk,
+# driven by playwright from PyPI (never `playwright install`: nothing downloads a browser).
+BROWSER_HINT = ("pip install playwright (the Python package only, no `playwright install`) "
+                "and apt-get install chromium")
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run")
+
+
+def chromium_path() -> str | None:
+    """Chromium on disk: $MICROGRAD_CHROMIUM, else `chromium` (Debian) on PATH; None if absent."""
+    return (os.environ.get("MICROGRAD_CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
+
+
+def launch_chromium(playwright: Any, path: str) -> Any:
+    """A headless Chromium from disk, through a started ``sync_playwright()``."""
+    return playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS))
 
 
 def shown(path: Path) -> str:

@@ -218,7 +218,7 @@
     if (location.hash === hash) return;
     try {
       history.replaceState(null, "", hash);
-    } catch (e) { // some browsers refuse replaceState on file:// pages
+    } catch (e) { // some browsers refuse replaceState on a page opened from disk
       location.replace(hash);
     }
   }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -14,6 +16,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 REQUIRE_EXTRAS = os.environ.get("MICROGRAD_REQUIRE_EXTRAS") == "1"
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+sys.path.insert(0, str(DEMOS))  # demo_common: the browser the demos use is the tests' browser
+import demo_common  # noqa: E402
 
 # CI explores the same examples every run (a failure there reproduces); a developer's runs
 # draw new ones each time.
@@ -57,6 +62,19 @@ def torch() -> ModuleType:
 @pytest.fixture
 def dot() -> str:
     return require_dot()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's, through playwright) for the session, or a skip."""
+    sync_api = require_module("playwright.sync_api")
+    path = demo_common.chromium_path()
+    if path is None:
+        _missing(f"the Chromium browser ({demo_common.BROWSER_HINT})")
+    with sync_api.sync_playwright() as playwright:
+        chromium = demo_common.launch_chromium(playwright, path)
+        yield chromium
+        chromium.close()
 
 
 # ---- random expression graphs with shared subexpressions ------------------------------
