@@ -159,6 +159,8 @@ def _check_graph_out(out: str, fallback: bool) -> Path:
                          f"use one of {', '.join(FORMATS)}")
     if fallback and path.suffix.lower() != ".dot" and shutil.which("dot") is None:
         _check_output("--out", str(path.with_suffix(".dot")))  # written instead
+    elif fallback and path.suffix.lower() not in (".dot", ".html"):
+        _check_output("--out", str(path.with_suffix(".html")))  # the main job's page beside it
     return path
 
 
@@ -182,6 +184,8 @@ def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: b
         return written
     written = render(root, out, **options)
     print(f"graph written to {written}")
+    if written.suffix == ".html":
+        print(f"open {written} in a browser to step through backprop")
     return written
 
 
@@ -220,7 +224,10 @@ def main_job(args: argparse.Namespace) -> int:
     (x1, x2), y = xor[2]
     loss = _one_sample(net, x1, x2, y)
     print(f"the graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, with its gradients:")
-    _write_graph(loss, out, net.parameters(), local_grads=True, fallback=True)
+    written = _write_graph(loss, out, net.parameters(), local_grads=True, fallback=True)
+    if written.suffix != ".dot" and out.suffix.lower() != ".html":  # and the page beside it
+        _write_graph(loss, out.with_suffix(".html"), net.parameters(), local_grads=True,
+                     fallback=False)
     return 0
 
 
@@ -387,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None,
                         help="the main job's initialisation seed (default: Net221's)")
     parser.add_argument("--out", default="net221.svg",
-                        help="the main job's graph file (.svg .png .pdf .dot; default net221.svg)")
+                        help="the main job's graph file (.svg .png .pdf .dot; default net221.svg); "
+                             "the backprop page goes beside it (.html)")
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     p = sub.add_parser("train", help="train a network on a small data set",
@@ -438,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render E = ½(y − ŷ)² of one sample with its gradients.")
     _add_sample_options(p)
     p.add_argument("--out", default="net221.svg",
-                   help="output file; the suffix picks the format: .svg .png .pdf .dot")
+                   help="output file; the suffix picks the format: .svg .png .pdf .dot, or "
+                        ".html for a page that steps through backprop")
     p.add_argument("--local-grads", action="store_true",
                    help="write each edge's local derivative on it")
     p.set_defaults(run=cmd_graph)

@@ -45,6 +45,10 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     for name in ("w11", "w12", "b1", "w1", "w2", "a1", "z1", "ŷ", "E"):
         assert re.search(rf"(^| ){re.escape(name)}( |$)", text), name
+    # the backprop page beside the drawing: the same drawing, and the recorded steps
+    assert "open net221.html in a browser to step through backprop" in out
+    page = (tmp_path / "net221.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 1 and '"name":"w11"' in page and "tanh" in page
 
 
 def test_main_job_without_dot_writes_dot_source_and_a_hint(tmp_path: Path) -> None:
@@ -54,7 +58,7 @@ def test_main_job_without_dot_writes_dot_source_and_a_hint(tmp_path: Path) -> No
     assert "apt-get install graphviz" in done.stdout
     source = (tmp_path / "net221.dot").read_text(encoding="utf-8")
     assert source.startswith("digraph") and "w11" in source
-    assert not (tmp_path / "net221.svg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net221.dot"]  # no .svg, no .html
 
 
 @pytest.mark.parametrize(
@@ -175,6 +179,10 @@ def test_graph_renders_the_requested_format(dot: str, tmp_path: Path) -> None:
     dot = tmp_path / "g.dot"
     assert main(["graph", "--out", str(dot)]) == 0
     assert "w11" in dot.read_text(encoding="utf-8")
+    page = tmp_path / "g.html"
+    assert main(["graph", "--out", str(page), "--activation", "sigmoid"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and '"op":"sigmoid"' in text
 
 
 def test_console_script_is_installed() -> None:
