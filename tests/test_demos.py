@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -239,3 +240,31 @@ def test_step_through_walks_every_node_and_names_the_pdb_line(demo, tmp_path, ca
         assert where, file
         line = Path(where[1]).read_text(encoding="utf-8").splitlines()[int(where[2]) - 1]
         assert text in line, (file, line)
+
+
+# ---- backprop_page -------------------------------------------------------------------------
+
+
+def test_backprop_page_writes_the_page_and_a_screenshot_of_it(browser, tmp_path):
+    """Run as a user runs it (its own playwright, beside the session's browser)."""
+    require_dot()
+    done = subprocess.run([sys.executable, str(DEMOS / "backprop_page.py"), "--quick", "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "backprop_page.html#step=4 opens step 4" in done.stdout
+    page = (tmp_path / "backprop_page.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 1 and '"name":"w11"' in page
+    data = (tmp_path / "backprop_page.png").read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width == 1400 and height >= 700, (width, height)
+
+
+def test_backprop_page_without_a_browser_writes_the_page_and_says_how(
+        demo, tmp_path, capsys, monkeypatch):
+    require_dot()
+    module = demo("backprop_page")
+    monkeypatch.setattr(module.demo_common, "chromium_path", lambda: None)
+    out = run(module, tmp_path, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop_page.html"]
+    assert "no screenshot" in out and "apt-get install chromium" in out

@@ -230,7 +230,7 @@ def test_unknown_suffix_and_missing_directory_are_named(tmp_path):
         render(x, tmp_path / "g.jpeg")
     with pytest.raises(ValueError, match="no suffix"):
         render(x, tmp_path / "graph")
-    assert FORMATS == (".svg", ".png", ".pdf", ".dot")
+    assert FORMATS == (".svg", ".png", ".pdf", ".dot", ".html")
     with pytest.raises(FileNotFoundError, match="missing"):
         render(x, tmp_path / "missing" / "g.dot")
     assert os.listdir(tmp_path) == []
