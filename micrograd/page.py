@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
-from micrograd._numbers import short
+from micrograd._numbers import clip, short
 from micrograd.engine import Value, topological_order
 from micrograd.trace import backward_steps, explain, node_names
 
@@ -30,8 +31,9 @@ __all__ = ["EXPLAIN_MAX_PATHS", "Recording", "record"]
 
 EXPLAIN_MAX_PATHS = 6  # paths written out per leaf's explain() text (the total sums them all)
 
-_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                               "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# Written as \uXXXX escapes in the embedded JSON: < > & (so no label can close the script
+# element or open a tag), U+2028/9 (line ends to older JavaScript), lone surrogates (no UTF-8).
+_JSON_UNSAFE = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
 
 
 class Recording:
@@ -65,9 +67,10 @@ class Recording:
         start = svg.find("<svg")
         if start < 0:
             raise ValueError("page: the Graphviz output has no <svg> element")
-        payload = json.dumps(self.data, ensure_ascii=False, allow_nan=False,
-                             separators=(",", ":")).translate(_JSON_ESCAPES)
-        title = f"backprop through {self.data['nodes'][0]['name']} · micrograd"
+        payload = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
+            self.data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        title = f"backprop through {clip(self.data['nodes'][0]['name'], 60)} · micrograd"
+        title = title.encode("utf-8", "replace").decode("utf-8")  # no lone surrogate
         return _TEMPLATE.format(
             title=html.escape(title), css=_asset("page.css"), svg=svg[start:].strip(),
             data=payload, js=_asset("page.js"),

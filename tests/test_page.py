@@ -161,6 +161,14 @@ def test_embedded_data_cannot_close_its_script(pages: dict[str, Path]) -> None:
     assert "&lt;/script&gt;" in page  # the drawing's text, escaped by Graphviz
 
 
+def test_labels_utf8_cannot_hold_are_escaped_in_the_data(dot: str, tmp_path: Path) -> None:
+    odd = ["\ud800 lone", "nul\x00", "\u2029", "é" * 2000]
+    root = Value.sum(Value(float(i), label) for i, label in enumerate(odd))
+    raw = render(root, tmp_path / "odd.html").read_bytes()
+    page = raw.decode("utf-8")  # strict: the file is valid UTF-8
+    assert sorted(n["name"] for n in embedded_data(page)["nodes"][1:]) == sorted(odd)
+
+
 def test_without_dot_the_page_gives_the_svg_install_hint(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     _, loss = net221_sample()
