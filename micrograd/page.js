@@ -94,7 +94,8 @@
       const p = path.getPointAtLength(0);
       const q = path.getPointAtLength(Math.min(20, path.getTotalLength()));
       const xs = [], ys = []; // the record's outline: Graphviz's polygon points "x,y x,y ..."
-      for (const pair of record.querySelector("polygon").getAttribute("points").trim().split(/\s+/)) {
+      const outline = record.querySelector("polygon").getAttribute("points");
+      for (const pair of outline.trim().split(/\s+/)) {
         const [x, y] = pair.split(",").map(Number);
         xs.push(x);
         ys.push(y);
@@ -183,8 +184,8 @@
         const edge = (edges.get(key) || [])[n];
         if (!edge) continue;
         mark(edge, "lit");
-        const box = note("term", edge, records[u.child], ["+= " + u.edge, "grad " + u.before + " → " + u.after],
-          placed.get(u.child));
+        const lines = ["+= " + u.edge, "grad " + u.before + " → " + u.after];
+        const box = note("term", edge, records[u.child], lines, placed.get(u.child));
         placed.set(u.child, box);
         boxes.push(box);
       }
@@ -324,7 +325,7 @@
   const natural = svg.width.baseVal.value;
   fit.checked = natural > svg.parentNode.clientWidth && svg.parentNode.clientWidth / natural >= 0.4;
   const applyFit = () => svg.classList.toggle("fit", fit.checked);
-  fit.addEventListener("change", () => { applyFit(); if (current > 0) show(current, false); });
+  fit.addEventListener("change", applyFit);
   applyFit();
 
   show(hashStep(), false);

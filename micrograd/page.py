@@ -43,7 +43,7 @@ class Recording:
                  widest: list[float]) -> None:
         self.root = root
         self.order = order  # topological_order(root): node i is draw_dot's v<i>
-        self.data = data  # what the page's script reads; only strings, ints and lists
+        self.data = data  # what the page script reads (JSON: dicts, lists, strings, ints)
         self._widest = widest  # per node, the grad whose text is the longest the page shows
 
     @contextmanager

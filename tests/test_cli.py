@@ -51,6 +51,17 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     assert page.count("<svg") == 1 and '"name":"w11"' in page and "tanh" in page
 
 
+def test_main_job_checks_the_page_path_before_any_work(
+        dot: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "g.html").mkdir()  # where the page beside g.svg would go
+    with pytest.raises(SystemExit) as caught:
+        main(["--out", str(tmp_path / "g.svg")])
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and repr(str(tmp_path / "g.html")) in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.html"]
+
+
 def test_main_job_without_dot_writes_dot_source_and_a_hint(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # python, but no `dot`
     done = run_cli(cwd=tmp_path, env=env)

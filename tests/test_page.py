@@ -318,6 +318,22 @@ def test_deep_links_open_a_step_and_the_url_follows_the_controls(
     tab.wait_for_function("document.body.dataset.step === '1'")
 
 
+def test_play_steps_once_a_second_and_pauses(tab: Any, pages: dict[str, Path]) -> None:
+    tab.clock.install()  # the page's timer runs on a clock the test moves
+    open_page(tab, pages["net221"], "#step=1")
+    tab.keyboard.press(" ")
+    assert tab.inner_text("#play") == "pause"
+    tab.clock.run_for(2_000)
+    assert tab.get_attribute("body", "data-step") == "3"
+    tab.click("#play")
+    tab.clock.run_for(5_000)
+    assert tab.get_attribute("body", "data-step") == "3" and tab.inner_text("#play") == "play"
+    tab.click("#play")
+    tab.clock.run_for(10_000)  # runs to the end and stops there
+    assert tab.get_attribute("body", "data-step") == "6" and tab.inner_text("#play") == "play"
+    assert tab.evaluate("location.hash") == "#step=6"
+
+
 def test_a_2000_node_graph_opens_within_3_seconds(dot: str, tab: Any, tmp_path: Path) -> None:
     """The issue's bound: the page of a 2,000-node graph is ready in headless Chromium in 3 s."""
     root = Value(0.5, "x")
