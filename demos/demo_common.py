@@ -37,8 +37,11 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def chromium_path() -> str | None:
     """Chromium on disk: $MICROGRAD_CHROMIUM, else `chromium` (Debian) on PATH; None if absent."""
-    return (os.environ.get("MICROGRAD_CHROMIUM") or shutil.which("chromium")
-            or shutil.which("chromium-browser"))
+    for name in (os.environ.get("MICROGRAD_CHROMIUM"), "chromium", "chromium-browser"):
+        found = shutil.which(name) if name else None
+        if found:
+            return found
+    return None
 
 
 def launch_chromium(playwright: Any, path: str) -> Any:
