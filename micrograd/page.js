@@ -108,8 +108,9 @@
 
   // A boxed note beside the tail of an edge (the child's end, where edges are spread out,
   // not the op's end, where they converge), on the side the edge leaves from; or stacked
-  // under an earlier note (`below`) when a child receives two terms in one step.
-  function note(cls, edge, record, lines, below) {
+  // under an earlier note (`below`) when a child receives two terms in one step; moved down
+  // past the step's other notes (`others`) it would cover.
+  function note(cls, edge, record, lines, below, others) {
     const t = tail(edge, record);
     const width = Math.max(...lines.map((line) => ruler.measureText(line).width)) + 2 * PAD_X;
     const height = lines.length * LINE + 2 * PAD_Y;
@@ -123,6 +124,15 @@
     } else {
       x = t.x - width / 2;
       y = t.dy >= 0 ? Math.max(t.y, t.bottom) + 4 : Math.min(t.y, t.top) - 4 - height;
+    }
+    for (let moved = true; moved;) { // below any earlier note of this step it would cover
+      moved = false;
+      for (const o of others) {
+        if (x < o.x + o.width && o.x < x + width && y < o.y + o.height && o.y < y + height) {
+          y = o.y + o.height + 3;
+          moved = true;
+        }
+      }
     }
     const g = tag(overlay, "g", cls);
     g.setAttribute("transform", "translate(" + x + "," + y + ")");
@@ -185,7 +195,7 @@
         if (!edge) continue;
         mark(edge, "lit");
         const lines = ["+= " + u.edge, "grad " + u.before + " → " + u.after];
-        const box = note("term", edge, records[u.child], lines, placed.get(u.child));
+        const box = note("term", edge, records[u.child], lines, placed.get(u.child), boxes);
         placed.set(u.child, box);
         boxes.push(box);
       }
