@@ -1,0 +1,453 @@
+"""compile(root): record a graph once, replay its forward and backward as generated Python.
+
+Every training step of the eager engine rebuilds the graph as Python objects. When the
+graph has the same shape every time (a network on one sample, or on a fixed batch), it
+can be recorded once and replayed: ``compile(loss)`` writes the graph as straight-line
+Python, one line per node forward and one line per chain-rule term backward::
+
+    a1 = w11 * x1 + w12 * x2 + b1          # forward: one line per node
+    z1 = math.tanh(a1)
+    ...
+    g_z1 = 0.0 + w1 * g_ŷ                   # backward: child.grad += local · node.grad
+    g_a1 = 0.0 + (1.0 - z1 * z1) * g_z1
+    g_w11 += x1 * g_a1
+
+``g = compile(loss)``; ``g()`` recomputes every node from the leaves' current ``.data``,
+adds ∂loss/∂leaf into each leaf's ``.grad`` and returns the loss as a float: the same
+floats, bit for bit, as rebuilding the graph and calling ``backward()``. ``g.source`` is
+that code; ``g.sync()`` writes every node's data, local grads and grad back into the
+Value objects, for drawing or a debugger after compiled steps.
+
+What is recorded is the graph, not the Python that built it (as with torch.jit.trace):
+every op is evaluated again at each call, so relu's kink follows the new inputs, but an
+``if x.data > 0:`` in the building code was decided once, for the values it saw. Inputs
+and targets that change between calls are leaves whose ``.data`` is set::
+
+    x1, x2 = Value(0.0, "x1"), Value(0.0, "x2")
+    step = compile(half_squared_error(net(x1, x2), 1.0))
+    for (a, b) in samples:
+        x1.data, x2.data = a, b
+        net.zero_grad()
+        loss = step()
+
+The compiler reads the graph through the Value's public attributes and the op registry
+only. Ops with ``code`` in the registry are written inline; any other op (a user's, or
+``pow``) is called through its registered forward and derivative.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import keyword
+import linecache
+import math
+import re
+import unicodedata
+import weakref
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+from micrograd import ops
+from micrograd._numbers import as_float
+from micrograd.engine import Value, topological_order
+from micrograd.trace import node_names
+
+__all__ = ["CompiledGraph", "compile"]
+
+#: Lines per generated function. CPython compiles a few thousand lines at a time much
+#: faster than one function of 100,000, and each function's locals are its own.
+PART_LINES = 3000
+
+Part = Callable[[list[float], list[float]], Generator[None, None, None]]
+
+_AUTO = re.compile(r"v\d+")  # the name of an unlabelled node
+_GENERATED = re.compile(r"v\d+|[gd]_.*|_.*|[DG]")
+_RESERVED = frozenset(dir(builtins)) | {"math"}
+_filenames = itertools.count()
+
+
+class CompiledGraph:
+    """A recorded graph: ``g()`` replays forward and backward; ``g.source`` is the code."""
+
+    __slots__ = ("root", "source", "_leaves", "_names", "_parts", "_zeros", "_root_slot",
+                 "_data", "__weakref__")
+
+    root: Value
+    source: str  # the generated Python: forward one line per node, backward one per term
+
+    def __init__(self, root: Value, source: str, leaves: Sequence[Value], names: Sequence[str],
+                 parts: Sequence[Part], slots: int, root_slot: int) -> None:
+        self.root = root
+        self.source = source
+        self._leaves = tuple(leaves)
+        self._names = tuple(names)  # the leaves' names, for error messages
+        self._parts = tuple(parts)
+        self._zeros = [0.0] * slots
+        self._root_slot = root_slot
+        self._data: list[float] | None = None  # the leaf values of the latest call
+
+    @property
+    def leaves(self) -> tuple[Value, ...]:
+        """The leaves the graph reads (parameters, inputs, constants), in slot order."""
+        return self._leaves
+
+    def __call__(self) -> float:
+        """Recompute every node from the leaves' .data, add ∂root/∂leaf into each leaf's .grad.
+
+        Returns the root's value. A leaf whose .data or .grad is not a number raises
+        TypeError naming it, before any grad changes.
+        """
+        leaves = self._leaves
+        data = [leaf.data for leaf in leaves]
+        for x in data:
+            if type(x) is not float:
+                data = self._floats(data, "data")
+                break
+        grads = [leaf.grad for leaf in leaves]
+        for x in grads:
+            if type(x) is not float:
+                grads = self._floats(grads, "grad")
+                break
+        values = data + self._zeros  # D: leaf data, then values passed between parts
+        grads += self._zeros  # G: leaf grads, then grads passed between parts
+        parts = [part(values, grads) for part in self._parts]
+        try:
+            for part in parts:  # forward: each part up to its yield
+                next(part)
+        except Exception:
+            _replay(self.root, values, self._leaves)  # raises the op's own error message
+            raise
+        for part in reversed(parts):  # backward, in backward()'s order
+            next(part, None)
+        for leaf, g in zip(leaves, grads):
+            leaf.grad = g
+        self._data = values
+        return values[self._root_slot]
+
+    def _floats(self, xs: list[Any], what: str) -> list[float]:
+        """xs as floats (an int becomes a float); TypeError naming the leaf otherwise."""
+        return [x if type(x) is float else as_float(x, f"compiled graph: leaf {name!r} {what}")
+                for x, name in zip(xs, self._names)]
+
+    def sync(self) -> None:
+        """Write into every node what backward() would have left after the latest call.
+
+        Interior nodes get their data, local_grads and grad of that call (leaves already
+        hold their grads; their data is left as it is now). Before any call, does nothing.
+        """
+        if self._data is not None:
+            _replay(self.root, self._data, self._leaves, write=True)
+
+    def __repr__(self) -> str:
+        lines = self.source.count("\n")
+        return f"<CompiledGraph of {self.root!r}: {len(self._leaves)} leaves, {lines} lines>"
+
+
+def compile(root: Value) -> CompiledGraph:
+    """Record root's graph and generate the Python that replays its forward and backward."""
+    if not isinstance(root, Value):
+        raise TypeError(f"compile: root must be a Value, got {type(root).__name__}")
+    everything = topological_order(root)  # root first, leaves included: the drawings' order
+    backward = topological_order(root, leaves=False)  # backward()'s order
+    forward = backward[::-1]
+    leaves = list(dict.fromkeys(
+        child for node in forward for child in node.children if child.is_leaf)) or [root]
+    functions: dict[str, Callable[..., Any]] = {}  # ops called, not inlined: their functions
+    for node in forward:
+        op = ops.get(node.op)
+        if op.code is None:
+            functions[f"{op.name}_forward"] = op.forward
+            functions[f"{op.name}_derivative"] = op.derivative
+    names = _identifiers(everything, set(functions))
+
+    # Slots in D and G: the leaves, then nodes used by a later part (and the root).
+    part_of = _split(forward)
+    slot = {leaf: i for i, leaf in enumerate(leaves)}
+    later = _used_later(forward, part_of)
+    for node in forward:
+        if node is root or node in later:
+            slot[node] = len(slot)
+    count = part_of[forward[-1]] + 1 if forward else 1
+    members: list[list[Value]] = [[] for _ in range(count)]
+    for node in forward:
+        members[part_of[node]].append(node)
+
+    header = _header(root, names, len(forward), len(leaves), count)
+    templates = _Templates()
+    bodies = [_part(i, nodes, root, names, slot, later, templates)
+              for i, nodes in enumerate(members)]
+    if not forward:  # the root is a leaf: backward() adds 1 to its grad
+        bodies = ["def part0(D, G):\n    yield\n    G[0] += 1.0\n"]
+    source = header + "\n\n".join(bodies)
+
+    filename = f"micrograd-compiled-{next(_filenames)}.py"
+    namespace: dict[str, Any] = {"math": math, **functions}
+    exec(builtins.compile(source, filename, "exec"), namespace)
+    parts = [namespace[f"part{i}"] for i in range(len(bodies))]
+    graph = CompiledGraph(root, source, leaves, [names[leaf] for leaf in leaves], parts,
+                          len(slot) - len(leaves), slot[root])
+    _show_in_tracebacks(graph, filename)
+    return graph
+
+
+# ---- generating the code -------------------------------------------------------------
+
+
+def _identifiers(everything: list[Value], functions: set[str]) -> dict[Value, str]:
+    """Each node's Python name: its label where that is a free identifier, else v<i>.
+
+    v<i> is the node's index in topological_order(root), as in drawings and explanations.
+    """
+    plain = node_names(everything)
+    taken = _RESERVED | functions
+    normal = [unicodedata.normalize("NFKC", name) for name in plain]  # as Python reads it
+    repeats = {name for name, n in _counts(normal).items() if n > 1}
+    names = {}
+    for i, (node, name) in enumerate(zip(everything, normal)):
+        usable = (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
+                  and name not in repeats and not _GENERATED.fullmatch(name))
+        names[node] = name if usable or name == f"v{i}" else f"v{i}"
+    return names
+
+
+def _counts(names: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _split(forward: list[Value]) -> dict[Value, int]:
+    """Each node's part: consecutive nodes, about PART_LINES generated lines per part."""
+    part_of = {}
+    part = lines = 0
+    for node in forward:
+        size = 2 + len(node.children)
+        if lines and lines + size > PART_LINES:
+            part, lines = part + 1, 0
+        part_of[node] = part
+        lines += size
+    return part_of
+
+
+def _used_later(forward: list[Value], part_of: dict[Value, int]) -> set[Value]:
+    """Interior nodes that a node of a later part reads (so their value and grad cross parts)."""
+    later = set()
+    for node in forward:
+        here = part_of[node]
+        for child in node.children:
+            if not child.is_leaf and part_of[child] != here:
+                later.add(child)
+    return later
+
+
+def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts: int) -> str:
+    return (
+        f"# micrograd.compile: the graph of {names[root]} as Python, {nodes} op nodes, "
+        f"{leaves} leaves, {parts} part(s).\n"
+        "# D[i] holds leaf i's data (and values passed between parts), G[i] its grad (and\n"
+        "# grads passed between parts). Each part computes its nodes up to `yield` (forward),\n"
+        "# and after it their grads (backward, parts in reverse): one line per chain-rule term\n"
+        "# child.grad += local_grad * node.grad. An interior grad starts at 0.0, as in\n"
+        "# backward(), so its first term reads g = 0.0 + ...\n\n"
+    )
+
+
+def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
+          slot: dict[Value, int], later: set[Value], templates: _Templates) -> str:
+    """The generator function of one part: loads, forward, yield, backward, stores.
+
+    A leaf or earlier node this part reads through several edges, or one with a label, is
+    loaded into a local once; an unlabelled one read through one edge (a constant, say)
+    is written in place as D[i] and G[i].
+    """
+    inside = set(nodes)
+    edges: dict[Value, int] = {}  # leaves and earlier nodes this part reads: edge counts
+    for node in nodes:
+        for child in node.children:
+            if child not in inside:
+                edges[child] = edges.get(child, 0) + 1
+    loaded = [child for child, n in edges.items() if n > 1 or not _AUTO.fullmatch(names[child])]
+    value = {node: names[node] for node in nodes}
+    grad = {node: f"g_{names[node]}" for node in nodes}
+    for child in edges:
+        value[child] = names[child] if child in loaded else f"D[{slot[child]}]"
+        grad[child] = f"g_{names[child]}" if child in loaded else f"G[{slot[child]}]"
+
+    lines = [f"def part{index}(D, G):"]
+    lines += [f"    {names[child]} = D[{slot[child]}]" for child in loaded]
+    for node in nodes:
+        forward = templates.of(node).forward
+        lines.append(f"    {value[node]} = "
+                     f"{forward.format(*[value[c] for c in node.children], value[node])}")
+    lines += [f"    D[{slot[node]}] = {value[node]}" for node in nodes if node in slot]
+    lines.append("    yield")
+
+    # grads in G: of the leaves and earlier nodes (loaded, added to, stored at the end) and
+    # of this part's nodes that later parts have added to; the root's is 1
+    started = set(edges)
+    lines += [f"    {grad[child]} = G[{slot[child]}]" for child in loaded]
+    for node in reversed(nodes):
+        if node is root:
+            lines.append(f"    {grad[node]} = 1.0")
+            started.add(node)
+        elif node in later:
+            lines.append(f"    {grad[node]} = G[{slot[node]}]")
+            started.add(node)
+    for node in reversed(nodes):
+        template = templates.of(node)
+        operands = [value[c] for c in node.children]
+        operands.append(value[node])
+        if template.call is not None:
+            lines.append(f"    d_{value[node]} = {template.call.format(*operands)}")
+            operands.append(f"d_{value[node]}")
+        g = grad[node]
+        for child, (kind, local) in zip(node.children, template.locals):
+            target = grad[child]
+            if kind == "+":
+                lines.append(f"    {target} += {g}" if child in started
+                             else f"    {target} = {g}")
+            elif kind == "-":
+                lines.append(f"    {target} -= {g}" if child in started
+                             else f"    {target} = 0.0 - {g}")
+            elif child in started:
+                lines.append(f"    {target} += {local.format(*operands)} * {g}")
+            else:
+                lines.append(f"    {target} = 0.0 + {local.format(*operands)} * {g}")
+            started.add(child)
+    lines += [f"    G[{slot[child]}] = {grad[child]}" for child in loaded]
+    return "\n".join(lines) + "\n"
+
+
+class _Template:
+    """One op's code for a count of operands and fixed params, operands as {0}, {1}, ….
+
+    ``forward`` computes the node ({n} is the node itself, n the operand count);
+    ``locals`` is per operand (kind, factor): kind "+" for a local grad of exactly 1.0
+    (the term is g), "-" for -1.0 (the term is -g), "*" for factor·g. ``call`` is, for an
+    op called rather than inlined, the call of its derivative; the factors then read its
+    result as {n+1}[i].
+    """
+
+    __slots__ = ("forward", "locals", "call")
+
+    def __init__(self, op: ops.Op, count: int, params: tuple[tuple[str, float], ...]) -> None:
+        fixed = {k: _literal(v) for k, v in params}
+        self.call: str | None = None
+        if op.code is not None:
+            fill = _positional(op, count, fixed)
+            self.forward = fill(op.code.forward_text(count))
+            texts = [fill(op.code.derivative_text(i, count)) for i in range(count)]
+        else:
+            args = ", ".join(f"{{{i}}}" for i in range(count))
+            keywords = "".join(f", {k}={v}" for k, v in fixed.items())
+            self.forward = f"{op.name}_forward({args}{keywords})"
+            call = f"{op.name}_derivative({args}, {{{count}}}{keywords})"
+            if count == 1:
+                self.locals = [("*", f"{call}[0]")]
+                return
+            self.call = call
+            texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
+        self.locals = [_kind(text) for text in texts]
+
+
+class _Templates:
+    """The _Template of each (op, operand count, params), made once per graph."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, int, tuple[tuple[str, float], ...]], _Template] = {}
+
+    def of(self, node: Value) -> _Template:
+        key = (node.op, len(node.children), tuple(node.params.items()))
+        template = self.made.get(key)
+        if template is None:
+            template = self.made[key] = _Template(ops.get(node.op), key[1], key[2])
+        return template
+
+
+def _positional(op: ops.Op, count: int, params: dict[str, str]) -> Callable[[str], str]:
+    """A function filling a code text: params put in, operands as {0}…, the output as {count}."""
+    marks = [f"\0{i}\0" for i in range(count + 1)]
+    named = dict(zip(op.operands, marks)) if op.operands else {}
+
+    def fill(text: str) -> str:
+        filled = text.format(*marks[:count], out=marks[count], **named, **params)
+        filled = filled.replace("{", "{{").replace("}", "}}")
+        return re.sub("\0(\\d+)\0", r"{\1}", filled)
+
+    return fill
+
+
+def _kind(text: str) -> tuple[str, str]:
+    """A local grad's text as (kind, factor): "+" for exactly 1.0, "-" for -1.0, else "*".
+
+    ``1.0 * g`` is g and ``-1.0 * g`` is -g exactly, so those are written without the
+    product. An interior grad is never -0.0 (it starts at 0.0, and 0.0 + x is not -0.0),
+    so a first term of plain g needs no ``0.0 +``; ``-g`` and products do.
+    """
+    try:
+        constant: float | None = float(text)
+    except ValueError:
+        constant = None
+    if constant == 1.0:
+        return "+", text
+    if constant == -1.0:
+        return "-", text
+    atomic = re.fullmatch(r"\{\d+\}(\[\d+\])?|\d+(\.\d*)?(e[+-]?\d+)?", text)
+    return "*", text if atomic else f"({text})"
+
+
+def _literal(x: float) -> str:
+    """A float as Python source that reads back the same float."""
+    if x != x:
+        return "math.nan"
+    if math.isinf(x):
+        return "math.inf" if x > 0 else "(-math.inf)"
+    text = repr(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+# ---- the eager definition, for errors and sync() ----------------------------------------
+
+
+def _replay(root: Value, data: list[float], leaves: Sequence[Value], write: bool = False) -> None:
+    """The graph's forward from the leaf values data[i], through the registry's functions.
+
+    A failing op raises its own error here. With write=True, every interior node gets the
+    data and local_grads of that forward and the grad backward() gives (the same floats
+    the generated code computed).
+    """
+    value = dict(zip(leaves, data))
+    backward = topological_order(root, leaves=False)
+    for node in reversed(backward):
+        op = ops.get(node.op)
+        xs = [value[child] for child in node.children]
+        out = op.forward(*xs, **node.params)
+        value[node] = float(out)
+        if write:
+            node.data = value[node]
+            node.local_grads = tuple(op.derivative(*xs, out, **node.params))
+    if not write:
+        return
+    for node in backward:
+        node.grad = 0.0
+    if backward:
+        root.grad += 1.0
+    for node in backward:
+        grad_output = node.grad
+        for child, local_grad in zip(node.children, node.local_grads):
+            if not child.is_leaf:  # leaves hold their grads already
+                child.grad += local_grad * grad_output
+
+
+def _show_in_tracebacks(graph: CompiledGraph, filename: str) -> None:
+    """Let tracebacks and pdb show the generated lines, while the graph is alive."""
+    ref = weakref.ref(graph)
+
+    def source() -> str | None:
+        alive = ref()
+        return None if alive is None else alive.source
+
+    linecache.cache[filename] = (source,)
+    weakref.finalize(graph, linecache.cache.pop, filename, None)
