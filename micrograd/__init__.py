@@ -3,20 +3,21 @@
 ``Value`` is the graph node, and ``apply`` makes one from any registered op; ``ops`` is the
 op registry; ``gradcheck`` holds backward() to central differences; ``nn`` has the networks
 (``MLP``, the notes' ``Net221``) and losses; ``optim`` SGD, Adam(W), the notes' gradient
-descent and the training loop; ``data`` small data sets; ``reference`` the notes' hand
-formulas. Drawing (``micrograd.graph``) and step-through backprop (``micrograd.trace``) are
-imported on first use.
+descent and the training loop; ``compile`` records a graph once and replays it as generated
+Python; ``data`` small data sets; ``reference`` the notes' hand formulas. Drawing
+(``micrograd.graph``) and step-through backprop (``micrograd.trace``) are imported on first use.
 """
 
 from micrograd import data, nn, ops, optim, reference
+from micrograd.compiler import CompiledGraph, compile
 from micrograd.engine import Value, apply
 from micrograd.gradcheck import GradcheckError, gradcheck
 from micrograd.nn import MLP, Layer, Module, Net221, Neuron
 from micrograd.optim import SGD, Adam, AdamW, gradient_descent, train
 
 __all__ = [
-    "MLP", "SGD", "Adam", "AdamW", "GradcheckError", "Layer", "Module", "Net221", "Neuron",
-    "Value", "apply", "data", "gradcheck", "gradient_descent", "nn", "ops", "optim", "reference",
-    "train",
+    "MLP", "SGD", "Adam", "AdamW", "CompiledGraph", "GradcheckError", "Layer", "Module",
+    "Net221", "Neuron", "Value", "apply", "compile", "data", "gradcheck", "gradient_descent",
+    "nn", "ops", "optim", "reference", "train",
 ]
 __version__ = "0.1.0"

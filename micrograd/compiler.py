@@ -165,6 +165,10 @@ def compile(root: Value) -> CompiledGraph:
     part_of = _split(forward)
     slot = {leaf: i for i, leaf in enumerate(leaves)}
     later = _used_later(forward, part_of)
+    edges: dict[Value, int] = {}  # how many edges lead into each node
+    for node in forward:
+        for child in node.children:
+            edges[child] = edges.get(child, 0) + 1
     for node in forward:
         if node is root or node in later:
             slot[node] = len(slot)
@@ -175,7 +179,7 @@ def compile(root: Value) -> CompiledGraph:
 
     header = _header(root, names, len(forward), len(leaves), count)
     templates = _Templates()
-    bodies = [_part(i, nodes, root, names, slot, later, templates)
+    bodies = [_part(i, nodes, root, names, slot, later, edges, templates)
               for i, nodes in enumerate(members)]
     if not forward:  # the root is a leaf: backward() adds 1 to its grad
         bodies = ["def part0(D, G):\n    yield\n    G[0] += 1.0\n"]
@@ -255,15 +259,19 @@ def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts
 
 
 def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
-          slot: dict[Value, int], later: set[Value], templates: _Templates) -> str:
+          slot: dict[Value, int], later: set[Value], into: dict[Value, int],
+          templates: _Templates) -> str:
     """The generator function of one part: loads, forward, yield, backward, stores.
+
+    A node reached by one edge only, with local grad 1 (an operand of +), has the grad of
+    its parent: the code uses the parent's variable, and a comment says so.
 
     A leaf or earlier node this part reads through several edges, or one with a label, is
     loaded into a local once; an unlabelled one read through one edge (a constant, say)
     is written in place as D[i] and G[i].
     """
     inside = set(nodes)
-    edges: dict[Value, int] = {}  # leaves and earlier nodes this part reads: edge counts
+    edges: dict[Value, int] = {}  # the leaves and earlier nodes this part reads: edge counts
     for node in nodes:
         for child in node.children:
             if child not in inside:
@@ -306,8 +314,13 @@ def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
         for child, (kind, local) in zip(node.children, template.locals):
             target = grad[child]
             if kind == "+":
-                lines.append(f"    {target} += {g}" if child in started
-                             else f"    {target} = {g}")
+                if child in started:
+                    lines.append(f"    {target} += {g}")
+                elif into[child] == 1 and child in inside and child not in later:
+                    grad[child] = g
+                    lines.append(f"    # {target} is {g}")
+                else:
+                    lines.append(f"    {target} = {g}")
             elif kind == "-":
                 lines.append(f"    {target} -= {g}" if child in started
                              else f"    {target} = 0.0 - {g}")

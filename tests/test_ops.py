@@ -373,6 +373,83 @@ def test_a_formula_is_one_text_per_operand() -> None:
     assert "two_formulas" not in ops.names()
 
 
+# ---- code: the op as Python text, held to its functions bit for bit ---------------------
+
+# Every float class an op can meet: kinks, signed zeros, tiny and huge values, the edges of
+# exp's range, infinities and NaN.
+CODE_POINTS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.5, 3.0, 1e-300, -1e-300, 5e-324,
+               -5e-324, 1e16, -1e16, 1e300, -1e300, 1.7976931348623157e308, 709.0, 710.0,
+               -745.0, -746.0, 36.0, -36.0, math.inf, -math.inf, math.nan]
+CODE_PARAMS = {"leaky_relu": [{}, {"slope": 0.2}, {"slope": -1.0}, {"slope": 0.0}]}
+
+
+def same_float(a: Any, b: Any) -> bool:
+    """The same float: equal with the same sign of zero, or both NaN."""
+    if type(a) is not float or type(b) is not float:
+        return False
+    if a != a or b != b:
+        return a != a and b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def run_code(op: ops.Op, text: str, xs: Sequence[float], out: float, params: Params) -> Any:
+    """A code text evaluated with xs, out and the params bound to names, as compile() does."""
+    names = [f"x{i}" for i in range(len(xs))]
+    filled = text.format(*names, out="out", **dict(zip(op.operands or (), names)),
+                         **{k: f"({v!r})" for k, v in {**op.params, **params}.items()})
+    return eval(filled, {"math": math}, {"out": out, **dict(zip(names, xs))})
+
+
+def code_cases() -> list[tuple[str, int]]:
+    cases = []
+    for name in BUILTINS:  # only built-ins carry code
+        op = ops.get(name)
+        counts = [1, 2, 3, 5] if op.arity is None else [op.arity]
+        if op.code is not None:
+            cases += [(name, n) for n in counts if name != "linear" or n % 2]  # w·x pairs + b
+    return cases
+
+
+@pytest.mark.parametrize(("name", "count"), code_cases())
+def test_code_texts_give_the_functions_floats_bit_for_bit(name: str, count: int) -> None:
+    """Forward and each derivative text at every combination of CODE_POINTS (or a sample)."""
+    op = ops.get(name)
+    assert op.code is not None
+    if count == 1:
+        points = [[x] for x in CODE_POINTS]
+    elif count == 2:
+        points = [[x, y] for x in CODE_POINTS for y in CODE_POINTS]
+    else:
+        rng = random.Random(f"code {name} {count}")
+        points = [[rng.choice(CODE_POINTS) for _ in range(count)] for _ in range(800)]
+    checked = 0
+    for params in CODE_PARAMS.get(name, [{}]):
+        fixed = {**op.params, **params}
+        for xs in points:
+            try:
+                out = op.forward(*xs, **fixed)
+            except (ValueError, ZeroDivisionError, TypeError) as err:
+                with pytest.raises(type(err)):  # the text fails where the function does
+                    run_code(op, op.code.forward_text(count), xs, math.nan, params)
+                continue
+            by_text = run_code(op, op.code.forward_text(count), xs, math.nan, params)
+            assert same_float(by_text, out), (name, xs, params, by_text, out)
+            local = op.derivative(*xs, out, **fixed)
+            for i in range(count):
+                text = op.code.derivative_text(i, count)
+                got = run_code(op, text, xs, out, params)
+                assert same_float(got, local[i]), (name, i, text, xs, params, got, local[i])
+            checked += 1
+    assert checked >= len(points) // 2  # most points are in the op's domain
+
+
+def test_code_is_optional_and_user_ops_have_none() -> None:
+    assert ops.get("softplus").code is None and ops.get("pow").code is None
+    assert ops.get("mul").code == ops.Code("{a} * {b}", ("{b}", "{a}"))
+    for name in ("add", "sub", "mul", "div", "neg", "tanh", "sigmoid", "relu", "sum", "linear"):
+        assert ops.get(name).code is not None, name
+
+
 # ---- the registry itself -------------------------------------------------------------
 
 

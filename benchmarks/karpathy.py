@@ -1,0 +1,276 @@
+"""karpathy: the original micrograd demo's training step, one graph for every engine.
+
+A 2-16-16-1 MLP on 100 two-moons points, full batch, written the way the original
+micrograd's demo writes it: each neuron is ``w0*x0 + w1*x1 + … + b`` folded left with
+``+``, ReLU on the hidden layers, and the loss
+
+    (relu(1 − y_1·s_1) + relu(1 − y_2·s_2) + … , left to right) * (1/100)
+    + 1e-4 · (p_1·p_1 + p_2·p_2 + … , left to right)
+
+then backward and SGD p ← p − lr·∂loss/∂p. No ``linear`` or ``sum`` node: the step is
+written once (``build_loss``) over whatever ``Value`` class it is given, so micrograd
+0.1.0, the engine before the teaching core, this engine and PyTorch's 0-d tensors all
+build the same graph of about 65,000 nodes, and ``micrograd.compile`` replays it.
+
+Floor: ``mlp_step.floor_step``, the same loss with a hand-derived backward in floats.
+
+Other engines importable as ``micrograd`` (micrograd 0.1.0 from PyPI, an older checkout)
+run in a subprocess with their directory first on sys.path::
+
+    python -m benchmarks --versus micrograd-0.1.0=DIR
+
+This module imports nothing from micrograd at load time, so that the subprocess
+(``python benchmarks/karpathy.py DIR STEPS``) times the engine in DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from statistics import median
+from time import perf_counter
+from types import ModuleType
+from typing import Any
+
+N_POINTS, NOISE, SEED = 100, 0.1, 0
+SIZES = [2, 16, 16, 1]
+ALPHA = 1e-4  # weight of the L2 term (mlp_step.ALPHA)
+LR = 0.01
+
+Sample = tuple[tuple[float, float], int]
+Layers = list[tuple[list[list[float]], list[float]]]  # per layer: W[j][i], b[j]
+
+
+def moons(n: int = N_POINTS, seed: int = SEED) -> list[Sample]:
+    """n two-moons points ((x1, x2), y), y = ±1, alternating, with Gaussian noise."""
+    rng = random.Random(seed)
+    points = []
+    for i in range(n):
+        t = math.pi * rng.random()
+        if i % 2:
+            x1, x2, y = math.cos(t), math.sin(t), 1
+        else:
+            x1, x2, y = 1 - math.cos(t), 0.5 - math.sin(t), -1
+        points.append(((x1 + rng.gauss(0, NOISE), x2 + rng.gauss(0, NOISE)), y))
+    return points
+
+
+def weights(seed: int = SEED) -> Layers:
+    """Weights uniform in [-1, 1] and biases 0, per layer (W[j][i], b[j])."""
+    rng = random.Random(seed)
+    return [([[rng.uniform(-1, 1) for _ in range(SIZES[k])] for _ in range(SIZES[k + 1])],
+             [0.0] * SIZES[k + 1]) for k in range(len(SIZES) - 1)]
+
+
+# ---- the step, written once over a Value class -----------------------------------------
+
+
+class Model:
+    """The network's parameters and the inputs as leaves of one engine."""
+
+    def __init__(self, leaf: Callable[[float], Any], constant: Callable[[float], Any],
+                 layers: Layers, data: Sequence[Sample]) -> None:
+        self.layers = [([[leaf(w) for w in row] for row in W], [leaf(b) for b in B])
+                       for W, B in layers]
+        self.params = [p for W, B in self.layers for row, b in zip(W, B) for p in (*row, b)]
+        self.inputs = [[constant(x) for x in xy] for xy, _ in data]
+        self.targets = [y for _, y in data]
+
+
+def build_loss(model: Model) -> Any:
+    """The loss graph, with operators and relu() only: the same nodes in every engine."""
+    last = len(model.layers) - 1
+    losses = []
+    for x, y in zip(model.inputs, model.targets):
+        for k, (W, B) in enumerate(model.layers):
+            outputs = []
+            for row, b in zip(W, B):
+                act = row[0] * x[0]
+                for wi, xi in zip(row[1:], x[1:]):
+                    act = act + wi * xi
+                act = act + b
+                outputs.append(act.relu() if k < last else act)
+            x = outputs
+        losses.append((1 + -y * x[0]).relu())
+    total = losses[0]
+    for term in losses[1:]:
+        total = total + term
+    data_loss = total * (1.0 / len(losses))
+    reg = model.params[0] * model.params[0]
+    for p in model.params[1:]:
+        reg = reg + p * p
+    return data_loss + ALPHA * reg
+
+
+def value_step(model: Model, lr: float = LR) -> float:
+    """One eager step of a micrograd-like engine: loss, zero grads, backward, SGD."""
+    loss = build_loss(model)
+    for p in model.params:
+        p.grad = 0.0
+    loss.backward()
+    for p in model.params:
+        p.data -= lr * p.grad
+    return float(loss.data)
+
+
+def value_model(value_class: Any, layers: Layers, data: Sequence[Sample]) -> Model:
+    """The Model on a micrograd-like Value class."""
+    return Model(value_class, value_class, layers, data)
+
+
+def torch_model(torch: ModuleType, layers: Layers, data: Sequence[Sample]) -> Model:
+    """The Model on 0-d float64 tensors (weights require grad, inputs do not)."""
+    def leaf(x: float) -> Any:
+        return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+    return Model(leaf, lambda x: torch.tensor(x, dtype=torch.float64), layers, data)
+
+
+def torch_step(torch: ModuleType, model: Model, lr: float = LR) -> float:
+    """One step on tensors: the same loss, backward, SGD."""
+    loss = build_loss(model)
+    for p in model.params:
+        p.grad = None
+    loss.backward()
+    with torch.no_grad():
+        for p in model.params:
+            p -= lr * p.grad
+    return float(loss.item())
+
+
+def compiled_step(model: Model, lr: float = LR) -> Callable[[], float]:
+    """The step replayed: micrograd.compile(loss) once, then zero grads, g(), SGD."""
+    from micrograd import compile
+
+    graph = compile(build_loss(model))
+    params = model.params
+
+    def step() -> float:
+        for p in params:
+            p.grad = 0.0
+        loss = graph()
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
+
+    return step
+
+
+# ---- the workload --------------------------------------------------------------------
+
+
+def run(n_points: int, inner: dict[str, int], repeat: int, torch: ModuleType | None,
+        others: dict[str, str] | None = None, compile_runs: int = 3) -> list[Any]:
+    """Rows: ms per step of each engine beside the floor, compile time, nodes per step.
+
+    ``others`` maps a name to a directory holding another ``micrograd`` (see versus()).
+    """
+    from benchmarks import harness, mlp_step
+    from micrograd import Value, compile
+    from micrograd.engine import topological_order
+
+    data, layers = moons(n_points), weights()
+    fresh: Callable[[], Layers] = lambda: json.loads(json.dumps(layers))  # noqa: E731
+    eager, replayed = value_model(Value, layers, data), value_model(Value, layers, data)
+    floats = fresh()
+    nodes = len(topological_order(build_loss(eager)))
+    steps: dict[str, Callable[[], Any]] = {
+        "engine": lambda: value_step(eager),
+        "compiled": compiled_step(replayed),
+        "floor": lambda: mlp_step.floor_step(floats, data, LR),
+    }
+    if torch is not None:
+        tensors = torch_model(torch, layers, data)
+        steps["torch"] = lambda: torch_step(torch, tensors)
+
+    def timed(step: Callable[[], Any], count: int) -> Callable[[], dict[str, float]]:
+        def once() -> dict[str, float]:
+            t0 = perf_counter()
+            for _ in range(count):
+                step()
+            return {"ms": 1e3 * (perf_counter() - t0) / count}
+
+        return once
+
+    def compile_once() -> dict[str, float]:
+        loss = build_loss(value_model(Value, layers, data))
+        t0 = perf_counter()
+        compile(loss)
+        return {"ms": 1e3 * (perf_counter() - t0)}
+
+    for step in steps.values():  # warm-up: one untimed step each
+        step()
+    results = harness.interleave(
+        {name: timed(step, inner.get(name, 1)) for name, step in steps.items()}, repeat,
+        {"torch": min(repeat, 3)})
+    ms = {name: harness.median(result["ms"]) for name, result in results.items()}
+    compile_ms = harness.median(harness.interleave({"c": compile_once}, compile_runs)["c"]["ms"])
+    name = "karpathy mlp_step"
+    size = f"{n_points} pts, 2-16-16-1, no linear/sum nodes"
+    rows = [
+        harness.Row(name, f"ms per step, eager ({size})", ms["engine"], ms["floor"],
+                    ms.get("torch"), runs={k: results[k]["ms"] for k in results}),
+        harness.Row(name, "ms per step, compiled (SGD included)", ms["compiled"], ms["floor"],
+                    target="ratio ≤ 2"),
+    ]
+    rows[-1].passed = harness.ratio_at_most(2)(rows[-1])
+    for label, directory in (others or {}).items():
+        result = versus(directory, repeat, n_points)
+        rows.append(harness.Row(name, f"ms per step, {label}", result["median_ms"],
+                                ms["floor"], runs={"engine": result["ms"]}))
+    assert compile_ms is not None and ms["engine"] is not None
+    steps_worth = compile_ms / ms["engine"]
+    rows += [
+        harness.Row(name, "compile time, ms", compile_ms),
+        harness.Row(name, "compile time, in eager steps", steps_worth, target="≤ 10",
+                    passed=steps_worth <= 10),
+        harness.Row(name, "graph nodes per step", float(nodes)),
+    ]
+    return rows
+
+
+# ---- other engines, in a subprocess ---------------------------------------------------
+
+
+def versus(directory: str | Path, steps: int, n_points: int = N_POINTS,
+           timeout: float = 1800) -> dict[str, Any]:
+    """Time ``steps`` eager steps (after one untimed) of the micrograd found in directory.
+
+    Returns {"ms": [per step], "losses": [...], "nodes": …}; RuntimeError if it fails.
+    """
+    directory = Path(directory)
+    if not (directory / "micrograd" / "engine.py").is_file():
+        raise FileNotFoundError(f"{directory}: no micrograd/engine.py there")
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), str(directory), str(steps),
+         str(n_points)], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"karpathy step with {directory} failed:\n{proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return result
+
+
+def _worker(argv: Sequence[str]) -> int:
+    directory, steps, n_points = argv[0], int(argv[1]), int(argv[2])
+    sys.path.insert(0, directory)
+    from micrograd.engine import Value  # the engine in directory
+
+    model = value_model(Value, weights(), moons(n_points))
+    losses = [value_step(model)]  # warm-up
+    times = []
+    for _ in range(steps):
+        t0 = perf_counter()
+        losses.append(value_step(model))
+        times.append(1e3 * (perf_counter() - t0))
+    print(json.dumps({"ms": times, "median_ms": median(times), "losses": losses,
+                      "engine": str(sys.modules["micrograd.engine"].__file__)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker(sys.argv[1:]))

@@ -1,0 +1,471 @@
+"""micrograd.compile: replaying a recorded graph gives backward()'s floats, bit for bit.
+
+"Bit for bit" here means equal floats with equal signs of zero (-0.0 is not 0.0), and NaN
+where eager gives NaN. Each check builds the graph twice: once to compile, and once more
+from the same leaf values to call backward() on, as a training loop would.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from conftest import Recipe, build_graph, graph_recipes
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import micrograd
+from micrograd import CompiledGraph, Value, apply, compile, compiler, ops
+from micrograd.engine import topological_order
+from micrograd.nn import MLP, Net221, half_squared_error, hinge
+
+Build = Callable[[Sequence[Value]], Value]
+
+# points where ops change branch, and the awkward floats
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, -1e-300, 5e-324, 1e300, -1e300,
+           700.0, 710.0, -745.0, math.inf, -math.inf, math.nan]
+
+
+def same(a: float, b: float) -> bool:
+    """a and b are the same float: equal with the same sign (so 0.0 is not -0.0), or both NaN."""
+    if a != a or b != b:
+        return a != a and b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def assert_same(actual: Sequence[float], expected: Sequence[float], what: str) -> None:
+    assert len(actual) == len(expected), what
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        assert type(a) is float, f"{what}[{i}] is {type(a).__name__}"
+        assert same(a, e), f"{what}[{i}]: compiled {a!r}, eager {e!r}"
+
+
+def leaves_of(root: Value) -> list[Value]:
+    """The leaves in the order compile() keeps them (first use in the forward pass)."""
+    return list(compile(root).leaves)
+
+
+def check_replay(build: Build, first: Sequence[float], second: Sequence[float],
+                 grads: Sequence[float] | None = None) -> CompiledGraph | None:
+    """Compile build(first), replay it at `second`: the same as eager at `second`, bit for bit.
+
+    Leaf grads start at `grads` (accumulation) in both. If eager raises at `second`, the
+    replay raises the same type and leaves every grad as it was. Checks sync() too.
+    """
+    inputs = [Value(x, f"x{i}") for i, x in enumerate(first)]
+    root = build(inputs)
+    graph = compile(root)
+    for x, v in zip(inputs, second):
+        x.data = v
+    start = list(grads) if grads is not None else [0.0] * len(inputs)
+    for x, g in zip(inputs, start):
+        x.grad = g
+
+    fresh = [Value(v, f"x{i}") for i, v in enumerate(second)]
+    for x, g in zip(fresh, start):
+        x.grad = g
+    try:
+        expected = build(fresh)
+    except Exception as err:  # a domain error at the new point: the replay raises it too
+        before = [leaf.grad for leaf in graph.leaves]
+        with pytest.raises(type(err)):
+            graph()
+        assert [leaf.grad for leaf in graph.leaves] == before
+        return None
+    expected.backward()
+
+    result = graph()
+    assert_same([result], [expected.data], "root")
+    assert_same([x.grad for x in inputs], [x.grad for x in fresh], "input grads")
+    eager_leaves = leaves_of(expected)
+    assert len(eager_leaves) == len(graph.leaves)
+    assert_same([leaf.grad for leaf in graph.leaves], [leaf.grad for leaf in eager_leaves],
+                "leaf grads")
+
+    graph.sync()  # every node now holds what backward() left in the fresh graph
+    ours, theirs = topological_order(root), topological_order(expected)
+    assert [n.op for n in ours] == [n.op for n in theirs]
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if not a.is_leaf:
+            assert_same([a.data, a.grad, *a.local_grads], [b.data, b.grad, *b.local_grads],
+                        f"node {i} ({a.op}) data, grad, local grads")
+    return graph
+
+
+@contextmanager
+def small_parts(lines: int = 4) -> Iterator[None]:
+    """Generated functions of a few lines each: every value and grad crosses parts."""
+    saved = compiler.PART_LINES
+    compiler.PART_LINES = lines
+    try:
+        yield
+    finally:
+        compiler.PART_LINES = saved
+
+
+# ---- random graphs -------------------------------------------------------------------
+
+FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
+    "a + b": lambda a, b: a + b,
+    "a - b": lambda a, b: a - b,
+    "a * b": lambda a, b: a * b,
+    "a / (b² + 0.5)": lambda a, b: a / (b * b + 0.5),
+    "1 / (a² + 0.5)": lambda a, b: 1 / (a * a + 0.5),
+    "3 - a": lambda a, b: 3 - a,
+    "-a": lambda a, b: -a,
+    "a * 0.5": lambda a, b: a * 0.5,
+    "a ** 2": lambda a, b: a**2,
+    "(a² + 0.5) ** 1.5": lambda a, b: (a * a + 0.5) ** 1.5,
+    "(b² + 0.5) ** a": lambda a, b: (b * b + 0.5) ** a,
+    "exp(a)": lambda a, b: a.exp(),
+    "log(a² + 0.5)": lambda a, b: (a * a + 0.5).log(),
+    "tanh(a)": lambda a, b: a.tanh(),
+    "sigmoid(a)": lambda a, b: a.sigmoid(),
+    "relu(a)": lambda a, b: a.relu(),
+    "relu(a - b)": lambda a, b: (a - b).relu(),
+    "leaky_relu(a)": lambda a, b: a.leaky_relu(0.1),
+    "step(a)": lambda a, b: a.step() * b,
+    "sum(a, b, a)": lambda a, b: Value.sum([a, b, a]),
+    "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
+    "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
+    "bce(a, 0.25)": lambda a, b: apply("bce_with_logits", a, 0.25),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(graph_recipes(FORMULAS, bound=3.0, max_steps=14),
+       st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0]) | st.floats(-3, 3), min_size=4,
+                max_size=4),
+       st.lists(st.sampled_from([0.0, -0.0]) | st.floats(-2, 2), min_size=4, max_size=4))
+def test_random_graphs_replay_bit_for_bit(recipe: Recipe, second: list[float],
+                                          grads: list[float]) -> None:
+    n = len(recipe[0])
+
+    def build(leaves: Sequence[Value]) -> Value:
+        return build_graph(FORMULAS, recipe, leaves)[-1]
+
+    check_replay(build, recipe[0], second[:n], grads[:n])
+    with small_parts():
+        check_replay(build, recipe[0], second[:n], grads[:n])
+
+
+# ---- every registered op -------------------------------------------------------------
+
+
+def softsign(x: float) -> float:
+    """x / (1 + |x|)."""
+    return x / (1.0 + abs(x))
+
+
+def softsign_grad(x: float, out: float) -> float:
+    """1 / (1 + |x|)²."""
+    return 1.0 / (1.0 + abs(x)) ** 2
+
+
+def scaled_diff(a: float, b: float, scale: float = 2.0) -> float:
+    """scale · (a − b): a user op with two operands and a param."""
+    return scale * (a - b)
+
+
+def scaled_diff_grad(a: float, b: float, out: float, scale: float = 2.0) -> tuple[float, float]:
+    """∂/∂a = scale, ∂/∂b = −scale."""
+    return (scale, -scale)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def user_ops() -> Any:
+    ops.register("softsign", softsign, softsign_grad, formula="1/(1 + |{x}|)²")
+    ops.register("scaled_diff", scaled_diff, scaled_diff_grad)
+    yield
+    ops.unregister("softsign")
+    ops.unregister("scaled_diff")
+
+
+PARAMS = {"pow": [{"exponent": 2.0}, {"exponent": 3.0}, {"exponent": 0.5}, {"exponent": -1.0},
+                  {"exponent": 0.0}],
+          "leaky_relu": [{}, {"slope": 0.2}, {"slope": -1.0}],
+          "scaled_diff": [{}, {"scale": -0.5}]}
+POINTS = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, 20.0, -20.0, math.inf, -math.inf,
+          math.nan]
+
+
+def op_cases() -> list[tuple[str, int]]:
+    """(op, operand count): every built-in (1, 3, 5 operands for sum and linear), the user ops."""
+    cases = []
+    for name in ops.names():
+        arity = ops.get(name).arity
+        if ops.get(name).builtin:
+            cases += [(name, n) for n in ([1, 3, 5] if arity is None else [arity])]
+    return [*cases, ("softsign", 1), ("scaled_diff", 2)]
+
+
+@pytest.mark.parametrize(("name", "count"), op_cases())
+def test_every_op_replays_bit_for_bit(name: str, count: int) -> None:
+    rng = random.Random(f"{name}/{count}")
+    for params in PARAMS.get(name, [{}]):
+        for _ in range(12):
+            first = [rng.choice([0.7, 1.5, -0.3, 2.0]) for _ in range(count)]
+            second = [rng.choice(POINTS) for _ in range(count)]
+
+            def build(leaves: Sequence[Value], params: dict[str, float] = params) -> Value:
+                node = apply(name, *leaves, **params)
+                return node * leaves[0] + node  # a node used twice, and an op after it
+
+            try:
+                build([Value(x) for x in first])
+            except (ValueError, ZeroDivisionError):
+                continue  # not a point of this op's domain: nothing to record
+            check_replay(build, first, second, [rng.uniform(-1, 1) for _ in range(count)])
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "step"])
+@pytest.mark.parametrize("x", [0.0, -0.0])
+def test_kinks_follow_new_inputs(name: str, x: float) -> None:
+    """Recorded at x = 1 (above the kink), replayed exactly at 0 and -0: the x ≤ 0 branch."""
+    inputs = Value(1.0, "x")
+    y = apply(name, inputs) * 3.0
+    graph = compile(y)
+    inputs.data = x
+    graph()
+    eager = Value(x)
+    (apply(name, eager) * 3.0).backward()
+    assert same(inputs.grad, eager.grad)
+    assert inputs.grad == {"relu": 0.0, "leaky_relu": 0.03, "step": 0.0}[name]
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: -((x * 2.0) * 0.0),  # m = x·2 gets 0.0·(-1) = -0.0 as its first term
+    lambda x: -(x * 2.0) * 0.0,  # m gets -g of a grad g = +0.0
+], ids=["product", "negation"])
+def test_an_interior_grad_starts_at_zero_so_signed_zeros_match(
+        build: Callable[[Value], Value]) -> None:
+    """backward() starts each interior grad at 0.0 and 0.0 + (-0.0) is 0.0; a leaf starting at
+    -0.0 shows the difference: -0.0 + 2·0.0 is 0.0, but -0.0 + 2·(-0.0) would be -0.0."""
+    check_replay(lambda xs: build(xs[0]), [1.0], [3.0], [-0.0])
+    x = Value(3.0)
+    x.grad = -0.0
+    build(x).backward()
+    assert same(x.grad, 0.0)
+
+
+def test_terms_into_one_leaf_add_in_backwards_order() -> None:
+    """a is operand 0 and 4 of one linear node: a.grad = (g0 + b·g) + 1·g, in that order."""
+    rng = random.Random(7)
+    sensitive = 0
+    for _ in range(200):
+        first = [rng.uniform(-2, 2) for _ in range(3)]
+        second = [rng.uniform(-2, 2) for _ in range(3)]
+        start = [rng.uniform(-2, 2) for _ in range(3)]
+
+        def build(xs: Sequence[Value]) -> Value:
+            a, b, c = xs
+            return Value.linear([a, b], [b, c], a) * c
+
+        check_replay(build, first, second, start)
+        _, b, g = second  # ∂y/∂node = c; the node's local grads for a: b, then 1
+        sensitive += (start[0] + b * g) + g != (start[0] + g) + b * g
+    assert sensitive > 10  # the other order would round differently that often
+
+
+def test_two_calls_accumulate_as_two_backward_calls() -> None:
+    def build(xs: Sequence[Value]) -> Value:
+        a, b = xs
+        return (a * b + a.tanh() * 0.1 + (a - b).relu()).sigmoid()
+
+    a, b = Value(0.3, "a"), Value(-1.7, "b")
+    graph = compile(build([a, b]))
+    graph()
+    graph()
+    c, d = Value(0.3), Value(-1.7)
+    build([c, d]).backward()
+    build([c, d]).backward()
+    assert_same([a.grad, b.grad], [c.grad, d.grad], "grads after two calls")
+    assert a.grad != 0.0
+
+
+def test_constant_leaves_accumulate_too() -> None:
+    x = Value(2.0, "x")
+    y = x * 3.0 + 1.0
+    graph = compile(y)
+    constants = [leaf for leaf in graph.leaves if leaf is not x]
+    assert sorted(c.data for c in constants) == [1.0, 3.0]
+    graph()
+    graph()
+    assert x.grad == 6.0
+    assert {c.data: c.grad for c in constants} == {3.0: 4.0, 1.0: 2.0}  # ∂y/∂3 = x
+
+
+def test_replay_reads_the_leaves_current_data() -> None:
+    net = Net221(activation="tanh")
+    x1, x2 = Value(0.0, "x1"), Value(0.0, "x2")
+    y = Value(0.0, "y")
+    graph = compile(half_squared_error(net(x1, x2), y))
+    for (a, b), target in micrograd.data.xor():
+        x1.data, x2.data, y.data = a, b, target  # ints: converted, as Value(a) would
+        net.zero_grad()
+        loss = graph()
+        got = [p.grad for p in net.parameters()]
+        net.zero_grad()
+        e = half_squared_error(net(float(a), float(b)), float(target))
+        e.backward()
+        assert_same([loss, *got], [e.data, *(p.grad for p in net.parameters())], "sample")
+
+
+def test_an_mlp_batch_replays_bit_for_bit() -> None:
+    """Inputs of 6 points as leaves; the model's parameters are leaves of the graph too."""
+    points = micrograd.data.moons(6, noise=0.1, seed=1)
+    targets = [y for _, y in points]
+
+    def build(xs: Sequence[Value]) -> Value:
+        model = MLP(2, [4, 4, 1], seed=0)  # the same parameter values in every build
+        scores = [model(xs[2 * i], xs[2 * i + 1]) for i in range(len(points))]
+        return hinge(scores, targets)
+
+    first = [c for x, _ in points for c in x]
+    second = [c * 1.5 - 0.25 for c in first]
+    assert check_replay(build, first, second) is not None
+    with small_parts(40):
+        assert check_replay(build, first, second) is not None
+
+
+# ---- size, source, sync --------------------------------------------------------------
+
+
+def test_a_100k_node_chain_compiles_and_replays() -> None:
+    limit = sys.getrecursionlimit()
+    x, a, c = Value(1.0, "x"), Value(0.999, "a"), Value(0.001, "c")
+    y = x
+    for _ in range(50_000):
+        y = y * a + c
+    graph = compile(y)
+    assert len(graph.leaves) == 3
+    assert len(topological_order(y, leaves=False)) == 100_000
+    assert graph.source.count("def part") > 10  # split into parts of a few thousand lines
+    x.data = 2.0
+    result = graph()
+    eager = Value(2.0)
+    z = eager
+    for _ in range(50_000):
+        z = z * a + c
+    z.backward()
+    assert same(result, z.data) and same(x.grad, eager.grad)
+    assert x.grad == pytest.approx(0.999**50_000, rel=1e-9)
+    assert sys.getrecursionlimit() == limit
+
+
+def test_the_source_reads_as_the_chain_rule() -> None:
+    net = Net221(activation="tanh")
+    graph = compile(half_squared_error(net(1.0, 0.0), 1.0))
+    lines = [line.strip() for line in graph.source.splitlines()]
+    for line in ["z1 = math.tanh(a1)", "a1 = w11 * x1 + w12 * x2 + b1", "g_w11 += x1 * g_a1",
+                 "g_z1 = 0.0 + w1 * g_ŷ", "g_a1 = 0.0 + (1.0 - z1 * z1) * g_z1",
+                 "E = 0.5 * (y - ŷ) * (y - ŷ)", "g_b1 += g_a1"]:
+        assert line in lines, line
+    forward = lines[lines.index("def part0(D, G):"):lines.index("yield")]
+    assert sum(" = " in line and "D[" not in line for line in forward) == 6  # one per node
+    backward = lines[lines.index("yield"):]
+    terms = [line for line in backward if line.startswith("g_") and "G[" not in line]
+    assert len(terms) == 1 + 2 + 5 + 2 * 1 + 2 * 5  # root, E's 2 operands, ŷ's 5, z's 1, a's 5
+
+
+def test_names_that_are_not_identifiers_become_v_i() -> None:
+    a = Value(1.0, "L0.N1.w0")
+    b = Value(2.0, "print")
+    c = Value(3.0, "g_x")
+    d = Value(4.0, "x")
+    e = Value(5.0, "x")  # a repeated label
+    y = (a * b + c * a) * d * e + (b * c) * (d + e)  # each leaf used twice: loaded
+    y.label = "for"
+    source = compile(y).source
+    assert "print =" not in source and "for =" not in source and "g_x =" not in source
+    order = topological_order(y)
+    for node in (a, b, c, d, e, y):
+        assert re.search(rf"\bv{order.index(node)} = ", source), node
+
+
+def test_user_ops_are_called_through_the_registry() -> None:
+    x = Value(0.5, "x")
+    graph = compile(apply("softsign", x) * x)
+    assert "softsign_forward(x)" in graph.source and "softsign_derivative(x, " in graph.source
+    check_replay(lambda xs: apply("softsign", xs[0]) * xs[0], [0.5], [-2.0])
+    check_replay(lambda xs: apply("scaled_diff", xs[0], xs[1], scale=-0.5).tanh(), [1.0, 2.0],
+                 [-3.0, 0.0])
+
+
+def test_sync_restores_what_backward_leaves() -> None:
+    def build(xs: Sequence[Value]) -> Value:
+        a, b = xs
+        h = (a * b).relu() + a.tanh()
+        return h * h - b
+
+    check_replay(build, [1.0, 2.0], [-0.5, 3.0], [0.0, 0.0])  # sync() is checked in there
+
+
+def test_sync_before_a_call_changes_nothing() -> None:
+    x = Value(2.0, "x")
+    y = x * x
+    graph = compile(y)
+    x.data = 5.0
+    graph.sync()
+    assert (y.data, y.grad, y.local_grads) == (4.0, 0.0, (2.0, 2.0))
+
+
+def test_a_leaf_root() -> None:
+    x = Value(3.0, "x")
+    graph = compile(x)
+    assert graph() == 3.0 and x.grad == 1.0
+    assert graph() == 3.0 and x.grad == 2.0  # as x.backward() twice
+
+
+# ---- errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [3.0, None, "x", [Value(1.0)]])
+def test_compile_of_a_non_value_is_a_type_error(bad: Any) -> None:
+    with pytest.raises(TypeError, match="compile: root must be a Value"):
+        compile(bad)
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, True, 1j])
+def test_a_leaf_set_to_a_non_number_names_the_leaf(bad: Any) -> None:
+    w, x = Value(0.5, "w"), Value(2.0, "x")
+    y = (w * x).tanh() + w
+    graph = compile(y)
+    graph()
+    before = (w.grad, x.grad)
+    x.data = bad
+    with pytest.raises(TypeError, match="leaf 'x'"):
+        graph()
+    assert (w.grad, x.grad) == before  # no grad half-updated
+
+
+def test_a_domain_error_at_replay_is_the_ops_own() -> None:
+    x = Value(2.0, "x")
+    graph = compile(x.log() * x + x)
+    x.data = 0.0
+    with pytest.raises(ValueError, match="log: argument must be > 0"):
+        graph()
+    x.data = -0.0
+    with pytest.raises(ValueError, match="log"):
+        graph()
+    assert x.grad == 0.0
+
+
+def test_a_division_by_zero_at_replay() -> None:
+    x, y = Value(2.0, "x"), Value(1.0, "y")
+    graph = compile(y / x)
+    x.data = 0.0
+    with pytest.raises(ZeroDivisionError, match="div: division by zero"):
+        graph()
+
+
+def test_the_package_exports_compile() -> None:
+    assert micrograd.compile is compile and micrograd.CompiledGraph is CompiledGraph
+    graph = compile(Value(1.0) * 2.0)
+    assert "CompiledGraph" in repr(graph)
