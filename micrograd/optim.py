@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from micrograd._numbers import number, preview
+from micrograd import compiler
+from micrograd._numbers import as_float, number, preview
 from micrograd.engine import Value
 from micrograd.nn import Module, class_index, half_squared_error
 
@@ -300,7 +301,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
           loss: Callable[[Any, Any], Value] = half_squared_error, lr: float = 0.1,
           epochs: int = 1000, tol: float = 1e-6, per_sample: bool = True,
           progress: bool | None = None,
-          optimizer: Optimizer | str | None = None) -> TrainHistory:
+          optimizer: Optimizer | str | None = None, compile: bool = True) -> TrainHistory:
     """The notes' loop: for each (x, y): E = loss(model(*x), y), backprop, p ← p − lr·∂E/∂p.
 
     data is a sequence of (inputs, target) pairs, or a function returning one (``xor``).
@@ -322,6 +323,12 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     goes through the model and the loss once (forward only) before the first update, so a
     malformed sample raises with the model unchanged. The history's accuracy is
     ``accuracy(model, data)`` after the last update.
+
+    compile=True records the graph of a sample (one per distinct target) or of the batch
+    once and replays it (``micrograd.compile``): the same floats as compile=False, which
+    rebuilds the graph at every step, several times faster. It applies to the package's
+    models and losses; a model or loss of your own trains eagerly, as a recorded graph
+    would not follow branches of its Python code on Value data.
     """
     lr, tol = _check_rate(lr), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
@@ -334,6 +341,9 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
     has_hidden = bool(hidden)
     bar = _progress_bar(progress, epochs, len(samples) * epochs)
+    replay = compile and _replayable(model, loss)
+    sample_step = _sample_step(model, loss, replay)
+    batch_step = _batch_step(model, loss, samples, replay)
     losses: list[float] = []
     max_grad = 0.0
     reason = StopReason.EPOCH_CAP
@@ -345,18 +355,13 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
                 for inputs, target in samples:
                     for p in params:
                         p.grad = 0.0
-                    e = loss(model(*inputs), target)
-                    e.backward()
-                    total += e.data
+                    total += sample_step(inputs, target)
                     max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
                 epoch_loss = total / len(samples)
             else:
                 for p in params:
                     p.grad = 0.0
-                e = Value.sum([loss(model(*inputs), target) for inputs, target in samples])
-                e = e / len(samples)
-                e.backward()
-                epoch_loss = e.data
+                epoch_loss = batch_step()
                 max_grad, max_hidden = _step(opt, hidden_mask, 0.0, 0.0)
             losses.append(epoch_loss)
             if bar is not None:
@@ -376,6 +381,86 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
         if bar is not None:
             bar.close()
     return TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples))
+
+
+# ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----
+
+#: Per-sample replay records one graph per distinct target; a run with more distinct
+#: targets than this (a regression target per sample, say) takes the others eagerly.
+MAX_RECORDED = 16
+
+
+def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
+    """The package's own model and loss: code without branches on Value data."""
+    return (getattr(type(model).__call__, "__module__", None) == "micrograd.nn"
+            and getattr(loss, "__module__", None) == "micrograd.nn")
+
+
+def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
+                 replay: bool) -> Callable[[tuple[Any, ...], Any], float]:
+    """E = loss(model(*inputs), target) and its backward pass; returns E.
+
+    Replayed: the inputs are leaves x1, x2, … whose .data each sample sets, and each target
+    has its own recorded graph (a loss may branch on its target: hinge checks y = ±1,
+    cross_entropy picks the target's logit).
+    """
+    def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
+        e = loss(model(*inputs), target)
+        e.backward()
+        return e.data
+
+    if not replay:
+        return rebuilt
+    xs: list[Value] = []
+    graphs: dict[Any, compiler.CompiledGraph] = {}
+
+    def replayed(inputs: tuple[Any, ...], target: Any) -> float:
+        if not xs:
+            xs.extend(Value(0.0, f"x{i + 1}") for i in range(len(inputs)))
+        key = _target_key(target)
+        graph = graphs.get(key)
+        if len(inputs) != len(xs) or (graph is None and (key is None
+                                                         or len(graphs) >= MAX_RECORDED)):
+            return rebuilt(inputs, target)
+        for x, v in zip(xs, inputs):
+            x.data = v if type(v) is float else as_float(v)  # Value(v)'s check and message
+        if graph is None:
+            graph = graphs[key] = compiler.compile(loss(model(*xs), target))
+        return graph()
+
+    return replayed
+
+
+def _target_key(target: Any) -> Any:
+    """A dict key telling targets apart (1 from 1.0 and True); None if unhashable."""
+    key = (type(target), tuple(target) if isinstance(target, list) else target)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
+                samples: list[tuple[tuple[Any, ...], Any]], replay: bool) -> Callable[[], float]:
+    """The mean loss over all samples and its backward pass; returns it."""
+    def build() -> Value:
+        e = Value.sum([loss(model(*inputs), target) for inputs, target in samples])
+        return e / len(samples)
+
+    def rebuilt() -> float:
+        e = build()
+        e.backward()
+        return e.data
+
+    graphs: list[compiler.CompiledGraph] = []
+
+    def replayed() -> float:
+        if not graphs:
+            graphs.append(compiler.compile(build()))
+        return graphs[0]()
+
+    return replayed if replay else rebuilt
 
 
 def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,

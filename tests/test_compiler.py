@@ -469,3 +469,85 @@ def test_the_package_exports_compile() -> None:
     assert micrograd.compile is compile and micrograd.CompiledGraph is CompiledGraph
     graph = compile(Value(1.0) * 2.0)
     assert "CompiledGraph" in repr(graph)
+
+
+# ---- train(compile=True) --------------------------------------------------------------
+
+
+def train_both(make: Callable[[], Any], data: Any, **options: Any) -> tuple[Any, Any]:
+    """train() with compile=True and with compile=False from the same model: both results."""
+    results = []
+    for compiled in (True, False):
+        model = make()
+        history = micrograd.train(model, data, compile=compiled, **options)
+        results.append((history, [p.data for p in model.parameters()]))
+    return results[0], results[1]
+
+
+def assert_same_training(make: Callable[[], Any], data: Any, **options: Any) -> Any:
+    (history, params), (eager_history, eager_params) = train_both(make, data, **options)
+    assert_same(history.losses, eager_history.losses, "losses")
+    assert (history.epochs, history.reason) == (eager_history.epochs, eager_history.reason)
+    assert same(history.max_grad, eager_history.max_grad)
+    assert_same(params, eager_params, "parameters")
+    return history
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "step"])
+def test_train_per_sample_is_bit_for_bit_the_eager_run(activation: str) -> None:
+    history = assert_same_training(lambda: Net221(activation=activation), micrograd.data.xor,
+                                   lr=0.5, epochs=300)
+    assert history.epochs > 1 or activation == "step"
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("loss", ["hinge", "mse", "bce_with_logits"])
+def test_train_an_mlp_is_bit_for_bit_the_eager_run(per_sample: bool, loss: str) -> None:
+    points = micrograd.data.moons(16, noise=0.1, seed=0)
+    if loss == "bce_with_logits":
+        points = [(x, (y + 1) / 2) for x, y in points]
+    history = assert_same_training(lambda: MLP(2, [6, 1], activation="relu", seed=3), points,
+                                   loss=getattr(micrograd.nn, loss), lr=0.05, epochs=20,
+                                   per_sample=per_sample)
+    assert history.losses[-1] < history.losses[0]
+
+
+def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression targets, all different: the first MAX_RECORDED are replayed, the rest rebuilt."""
+    recorded = []
+    original = compiler.compile
+
+    def counting(root: Value) -> CompiledGraph:
+        recorded.append(root)
+        return original(root)
+
+    monkeypatch.setattr(compiler, "compile", counting)
+    points = [((0.1 * i, 0.05 * i), 0.3 * i - 1.0) for i in range(30)]
+    assert_same_training(lambda: Net221(activation="tanh"), points, lr=0.1, epochs=5)
+    assert len(recorded) == micrograd.optim.MAX_RECORDED
+    recorded.clear()
+    assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor, lr=0.1,
+                         epochs=50)
+    assert len(recorded) == 2  # XOR has two targets, 0 and 1
+
+
+def test_train_with_a_loss_of_ones_own_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recorded graph would not follow this loss's branch on ŷ.data: train rebuilds it."""
+    monkeypatch.setattr(compiler, "compile", None)  # any recording would fail
+
+    def branchy(y_hat: Value, y: float) -> Value:
+        return (y_hat - y) ** 2 if y_hat.data > y else (y_hat - y) * 0.5
+
+    assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor, loss=branchy,
+                         lr=0.1, epochs=20)
+
+
+def test_train_a_bad_input_is_the_eager_error() -> None:
+    for compiled in (True, False):
+        with pytest.raises(TypeError, match="Value needs an int or float, got str"):
+            micrograd.train(Net221(), [((0.0, 1.0), 1.0), ((0.0, "1"), 0.0)], epochs=2,
+                            compile=compiled)
+        with pytest.raises(TypeError, match="x2"):
+            micrograd.train(Net221(), [((0.0, 1.0), 1.0), ((0.0,), 0.0)], epochs=2,
+                            compile=compiled)
