@@ -357,6 +357,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """The notes' derivation, corrected, with numbers: each ∂E/∂p as a chain-rule product."""
     net = Net221(activation=args.activation, seed=args.seed)
     loss = _one_sample(net, args.x1, args.x2, args.y)
+    if args.code:
+        return _print_code(net, loss, args)
     print(f"E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, "
           f"activation {net.activation}: ŷ = {loss.children[0].data:.6g}, E = {loss.data:.6g}\n")
     worst = 0.0
@@ -371,6 +373,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"check: every total above equals backward()'s gradient "
           f"(largest difference {worst:.1e})")
     return 0 if worst == 0.0 else 1
+
+
+def _print_code(net: Net221, loss: Value, args: argparse.Namespace) -> int:
+    """The sample's graph as micrograd.compile writes it: the chain rule unrolled as Python."""
+    from micrograd.compiler import compile
+
+    graph = compile(loss)
+    print(f"# E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, activation "
+          f"{net.activation}, as micrograd.compile(E) writes it\n")
+    print(graph.source)
+    expected = [p.grad for p in net.parameters()]  # from backward()
+    net.zero_grad()
+    graph()
+    same = [p.grad for p in net.parameters()] == expected
+    print(f"# check: running it gives backward()'s nine gradients "
+          f"{'bit for bit' if same else 'NOT exactly'}")
+    return 0 if same else 1
 
 
 # ---- the parser --------------------------------------------------------------------------
@@ -455,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="the chain-rule derivation of all nine partials",
                        description="The notes' derivation, corrected, with numbers.")
     _add_sample_options(p)
+    p.add_argument("--code", action="store_true",
+                   help="print the sample's forward and backward pass as the Python that "
+                        "micrograd.compile generates")
     p.set_defaults(run=cmd_explain)
     return parser
 

@@ -45,6 +45,7 @@ import math
 import re
 import unicodedata
 import weakref
+import zlib
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ __all__ = ["CompiledGraph", "compile"]
 
 #: Lines per generated function. CPython compiles a few thousand lines at a time much
 #: faster than one function of 100,000, and each function's locals are its own.
-PART_LINES = 3000
+PART_LINES = 5000
 
 Part = Callable[[list[float], list[float]], Generator[None, None, None]]
 
@@ -70,22 +71,26 @@ _filenames = itertools.count()
 class CompiledGraph:
     """A recorded graph: ``g()`` replays forward and backward; ``g.source`` is the code."""
 
-    __slots__ = ("root", "source", "_leaves", "_names", "_parts", "_zeros", "_root_slot",
+    __slots__ = ("root", "_source", "_leaves", "_names", "_parts", "_zeros", "_root_slot",
                  "_data", "__weakref__")
 
     root: Value
-    source: str  # the generated Python: forward one line per node, backward one per term
 
     def __init__(self, root: Value, source: str, leaves: Sequence[Value], names: Sequence[str],
                  parts: Sequence[Part], slots: int, root_slot: int) -> None:
         self.root = root
-        self.source = source
+        self._source = zlib.compress(source.encode("utf-8"), 1)  # a fifth of the size
         self._leaves = tuple(leaves)
         self._names = tuple(names)  # the leaves' names, for error messages
         self._parts = tuple(parts)
         self._zeros = [0.0] * slots
         self._root_slot = root_slot
         self._data: list[float] | None = None  # the leaf values of the latest call
+
+    @property
+    def source(self) -> str:
+        """The generated Python: forward one line per node, backward one line per term."""
+        return zlib.decompress(self._source).decode("utf-8")
 
     @property
     def leaves(self) -> tuple[Value, ...]:
@@ -247,14 +252,15 @@ def _used_later(forward: list[Value], part_of: dict[Value, int]) -> set[Value]:
 
 
 def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts: int) -> str:
+    split = (f", in {parts} parts run forward in order, then backward in reverse order"
+             if parts > 1 else "")
     return (
-        f"# micrograd.compile: the graph of {names[root]} as Python, {nodes} op nodes, "
-        f"{leaves} leaves, {parts} part(s).\n"
-        "# D[i] holds leaf i's data (and values passed between parts), G[i] its grad (and\n"
-        "# grads passed between parts). Each part computes its nodes up to `yield` (forward),\n"
-        "# and after it their grads (backward, parts in reverse): one line per chain-rule term\n"
+        f"# micrograd.compile: the graph of {names[root]} as Python: {nodes} op nodes, "
+        f"{leaves} leaves{split}.\n"
+        "# D[i] is leaf i's data and G[i] its grad (then values and grads that pass between\n"
+        "# parts). Up to `yield`, the forward pass; after it, the backward pass, each term\n"
         "# child.grad += local_grad * node.grad. An interior grad starts at 0.0, as in\n"
-        "# backward(), so its first term reads g = 0.0 + ...\n\n"
+        "# backward(), so its first term reads g = 0.0 + ... (or = g when the local grad is 1).\n\n"
     )
 
 
@@ -285,6 +291,7 @@ def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
 
     lines = [f"def part{index}(D, G):"]
     lines += [f"    {names[child]} = D[{slot[child]}]" for child in loaded]
+    lines.append("    # forward: one line per node")
     for node in nodes:
         forward = templates.of(node).forward
         lines.append(f"    {value[node]} = "
@@ -296,6 +303,7 @@ def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
     # of this part's nodes that later parts have added to; the root's is 1
     started = set(edges)
     lines += [f"    {grad[child]} = G[{slot[child]}]" for child in loaded]
+    lines.append("    # backward: one line per chain-rule term")
     for node in reversed(nodes):
         if node is root:
             lines.append(f"    {grad[node]} = 1.0")

@@ -551,3 +551,18 @@ def test_train_a_bad_input_is_the_eager_error() -> None:
         with pytest.raises(TypeError, match="x2"):
             micrograd.train(Net221(), [((0.0, 1.0), 1.0), ((0.0,), 0.0)], epochs=2,
                             compile=compiled)
+
+
+# ---- the command line ------------------------------------------------------------------
+
+
+def test_explain_code_prints_the_generated_source(capsys: pytest.CaptureFixture[str]) -> None:
+    from micrograd.__main__ import main
+
+    assert main(["explain", "--code", "--activation", "sigmoid"]) == 0
+    out = capsys.readouterr().out
+    net = Net221(activation="sigmoid")
+    assert compile(half_squared_error(net(1.0, 0.0), 1.0)).source in out
+    assert "z1 = 1.0 / (1.0 + math.exp(-a1)) if a1 >= 0.0 else" in out
+    assert "g_a1 = 0.0 + (z1 * (1.0 - z1)) * g_z1" in out
+    assert out.rstrip().endswith("backward()'s nine gradients bit for bit")
