@@ -225,13 +225,38 @@ def run(n_points: int, inner: dict[str, int], repeat: int, torch: ModuleType | N
                                 ms["floor"], runs={"engine": result["ms"]}))
     assert compile_ms is not None and ms["engine"] is not None
     steps_worth = compile_ms / ms["engine"]
+    graph_bytes, compiled_bytes = memory(value_model(Value, layers, data))
     rows += [
         harness.Row(name, "compile time, ms", compile_ms),
         harness.Row(name, "compile time, in eager steps", steps_worth, target="≤ 10",
                     passed=steps_worth <= 10),
         harness.Row(name, "graph nodes per step", float(nodes)),
+        harness.Row(name, "bytes per node of the recorded graph", graph_bytes / nodes),
+        harness.Row(name, "bytes per node that compile() adds", compiled_bytes / nodes),
     ]
     return rows
+
+
+def memory(model: Model) -> tuple[int, int]:
+    """Bytes (tracemalloc) held by the step's graph, and what compiling it holds on top."""
+    import gc
+    import tracemalloc
+
+    from micrograd import compile
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        loss = build_loss(model)
+        built = tracemalloc.get_traced_memory()[0]
+        graph = compile(loss)
+        gc.collect()
+        compiled = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del graph
+    return built - start, compiled - built
 
 
 # ---- other engines, in a subprocess ---------------------------------------------------

@@ -6,6 +6,7 @@ update p ← p − lr·∂loss/∂p. ms per step, and the number of graph nodes 
 
 The engine side is written the way a user would write it: ``model(x1, x2)``,
 Value operators, ``Value.sum``, ``loss.backward()``, ``p.data -= lr * p.grad``.
+Compiled: the same loss recorded once with ``micrograd.compile`` and replayed each step.
 
 Floor: the same network in floats with the backward pass derived by hand:
 ∂loss/∂score_i = −y_i/n where 1 − y_i·score_i > 0 (else 0, relu'(0) = 0), back
@@ -22,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from benchmarks import harness
-from micrograd import Value
+from micrograd import Value, compile
 from micrograd import data as datasets
 from micrograd.engine import topological_order
 from micrograd.nn import MLP
@@ -198,7 +199,7 @@ def _timed(step: Callable[[], Any], inner: int) -> Callable[[], dict[str, float]
 
 def run(n_points: int, inner: dict[str, int], repeat: int,
         torch: ModuleType | None) -> list[harness.Row]:
-    """Rows: ms per step (target engine/floor ≤ 25) and nodes per step."""
+    """Rows: ms per step (target engine/floor ≤ 25), compiled, and nodes per step."""
     data = moons(n_points)
     model = make_model()
     params = model.parameters()
@@ -211,7 +212,8 @@ def run(n_points: int, inner: dict[str, int], repeat: int,
     def floor() -> None:
         floor_step(layers, data, LR)
 
-    steps: dict[str, Callable[[], Any]] = {"engine": engine, "floor": floor}
+    steps: dict[str, Callable[[], Any]] = {"engine": engine, "floor": floor,
+                                           "compiled": compiled_step(data)}
     if torch is not None:
         tl, tparams = torch_layers(torch, layers)
 
@@ -225,8 +227,28 @@ def run(n_points: int, inner: dict[str, int], repeat: int,
     results = harness.interleave(runners, repeat)
     name = "mlp_step"
     size = f"{n_points} pts, 2-{'-'.join(map(str, SIZES))}"
+    compiled = harness.Row(name, "ms per step, compiled", harness.median(results["compiled"]["ms"]),
+                           harness.median(results["floor"]["ms"]),
+                           runs={"engine": results["compiled"]["ms"]})
     return [
         harness.row(results, name, f"ms per step ({size})", "ms",
                     "ratio ≤ 25", harness.ratio_at_most(25)),
+        compiled,
         harness.Row(name, "graph nodes per step", float(nodes)),
     ]
+
+
+def compiled_step(data: list[Sample], lr: float = LR) -> Callable[[], float]:
+    """engine_step replayed: a model of its own, its loss compiled once."""
+    model = make_model()
+    params = model.parameters()
+    graph = compile(engine_loss(model, params, data))
+
+    def step() -> float:
+        model.zero_grad()
+        loss = graph()
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
+
+    return step

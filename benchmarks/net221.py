@@ -4,6 +4,9 @@ a1 = w11·x1 + w12·x2 + b1, a2 = w21·x1 + w22·x2 + b2, z = σ(a), ŷ = w1·z1
 E = ½(y − ŷ)², then p ← p − α·∂E/∂p after every sample. µs per sample step.
 
 Floor: the notes' hand formulas in floats, corrected (∂E/∂ŷ = ŷ − y, see DESIGN.md).
+
+Also ``train()`` itself on XOR, per sample, with compile=False (the graph rebuilt at each
+sample) and compile=True (recorded once per target and replayed; the recording is timed).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from benchmarks import harness
 from micrograd import Value
 from micrograd import data as datasets
 from micrograd.nn import Net221, half_squared_error
+from micrograd.optim import train
 
 NAMES = Net221.NAMES  # w11 w12 w21 w22 b1 b2 w1 w2 b
 XOR = [((x1, x2), y) for (x1, x2), y in datasets.xor()]  # targets 0 / 1
@@ -105,8 +109,27 @@ def run(epochs: dict[str, int], repeat: int, torch: ModuleType | None) -> list[h
 
         return run_epochs
 
+    def train_run(compiled: bool, count: int) -> Callable[[], dict[str, float]]:
+        def run_train() -> dict[str, float]:
+            model = Net221(activation="sigmoid", seed=SEED)
+            t0 = perf_counter()
+            history = train(model, XOR, lr=LR, epochs=count, tol=0.0, compile=compiled)
+            return {"us": 1e6 * (perf_counter() - t0) / (history.epochs * len(XOR))}
+
+        return run_train
+
     for epoch in epoch_of.values():
         epoch()  # warm-up
     results = harness.interleave(
         {name: timed(epoch, epochs[name]) for name, epoch in epoch_of.items()}, repeat)
-    return [harness.row(results, "net221", "µs per sample step (XOR)", "us")]
+    trained = harness.interleave({"eager": train_run(False, epochs["engine"]),
+                                  "compiled": train_run(True, epochs["engine"]),
+                                  "floor": timed(floor_epoch, epochs["floor"])}, repeat)
+    floor = harness.median(trained["floor"]["us"])
+    return [
+        harness.row(results, "net221", "µs per sample step (XOR)", "us"),
+        *(harness.Row("net221", f"train() µs per sample step, compile={name == 'compiled'}",
+                      harness.median(trained[name]["us"]), floor,
+                      runs={"engine": trained[name]["us"]})
+          for name in ("eager", "compiled")),
+    ]

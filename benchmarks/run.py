@@ -5,12 +5,18 @@ Run from the repository root (after ``pip install .``)::
     python -m benchmarks                 # full run, about a minute or two on 2 cores
     python -m benchmarks --quick         # a few seconds: a smoke test of every workload
     python -m benchmarks --repeat 11 --out /tmp/bench.json
+    python -m benchmarks --versus "micrograd 0.1.0=DIR"   # add another engine's karpathy row
 
 Each workload is measured for the engine, for a plain-Python floor written by hand
 in the workload's own file (floats, hand-derived gradients, no graph), and for
 PyTorch on 0-d float64 tensors (one thread) when torch is installed; runs of the
 engines are interleaved and each figure is the median of the runs. The headline
 is engine/floor.
+
+``--versus NAME=DIR`` adds a karpathy row for another engine importable as ``micrograd``
+from DIR (micrograd 0.1.0 unpacked from its wheel: ``pip download micrograd==0.1.0
+--no-deps`` and unzip it into DIR; an older checkout: ``git archive REV micrograd | tar x
+-C DIR``), timed in a subprocess. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -27,10 +33,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks import chain, harness, memory, mlp_step, net221, wide
+from benchmarks import chain, harness, karpathy, memory, mlp_step, net221, wide
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
-WORKLOADS = ("mlp_step", "chain", "wide", "memory", "net221")
+WORKLOADS = ("karpathy", "mlp_step", "chain", "wide", "memory", "net221")
 
 
 @dataclass
@@ -44,6 +50,8 @@ class Config:
     wide_n: int
     memory_n: int
     net221_epochs: dict[str, int]
+    karpathy_points: int
+    karpathy_inner: dict[str, int]
     torch_rounds_large: int = 3  # PyTorch runs in this many rounds on chain N = 100,000
     torch_rounds_wide: int = 1  # and on wide (about 10 s per run)
 
@@ -51,7 +59,7 @@ class Config:
 FULL = Config(
     repeat=7,
     mlp_points=100,
-    mlp_inner={"engine": 3, "floor": 20, "torch": 1},
+    mlp_inner={"engine": 3, "floor": 20, "torch": 1, "compiled": 20},
     chain_sizes=[
         (200, {"engine": 50, "floor": 500, "torch": 5}),
         (100_000, {"engine": 1, "floor": 1, "torch": 1}),
@@ -59,17 +67,21 @@ FULL = Config(
     wide_n=100_000,
     memory_n=100_000,
     net221_epochs={"engine": 100, "floor": 1000, "torch": 10},
+    karpathy_points=100,
+    karpathy_inner={"engine": 1, "compiled": 10, "floor": 10, "torch": 1},
 )
 
 QUICK = Config(
     repeat=1,
     mlp_points=10,
-    mlp_inner={"engine": 1, "floor": 1, "torch": 1},
+    mlp_inner={"engine": 1, "floor": 1, "torch": 1, "compiled": 1},
     chain_sizes=[(200, {"engine": 1, "floor": 1, "torch": 1}),
                  (2_000, {"engine": 1, "floor": 1, "torch": 1})],
     wide_n=2_000,
     memory_n=2_000,
     net221_epochs={"engine": 2, "floor": 2, "torch": 2},
+    karpathy_points=4,
+    karpathy_inner={"engine": 1, "compiled": 1, "floor": 1, "torch": 1},
 )
 
 
@@ -86,11 +98,13 @@ def load_torch(wanted: bool) -> ModuleType | None:
 
 
 def run(config: Config, torch: ModuleType | None, only: Sequence[str] = WORKLOADS,
-        progress: bool = True) -> list[harness.Row]:
+        progress: bool = True, versus: dict[str, str] | None = None) -> list[harness.Row]:
     """Every selected workload's rows, in the order of WORKLOADS."""
     rows: list[harness.Row] = []
     r = config.repeat
     steps = {
+        "karpathy": lambda: karpathy.run(config.karpathy_points, config.karpathy_inner, r, torch,
+                                         versus, compile_runs=min(r, 3)),
         "mlp_step": lambda: mlp_step.run(config.mlp_points, config.mlp_inner, r, torch),
         "chain": lambda: chain.run(config.chain_sizes, r, torch, config.torch_rounds_large),
         "wide": lambda: wide.run(config.wide_n, r, torch, config.torch_rounds_wide),
@@ -145,9 +159,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=WORKLOADS, default=list(WORKLOADS),
                         metavar="WORKLOAD", help=f"run only these: {', '.join(WORKLOADS)}")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
+    parser.add_argument("--versus", action="append", default=[], metavar="NAME=DIR",
+                        help="time the karpathy step of the micrograd in DIR too (repeatable)")
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    args.versus_dirs = {}
+    for item in args.versus:
+        name, _, directory = item.partition("=")
+        if not name or not directory or not (Path(directory) / "micrograd").is_dir():
+            parser.error(f"--versus wants NAME=DIR with DIR/micrograd a package, got {item!r}")
+        args.versus_dirs[name] = directory
     return args
 
 
@@ -165,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     info = harness.machine(torch.__version__ if torch is not None else None)
     started = time.perf_counter()
-    rows = run(config, torch, args.only)
+    rows = run(config, torch, args.only, versus=args.versus_dirs)
     seconds = time.perf_counter() - started
     print(header(info, config, args.quick))
     print()
@@ -175,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"targets: {sum(verdicts)}/{len(verdicts)} met; {seconds:.0f} s in all")
     report = {
         "machine": info,
-        "config": {**config.__dict__, "quick": args.quick, "workloads": list(args.only)},
+        "config": {**config.__dict__, "quick": args.quick, "workloads": list(args.only),
+                   "versus": args.versus_dirs},
         "seconds": seconds,
         "rows": [r.as_json() for r in rows],
         "targets_met": all(verdicts),

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import chain, harness, memory, mlp_step, net221, wide  # noqa: E402
+from benchmarks import chain, harness, karpathy, memory, mlp_step, net221, wide  # noqa: E402
 from benchmarks.run import main  # noqa: E402
 from micrograd import Value  # noqa: E402
 from micrograd.engine import topological_order  # noqa: E402
@@ -95,6 +95,63 @@ def test_mlp_torch_step_matches_the_engine(torch) -> None:
     assert tloss.item() == pytest.approx(loss.data, rel=1e-9)
     updated = [([[w.item() for w in row] for row in W], [b.item() for b in B]) for W, B in tl]
     assert_close(mlp_step.flatten_like(model, updated), [p.data for p in params])
+
+
+# ---- karpathy: one graph for every engine ----------------------------------------------
+
+
+def karpathy_weights(model: karpathy.Model) -> list[float]:
+    return [float(p.data) if not hasattr(p, "item") else p.item() for p in model.params]
+
+
+def floor_weights(layers: karpathy.Layers) -> list[float]:
+    return [x for W, B in layers for row, b in zip(W, B) for x in (*row, b)]
+
+
+def test_karpathy_floor_compiled_and_eager_take_the_same_steps() -> None:
+    data, layers = karpathy.moons(10), karpathy.weights()
+    eager = karpathy.value_model(Value, layers, data)
+    replayed = karpathy.value_model(Value, layers, data)
+    floats = json.loads(json.dumps(layers))
+    step = karpathy.compiled_step(replayed)
+    losses = []
+    for _ in range(3):
+        loss = karpathy.value_step(eager)
+        assert step() == loss  # compiled: bit for bit
+        assert karpathy_weights(replayed) == karpathy_weights(eager)
+        floor_loss, _ = mlp_step.floor_step(floats, data, karpathy.LR)
+        assert floor_loss == pytest.approx(loss, rel=1e-9)
+        assert_close(floor_weights(floats), karpathy_weights(eager))
+        losses.append(loss)
+    assert losses[-1] < losses[0]
+
+
+def test_karpathy_graph_has_no_linear_or_sum_node() -> None:
+    model = karpathy.value_model(Value, karpathy.weights(), karpathy.moons(3))
+    order = topological_order(karpathy.build_loss(model))
+    assert {node.op for node in order} == {"", "add", "mul", "relu"}
+    assert len(model.params) == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1
+    assert karpathy.moons() == karpathy.moons() and len(karpathy.moons()) == 100
+
+
+def test_karpathy_torch_takes_the_same_step(torch) -> None:
+    data, layers = karpathy.moons(5), karpathy.weights()
+    eager = karpathy.value_model(Value, layers, data)
+    tensors = karpathy.torch_model(torch, layers, data)
+    assert karpathy.torch_step(torch, tensors) == pytest.approx(karpathy.value_step(eager),
+                                                                rel=1e-12)
+    assert_close(karpathy_weights(tensors), karpathy_weights(eager), 1e-12)
+
+
+def test_karpathy_versus_times_the_engine_in_a_directory() -> None:
+    """The subprocess imports micrograd from the directory given: here, this checkout."""
+    result = karpathy.versus(ROOT, steps=2, n_points=3)
+    model = karpathy.value_model(Value, karpathy.weights(), karpathy.moons(3))
+    assert result["losses"] == [karpathy.value_step(model) for _ in range(3)]
+    assert len(result["ms"]) == 2 and result["median_ms"] > 0
+    assert result["engine"] == str(ROOT / "micrograd" / "engine.py")
+    with pytest.raises(FileNotFoundError, match=r"no micrograd/engine\.py"):
+        karpathy.versus(ROOT / "tests", steps=1)
 
 
 # ---- chain and wide ------------------------------------------------------------------
@@ -237,14 +294,14 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    for word in ("machine:", "engine/floor", "mlp_step", "chain N=200", "wide", "memory",
-                 "net221", "PASS"):
+    for word in ("machine:", "engine/floor", "karpathy", "compiled", "mlp_step", "chain N=200",
+                 "wide", "memory", "net221", "PASS"):
         assert word in proc.stdout, word
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["config"]["quick"] is True
     assert report["machine"]["cpu_count"] == os.cpu_count() and report["machine"]["gc_enabled"]
     workloads = {row["workload"].split()[0] for row in report["rows"]}
-    assert workloads == {"mlp_step", "chain", "wide", "memory", "net221"}
+    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221"}
     for row in report["rows"]:
         assert row["engine"] is not None and math.isfinite(row["engine"])
         # a small run may see no garbage collection at all; every other figure is a cost
@@ -260,3 +317,7 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--repeat", "0"])
     assert exc.value.code == 2
     assert "--repeat" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--versus", "old=/nonexistent"])
+    assert exc.value.code == 2
+    assert "NAME=DIR" in capsys.readouterr().err
