@@ -122,8 +122,9 @@ def run(epochs: dict[str, int], repeat: int, torch: ModuleType | None) -> list[h
         epoch()  # warm-up
     results = harness.interleave(
         {name: timed(epoch, epochs[name]) for name, epoch in epoch_of.items()}, repeat)
-    trained = harness.interleave({"eager": train_run(False, epochs["engine"]),
-                                  "compiled": train_run(True, epochs["engine"]),
+    count = epochs.get("train", epochs["engine"])
+    trained = harness.interleave({"eager": train_run(False, count),
+                                  "compiled": train_run(True, count),
                                   "floor": timed(floor_epoch, epochs["floor"])}, repeat)
     floor = harness.median(trained["floor"]["us"])
     return [

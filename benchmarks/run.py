@@ -66,7 +66,7 @@ FULL = Config(
     ],
     wide_n=100_000,
     memory_n=100_000,
-    net221_epochs={"engine": 100, "floor": 1000, "torch": 10},
+    net221_epochs={"engine": 100, "floor": 1000, "torch": 10, "train": 1000},
     karpathy_points=100,
     karpathy_inner={"engine": 1, "compiled": 10, "floor": 10, "torch": 1},
 )

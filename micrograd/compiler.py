@@ -38,6 +38,7 @@ only. Ops with ``code`` in the registry are written inline; any other op (a user
 from __future__ import annotations
 
 import builtins
+import heapq
 import itertools
 import keyword
 import linecache
@@ -47,6 +48,7 @@ import unicodedata
 import weakref
 import zlib
 from collections.abc import Callable, Generator, Sequence
+from string import Formatter
 from typing import Any
 
 from micrograd import ops
@@ -56,14 +58,16 @@ from micrograd.trace import node_names
 
 __all__ = ["CompiledGraph", "compile"]
 
-#: Lines per generated function. CPython compiles a few thousand lines at a time much
-#: faster than one function of 100,000, and each function's locals are its own.
-PART_LINES = 5000
+#: Lines per generated function. CPython compiles functions of some thousands of lines
+#: much faster than one of 100,000 lines, and each function's locals are its own. Larger
+#: parts load the leaves they share (a network's weights) fewer times; on the karpathy
+#: benchmark 10,000 to 20,000 lines per part replay and compile fastest.
+PART_LINES = 10_000
 
 Part = Callable[[list[float], list[float]], Generator[None, None, None]]
 
 _AUTO = re.compile(r"v\d+")  # the name of an unlabelled node
-_GENERATED = re.compile(r"v\d+|[gd]_.*|_.*|[DG]")
+_GENERATED = re.compile(r"[vr]\d+|[gd]_.*|_.*|[DG]")
 _RESERVED = frozenset(dir(builtins)) | {"math"}
 _filenames = itertools.count()
 
@@ -264,17 +268,27 @@ def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts
     )
 
 
+#: A part with more unlabelled nodes than this names them by registers r0, r1, …, each
+#: reused once its value is dead: far fewer live floats and locals, so the replay stays in
+#: the processor's caches.
+REGISTERS_ABOVE = 100
+
+Ref = Any  # a variable of a generated part, (kind, node) with kind "v", "g" or "d"; or text
+
+
 def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
           slot: dict[Value, int], later: set[Value], into: dict[Value, int],
           templates: _Templates) -> str:
     """The generator function of one part: loads, forward, yield, backward, stores.
 
-    A node reached by one edge only, with local grad 1 (an operand of +), has the grad of
-    its parent: the code uses the parent's variable, and a comment says so.
-
     A leaf or earlier node this part reads through several edges, or one with a label, is
     loaded into a local once; an unlabelled one read through one edge (a constant, say)
-    is written in place as D[i] and G[i].
+    is written in place as D[i] and G[i]. A node reached by one edge only, with local grad
+    1 (an operand of +), has the grad of its parent: the code uses the parent's variable.
+
+    Each line is kept as (format, refs, used): ``format`` names its variables {0}, {1}, …
+    in ``refs``, of which those at the positions ``used`` occur in it. Variables get their
+    Python names once all lines are known, so that registers can be reused.
     """
     inside = set(nodes)
     edges: dict[Value, int] = {}  # the leaves and earlier nodes this part reads: edge counts
@@ -283,79 +297,158 @@ def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
             if child not in inside:
                 edges[child] = edges.get(child, 0) + 1
     loaded = [child for child, n in edges.items() if n > 1 or not _AUTO.fullmatch(names[child])]
-    value = {node: names[node] for node in nodes}
-    grad = {node: f"g_{names[node]}" for node in nodes}
+    value: dict[Value, Ref] = {node: ("v", node) for node in nodes}
+    grad: dict[Value, Ref] = {node: ("g", node) for node in nodes}
+    for child in loaded:
+        value[child], grad[child] = ("v", child), ("g", child)
     for child in edges:
-        value[child] = names[child] if child in loaded else f"D[{slot[child]}]"
-        grad[child] = f"g_{names[child]}" if child in loaded else f"G[{slot[child]}]"
+        if child not in value:
+            value[child], grad[child] = f"D[{slot[child]}]", f"G[{slot[child]}]"
+    registers = sum(1 for node in value if names[node][0] == "v"
+                    and _AUTO.fullmatch(names[node])) > REGISTERS_ABOVE
 
-    lines = [f"def part{index}(D, G):"]
-    lines += [f"    {names[child]} = D[{slot[child]}]" for child in loaded]
-    lines.append("    # forward: one line per node")
+    lines: list[tuple[str, tuple[Ref, ...], tuple[int, ...]]] = []
+    add = lines.append
+    for child in loaded:
+        add((f"    {{0}} = D[{slot[child]}]", (value[child],), (0,)))
+    add(("    # forward: one line per node", (), ()))
+    get = value.__getitem__
+    for node in _evaluation_order(nodes, inside):
+        template = templates.of(node)
+        add((template.forward, (*map(get, node.children), value[node]), template.forward_uses))
     for node in nodes:
-        forward = templates.of(node).forward
-        lines.append(f"    {value[node]} = "
-                     f"{forward.format(*[value[c] for c in node.children], value[node])}")
-    lines += [f"    D[{slot[node]}] = {value[node]}" for node in nodes if node in slot]
-    lines.append("    yield")
+        if node in slot:
+            add((f"    D[{slot[node]}] = {{0}}", (value[node],), (0,)))
+    add(("    yield", (), ()))
 
-    # grads in G: of the leaves and earlier nodes (loaded, added to, stored at the end) and
-    # of this part's nodes that later parts have added to; the root's is 1
     started = set(edges)
-    lines += [f"    {grad[child]} = G[{slot[child]}]" for child in loaded]
-    lines.append("    # backward: one line per chain-rule term")
+    for child in loaded:
+        add((f"    {{0}} = G[{slot[child]}]", (grad[child],), (0,)))
+    add(("    # backward: one line per chain-rule term", (), ()))
     for node in reversed(nodes):
         if node is root:
-            lines.append(f"    {grad[node]} = 1.0")
+            add(("    {0} = 1.0", (grad[node],), (0,)))
             started.add(node)
         elif node in later:
-            lines.append(f"    {grad[node]} = G[{slot[node]}]")
+            add((f"    {{0}} = G[{slot[node]}]", (grad[node],), (0,)))
             started.add(node)
     for node in reversed(nodes):
         template = templates.of(node)
-        operands = [value[c] for c in node.children]
-        operands.append(value[node])
+        operands = (*map(get, node.children), value[node], ("d", node))
         if template.call is not None:
-            lines.append(f"    d_{value[node]} = {template.call.format(*operands)}")
-            operands.append(f"d_{value[node]}")
+            add((template.call, operands, template.call_uses))
         g = grad[node]
-        for child, (kind, local) in zip(node.children, template.locals):
-            target = grad[child]
-            if kind == "+":
-                if child in started:
-                    lines.append(f"    {target} += {g}")
-                elif into[child] == 1 and child in inside and child not in later:
-                    grad[child] = g
-                    lines.append(f"    # {target} is {g}")
-                else:
-                    lines.append(f"    {target} = {g}")
-            elif kind == "-":
-                lines.append(f"    {target} -= {g}" if child in started
-                             else f"    {target} = 0.0 - {g}")
-            elif child in started:
-                lines.append(f"    {target} += {local.format(*operands)} * {g}")
+        for child, (kind, more, first, uses) in zip(node.children, template.terms):
+            refs = (*operands, grad[child], g)
+            if child in started:
+                add((more, refs, uses))
+            elif (kind == "+" and into[child] == 1 and child in inside
+                  and child not in later):
+                if not registers:
+                    add((template.alias, refs, ()))
+                grad[child] = g  # its grad is its parent's: one variable
             else:
-                lines.append(f"    {target} = 0.0 + {local.format(*operands)} * {g}")
-            started.add(child)
-    lines += [f"    G[{slot[child]}] = {grad[child]}" for child in loaded]
-    return "\n".join(lines) + "\n"
+                add((first, refs, uses))
+                started.add(child)
+    for child in loaded:
+        add((f"    G[{slot[child]}] = {{0}}", (grad[child],), (0,)))
+
+    auto = {node for node in value if _AUTO.fullmatch(names[node])}
+    name_of = _Names(names, _registers(lines, auto) if registers else {})
+    text = [f"def part{index}(D, G):"]
+    text += [form.format(*map(name_of.__getitem__, refs)) for form, refs, _ in lines]
+    return "\n".join(text) + "\n"
+
+
+class _Names(dict):  # type: ignore[type-arg]
+    """A variable's Python name: its register, else the node's name ("v3", "g_v3", "d_v3")."""
+
+    def __init__(self, names: dict[Value, str], registers: dict[Ref, str]) -> None:
+        super().__init__(registers)
+        self.names = names
+
+    def __missing__(self, ref: Ref) -> str:
+        if isinstance(ref, str):
+            return ref
+        kind, node = ref
+        text = self[ref] = self.names[node] if kind == "v" else f"{kind}_{self.names[node]}"
+        return text
+
+
+def _evaluation_order(nodes: list[Value], inside: set[Value]) -> list[Value]:
+    """The part's nodes, each after its operands, operands in order and each just before use.
+
+    A post-order walk that takes children first-to-last: the order code is written in
+    (a1 before a2), and the one that keeps the fewest values alive at a time.
+    """
+    order: list[Value] = []
+    done: set[Value] = set()
+    for start in reversed(nodes):  # from the part's last node (the root, say) down
+        stack = [(start, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                order.append(node)
+            elif node not in done:
+                done.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node.children)
+                             if child in inside and child not in done)
+    return order
+
+
+def _registers(lines: list[tuple[str, tuple[Ref, ...], tuple[int, ...]]],
+               auto: set[Value]) -> dict[Ref, str]:
+    """Registers r0, r1, … for the unlabelled nodes' variables, each reused once it is dead.
+
+    Linear scan: a variable is live from the line that first names it (where it is
+    written) to the last; a line's reads come before its write, so a variable may take the
+    register of one whose last line is its first.
+    """
+    first: dict[Ref, int] = {}
+    last: dict[Ref, int] = {}
+    for i, (_, refs, used) in enumerate(lines):
+        for k in used:
+            ref = refs[k]
+            if ref.__class__ is tuple and ref[1] in auto:
+                if ref not in first:
+                    first[ref] = i
+                last[ref] = i
+    # each variable in order of its first line; a register is free again after the last
+    # line of its variable, and already on that line for a variable written there
+    ending: list[tuple[int, int]] = []  # (last line, register) of the live variables
+    free: list[int] = []
+    count = 0
+    register: dict[Ref, str] = {}
+    for ref, start in first.items():  # insertion order is line order
+        while ending and ending[0][0] <= start:
+            heapq.heappush(free, heapq.heappop(ending)[1])
+        if free:
+            number = heapq.heappop(free)
+        else:
+            number, count = count, count + 1
+        heapq.heappush(ending, (last[ref], number))
+        register[ref] = f"r{number}"
+    return register
 
 
 class _Template:
     """One op's code for a count of operands and fixed params, operands as {0}, {1}, ….
 
-    ``forward`` computes the node ({n} is the node itself, n the operand count);
-    ``locals`` is per operand (kind, factor): kind "+" for a local grad of exactly 1.0
-    (the term is g), "-" for -1.0 (the term is -g), "*" for factor·g. ``call`` is, for an
-    op called rather than inlined, the call of its derivative; the factors then read its
-    result as {n+1}[i].
+    Each is a line with its placeholders: the operands {0} … {n-1}, the node {n}, the result
+    of its derivative's call {n+1} (for an op called rather than inlined), and in a term the
+    child's grad {n+2} and the node's {n+3}. ``forward`` computes the node; ``call`` calls
+    the derivative; ``terms`` per operand: (kind, line adding to the child's grad, line
+    starting it, placeholders used), kind "+" for a local grad of exactly 1.0 (the term is
+    g), "-" for -1.0 (the term is -g), "*" for local·g.
     """
 
-    __slots__ = ("forward", "locals", "call")
+    __slots__ = ("forward", "forward_uses", "terms", "call", "call_uses", "alias")
 
     def __init__(self, op: ops.Op, count: int, params: tuple[tuple[str, float], ...]) -> None:
         fixed = {k: _literal(v) for k, v in params}
         self.call: str | None = None
+        self.call_uses: tuple[int, ...] = (*range(count + 1), count + 1)
         if op.code is not None:
             fill = _positional(op, count, fixed)
             self.forward = fill(op.code.forward_text(count))
@@ -366,11 +459,32 @@ class _Template:
             self.forward = f"{op.name}_forward({args}{keywords})"
             call = f"{op.name}_derivative({args}, {{{count}}}{keywords})"
             if count == 1:
-                self.locals = [("*", f"{call}[0]")]
-                return
-            self.call = call
-            texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
-        self.locals = [_kind(text) for text in texts]
+                texts = [f"{call}[0]"]
+            else:
+                self.call = call
+                texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
+        self.forward_uses = (*_placeholders(self.forward), count)
+        self.forward = f"    {{{count}}} = {self.forward}"
+        if self.call is not None:
+            self.call = f"    {{{count + 1}}} = {self.call}"
+        child, g = f"{{{count + 2}}}", f"{{{count + 3}}}"
+        self.alias = f"    # {child} is {g}"
+        self.terms = []
+        for text in texts:
+            kind, factor = _kind(text)
+            uses = (*_placeholders(factor), count + 2, count + 3)
+            if kind == "+":
+                self.terms.append((kind, f"    {child} += {g}", f"    {child} = {g}", uses))
+            elif kind == "-":
+                self.terms.append((kind, f"    {child} -= {g}", f"    {child} = 0.0 - {g}", uses))
+            else:
+                self.terms.append((kind, f"    {child} += {factor} * {g}",
+                                   f"    {child} = 0.0 + {factor} * {g}", uses))
+
+
+def _placeholders(text: str) -> tuple[int, ...]:
+    """The numbered fields of a format text: "{0} * {2}" -> (0, 2)."""
+    return tuple(int(field) for _, field, _, _ in Formatter().parse(text) if field)
 
 
 class _Templates:
@@ -415,7 +529,8 @@ def _kind(text: str) -> tuple[str, str]:
         return "+", text
     if constant == -1.0:
         return "-", text
-    atomic = re.fullmatch(r"\{\d+\}(\[\d+\])?|\d+(\.\d*)?(e[+-]?\d+)?", text)
+    atomic = re.fullmatch(r"[\w.]*(\{\d+\}|\(.*\))(\[\d+\])?|\d+(\.\d*)?(e[+-]?\d+)?",
+                          text) if text.count("(") <= 1 else None
     return "*", text if atomic else f"({text})"
 
 

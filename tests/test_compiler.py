@@ -99,14 +99,15 @@ def check_replay(build: Build, first: Sequence[float], second: Sequence[float],
 
 
 @contextmanager
-def small_parts(lines: int = 4) -> Iterator[None]:
-    """Generated functions of a few lines each: every value and grad crosses parts."""
-    saved = compiler.PART_LINES
-    compiler.PART_LINES = lines
+def small_parts(lines: int = 4, registers_above: int = 0) -> Iterator[None]:
+    """Generated functions of a few lines each (every value and grad crosses parts), and
+    unlabelled nodes in registers however few there are."""
+    saved = compiler.PART_LINES, compiler.REGISTERS_ABOVE
+    compiler.PART_LINES, compiler.REGISTERS_ABOVE = lines, registers_above
     try:
         yield
     finally:
-        compiler.PART_LINES = saved
+        compiler.PART_LINES, compiler.REGISTERS_ABOVE = saved
 
 
 # ---- random graphs -------------------------------------------------------------------
@@ -152,6 +153,8 @@ def test_random_graphs_replay_bit_for_bit(recipe: Recipe, second: list[float],
 
     check_replay(build, recipe[0], second[:n], grads[:n])
     with small_parts():
+        check_replay(build, recipe[0], second[:n], grads[:n])
+    with small_parts(lines=10_000):  # one part, registers reused
         check_replay(build, recipe[0], second[:n], grads[:n])
 
 
@@ -221,7 +224,10 @@ def test_every_op_replays_bit_for_bit(name: str, count: int) -> None:
                 build([Value(x) for x in first])
             except (ValueError, ZeroDivisionError):
                 continue  # not a point of this op's domain: nothing to record
-            check_replay(build, first, second, [rng.uniform(-1, 1) for _ in range(count)])
+            grads = [rng.uniform(-1, 1) for _ in range(count)]
+            check_replay(build, first, second, grads)
+            with small_parts(lines=10_000):
+                check_replay(build, first, second, grads)
 
 
 @pytest.mark.parametrize("name", ["relu", "leaky_relu", "step"])
@@ -268,6 +274,8 @@ def test_terms_into_one_leaf_add_in_backwards_order() -> None:
             return Value.linear([a, b], [b, c], a) * c
 
         check_replay(build, first, second, start)
+        with small_parts(lines=10_000):
+            check_replay(build, first, second, start)
         _, b, g = second  # ∂y/∂node = c; the node's local grads for a: b, then 1
         sensitive += (start[0] + b * g) + g != (start[0] + g) + b * g
     assert sensitive > 10  # the other order would round differently that often
@@ -566,3 +574,21 @@ def test_explain_code_prints_the_generated_source(capsys: pytest.CaptureFixture[
     assert "z1 = 1.0 / (1.0 + math.exp(-a1)) if a1 >= 0.0 else" in out
     assert "g_a1 = 0.0 + (z1 * (1.0 - z1)) * g_z1" in out
     assert out.rstrip().endswith("backward()'s nine gradients bit for bit")
+
+
+def test_registers_are_reused_in_large_parts() -> None:
+    """y = a·b + a·b + …: no sum or product is needed by the backward pass (+ passes its
+    grad on, a·b's local grads are the leaves a and b), so a few registers hold them all."""
+    a, b = Value(0.5, "a"), Value(-1.5, "b")
+    y = a * b
+    for _ in range(500):
+        y = y + a * b
+    source = compile(y).source.split("def part0")[1]
+    registers = set(re.findall(r"\br\d+\b", source))
+    assert 0 < len(registers) < 10
+    assert not re.search(r"\bv\d+\b", source)
+    check_replay(lambda xs: xs[0] * xs[1] + (xs[0] * xs[1] + xs[0] * xs[1]) * 0.5, [1.0, 2.0],
+                 [3.0, -1.0])
+    x = Value(1.0, "x")
+    small = compile(x.tanh() * 2.0).source  # a small graph keeps the drawings' names
+    assert "v0 = " in small and not re.search(r"\br\d+\b", small)
