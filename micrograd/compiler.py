@@ -38,6 +38,7 @@ only. Ops with ``code`` in the registry are written inline; any other op (a user
 from __future__ import annotations
 
 import builtins
+import gc
 import heapq
 import itertools
 import keyword
@@ -157,6 +158,16 @@ def compile(root: Value) -> CompiledGraph:
     """Record root's graph and generate the Python that replays its forward and backward."""
     if not isinstance(root, Value):
         raise TypeError(f"compile: root must be a Value, got {type(root).__name__}")
+    collecting = gc.isenabled()
+    gc.disable()  # the code is made of many small objects, none in a cycle: no need to scan
+    try:
+        return _compile(root)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile(root: Value) -> CompiledGraph:
     everything = topological_order(root)  # root first, leaves included: the drawings' order
     backward = topological_order(root, leaves=False)  # backward()'s order
     forward = backward[::-1]

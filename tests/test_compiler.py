@@ -592,3 +592,18 @@ def test_registers_are_reused_in_large_parts() -> None:
     x = Value(1.0, "x")
     small = compile(x.tanh() * 2.0).source  # a small graph keeps the drawings' names
     assert "v0 = " in small and not re.search(r"\br\d+\b", small)
+
+
+def test_compile_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    x = Value(1.0, "x")
+    assert gc.isenabled()
+    compile(x * 2.0)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        compile(x * 2.0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
