@@ -150,8 +150,8 @@ class CompiledGraph:
             _replay(self.root, self._data, self._leaves, write=True)
 
     def __repr__(self) -> str:
-        lines = self.source.count("\n")
-        return f"<CompiledGraph of {self.root!r}: {len(self._leaves)} leaves, {lines} lines>"
+        return (f"<CompiledGraph of {self.root!r}: {len(self._leaves)} leaves, "
+                f"{len(self._parts)} part(s)>")
 
 
 def compile(root: Value) -> CompiledGraph:
@@ -231,7 +231,7 @@ def _identifiers(everything: list[Value], functions: set[str]) -> dict[Value, st
     for i, (node, name) in enumerate(zip(everything, normal)):
         usable = (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
                   and name not in repeats and not _GENERATED.fullmatch(name))
-        names[node] = name if usable or name == f"v{i}" else f"v{i}"
+        names[node] = name if usable else f"v{i}"
     return names
 
 

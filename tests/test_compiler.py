@@ -607,3 +607,27 @@ def test_compile_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_traceback_shows_the_generated_line() -> None:
+    """A user op's derivative that raises at replay: the traceback quotes the generated code."""
+    import traceback
+
+    def fragile_grad(x: float, out: float) -> float:
+        if x > 10:
+            raise ArithmeticError("fragile: no derivative above 10")
+        return 2.0
+
+    ops.register("fragile", lambda x: 2.0 * x, fragile_grad)
+    try:
+        x = Value(1.0, "x")
+        graph = compile(apply("fragile", x) * x)
+        x.data = 11.0
+        with pytest.raises(ArithmeticError) as info:
+            graph()
+        text = "".join(traceback.format_exception(info.value))
+        assert "micrograd-compiled-" in text
+        assert "g_x += fragile_derivative(x, v1)[0] * g_v1" in text
+        assert x.grad == 0.0
+    finally:
+        ops.unregister("fragile")
