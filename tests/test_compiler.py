@@ -211,7 +211,11 @@ def op_cases() -> list[tuple[str, int]]:
 @pytest.mark.parametrize(("name", "count"), op_cases())
 def test_every_op_replays_bit_for_bit(name: str, count: int) -> None:
     rng = random.Random(f"{name}/{count}")
-    for params in PARAMS.get(name, [{}]):
+    checked = 0
+    cases = PARAMS.get(name, [{}])
+    if name == "cross_entropy":  # its param is the target class: 0 .. count - 1
+        cases = [{"target": 0.0}, {"target": float(count - 1)}]
+    for params in cases:
         for _ in range(12):
             first = [rng.choice([0.7, 1.5, -0.3, 2.0]) for _ in range(count)]
             second = [rng.choice(POINTS) for _ in range(count)]
@@ -228,6 +232,8 @@ def test_every_op_replays_bit_for_bit(name: str, count: int) -> None:
             check_replay(build, first, second, grads)
             with small_parts(lines=10_000):
                 check_replay(build, first, second, grads)
+            checked += 1
+    assert checked >= 6  # most first points are in the op's domain
 
 
 @pytest.mark.parametrize("name", ["relu", "leaky_relu", "step"])
@@ -517,6 +523,18 @@ def test_train_an_mlp_is_bit_for_bit_the_eager_run(per_sample: bool, loss: str) 
     history = assert_same_training(lambda: MLP(2, [6, 1], activation="relu", seed=3), points,
                                    loss=getattr(micrograd.nn, loss), lr=0.05, epochs=20,
                                    per_sample=per_sample)
+    assert history.losses[-1] < history.losses[0]
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("optimizer", [None, "adam"])
+def test_train_cross_entropy_on_classes_is_bit_for_bit_the_eager_run(
+        per_sample: bool, optimizer: str | None) -> None:
+    """Int class targets: cross_entropy picks the target's logit, one recording per class."""
+    points = micrograd.data.spiral(6, classes=3, seed=1)
+    history = assert_same_training(lambda: MLP(2, [8, 3], activation="tanh", seed=2), points,
+                                   loss=micrograd.nn.cross_entropy, lr=0.05, epochs=15,
+                                   per_sample=per_sample, optimizer=optimizer)
     assert history.losses[-1] < history.losses[0]
 
 
