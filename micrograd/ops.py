@@ -11,9 +11,9 @@ Operands are differentiable inputs; params are fixed numbers of the op itself (t
 exponent of ``x**2``, the slope of a leaky ReLU). A built-in op may also carry ``code``:
 its forward and local derivatives as Python expression text, in the same placeholders,
 which ``micrograd.compile`` writes into generated code instead of calling the functions
-(tests/test_ops.py holds each text to its function, bit for bit). Nothing here touches a graph or a
-gradient: the chain rule lives in one place, ``Value.backward`` in engine.py, and this
-module imports nothing from the engine.
+(tests/test_ops.py holds each text to its function, bit for bit). Nothing here touches a
+graph or a gradient: the chain rule lives in one place, ``Value.backward`` in engine.py,
+and this module imports nothing from the engine.
 
 Conventions at kinks, as in the lecture notes: ``relu'(0) = 0``, ``leaky_relu'(x <= 0) =
 slope``, ``step'(x) = 0`` everywhere. NaN in gives NaN out, and a NaN local derivative
