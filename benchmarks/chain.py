@@ -106,7 +106,11 @@ def _runner(chain: Callable[[int], tuple[dict[str, float], float]], n: int,
 
 def run(sizes: list[tuple[int, dict[str, int]]], repeat: int, torch: ModuleType | None,
         torch_rounds_large: int) -> list[harness.Row]:
-    """Rows for each (N, inner runs per engine); the targets apply to N = 100,000."""
+    """Rows for each (N, inner runs per engine); N = 100,000 must complete (no recursion).
+
+    The eager engine has no speed target here: it is the teaching core, and speed comes
+    from micrograd.compile (benchmarks/karpathy.py holds both engines' targets).
+    """
     chains: dict[str, Callable[[int], tuple[dict[str, float], float]]] = {
         "engine": engine_chain,
         "floor": floor_chain,
@@ -128,9 +132,7 @@ def run(sizes: list[tuple[int, dict[str, int]]], repeat: int, torch: ModuleType 
             harness.row(results, name, "backward ns/op", "backward_ns",
                         "completes" if big else "",
                         (lambda r: r.engine is not None) if big else None),
-            harness.row(results, name, "fwd+bwd ns/op", "total_ns",
-                        "ratio ≤ 40" if big else "",
-                        harness.ratio_at_most(40) if big else None),
+            harness.row(results, name, "fwd+bwd ns/op", "total_ns"),
             harness.row(results, name, "free graph ns/op", "free_ns"),
         ]
     return rows
