@@ -96,8 +96,6 @@ def record(root: Value) -> Recording:
             node.grad = 0.0
         for k, step in enumerate(backward_steps(root), 1):
             i = index[step.node]
-            g = short(step.grad_output)
-            times_g = f"({g})" if g.startswith("-") else g
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
             updates = []
@@ -107,10 +105,10 @@ def record(root: Value) -> Recording:
                 history[c].append((k, u.grad))
                 updates.append({
                     "child": c, "local": short(u.local_grad), "term": short(u.contribution),
-                    "edge": f"{short(u.local_grad)}·{times_g} = {short(u.contribution)}",
+                    "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
                 })
-            steps.append({"node": i, "grad": g, "text": str(step),
+            steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
     finally:
         for node, grad in zip(order, saved):

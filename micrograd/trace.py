@@ -124,14 +124,17 @@ class BackwardStep:
     grad_output: float  # ∂root/∂node, complete when the node is visited
     updates: tuple[ChildUpdate, ...]
 
-    def __str__(self) -> str:
+    def term(self, update: ChildUpdate) -> str:
+        """One chain-rule term with numbers: ``local·grad_output = contribution``."""
         g = short(self.grad_output)
-        times_g = f"·({g})" if g.startswith("-") else f"·{g}"
-        lines = [f"{self.name} ({self.node.op_symbol}) grad={g}:"]
+        times_g = f"({g})" if g.startswith("-") else g
+        return f"{short(update.local_grad)}·{times_g} = {short(update.contribution)}"
+
+    def __str__(self) -> str:
+        lines = [f"{self.name} ({self.node.op_symbol}) grad={short(self.grad_output)}:"]
         for u in self.updates:
             why = f"   (∂{self.name}/∂{u.name} = {u.formula})" if u.formula else ""
-            added = f"{short(u.local_grad)}{times_g} = {short(u.contribution)}"
-            lines.append(f"  {u.name} += {added} → grad {short(u.grad)}{why}")
+            lines.append(f"  {u.name} += {self.term(u)} → grad {short(u.grad)}{why}")
         return "\n".join(lines)
 
 

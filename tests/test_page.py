@@ -20,16 +20,12 @@ import pytest
 from conftest import require_dot
 
 from micrograd import Value
+from micrograd._numbers import short
 from micrograd.engine import topological_order
 from micrograd.graph import INSTALL_HINT, GraphvizNotFound, render
 from micrograd.nn import Net221, half_squared_error
 from micrograd.page import EXPLAIN_MAX_PATHS, record
 from micrograd.trace import backward_steps, explain, node_names
-
-try:
-    from micrograd._numbers import short
-except ImportError:  # before the teaching core
-    from micrograd.trace import _g as short
 
 MARKUP = '<img src=x onerror="document.title=\'pwned\'">'
 CLOSER = "</script><script>document.title='pwned'</script>"
