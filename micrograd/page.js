@@ -87,21 +87,33 @@
   const ruler = document.createElement("canvas").getContext("2d");
   ruler.font = FONT_SIZE + 'px "DejaVu Sans", sans-serif';
 
+  // The box around a node of the drawing: a record's polygon or an op's ellipse.
+  function outline(node) {
+    const ellipse = node.querySelector("ellipse");
+    if (ellipse) {
+      const [cx, cy, rx, ry] = ["cx", "cy", "rx", "ry"].map((a) => +ellipse.getAttribute(a));
+      return {x: cx - rx, y: cy - ry, width: 2 * rx, height: 2 * ry};
+    }
+    const xs = [], ys = []; // Graphviz's polygon points "x,y x,y ..."
+    const points = node.querySelector("polygon").getAttribute("points");
+    for (const pair of points.trim().split(/\s+/)) {
+      const [x, y] = pair.split(",").map(Number);
+      xs.push(x);
+      ys.push(y);
+    }
+    const x = Math.min(...xs), y = Math.min(...ys);
+    return {x: x, y: y, width: Math.max(...xs) - x, height: Math.max(...ys) - y};
+  }
+
   const tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
   function tail(edge, record) {
     if (!tails.has(edge)) {
       const path = edge.querySelector("path");
       const p = path.getPointAtLength(0);
       const q = path.getPointAtLength(Math.min(20, path.getTotalLength()));
-      const xs = [], ys = []; // the record's outline: Graphviz's polygon points "x,y x,y ..."
-      const outline = record.querySelector("polygon").getAttribute("points");
-      for (const pair of outline.trim().split(/\s+/)) {
-        const [x, y] = pair.split(",").map(Number);
-        xs.push(x);
-        ys.push(y);
-      }
-      tails.set(edge, {x: p.x, y: p.y, dx: q.x - p.x, dy: q.y - p.y, left: Math.min(...xs),
-        right: Math.max(...xs), top: Math.min(...ys), bottom: Math.max(...ys)});
+      const box = outline(record);
+      tails.set(edge, {x: p.x, y: p.y, dx: q.x - p.x, dy: q.y - p.y, left: box.x,
+        right: box.x + box.width, top: box.y, bottom: box.y + box.height});
     }
     return tails.get(edge);
   }
@@ -109,7 +121,7 @@
   // A boxed note beside the tail of an edge (the child's end, where edges are spread out,
   // not the op's end, where they converge), on the side the edge leaves from; or stacked
   // under an earlier note (`below`) when a child receives two terms in one step; moved down
-  // past the step's other notes (`others`) it would cover.
+  // past what it would cover (`others`): the step's other notes, the node being processed.
   function note(cls, edge, record, lines, below, others) {
     const t = tail(edge, record);
     const width = Math.max(...lines.map((line) => ruler.measureText(line).width)) + 2 * PAD_X;
@@ -186,6 +198,8 @@
       const outEdges = edges.get("v" + s.node + "_op->v" + s.node) || [];
       outEdges.forEach((e) => mark(e, "lit"));
       const seen = new Map(), placed = new Map(), boxes = [];
+      // the node being processed and its op stay in sight: notes move down past them too
+      const active = [records[s.node], opNodes[s.node]].filter(Boolean).map(outline);
       for (const u of s.updates) {
         mark(records[u.child], "updated");
         const key = "v" + u.child + "->v" + s.node + "_op";
@@ -195,7 +209,8 @@
         if (!edge) continue;
         mark(edge, "lit");
         const lines = ["+= " + u.edge, "grad " + u.before + " → " + u.after];
-        const box = note("term", edge, records[u.child], lines, placed.get(u.child), boxes);
+        const box = note("term", edge, records[u.child], lines, placed.get(u.child),
+          [...active, ...boxes]);
         placed.set(u.child, box);
         boxes.push(box);
       }
