@@ -48,6 +48,7 @@ import re
 import unicodedata
 import weakref
 import zlib
+from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from string import Formatter
 from typing import Any
@@ -169,7 +170,7 @@ def compile(root: Value) -> CompiledGraph:
 
 def _compile(root: Value) -> CompiledGraph:
     everything = topological_order(root)  # root first, leaves included: the drawings' order
-    backward = topological_order(root, leaves=False)  # backward()'s order
+    backward = [node for node in everything if not node.is_leaf]  # backward()'s order
     forward = backward[::-1]
     leaves = list(dict.fromkeys(
         child for node in forward for child in node.children if child.is_leaf)) or [root]
@@ -226,20 +227,13 @@ def _identifiers(everything: list[Value], functions: set[str]) -> dict[Value, st
     plain = node_names(everything)
     taken = _RESERVED | functions
     normal = [unicodedata.normalize("NFKC", name) for name in plain]  # as Python reads it
-    repeats = {name for name, n in _counts(normal).items() if n > 1}
+    repeats = {name for name, n in Counter(normal).items() if n > 1}
     names = {}
     for i, (node, name) in enumerate(zip(everything, normal)):
         usable = (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
                   and name not in repeats and not _GENERATED.fullmatch(name))
         names[node] = name if usable else f"v{i}"
     return names
-
-
-def _counts(names: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for name in names:
-        counts[name] = counts.get(name, 0) + 1
-    return counts
 
 
 def _split(forward: list[Value]) -> dict[Value, int]:
@@ -577,15 +571,10 @@ def _replay(root: Value, data: list[float], leaves: Sequence[Value], write: bool
             node.local_grads = tuple(op.derivative(*xs, out, **node.params))
     if not write:
         return
-    for node in backward:
-        node.grad = 0.0
-    if backward:
-        root.grad += 1.0
-    for node in backward:
-        grad_output = node.grad
-        for child, local_grad in zip(node.children, node.local_grads):
-            if not child.is_leaf:  # leaves hold their grads already
-                child.grad += local_grad * grad_output
+    held = [leaf.grad for leaf in leaves]  # leaves hold their grads of the call already
+    root.backward()  # the interior grads, by the chain rule's one loop
+    for leaf, grad in zip(leaves, held):
+        leaf.grad = grad
 
 
 def _show_in_tracebacks(graph: CompiledGraph, filename: str) -> None:
