@@ -353,14 +353,12 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
             if per_sample:
                 total = 0.0
                 for inputs, target in samples:
-                    for p in params:
-                        p.grad = 0.0
+                    opt.zero_grad()
                     total += sample_step(inputs, target)
                     max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
                 epoch_loss = total / len(samples)
             else:
-                for p in params:
-                    p.grad = 0.0
+                opt.zero_grad()
                 epoch_loss = batch_step()
                 max_grad, max_hidden = _step(opt, hidden_mask, 0.0, 0.0)
             losses.append(epoch_loss)
