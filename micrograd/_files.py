@@ -37,14 +37,18 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     Makes (and removes) an empty temp file beside path, as write_atomic does.
     """
     path = os.fspath(path)
-    directory = _directory_of(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                   dir=directory)
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, path) from None
+    fd, tmp = _temp_beside(path, _directory_of(path))
     os.close(fd)
     os.unlink(tmp)
+
+
+def _temp_beside(path: str, directory: str) -> tuple[int, str]:
+    """A new temp file in directory, named after path; an OSError names path, not the temp."""
+    try:
+        return tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                dir=directory)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, path) from None
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -59,11 +63,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         mode = 0o644
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                   dir=directory)
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, path) from None
+    fd, tmp = _temp_beside(path, directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
