@@ -218,6 +218,17 @@ def shown_grads(tab: Any) -> dict[str, str]:
     return {texts[0]: texts[-1] for texts in rows if len(texts) == 3}
 
 
+def notes_covering_the_active_node(tab: Any) -> int:
+    """How many of the step's notes overlap the node being processed or its op, on screen."""
+    return tab.evaluate("""() => {
+      const boxes = (s) => [...document.querySelectorAll(s)].map((e) => e.getBoundingClientRect());
+      const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
+        && b.top < a.bottom;
+      const active = boxes("#graph g.node.active");
+      return boxes("#overlay .term rect").filter((n) => active.some((a) => hit(n, a))).length;
+    }""")
+
+
 def test_every_step_of_the_221_graph_shows_the_recorded_grads(tab: Any,
                                                               pages: dict[str, Path]) -> None:
     _, loss = net221_sample()
@@ -245,6 +256,7 @@ def test_every_step_of_the_221_graph_shows_the_recorded_grads(tab: Any,
         for u in step["updates"]:  # the note's numbers are the record's, as str(step) has them
             assert f"{u['edge']} → grad {u['after']}" in texts[k - 1]
         assert tab.locator("#graph g.edge.lit").count() == len(step["updates"]) + 1
+        assert notes_covering_the_active_node(tab) == 0, k
     assert tab.is_disabled("#next") and tab.is_disabled("#last")
     for k in reversed(range(len(states) - 1)):  # and back, with previous and the arrow key
         (tab.click("#prev") if k % 2 else tab.keyboard.press("ArrowLeft"))
