@@ -466,10 +466,19 @@ def test_a_registered_one_input_op_becomes_a_method_that_backpropagates() -> Non
         y.backward()
         assert (y.data, x.grad) == (0.25, 1.5)
         assert x.softplus().data == softplus(0.5)  # type: ignore[attr-defined]
+        assert {"cube", "softplus", "tanh"} <= set(dir(x))  # tab completion finds them
     finally:
         ops.unregister("cube")
-    assert not hasattr(Value(1.0), "cube")
+    assert not hasattr(Value(1.0), "cube") and "cube" not in dir(Value(1.0))
     assert "cube" not in ops.names()
+
+
+@pytest.mark.parametrize("name", ["hypot", "add", "pow_value", "colour", "__array__"])
+def test_only_one_operand_ops_are_methods(name: str) -> None:
+    """A two-operand or variadic op, or no op at all, is not an attribute of a Value."""
+    with pytest.raises(AttributeError, match=f"'Value' object has no attribute '{name}'"):
+        getattr(Value(1.0), name)
+    assert name not in dir(Value(1.0))
 
 
 @pytest.mark.parametrize("name", OP_NAMES)
