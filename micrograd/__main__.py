@@ -15,9 +15,11 @@ from micrograd import data as datasets
 from micrograd._files import check_writable
 from micrograd.engine import Value
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
-from micrograd.nn import MLP, Module, Net221, cross_entropy, half_squared_error, hinge
-from micrograd.optim import OPTIMIZERS, correct, gradient_descent, train
+from micrograd.losses import cross_entropy, half_squared_error, hinge
+from micrograd.nn import MLP, Module, Net221
+from micrograd.optim import OPTIMIZERS
 from micrograd.trace import explain
+from micrograd.train import correct, gradient_descent, train
 
 MAIN_EPOCHS = 3000
 MAIN_LR = 0.1

@@ -24,8 +24,9 @@ from importlib import resources
 from typing import Any
 
 from micrograd._numbers import clip, short
-from micrograd.engine import Value, topological_order
-from micrograd.trace import backward_steps, explain, node_names
+from micrograd.engine import Value
+from micrograd.trace import backward_steps, explain
+from micrograd.walk import Walk, walk
 
 __all__ = ["EXPLAIN_MAX_PATHS", "Recording", "record"]
 
@@ -39,10 +40,10 @@ _JSON_UNSAFE = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
 class Recording:
     """``backward_steps(root)`` run from zero grads, as the page's JSON; see ``record``."""
 
-    def __init__(self, root: Value, order: list[Value], data: dict[str, Any],
-                 widest: list[float]) -> None:
-        self.root = root
-        self.order = order  # topological_order(root): node i is draw_dot's v<i>
+    def __init__(self, walked: Walk, data: dict[str, Any], widest: list[float]) -> None:
+        self.walk = walked  # walk(root): node i is draw_dot's v<i>
+        self.root = walked.root
+        self.order = walked.order
         self.data = data  # what the page script reads (JSON: dicts, lists, strings, ints)
         self._widest = widest  # per node, the grad whose text is the longest the page shows
 
@@ -84,9 +85,8 @@ def record(root: Value) -> Recording:
     """
     if not isinstance(root, Value):
         raise TypeError(f"page: root must be a Value, got {type(root).__name__}")
-    order = topological_order(root)
-    index = {node: i for i, node in enumerate(order)}
-    names = node_names(order)
+    graph = walk(root)
+    order, index = graph.order, graph.index
     saved = [node.grad for node in order]
     # history[i]: (step, grad) each time node i's grad changes; every grad is 0 at step 0
     history: list[list[tuple[int, float]]] = [[(0, 0.0)] for _ in order]
@@ -94,7 +94,7 @@ def record(root: Value) -> Recording:
     try:
         for node in order:
             node.grad = 0.0
-        for k, step in enumerate(backward_steps(root), 1):
+        for k, step in enumerate(backward_steps(root, graph), 1):
             i = index[step.node]
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
@@ -115,15 +115,15 @@ def record(root: Value) -> Recording:
             node.grad = grad
 
     nodes = []
-    for i, node in enumerate(order):
-        entry: dict[str, Any] = {"name": names[i], "op": node.op, "symbol": node.op_symbol,
-                                 "data": short(node.data)}
+    for node in order:
+        entry: dict[str, Any] = {"name": graph.names[node], "op": node.op,
+                                 "symbol": node.op_symbol, "data": short(node.data)}
         if node.is_leaf and node is not root:
-            entry["explain"] = explain(root, node, max_paths=EXPLAIN_MAX_PATHS)
+            entry["explain"] = explain(root, node, EXPLAIN_MAX_PATHS, graph)
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
-    return Recording(root, order, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
+    return Recording(graph, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
 
 
 def _asset(name: str) -> str:

@@ -20,13 +20,14 @@ drawings of ``micrograd.graph``. Every walk here is iterative.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
 
 from micrograd import ops
 from micrograd._numbers import short
-from micrograd.engine import Value, topological_order
+from micrograd.engine import Value
+from micrograd.walk import Walk, node_names, walk
 
 __all__ = [
     "BackwardStep",
@@ -39,34 +40,13 @@ __all__ = [
 ]
 
 
-def node_names(order: Sequence[Value]) -> list[str]:
-    """Names for the nodes of ``order``: the label, "v<i>" if none, "label#<i>" if it repeats.
-
-    A made-up name never equals a label of the graph (a node labelled "v1" beside an
-    unlabelled node 1): it gets "_" in front until it does not, so every name is unique.
-    """
-    seen: dict[str, int] = {}
-    for node in order:
-        if node.label:
-            seen[node.label] = seen.get(node.label, 0) + 1
-    names = []
-    for i, node in enumerate(order):
-        if node.label and seen[node.label] == 1:
-            names.append(node.label)
-            continue
-        name = f"{node.label}#{i}" if node.label else f"v{i}"
-        while name in seen:
-            name = "_" + name
-        names.append(name)
-    return names
-
-
-def _named_order(root: Value) -> tuple[list[Value], dict[Value, str]]:
-    """topological_order(root) (root first, leaves included) and each node's name."""
-    if not isinstance(root, Value):
-        raise TypeError(f"root must be a Value, got {type(root).__name__}")
-    order = topological_order(root)
-    return order, dict(zip(order, node_names(order)))
+def _walked(root: Value, walked: Walk | None) -> Walk:
+    """The walk of root's graph: the one given (made by ``walk(root)``), else a new one."""
+    if walked is None:
+        return walk(root)
+    if walked.root is not root:
+        raise ValueError("the walk given is of another graph than root's")
+    return walked
 
 
 # ---- local derivatives as formulas ------------------------------------------------------
@@ -138,14 +118,16 @@ class BackwardStep:
         return "\n".join(lines)
 
 
-def backward_steps(root: Value) -> Iterator[BackwardStep]:
+def backward_steps(root: Value, walked: Walk | None = None) -> Iterator[BackwardStep]:
     """Run root.backward() one interior node at a time, yielding a BackwardStep per node.
 
     The same pass as ``Value.backward``: interior grads reset to 0, root.grad += 1,
     leaves accumulate; consumed fully it leaves exactly the grads backward() gives.
+    ``walked`` is ``walk(root)`` if the caller has it already (else it is made here).
     """
-    order, names = _named_order(root)
-    interior = [node for node in order if not node.is_leaf]  # = topological_order(root, False)
+    graph = _walked(root, walked)
+    names = graph.names
+    interior = graph.interior
     for node in interior:
         node.grad = 0.0
     root.grad += 1.0
@@ -256,12 +238,12 @@ def _paths(
 
 def chain_paths(root: Value, wrt: Value) -> Iterator[ChainPath]:
     """Each path from root to wrt with its local derivatives; ∂root/∂wrt = Σ path.product."""
-    order, names = _named_order(root)
+    graph = walk(root)
     if not isinstance(wrt, Value):
         raise TypeError(f"wrt must be a Value, got {type(wrt).__name__}")
-    if wrt not in names:
+    if wrt not in graph.names:
         return iter(())
-    return _paths(root, wrt, _reaching(order, wrt), names)
+    return _paths(root, wrt, _reaching(graph.order, wrt), graph.names)
 
 
 def _total_and_count(
@@ -295,7 +277,7 @@ def _signed_sum(terms: list[str]) -> str:
     return text
 
 
-def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
+def explain(root: Value, wrt: Value, max_paths: int = 20, walked: Walk | None = None) -> str:
     """∂root/∂wrt as the chain rule: Σ over paths root → wrt of the product of local derivatives.
 
     Shows at most ``max_paths`` paths; the total (the number backward() gives) always sums
@@ -303,7 +285,8 @@ def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
     """
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"explain: max_paths must be an int >= 0, got {max_paths!r}")
-    order, names = _named_order(root)
+    graph = _walked(root, walked)
+    order, names = graph.order, graph.names
     if not isinstance(wrt, Value):
         raise TypeError(f"explain: wrt must be a Value, got {type(wrt).__name__}")
     r = names[root]

@@ -11,18 +11,10 @@ import pytest
 from micrograd import reference
 from micrograd.data import moons, spiral, xor
 from micrograd.engine import Value
-from micrograd.nn import MLP, Net221, cross_entropy, hinge, mse
-from micrograd.optim import (
-    SGD,
-    Adam,
-    AdamW,
-    Optimizer,
-    StopReason,
-    accuracy,
-    correct,
-    gradient_descent,
-    train,
-)
+from micrograd.losses import cross_entropy, hinge, mse
+from micrograd.nn import MLP, Net221
+from micrograd.optim import SGD, Adam, AdamW, Optimizer
+from micrograd.train import StopReason, accuracy, correct, gradient_descent, train
 
 NAMES = reference.PARAMETER_NAMES
 
