@@ -190,6 +190,8 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
     children = tuple(x if isinstance(x, Value) else Value(as_float(x, f"{op.name}: operand"))
                      for x in operands)
     xs = [child.data for child in children]
+    if not all(type(x) is float for x in xs):  # .data set by hand: an int, maybe out of range
+        xs = [as_float(x, f"{op.name}: operand {i}") for i, x in enumerate(xs, 1)]
     out = op.forward(*xs, **fixed)
     node = Value(out)
     node.op, node.params, node.children = op.name, fixed, children

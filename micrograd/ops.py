@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from micrograd._numbers import as_float, preview, short
+from micrograd._numbers import as_float, clip, preview, short
 
 __all__ = ["RESERVED", "Code", "Op", "get", "names", "register", "unregister"]
 
@@ -159,6 +159,10 @@ def _register(name: str, forward: Callable[..., float], derivative: Callable[...
     if not callable(forward) or not callable(derivative):
         raise TypeError(f"register({name!r}): forward and derivative must be callable")
     operands, params = _signature(name, forward)
+    for key, default in params.items():  # (cross_entropy's target has none: NaN until given)
+        if not (builtin or math.isfinite(default)):  # a model using it could not be saved
+            raise ValueError(f"register({name!r}): param {key!r} needs a finite default, "
+                             f"got {default}")
     if isinstance(formula, str):
         formula = (formula,) * (len(operands) if operands else 1)
     if formula is not None and not callable(formula):
@@ -199,18 +203,25 @@ def _signature(name: str, forward: Callable[..., float]) -> tuple[tuple[str, ...
 
 
 def _check_texts(op: Op) -> None:
-    """Refuse a symbol or formula that cannot be filled in (a lone brace, an unknown name)."""
+    """Refuse a symbol or formula that cannot be filled in (a lone brace, an unknown name).
+
+    An op of any number of operands is checked at 1 to 4 operands: its texts for n operands
+    may name only {0} … {n-1}.
+    """
     fields = {"out": "out", **{k: k for k in op.params}}
-    count = op.arity or 3
     operand_names = op.operands or ()
-    texts = [(op.formula_text(i, count), False)
-             for i in range(count if op.formula is not None else 0)]
-    if op.code is not None:  # code must also be a Python expression
-        texts.append((op.code.forward_text(count), True))
-        texts += [(op.code.derivative_text(i, count), True) for i in range(count)]
+    texts: list[tuple[Any, bool, int, int | None]] = []  # (text, is code, count, index)
+    for count in (op.arity,) if op.arity is not None else range(1, 5):
+        texts += [(op.formula_text(i, count), False, count, i)
+                  for i in range(count if op.formula is not None else 0)]
+        if op.code is not None:  # code must also be a Python expression
+            texts.append((op.code.forward_text(count), True, count, None))
+            texts += [(op.code.derivative_text(i, count), True, count, i) for i in range(count)]
+    where = ""
     try:
         op.symbol.format(**{k: "1" for k in op.params})
-        for text, is_code in texts:
+        for text, is_code, count, index in texts:
+            where = f" for operand {index} of {count}" if op.arity is None else ""
             if not isinstance(text, str):
                 raise TypeError(f"a formula or code gave {type(text).__name__}, not a str")
             filled = text.format(*(f"x{k}" for k in range(count)), **fields,
@@ -218,9 +229,9 @@ def _check_texts(op: Op) -> None:
             if is_code:
                 compile(filled, f"<op {op.name}>", "eval")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError, SyntaxError) as err:
-        raise ValueError(f"register({op.name!r}): symbol {op.symbol!r}, formula or code cannot "
-                         f"be filled in ({type(err).__name__}: {err}); write a literal brace "
-                         "as {{ or }}") from None
+        raise ValueError(f"register({preview(op.name)}): symbol {preview(op.symbol)}, formula "
+                         f"or code cannot be filled in{where} ({type(err).__name__}: "
+                         f"{clip(str(err), 80)}); write a literal brace as {{{{ or }}}}") from None
 
 
 def _checked(op: Op) -> Op:

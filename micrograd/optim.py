@@ -24,11 +24,18 @@ class Optimizer:
     lr: float
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
+        name = type(self).__name__
         self.params = list(params)
+        if not self.params:  # torch: "optimizer got an empty parameter list"
+            raise ValueError(f"{name}: got an empty parameter list")
+        first: dict[Value, int] = {}
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Value, "
-                                f"got {type(p).__name__}")
+                raise TypeError(f"{name}: parameter {i} must be a Value, got {type(p).__name__}")
+            if p in first:  # each step() would update it twice
+                raise ValueError(f"{name}: parameter {i} is parameter {first[p]} again; "
+                                 "give each parameter once")
+            first[p] = i
         self.lr = positive(lr, "lr")
 
     def step(self) -> None:

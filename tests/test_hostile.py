@@ -20,12 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value
+from micrograd import Value, ops
 from micrograd.__main__ import main
 from micrograd.engine import apply
 from micrograd.graph import LABEL_LIMIT, GraphvizFailed, draw_dot, render
 from micrograd.losses import half_squared_error
 from micrograd.nn import FORMAT, MAX_FILE_BYTES, MLP, Module, Net221
+from micrograd.optim import SGD, Adam, AdamW, Optimizer
 from micrograd.trace import explain, node_names
 from micrograd.train import StopReason, gradient_descent, train
 
@@ -614,3 +615,127 @@ def test_separate_graphs_in_threads_give_the_same_gradients() -> None:
     for t in threads:
         t.join()
     assert results == [want] * 4
+
+
+# ==== issue 20: hostile input, round two =====================================================
+
+HUGE_INT = 10**400  # over the float range: float(HUGE_INT) raises OverflowError
+
+
+@pytest.fixture
+def a_user_op() -> Any:
+    """A user-registered op, so the registry-driven tests below cover the user's path too."""
+    ops.register("softplus_i20", lambda x: math.log1p(math.exp(-abs(x))) + max(x, 0.0),
+                 lambda x, out: (1.0 / (1.0 + math.exp(-x)),))
+    yield ops.get("softplus_i20")
+    ops.unregister("softplus_i20")
+
+
+def _operands(op: ops.Op) -> tuple[int, dict[str, float]]:
+    """How many operands (3 for any number) and which params make a valid call of op."""
+    return op.arity or 3, {"target": 0.0} if "target" in op.params else {}
+
+
+# ---- 1. huge ints in .data: every op names itself and the operand -----------------------------
+
+
+def test_issue_reproducer_huge_int_data() -> None:
+    a = Value(1.0, "a")
+    a.data = HUGE_INT  # type: ignore[assignment]
+    for make, op in [(lambda: a * 2, "mul"), (lambda: a.tanh(), "tanh"), (lambda: a + a, "add"),
+                     (lambda: a**2, "pow")]:
+        with pytest.raises(ValueError) as caught:
+            make()
+        assert str(caught.value) == (f"{op}: operand 1: an int of {HUGE_INT.bit_length()} bits "
+                                     "is out of the float range")
+
+
+@pytest.mark.parametrize("huge", [HUGE_INT, -HUGE_INT], ids=["10**400", "-10**400"])
+def test_every_op_names_itself_and_the_huge_operand(huge: int, a_user_op: ops.Op) -> None:
+    for name in ops.names():
+        op = ops.get(name)
+        count, params = _operands(op)
+        apply(op, *[Value(2.0) for _ in range(count)], **params)  # valid with floats
+        for position in range(count):
+            operands = [Value(2.0) for _ in range(count)]
+            operands[position].data = huge  # type: ignore[assignment]
+            with pytest.raises(ValueError) as caught:
+                apply(op, *operands, **params)
+            message = str(caught.value)
+            assert message.startswith(f"{name}: operand {position + 1}: an int of "), message
+            assert len(message) < 100
+
+
+def test_small_ints_in_data_still_work_and_ops_see_floats() -> None:
+    a = Value(1.0)
+    a.data = 3  # type: ignore[assignment]
+    out = a * 2
+    assert type(out.data) is float and out.data == 6.0
+    assert out.local_grads == (2.0, 3.0) and all(type(g) is float for g in out.local_grads)
+    a.data = True  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"^mul: operand 1 needs an int or float, got bool"):
+        a * 2
+
+
+# ---- 5. registration refuses what cannot work later ------------------------------------------
+
+
+@pytest.mark.parametrize("default", [math.inf, -math.inf, math.nan])
+def test_a_non_finite_param_default_is_refused(default: float) -> None:
+    with pytest.raises(ValueError, match=r"register\('scaled_i20'\): param 'k' needs a finite "):
+        ops.register("scaled_i20", lambda x, k=default: k * x, lambda x, out, k=1.0: (k,))
+    assert "scaled_i20" not in ops.names()
+
+
+@pytest.mark.parametrize("formula", [
+    lambda i, n: "{2}",  # the issue's: fills in at 3 operands, not at 1 or 2
+    lambda i, n: f"{{{n}}}",  # one past the last operand, at every count
+    lambda i, n: f"{{{i + 1}}}",  # the next operand: past the last for the last
+])
+def test_a_variadic_formula_past_the_operand_count_is_refused(
+        formula: Callable[[int, int], str]) -> None:
+    with pytest.raises(ValueError, match="cannot be filled in for operand 0 of 1 "
+                                         r"\(IndexError"):
+        ops.register("vsum_i20", lambda *xs: sum(xs),
+                     lambda *xs_out: (1.0,) * (len(xs_out) - 1), formula=formula)
+    assert "vsum_i20" not in ops.names()
+
+
+def test_a_variadic_formula_within_the_count_is_explained_at_every_count() -> None:
+    ops.register("vsum_i20", lambda *xs: sum(xs), lambda *xs_out: (1.0,) * (len(xs_out) - 1),
+                 formula=lambda i, n: f"{{{n - 1 - i}}}/{{{i}}}")
+    try:
+        for count in range(1, 7):
+            xs = [Value(float(k + 1), f"x{k}") for k in range(count)]
+            text = explain(apply("vsum_i20", *xs), xs[0])
+            assert f"x{count - 1}/x0" in text
+    finally:
+        ops.unregister("vsum_i20")
+
+
+# ---- 6. optimisers refuse what torch refuses ---------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: Adam(ps),
+                                  lambda ps: AdamW(ps), lambda ps: SGD(ps, 0.1, momentum=0.9)])
+def test_optimisers_refuse_an_empty_list_and_a_parameter_given_twice(
+        make: Callable[[list[Value]], Optimizer]) -> None:
+    q, r = Value(1.0, "q"), Value(2.0, "r")
+    with pytest.raises(ValueError, match=r"got an empty parameter list$"):
+        make([])
+    with pytest.raises(ValueError, match=r"got an empty parameter list$"):
+        make(iter([]))  # an exhausted generator, as torch's model.parameters() can be
+    with pytest.raises(ValueError, match="parameter 2 is parameter 0 again"):
+        make([q, r, q])
+    with pytest.raises(ValueError, match="parameter 1 is parameter 0 again"):
+        make([q, q])
+
+
+def test_the_issue_reproducer_sgd_q_q_no_longer_steps_twice() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="empty parameter list"):
+        torch.optim.SGD([], lr=0.1)  # what torch says, in the same words
+    q = Value(1.0, "q")
+    with pytest.raises(ValueError, match=r"^SGD: parameter 1 is parameter 0 again"):
+        SGD([q, q], lr=0.1)
+    assert q.data == 1.0
