@@ -7,8 +7,8 @@ import contextlib
 import errno
 import json
 import os
+import secrets
 import stat
-import tempfile
 from typing import Any
 
 from micrograd._numbers import preview
@@ -39,43 +39,72 @@ def _directory_of(path: str) -> str:
 def check_writable(path: str | os.PathLike[str]) -> None:
     """OSError naming path, before any work, if write_atomic(path, ...) cannot write it.
 
-    Makes (and removes) an empty temp file beside path, as write_atomic does.
+    Makes (and removes) an empty temp file where write_atomic would make its own.
     """
     path = os.fspath(path)
-    fd, tmp = _temp_beside(path, _directory_of(path))
+    _directory_of(path)
+    fd, tmp = _temp_beside(path, _target(path))
     os.close(fd)
     os.unlink(tmp)
 
 
-def _temp_beside(path: str, directory: str) -> tuple[int, str]:
-    """A new temp file in directory, named after path; an OSError names path, not the temp."""
-    try:
-        return tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                dir=directory)
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, path) from None
+def _target(path: str) -> str:
+    """The file a write to path writes: path itself, or the file a symlink leads to.
+
+    Written in place of the link, a new file would replace it; open() writes the file the
+    link names (even one still to be made), and so does write_atomic.
+    """
+    if not os.path.islink(path):
+        return path
+    target = os.path.realpath(path)
+    if os.path.islink(target):  # realpath stops at a loop
+        raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
+    return target
+
+
+def _temp_beside(path: str, target: str) -> tuple[int, str]:
+    """A new temp file beside target, open for writing; an OSError names path, not the temp.
+
+    Made as open() makes a file, with mode 0o666 less the umask, so that a new file gets
+    the permissions open() would give it.
+    """
+    directory, name = os.path.split(os.path.abspath(target))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, path) from None
+    raise FileExistsError(errno.EEXIST, "no free temp file name", path)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write data to a temp file beside path, fsync it, then os.replace it onto path.
 
-    A failure leaves any previous file intact and no temp file behind; an existing file's
-    permissions are kept. An OSError names path, never the temp file.
+    A failure leaves any previous file intact and no temp file behind. A new file gets the
+    mode open() would give it (0o666 less the umask), an existing file keeps its mode, and
+    a symlink is kept: the file it leads to is the one replaced. An OSError names path,
+    never the temp file.
     """
     path = os.fspath(path)
-    directory = _directory_of(path)
+    _directory_of(path)
+    target = _target(path)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
-        mode = 0o644
-    fd, tmp = _temp_beside(path, directory)
+        mode = None  # a new file: the temp file's own mode, as open() made it
+    fd, tmp = _temp_beside(path, target)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            if mode is not None:
+                os.chmod(tmp, mode)
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -83,7 +112,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             raise OSError(err.errno, err.strerror, path) from err
         raise
     with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
-        dir_fd = os.open(directory, os.O_RDONLY)
+        dir_fd = os.open(os.path.dirname(os.path.abspath(target)), os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

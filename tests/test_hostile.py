@@ -677,6 +677,83 @@ def test_small_ints_in_data_still_work_and_ops_see_floats() -> None:
         a * 2
 
 
+# ---- 4. writes that respect the file system ---------------------------------------------------
+
+
+@pytest.fixture
+def umask() -> Any:
+    """Set the process umask within one test: umask(0o077); the old one comes back after."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask", [0o077, 0o027, 0o022, 0o002, 0o000], ids=oct)
+def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path: Path, umask: Any,
+                                                     mask: int) -> None:
+    umask(mask)
+    Net221().save(tmp_path / "net.json")
+    with open(tmp_path / "by_open.json", "w") as f:
+        f.write("{}")
+    want = stat.S_IMODE(os.stat(tmp_path / "by_open.json").st_mode)
+    assert want == 0o666 & ~mask
+    assert stat.S_IMODE(os.stat(tmp_path / "net.json").st_mode) == want
+    draw = tmp_path / "g.dot"
+    render(Value(1.0, "x") * 2, draw)  # the drawings' writes too
+    assert stat.S_IMODE(os.stat(draw).st_mode) == want
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444, 0o755], ids=oct)
+def test_an_existing_file_keeps_its_mode(tmp_path: Path, umask: Any, mode: int) -> None:
+    umask(0o077)
+    path = tmp_path / "net.json"
+    path.write_text("old")
+    os.chmod(path, mode)
+    Net221().save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert json.loads(path.read_text())["kind"] == "Net221"
+
+
+def test_the_issue_reproducer_a_symlink_is_kept_and_its_target_written(tmp_path: Path) -> None:
+    real = tmp_path / "models" / "net.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    os.chmod(real, 0o600)
+    before = os.stat(real).st_ino
+    link = tmp_path / "current.json"
+    link.symlink_to(Path("models") / "net.json")  # a relative link, as `ln -s` makes them
+    Net221(seed=3).save(link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("models", "net.json")
+    assert os.stat(real).st_ino != before  # replaced by a rename (atomic), not written in place
+    assert stat.S_IMODE(os.stat(real).st_mode) == 0o600
+    copy = Net221(seed=4)
+    copy.load(link)
+    assert copy.state_dict() == Net221(seed=3).state_dict()
+    assert sorted(os.listdir(tmp_path)) == ["current.json", "models"]  # no temp file anywhere
+    assert os.listdir(real.parent) == ["net.json"]
+
+
+def test_a_link_to_a_link_and_a_dangling_link_write_the_final_file(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("c.json")  # c.json does not exist yet: open() would make it
+    Net221().save(tmp_path / "a")
+    assert (tmp_path / "a").is_symlink() and (tmp_path / "b").is_symlink()
+    assert json.loads((tmp_path / "c.json").read_text())["kind"] == "Net221"
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "c.json"]
+
+
+def test_a_symlink_loop_or_a_link_into_no_directory_is_an_error_naming_the_path(
+        tmp_path: Path) -> None:
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    (tmp_path / "lost").symlink_to("no/such/dir/net.json")
+    for name in ("loop1", "lost"):
+        with pytest.raises(OSError) as caught:
+            Net221().save(tmp_path / name)
+        assert caught.value.filename == str(tmp_path / name)
+    assert sorted(os.listdir(tmp_path)) == ["loop1", "loop2", "lost"]
+
+
 # ---- 5. registration refuses what cannot work later ------------------------------------------
 
 
