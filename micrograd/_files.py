@@ -11,7 +11,7 @@ import secrets
 import stat
 from typing import Any
 
-from micrograd._numbers import preview
+from micrograd._numbers import clip, preview
 
 
 def _directory_of(path: str) -> str:
@@ -32,7 +32,7 @@ def _directory_of(path: str) -> str:
         raise OSError(errno.EINVAL, "not a regular file", path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, f"no directory {directory}", path)
+        raise FileNotFoundError(errno.ENOENT, f"no directory {clip(directory, 200)}", path)
     return directory
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from typing import Any
 
 __all__ = ["as_float", "clip", "number", "positive", "preview", "short"]
@@ -51,9 +52,21 @@ def clip(text: str, limit: int) -> str:
 
 
 def preview(x: Any, limit: int = 60) -> str:
-    """repr(x) cut to about ``limit`` characters, for error messages about user input."""
-    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
-        return f"an int of {x.bit_length()} bits"
-    if isinstance(x, str) and len(x) > limit:  # a 50 MB string: repr only what is shown
-        x = x[: limit + 1]
-    return clip(repr(x), limit)
+    """repr(x) cut to about ``limit`` characters, for error messages about user input.
+
+    Whatever x holds, the work is bounded: a long string is cut before its repr is made, a
+    container shows its first few items (``[1, 2, 3, 4, 5, 6, ...]``), and an int over 200
+    bits (whose decimal repr Python may refuse to make) shows as its size in bits.
+    """
+    if isinstance(x, str):  # a 50 MB string: repr only what is shown
+        return clip(repr(x[: limit + 1]), limit)
+    shorter = _Shorter()
+    shorter.maxstring = shorter.maxother = limit
+    return clip(shorter.repr(x), limit)
+
+
+class _Shorter(reprlib.Repr):
+    """reprlib's short repr, with big ints shown by size (their digits may be refused)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        return f"an int of {x.bit_length()} bits" if x.bit_length() > 200 else repr(x)

@@ -14,7 +14,7 @@ import math
 import random
 from typing import Any
 
-from micrograd._numbers import number
+from micrograd._numbers import number, preview
 
 __all__ = ["and_", "circles", "moons", "or_", "spiral", "xor"]
 
@@ -50,8 +50,8 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
     rng, sigma = _check_size_noise_seed(n, noise, seed, name)
     try:
         first, second = (float(label) for label in labels)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: labels must be two numbers, got {labels!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name}: labels must be two numbers, got {preview(labels)}") from None
     return rng, sigma, first, second
 
 
@@ -59,10 +59,10 @@ def _check_size_noise_seed(n: Any, noise: Any, seed: Any, name: str,
                            n_name: str = "n") -> tuple[random.Random, float]:
     """(the Random, noise as a float); ValueError (TypeError for the seed) naming the bad one."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"{name}: {n_name} must be an int >= 2, got {n!r}")
+        raise ValueError(f"{name}: {n_name} must be an int >= 2, got {preview(n)}")
     sigma = number(noise)
     if sigma is None or not 0.0 <= sigma < math.inf:
-        raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
+        raise ValueError(f"{name}: noise must be a finite number >= 0, got {preview(noise)}")
     if isinstance(seed, random.Random):
         rng = seed
     elif isinstance(seed, int) and not isinstance(seed, bool):
@@ -109,7 +109,7 @@ def circles(n: int = 100, noise: float = 0.05, seed: Seed = 0, factor: float = 0
     rng, sigma, first, second = _check(n, noise, seed, labels, "circles")
     inner = number(factor)
     if inner is None or not 0 < inner < 1:
-        raise ValueError(f"circles: factor must be between 0 and 1, got {factor!r}")
+        raise ValueError(f"circles: factor must be between 0 and 1, got {preview(factor)}")
     n_outer = n // 2
     n_inner = n - n_outer
     points = []
@@ -127,7 +127,7 @@ def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2,
     at (r·sin θ, r·cos θ), target k (an int); shuffled."""
     rng, sigma = _check_size_noise_seed(n_per_class, noise, seed, "spiral", "n_per_class")
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 2:
-        raise ValueError(f"spiral: classes must be an int >= 2, got {classes!r}")
+        raise ValueError(f"spiral: classes must be an int >= 2, got {preview(classes)}")
     samples: list[ClassSample] = []
     for k in range(classes):
         for i in range(n_per_class):

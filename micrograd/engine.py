@@ -21,7 +21,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, TypeAlias
 
 from micrograd import ops
-from micrograd._numbers import as_float
+from micrograd._numbers import as_float, preview
 
 __all__ = ["Value", "apply", "topological_order"]
 
@@ -166,7 +166,7 @@ class Value:
             """x.softplus(): a registered one-operand op, found in the registry as a method."""
             if name in ops.names() and ops.get(name).arity == 1:
                 return partial(apply, name, self)
-            raise AttributeError(f"'Value' object has no attribute {name!r}")
+            raise AttributeError(f"'Value' object has no attribute {preview(name)}")
 
     def __dir__(self) -> Iterable[str]:
         unary = (name for name in ops.names() if ops.get(name).arity == 1)
@@ -184,11 +184,11 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
         raise TypeError(f"{op.name}: takes {op.arity} operand(s), got {len(operands)}")
     for key in params:
         if key not in op.params:
-            raise TypeError(f"{op.name}: no param {key!r}; its params: {list(op.params)}")
+            raise TypeError(f"{op.name}: no param {preview(key)}; its params: {list(op.params)}")
         params[key] = as_float(params[key], f"{op.name} param {key!r}")
     fixed = {**op.params, **params} if params else op.params  # the op's defaults filled in
-    children = tuple(x if isinstance(x, Value) else Value(as_float(x, f"{op.name}: operand"))
-                     for x in operands)
+    children = tuple(x if isinstance(x, Value) else Value(as_float(x, f"{op.name}: operand {i}"))
+                     for i, x in enumerate(operands, 1))
     xs = [child.data for child in children]
     if not all(type(x) is float for x in xs):  # .data set by hand: an int, maybe out of range
         xs = [as_float(x, f"{op.name}: operand {i}") for i, x in enumerate(xs, 1)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from micrograd._numbers import as_float
+from micrograd._numbers import as_float, clip
 from micrograd.engine import Value
 
 __all__ = ["GradcheckError", "gradcheck"]
@@ -60,8 +60,9 @@ def gradcheck(
         analytic = leaf.grad
         same_inf = math.isinf(analytic) and analytic == numerical
         if not (same_inf or abs(analytic - numerical) <= atol + rtol * abs(numerical)):
+            name = clip(names[i], 60)
             raise GradcheckError(
-                f"gradcheck: ∂f/∂{names[i]} at {names[i]} = {points[i]!r}: backward() gives "
+                f"gradcheck: ∂f/∂{name} at {name} = {points[i]!r}: backward() gives "
                 f"{analytic!r}, central differences give {numerical!r} (eps={eps:g}, "
                 f"atol={atol:g}, rtol={rtol:g})"
             )

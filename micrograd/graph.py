@@ -18,7 +18,7 @@ from typing import Any
 import graphviz
 
 from micrograd._files import write_atomic
-from micrograd._numbers import clip, short
+from micrograd._numbers import clip, preview, short
 from micrograd.engine import Value
 from micrograd.page import record
 from micrograd.walk import Walk, walk
@@ -99,7 +99,7 @@ def draw_dot(
         raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
     if rankdir not in _RANKDIRS:
         raise ValueError(
-            f"draw_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}"
+            f"draw_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got {preview(rankdir)}"
         )
     if parameters is None:
         is_parameter = None
@@ -155,13 +155,15 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
     leaves any previous file intact. Only .dot works without Graphviz's ``dot`` program.
     """
     path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"render: directory {str(path.parent)!r} does not exist")
+    if not os.path.isdir(path.parent):  # (False for a name too long for the OS, too)
+        raise FileNotFoundError(
+            f"render: directory {preview(str(path.parent), 200)} does not exist")
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        shown = repr(path.suffix) if path.suffix else "no suffix"
+        shown = preview(path.suffix) if path.suffix else "no suffix"
         raise ValueError(
-            f"render: unknown file suffix {shown} in {str(path)!r}; use one of {', '.join(FORMATS)}"
+            f"render: unknown file suffix {shown} in {preview(str(path), 200)}; use one of "
+            f"{', '.join(FORMATS)}"
         )
     if suffix == ".html":
         recording = record(root)
@@ -177,15 +179,16 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
             data = graph.pipe(format=fmt, quiet=True)  # dot's stderr: in the error
         except graphviz.ExecutableNotFound as err:
             raise GraphvizNotFound(
-                f"render: writing {str(path)!r} needs Graphviz's `dot` program, which is not "
-                f"on PATH. {INSTALL_HINT}"
+                f"render: writing {preview(str(path), 200)} needs Graphviz's `dot` program, "
+                f"which is not on PATH. {INSTALL_HINT}"
             ) from err
         except graphviz.CalledProcessError as err:
             said = err.stderr or b""
             said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
             said = clip(" / ".join(said.split("\n")[:3]).strip(), 300)
             raise GraphvizFailed(
-                f"render: Graphviz's dot failed on {str(path)!r}: {said or 'no message'}") from err
+                f"render: Graphviz's dot failed on {preview(str(path), 200)}: "
+                f"{said or 'no message'}") from err
     if suffix == ".html":
         data = recording.html(data.decode("utf-8")).encode("utf-8")
     write_atomic(path, data)

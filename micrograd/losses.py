@@ -13,7 +13,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from micrograd._numbers import as_float, number
+from micrograd._numbers import as_float, number, preview
 from micrograd.engine import Operand, Value, apply
 
 __all__ = [
@@ -49,7 +49,7 @@ def _pairs(name: str, predictions: Value | Sequence[Value],
             raise TypeError(f"{name}: prediction {i} must be a Value, got {type(p).__name__}")
         y = number(t)
         if y is None or not math.isfinite(y):
-            raise ValueError(f"{name}: target {i} must be a finite number, got {t!r}")
+            raise ValueError(f"{name}: target {i} must be a finite number, got {preview(t)}")
         pairs.append((p, y))
     return pairs
 
@@ -105,13 +105,13 @@ def cross_entropy(logits: Sequence[Operand] | Sequence[Sequence[Operand]],
             raise ValueError("cross_entropy: no samples")
     else:
         raise ValueError(f"cross_entropy: targets must be an int class index or a list of "
-                         f"them, got {targets!r}")
+                         f"them, got {preview(targets)}")
     width = None
     for i, (z, t) in enumerate(zip(samples, classes)):
         where = "" if single else f" {i}"
         if isinstance(z, (Value, str, bytes)) or not isinstance(z, Sequence) or not z:
             raise TypeError(f"cross_entropy: logits{where} must be a non-empty list of Values "
-                            f"(one per class), got {z!r}")
+                            f"(one per class), got {preview(z)}")
         if width is None:
             width = len(z)
         elif len(z) != width:
@@ -120,7 +120,7 @@ def cross_entropy(logits: Sequence[Operand] | Sequence[Sequence[Operand]],
         index = class_index(t)
         if index is None or not 0 <= index < len(z):
             raise ValueError(f"cross_entropy: target{where} must be an int class index in "
-                             f"0..{len(z) - 1}, got {t!r}")
+                             f"0..{len(z) - 1}, got {preview(t)}")
     return _mean([apply("cross_entropy", *z, target=int(t)) for z, t in zip(samples, classes)],
                  "ce")
 

@@ -68,7 +68,7 @@ def _rng(seed: Seed, default: int) -> random.Random:
 
 def _positive_int(x: Any, what: str) -> int:
     if not isinstance(x, int) or isinstance(x, bool) or x < 1:
-        raise ValueError(f"{what} must be a positive int, got {x!r}")
+        raise ValueError(f"{what} must be a positive int, got {preview(x)}")
     return x
 
 
@@ -82,7 +82,7 @@ def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
     """Resolve an activation name: (name, its params with defaults filled in, the function)."""
     if name is None or name == "linear":
         if params:
-            raise ValueError(f"activation 'linear' takes no params, got {dict(params)}")
+            raise ValueError(f"activation 'linear' takes no params, got {preview(dict(params))}")
         return "linear", {}, None
     if not isinstance(name, str):
         raise TypeError(f"activation must be an op name (str) or None, got {type(name).__name__}")
@@ -92,17 +92,17 @@ def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
         op = None
     if op is None or op.arity != 1:
         raise ValueError(
-            f"unknown activation {name!r}; known: {', '.join(activation_names())}"
+            f"unknown activation {preview(name)}; known: {', '.join(activation_names())}"
         ) from None
     resolved = dict(op.params)  # the op's defaults, then the given params
     for key, value in (params or {}).items():
         if key not in op.params:
-            raise ValueError(f"activation {name!r} has no param {key!r}; "
+            raise ValueError(f"activation {name!r} has no param {preview(key)}; "
                              f"its params: {', '.join(op.params) or 'none'}")
         x = number(value)
         if x is None or not math.isfinite(x):
             raise ValueError(f"activation {name!r} param {key!r} must be a finite number, "
-                             f"got {value!r}")
+                             f"got {preview(value)}")
         resolved[key] = x
     return name, resolved, partial(apply, name, **resolved)
 
@@ -194,14 +194,15 @@ class Module:
         state = self.state_dict()
         for name, x in state.items():
             if not math.isfinite(x):
-                raise ValueError(f"{path}: cannot save: parameter {name!r} is not finite ({x!r})")
+                raise ValueError(f"{clip(path, 200)}: cannot save: parameter {preview(name)} "
+                                 f"is not finite ({x!r})")
         document = {"format": FORMAT, "version": FORMAT_VERSION, "kind": type(self).__name__,
                     "config": self.config(), "parameters": state}
         data = (json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
                 ).encode("utf-8")
         if len(data) > MAX_FILE_BYTES:
-            raise ValueError(f"{path}: cannot save: {len(data):,} bytes is over MAX_FILE_BYTES "
-                             f"({MAX_FILE_BYTES:,}), the most load() reads")
+            raise ValueError(f"{clip(path, 200)}: cannot save: {len(data):,} bytes is over "
+                             f"MAX_FILE_BYTES ({MAX_FILE_BYTES:,}), the most load() reads")
         write_atomic(path, data)
 
     def load(self, path: str | os.PathLike[str]) -> None:
@@ -333,7 +334,7 @@ class MLP(Module):
         _positive_int(nin, "MLP nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(
-                f"MLP nouts must be a non-empty sequence of positive ints, got {nouts!r}")
+                f"MLP nouts must be a non-empty sequence of positive ints, got {preview(nouts)}")
         sizes = [nin, *(_positive_int(n, "MLP nouts entry") for n in nouts)]
         rng = _rng(seed, self.DEFAULT_SEED)
         name, params, _ = _activation(activation, activation_params)

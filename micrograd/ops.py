@@ -143,7 +143,7 @@ def register(
 def unregister(name: str) -> None:
     """Remove a user-registered op (built-ins stay)."""
     if get(name).builtin:
-        raise ValueError(f"op {name!r} is built in and cannot be removed")
+        raise ValueError(f"op {preview(name)} is built in and cannot be removed")
     del _REGISTRY[name]
 
 
@@ -153,28 +153,29 @@ def _register(name: str, forward: Callable[..., float], derivative: Callable[...
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
         raise ValueError(f"op name must be a public identifier, got {preview(name)}")
     if name in _REGISTRY:
-        raise ValueError(f"op {name!r} is already registered")
+        raise ValueError(f"op {preview(name)} is already registered")
     if name in RESERVED:
-        raise ValueError(f"op name {name!r} would shadow the Value attribute of that name")
+        raise ValueError(f"op name {preview(name)} would shadow the Value attribute of that name")
     if not callable(forward) or not callable(derivative):
-        raise TypeError(f"register({name!r}): forward and derivative must be callable")
+        raise TypeError(f"register({preview(name)}): forward and derivative must be callable")
     operands, params = _signature(name, forward)
     for key, default in params.items():  # (cross_entropy's target has none: NaN until given)
         if not (builtin or math.isfinite(default)):  # a model using it could not be saved
-            raise ValueError(f"register({name!r}): param {key!r} needs a finite default, "
-                             f"got {default}")
+            raise ValueError(f"register({preview(name)}): param {preview(key)} needs a finite "
+                             f"default, got {default}")
     if isinstance(formula, str):
         formula = (formula,) * (len(operands) if operands else 1)
     if formula is not None and not callable(formula):
         formula = tuple(formula)
         if operands is None or len(formula) != len(operands) or not all(
                 isinstance(text, str) for text in formula):
-            raise ValueError(f"register({name!r}): formula must be one text per operand "
+            raise ValueError(f"register({preview(name)}): formula must be one text per operand "
                              f"({', '.join(operands or ('*xs',))}), got {preview(formula)}")
     if not isinstance(symbol, str):
-        raise TypeError(f"register({name!r}): symbol must be a str, got {type(symbol).__name__}")
+        raise TypeError(f"register({preview(name)}): symbol must be a str, "
+                        f"got {type(symbol).__name__}")
     op = Op(name, forward, derivative, operands, MappingProxyType(params), symbol or name,
-            formula, tuple(as_float(k, f"register({name!r}) kink") for k in kinks), builtin,
+            formula, tuple(as_float(k, f"register({preview(name)}) kink") for k in kinks), builtin,
             code)
     _check_texts(op)
     if not builtin:
@@ -189,16 +190,16 @@ def _signature(name: str, forward: Callable[..., float]) -> tuple[tuple[str, ...
     try:
         parameters = list(inspect.signature(forward).parameters.values())
     except (TypeError, ValueError):
-        raise TypeError(f"register({name!r}): cannot read forward's signature") from None
+        raise TypeError(f"register({preview(name)}): cannot read forward's signature") from None
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
     operands = tuple(p.name for p in parameters if p.kind in positional and p.default is p.empty)
     if not operands and not variadic:
-        raise TypeError(f"register({name!r}): forward takes no operand")
+        raise TypeError(f"register({preview(name)}): forward takes no operand")
     params = {}
     for p in parameters:
         if p.default is not p.empty:
-            params[p.name] = as_float(p.default, f"register({name!r}): param {p.name!r}")
+            params[p.name] = as_float(p.default, f"register({preview(name)}): param {p.name!r}")
     return (None if variadic else operands), params
 
 

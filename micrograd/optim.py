@@ -146,7 +146,7 @@ def __getattr__(name: str) -> Any:
     """The training names that lived here before micrograd.train (old import paths still work)."""
     if name in _MOVED:
         return getattr(importlib.import_module("micrograd.train"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {preview(name)}")
 
 
 _MOVED = {"DescentResult", "StopReason", "TrainHistory", "accuracy", "correct",

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from micrograd._numbers import preview
+
 __all__ = [
     "ACTIVATIONS",
     "PARAMETER_NAMES",
@@ -103,7 +105,7 @@ def _activation(name: str, slope: float) -> tuple[Function, Function]:
         return (lambda x: leaky_relu(x, slope)), (lambda x: leaky_relu_prime(x, slope))
     if name == "step":
         return step, step_prime
-    raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
+    raise ValueError(f"unknown activation {preview(name)}; known: {', '.join(ACTIVATIONS)}")
 
 
 def _params(params: Mapping[str, float]) -> list[float]:

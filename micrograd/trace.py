@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from micrograd import ops
-from micrograd._numbers import short
+from micrograd._numbers import preview, short
 from micrograd.engine import Value
 from micrograd.walk import Walk, node_names, walk
 
@@ -284,7 +284,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, walked: Walk | None = 
     them all, computed by dynamic programming so it is exact however many paths there are.
     """
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
-        raise ValueError(f"explain: max_paths must be an int >= 0, got {max_paths!r}")
+        raise ValueError(f"explain: max_paths must be an int >= 0, got {preview(max_paths)}")
     graph = _walked(root, walked)
     order, names = graph.order, graph.names
     if not isinstance(wrt, Value):

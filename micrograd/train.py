@@ -56,7 +56,7 @@ class StopReason(str, enum.Enum):
 
 def _check_count(n: Any, what: str) -> int:
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"{what} must be an int >= 0, got {n!r}")
+        raise ValueError(f"{what} must be an int >= 0, got {preview(n)}")
     return n
 
 
@@ -114,7 +114,7 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
             w.append(coordinate)
     else:
         raise TypeError(f"gradient_descent: w0 must be a number or a non-empty sequence of "
-                        f"numbers, got {w0!r}")
+                        f"numbers, got {preview(w0)}")
 
     def shape(xs: list[float]) -> Point:
         return xs[0] if scalar else tuple(xs)
@@ -387,9 +387,11 @@ def _check_data(data: Any) -> list[tuple[tuple[Any, ...], Any]]:
             inputs, target = sample
         except (TypeError, ValueError):
             raise TypeError(
-                f"train: data[{i}] must be a pair (inputs, target), got {sample!r}") from None
+                f"train: data[{i}] must be a pair (inputs, target), "
+                f"got {preview(sample)}") from None
         if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
-            raise TypeError(f"train: data[{i}] inputs must be a tuple of numbers, got {inputs!r}")
+            raise TypeError(f"train: data[{i}] inputs must be a tuple of numbers, "
+                            f"got {preview(inputs)}")
         samples.append((tuple(inputs), target))
     if not samples:
         raise ValueError("train: data is empty")

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value, ops
+from micrograd import Value, data, losses, nn, ops, reference
 from micrograd.__main__ import main
+from micrograd._numbers import preview
 from micrograd.engine import apply
 from micrograd.graph import LABEL_LIMIT, GraphvizFailed, draw_dot, render
 from micrograd.losses import half_squared_error
@@ -675,6 +676,121 @@ def test_small_ints_in_data_still_work_and_ops_see_floats() -> None:
     a.data = True  # type: ignore[assignment]
     with pytest.raises(TypeError, match=r"^mul: operand 1 needs an int or float, got bool"):
         a * 2
+
+
+# ---- 2 and 3. huge inputs and huge ints are quoted short in every message ---------------------
+
+TEN_MB = "x" * 10_000_000
+BIG = -(10**5000)  # str() of it raises "Exceeds the limit (4300 digits)"; negative: no work done
+
+
+def _x() -> Value:
+    return Value(1.0, "x")
+
+
+class SavesAName(Module):
+    """A model whose one parameter has the given name and a non-finite value (save refuses)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.p = name, Value(math.inf)
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [(self.name, self.p)]
+
+
+# the words the message must hold (one of "a | b") -> the call with the bad argument;
+# a sample of each kind of call site
+QUOTED: dict[str, Callable[[Any], Any]] = {
+    "hinge: target 0": lambda bad: losses.hinge(Value(1.0), bad),
+    "mse: target 0": lambda bad: losses.mse([Value(1.0)], [bad]),
+    "bce_with_logits: target 0": lambda bad: losses.bce_with_logits(Value(1.0), bad),
+    "cross_entropy: ": lambda bad: losses.cross_entropy([1.0, 2.0], bad),
+    "cross_entropy: logits must be | cross_entropy: operand 1":
+        lambda bad: losses.cross_entropy(bad, 0),
+    "cross_entropy: operand 2": lambda bad: losses.cross_entropy([1.0, bad], 0),
+    "cross_entropy: target 0": lambda bad: losses.cross_entropy([[1.0, 2.0]], [[bad]]),
+    "MLP nin": lambda bad: MLP(bad, [1]),
+    "MLP nouts": lambda bad: MLP(2, bad),
+    "MLP nouts entry": lambda bad: MLP(2, [1, bad]),
+    "Neuron nin": lambda bad: nn.Neuron(bad),
+    "activation": lambda bad: MLP(2, [1], activation=str(bad)[:10_000_000]
+                                  if isinstance(bad, str) else bad),
+    "activation 'linear' takes no params": lambda bad: MLP(2, [1], "linear", None, {"k": bad}),
+    "param 'slope' must be a finite number": lambda bad: Net221("leaky_relu", None,
+                                                                {"slope": bad}),
+    "epochs": lambda bad: train(Net221(), data.xor(), epochs=bad),
+    "train: data[0] must be a pair": lambda bad: train(Net221(), [bad]),
+    "train: data[0] inputs": lambda bad: train(Net221(), [(bad, 1.0)]) if isinstance(
+        bad, (str, int)) else train(Net221(), [(None, 1.0)]),
+    "lr": lambda bad: train(Net221(), data.xor(), lr=bad),
+    "gradient_descent: w0": lambda bad: gradient_descent(lambda w: w * w, bad),
+    "draw_dot: rankdir": lambda bad: draw_dot(_x(), rankdir=bad),
+    "moons: n": lambda bad: data.moons(n=bad),
+    "moons: noise": lambda bad: data.moons(noise=bad),
+    "moons: labels": lambda bad: data.moons(labels=bad),
+    "circles: factor": lambda bad: data.circles(factor=bad),
+    "spiral: classes": lambda bad: data.spiral(10, classes=bad),
+    "explain: max_paths": lambda bad: explain(_x() * 2, _x(), max_paths=bad),
+    "Value": lambda bad: Value(bad),
+    "SGD momentum": lambda bad: SGD([_x()], 0.1, momentum=bad),
+    "Adam betas": lambda bad: Adam([_x()], betas=bad),
+    "no op named": lambda bad: ops.get(bad),
+    "register( | op name must be a public identifier": lambda bad: ops.register(bad, None, None),  # type: ignore[arg-type]
+    "unknown activation": lambda bad: reference.net221_forward(
+        dict.fromkeys(reference.PARAMETER_NAMES, 0.0), 1.0, 1.0, bad),
+}
+BAD = {"10MB str": TEN_MB, "-10**5000": BIG, "[10MB str]": [TEN_MB], "(-10**5000,)": (BIG,),
+       "dict": {"k": BIG}}
+
+
+@pytest.mark.parametrize("words", QUOTED)
+@pytest.mark.parametrize("bad", BAD.values(), ids=BAD.keys())
+def test_every_message_quotes_the_input_short(words: str, bad: Any) -> None:
+    with pytest.raises((TypeError, ValueError, KeyError)) as caught:
+        QUOTED[words](bad)
+    message = str(caught.value)
+    assert any(w in message for w in words.split(" | "))
+    assert "Exceeds the limit" not in message and "digits" not in message
+    assert len(message) < 300, message[:400]
+
+
+def test_the_issue_reproducers_name_the_argument(tmp_path: Path) -> None:
+    cases = [
+        (lambda: SavesAName(TEN_MB).save(tmp_path / "m.json"),
+         f"{tmp_path / 'm.json'}: cannot save: parameter 'xxxxxxxx"),
+        (lambda: losses.hinge(Value(1.0), TEN_MB),
+         "hinge: target 0 must be a finite number, got 'xxxxxxxx"),
+        (lambda: losses.cross_entropy([1.0, 2.0], 10**5000),
+         "cross_entropy: target must be an int class index in 0..1, got an int of 16610 bits"),
+        (lambda: MLP(-(10**5000), [1]), "MLP nin must be a positive int, got an int of 16610 bits"),
+        (lambda: train(Net221(), data.xor(), epochs=-(10**5000)),
+         "epochs must be an int >= 0, got an int of 16610 bits"),
+        (lambda: data.moons(noise=-(10**5000)),
+         "moons: noise must be a finite number >= 0, got an int of 16610 bits"),
+    ]
+    for call, want in cases:
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert str(caught.value).startswith(want)
+        assert len(str(caught.value)) < 250
+
+
+def test_render_quotes_a_huge_suffix_and_path_short(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown file suffix") as caught:
+        render(_x(), tmp_path / ("a." + "y" * 10_000_000))
+    assert len(str(caught.value)) < 400
+    with pytest.raises(FileNotFoundError, match="render: directory") as missing:
+        render(_x(), tmp_path / ("d" * 10_000_000) / "g.svg")
+    assert len(str(missing.value)) < 300
+
+
+def test_preview_is_bounded_whatever_it_is_given() -> None:
+    assert preview(10**5000) == "an int of 16610 bits"
+    assert preview([1, 2, 3]) == "[1, 2, 3]" and preview("abc") == "'abc'"
+    assert preview("x" * 100) == "'" + "x" * 58 + "…"
+    assert preview(list(range(10**6))) == "[0, 1, 2, 3, 4, 5, ...]"
+    assert preview((10**5000, "y" * 10**7)).startswith("(an int of 16610 bits, 'yyy")
+    assert len(preview({"k": [TEN_MB] * 3}, 60)) <= 60
 
 
 # ---- 4. writes that respect the file system ---------------------------------------------------
