@@ -164,18 +164,34 @@ class ChainPath:
     def __str__(self) -> str:
         return self.equation(short(self.product))
 
-    def equation(self, result: str) -> str:
-        """``∂a/∂b · ∂b/∂c = formula·formula = (number)·(number) = result``; long paths elided."""
-        n = self.names
-        parts = [_elide([f"∂{n[k]}/∂{n[k + 1]}" for k in range(len(n) - 1)], " · ")]
+    def equation(self, result: str, head: str = "") -> str:
+        """``∂a/∂b · ∂b/∂c = formula·formula = (number)·(number) = result``; long paths elided.
+
+        Each thing is said once: a step that only repeats the next one (``∂v0/∂x`` before the
+        same chain, the formula ``0.5`` before the result 0.5) is left out, and so are the
+        numbers of a one-factor product (they are the result).
+        """
+        n, several = self.names, len(self.local_grads) > 1
+        parts = [head, _elide([f"∂{n[k]}/∂{n[k + 1]}" for k in range(len(n) - 1)], " · ")]
         if self.formulas and all(self.formulas):
-            parts.append(_elide([_factor(f) for f in self.formulas if f], "·"))
-        parts.append(_elide([f"({short(x)})" for x in self.local_grads], "·"))
+            parts.append(_elide([_factor(f) if several else f for f in self.formulas if f], "·"))
+        if several:
+            parts.append(_elide([f"({short(x)})" for x in self.local_grads], "·"))
         parts.append(result)
-        return " = ".join(parts)
+        said = [part for part, then in zip(parts, [*parts[1:], ""])
+                if part and _meaning(part) != _meaning(then)]
+        return " = ".join(said)
 
 
 _SHOWN_FACTORS = 12  # a longer path shows its first and last few factors
+
+
+def _meaning(part: str) -> str | float:
+    """What a step of an equation says: its number if it is one ("(0.5)", "0.5"), else its text."""
+    try:
+        return float(part.removeprefix("(").removesuffix(")"))
+    except ValueError:
+        return part
 
 
 def _elide(factors: list[str], sep: str) -> str:
@@ -301,7 +317,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, walked: Walk | None = 
     total, count = _total_and_count(order, root, wrt, reach)
     shown = list(islice(_paths(root, wrt, reach, names), max_paths))
     if count == 1 and shown:
-        return f"{head} = {shown[0].equation(repr(total))}"
+        return shown[0].equation(repr(total), head)
     plural = "path" if count == 1 else "paths"
     lines = [f"{head} = sum over the {count} {plural} from {r} to {w} of the product of the "
              "local derivatives along each path:"]
