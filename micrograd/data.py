@@ -3,7 +3,8 @@
 ``inputs`` is a tuple of floats and ``target`` a float. The logic gates (xor, and_, or_)
 have targets 0.0 / 1.0, as fits the notes' loss ½(y − ŷ)². The point clouds (moons,
 circles) have targets −1.0 / +1.0 by default, as fits ``hinge``; pass
-``labels=(0.0, 1.0)`` for ``bce_with_logits``. The spiral's targets are int classes
+``labels=(0.0, 1.0)`` for ``bce_with_logits``, or int class labels ``labels=(0, 1)`` for
+``cross_entropy`` (int labels stay ints). The spiral's targets are int classes
 0 … classes − 1, as fits ``cross_entropy``. Same arguments, same list: randomness comes
 only from ``seed`` (an int, or a ``random.Random`` that is used as given).
 """
@@ -11,6 +12,7 @@ only from ``seed`` (an int, or a ``random.Random`` that is used as given).
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from typing import Any
 
@@ -46,10 +48,14 @@ def or_() -> list[Sample]:
 
 def _check(n: Any, noise: Any, seed: Any, labels: Any,
            name: str) -> tuple[random.Random, float, float, float]:
-    """(the Random, noise as a float, the two labels as floats); ValueError naming the bad one."""
+    """(the Random, noise as a float, the two labels); ValueError naming the bad one.
+
+    An int label (a class index) stays an int; any other number becomes a float.
+    """
     rng, sigma = _check_size_noise_seed(n, noise, seed, name)
     try:
-        first, second = (float(label) for label in labels)
+        first, second = (int(label) if isinstance(label, numbers.Integral)
+                         and not isinstance(label, bool) else float(label) for label in labels)
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name}: labels must be two numbers, got {preview(labels)}") from None
     return rng, sigma, first, second

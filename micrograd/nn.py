@@ -3,7 +3,10 @@
 A neuron's pre-activation is one node, ``Value.linear(w, x, b)`` = w·x + b, and its
 activation is any registered one-input op, looked up by name (``"linear"`` or None means
 none). Parameters are labelled with their names (``w11`` … ``b`` in Net221,
-``L0.N3.w1`` in an MLP), so graphs, state dicts and explanations use the same words.
+``L0.N3.w1`` in an MLP), so graphs, state dicts and explanations use the same words. The
+nodes of a call are labelled too: an MLP's inputs ``x1 … xn`` (as the notes number them),
+and neuron j of layer k makes ``Lk.Nj.a``, its pre-activation, and ``Lk.Nj.z``, its
+activation (the notes' a_j and z_j; Net221 keeps the notes' own a1 … ŷ).
 
 Initialisation comes from the ``seed`` argument only: an int, a ``random.Random`` (used,
 and advanced, as given) or None for the class's fixed default seed. There is no global
@@ -269,12 +272,19 @@ class Neuron(Module):
         scale = 1.0 / math.sqrt(nin)
         self.w = [Value(rng.uniform(-scale, scale), f"w{i}") for i in range(nin)]
         self.b = Value(0.0, "b")
+        self.name = ""  # where it sits, as its parameters' labels start: "L0.N3." in an MLP
 
     def __call__(self, *xs: Operand) -> Value:
+        """z = f(a), a = w·x + b: nodes labelled a and z after the neuron's name ("L0.N3.a")."""
         if len(xs) != self.nin:
             raise TypeError(f"{self!r} takes {self.nin} inputs, got {len(xs)}")
         pre = Value.linear(self.w, xs, self.b)
-        return pre if self._activate is None else self._activate(pre)
+        pre.label = self.name + "a"
+        if self._activate is None:
+            return pre
+        out = self._activate(pre)
+        out.label = self.name + "z"
+        return out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """w0 … w(n-1), b."""
@@ -295,8 +305,16 @@ class Layer(Module):
         _positive_int(nout, "Layer nout")
         rng = _rng(seed, self.DEFAULT_SEED)
         self.neurons = [Neuron(nin, activation, rng, activation_params) for _ in range(nout)]
-        for name, p in self.named_parameters():
-            p.label = name
+        self.name = ""
+        self._label("")
+
+    def _label(self, name: str) -> None:
+        """Label the parameters and name the neurons after where this layer sits ("L0.")."""
+        self.name = name
+        for j, neuron in enumerate(self.neurons):
+            neuron.name = f"{name}N{j}."
+        for label, p in self.named_parameters():
+            p.label = name + label
 
     @property
     def nin(self) -> int:
@@ -346,8 +364,8 @@ class MLP(Module):
             for k in range(len(nouts))
         ]
         self._single = sizes[-1] == 1
-        for label, p in self.named_parameters():
-            p.label = label
+        for k, layer in enumerate(self.layers):
+            layer._label(f"L{k}.")
 
     @property
     def nin(self) -> int:
@@ -361,7 +379,7 @@ class MLP(Module):
         if len(xs) != self.nin:
             raise TypeError(f"{self!r} takes {self.nin} inputs, got {len(xs)}")
         out: list[Value] = [x if isinstance(x, Value) else Value(x, f"x{i}")
-                            for i, x in enumerate(xs)]
+                            for i, x in enumerate(xs, 1)]
         for layer in self.layers:
             out = layer(*out)
         return out[0] if self._single else out

@@ -122,3 +122,28 @@ def test_bad_arguments() -> None:
         circles(10, factor=1.0)
     with pytest.raises(ValueError, match="labels"):
         moons(10, labels=(1.0,))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("make", [moons, circles])
+def test_int_class_labels_come_out_as_ints_for_cross_entropy(make) -> None:
+    """labels=(0, 1) gives int targets (the issue: floats, so cross_entropy needed int())."""
+    from micrograd.losses import cross_entropy
+    from micrograd.nn import MLP
+
+    classes = make(20, seed=0, labels=(0, 1))
+    floats = make(20, seed=0)
+    assert [type(t) for _, t in classes] == [int] * 20
+    assert [x for x, _ in classes] == [x for x, _ in floats]  # the same points
+    assert [t for _, t in classes] == [int(t > 0) for _, t in floats]
+    model = MLP(2, [4, 2], seed=0)
+    loss = cross_entropy([model(*x) for x, _ in classes], [t for _, t in classes])
+    assert math.isfinite(loss.data)
+    assert [type(t) for _, t in make(20, seed=0, labels=(0.0, 1.0))] == [float] * 20
+    assert [type(t) for _, t in make(20, seed=0, labels=(True, False))] == [float] * 20
+
+
+def test_every_data_set_gives_the_target_types_its_docstring_says() -> None:
+    for gate in (xor, and_, or_):  # the notes' loss ½(y − ŷ)²: float targets
+        assert {type(t) for _, t in gate()} == {float}
+    assert {type(t) for _, t in spiral(5)} == {int}  # classes for cross_entropy
+    assert {type(t) for _, t in moons(6)} == {float}  # ±1 for hinge

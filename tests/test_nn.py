@@ -14,6 +14,7 @@ from micrograd import ops
 from micrograd.engine import Value, topological_order
 from micrograd.losses import bce_with_logits, cross_entropy, half_squared_error, hinge, mse
 from micrograd.nn import MLP, Layer, Module, Net221, Neuron
+from micrograd.walk import walk
 
 NET221_NAMES = ["w11", "w12", "w21", "w22", "b1", "b2", "w1", "w2", "b"]
 
@@ -114,7 +115,7 @@ def test_mlp_structure_names_and_output_type() -> None:
     assert isinstance(out, Value) and out.op == "linear"  # last layer linear
     assert {c.op for c in out.children if not c.is_leaf} == {"relu"}
     inputs = {n.label for n in topological_order(out) if n.is_leaf and not n.label.startswith("L")}
-    assert inputs == {"x0", "x1"}
+    assert inputs == {"x1", "x2"}
     several = MLP(2, [3, 2], seed=0)(0.3, -0.4)
     assert isinstance(several, list) and len(several) == 2
     with pytest.raises(TypeError, match="takes 2 inputs, got 3"):
@@ -518,3 +519,29 @@ def test_repr_shows_the_config() -> None:
     assert repr(MLP(2, [3, 1], seed=0)) == (
         "MLP(nin=2, nouts=[3, 1], activation='relu', activation_params={})")
     assert repr(Net221("step")) == "Net221(activation='step', activation_params={})"
+
+
+def test_an_mlps_nodes_are_named_by_layer_and_neuron_and_inputs_from_1() -> None:
+    """The issue: inputs x0, x1 (the notes' net: x1, x2) and interior nodes v11, v20, …"""
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    out = model(0.3, -0.4)
+    assert out.label == "L1.N0.a" and out.op == "linear"  # the last layer: linear, no z
+    hidden = [child for child in out.children if not child.is_leaf]
+    assert [z.label for z in hidden] == ["L0.N0.z", "L0.N1.z", "L0.N2.z"]
+    assert all(z.op == "tanh" for z in hidden)
+    pre = [z.children[0] for z in hidden]
+    assert [a.label for a in pre] == ["L0.N0.a", "L0.N1.a", "L0.N2.a"]
+    for j, a in enumerate(pre):  # a = w·x + b of this neuron: its own parameters, x1 and x2
+        assert [c.label for c in a.children] == [
+            f"L0.N{j}.w0", "x1", f"L0.N{j}.w1", "x2", f"L0.N{j}.b"]
+        assert a.data == model.layers[0].neurons[j](0.3, -0.4).children[0].data
+    names = walk(out).names.values()
+    assert not [name for name in names if name.startswith("v")]  # every node has a name
+    several = MLP(2, [2, 2], seed=0)(1.0, 2.0)
+    assert [y.label for y in several] == ["L1.N0.a", "L1.N1.a"]
+    layer = Layer(2, 2, "relu")
+    assert [z.label for z in layer(1.0, 2.0)] == ["N0.z", "N1.z"]
+    assert Neuron(2, "relu")(1.0, 2.0).label == "z" and Neuron(2, None)(1.0, 2.0).label == "a"
+    inputs = [Value(1.0, "mine"), Value(2.0)]
+    assert [c.label for c in model(*inputs).children[1].children[0].children[1::2]] == [
+        "mine", ""]  # a Value input keeps its own label
