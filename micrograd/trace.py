@@ -32,8 +32,10 @@ __all__ = [
     "BackwardStep",
     "ChainPath",
     "ChildUpdate",
+    "Derivation",
     "backward_steps",
     "chain_paths",
+    "derivation",
     "explain",
     "node_names",
 ]
@@ -295,12 +297,29 @@ def _signed_sum(terms: list[str]) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """∂root/∂wrt as data: ``total``, the float backward() gives; ``str()``, explain()'s text."""
+
+    text: str
+    total: float
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
     """∂root/∂wrt as the chain rule: Σ over paths root → wrt of the product of local derivatives.
 
     Shows at most ``max_paths`` paths; the total (the number backward() gives) always sums
     them all, computed by dynamic programming so it is exact however many paths there are.
+    ``derivation(root, wrt)`` gives the same text with the total as a float.
     """
+    return str(derivation(root, wrt, max_paths))
+
+
+def derivation(root: Value, wrt: Value, max_paths: int = 20) -> Derivation:
+    """explain()'s derivation of ∂root/∂wrt as data: its text and its total."""
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"explain: max_paths must be an int >= 0, got {max_paths!r}")
     order, names = _named_order(root)
@@ -308,17 +327,18 @@ def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
         raise TypeError(f"explain: wrt must be a Value, got {type(wrt).__name__}")
     r = names[root]
     if wrt is root:
-        return f"∂{r}/∂{r} = 1 (the seed of the backward pass)"
+        return Derivation(f"∂{r}/∂{r} = 1 (the seed of the backward pass)", 1.0)
     if wrt not in names:
         w = wrt.label or "wrt"
-        return f"∂{r}/∂{w} = 0: {w} is not in the graph of {r}, so no path leads from {r} to it"
+        return Derivation(f"∂{r}/∂{w} = 0: {w} is not in the graph of {r}, "
+                          f"so no path leads from {r} to it", 0.0)
     w = names[wrt]
     head = f"∂{r}/∂{w}"
     reach = _reaching(order, wrt)
     total, count = _total_and_count(order, root, wrt, reach)
     shown = list(islice(_paths(root, wrt, reach, names), max_paths))
     if count == 1 and shown:
-        return f"{head} = {shown[0].equation(repr(total))}"
+        return Derivation(f"{head} = {shown[0].equation(repr(total))}", total)
     plural = "path" if count == 1 else "paths"
     lines = [f"{head} = sum over the {count} {plural} from {r} to {w} of the product of the "
              "local derivatives along each path:"]
@@ -331,4 +351,4 @@ def explain(root: Value, wrt: Value, max_paths: int = 20) -> str:
                      f"(max_paths={max_paths})")
         terms.append(f"({hidden} more)")
     lines.append(f"{head} = {_signed_sum(terms)} = {total!r}")
-    return "\n".join(lines)
+    return Derivation("\n".join(lines), total)
