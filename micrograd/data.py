@@ -22,8 +22,8 @@ from typing import Any
 
 from micrograd._numbers import number, preview
 
-__all__ = ["DATASETS", "FUNCTIONS", "LR", "MAX_SAMPLES", "Dataset", "Function", "and_",
-           "circles", "moons", "or_", "spiral", "xor"]
+__all__ = ["DATASETS", "FUNCTIONS", "LR", "MAX_SAMPLES", "TARGETS", "Dataset", "Function",
+           "and_", "circles", "moons", "or_", "spiral", "xor"]
 
 Sample = tuple[tuple[float, ...], float]
 ClassSample = tuple[tuple[float, ...], int]
@@ -158,6 +158,7 @@ def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2,
 class Dataset:
     """A named data set and its training defaults: loss, epochs, noise (the CLI's defaults)."""
 
+    name: str
     make: Callable[[int, float, Seed], list[Any]]  # (n, noise, seed) -> targets 0/1 or classes
     classes: int
     loss: str  # the default loss: "half_squared_error", "hinge" or "cross_entropy"
@@ -167,30 +168,39 @@ class Dataset:
 
     def samples(self, n: int = 100, noise: float | None = None, seed: Seed = 0,
                 labels: tuple[Any, Any] = (0.0, 1.0)) -> list[tuple[tuple[float, ...], Any]]:
-        """The data (noise None: the default); two classes get the targets labels[0], labels[1]."""
-        data = self.make(n, self.noise if noise is None else noise, seed)
+        """The data (noise None: the default); two classes get the targets labels[0], labels[1].
+
+        n, noise and seed are checked for every data set, used or not (ValueError, TypeError).
+        """
+        noise = self.noise if noise is None else noise
+        _check_size_noise_seed(n, noise, seed, self.name)
+        data = self.make(n, noise, seed)
         if self.classes > 2:
             return data
         return [(x, labels[int(t)]) for x, t in data]
 
 
-def _fixed(gate: Callable[[], list[Sample]]) -> Dataset:
-    return Dataset(lambda n, noise, seed: gate(), 2, "half_squared_error", sized=False)
+def _fixed(name: str, gate: Callable[[], list[Sample]]) -> Dataset:
+    return Dataset(name, lambda n, noise, seed: gate(), 2, "half_squared_error", sized=False)
 
 
-DATASETS: dict[str, Dataset] = {
-    "xor": _fixed(xor),
-    "and": _fixed(and_),
-    "or": _fixed(or_),
-    "moons": Dataset(lambda n, noise, seed: moons(n, noise, seed, (0.0, 1.0)), 2, "hinge"),
-    "circles": Dataset(lambda n, noise, seed: circles(n, noise, seed, labels=(0.0, 1.0)), 2,
-                       "hinge"),
-    "spiral": Dataset(lambda n, noise, seed: spiral(n, noise=noise, seed=seed), 3,
-                      "cross_entropy", epochs=50, noise=0.2),
-}
+DATASETS: dict[str, Dataset] = {d.name: d for d in (
+    _fixed("xor", xor),
+    _fixed("and", and_),
+    _fixed("or", or_),
+    Dataset("moons", lambda n, noise, seed: moons(n, noise, seed, (0.0, 1.0)), 2, "hinge"),
+    Dataset("circles", lambda n, noise, seed: circles(n, noise, seed, labels=(0.0, 1.0)), 2,
+            "hinge"),
+    Dataset("spiral", lambda n, noise, seed: spiral(n, noise=noise, seed=seed), 3,
+            "cross_entropy", epochs=50, noise=0.2),
+)}
 
 #: The default step size of each optimiser on these data sets.
 LR: dict[str, float] = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
+
+#: The targets of two classes that each loss wants (``Dataset.samples(labels=...)``).
+TARGETS: dict[str, tuple[Any, Any]] = {
+    "half_squared_error": (0.0, 1.0), "hinge": (-1.0, 1.0), "cross_entropy": (0, 1)}
 
 
 @dataclass(frozen=True)

@@ -152,8 +152,8 @@ def test_train_spiral_with_adam_and_cross_entropy(capsys: pytest.CaptureFixture[
     assert main(["train", "--dataset", "spiral", "--optimizer", "adam",
                  "--loss", "cross_entropy"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("mlp (relu) on spiral (300 samples), loss cross-entropy, adam lr 0.01, "
-                          "per sample")
+    assert out.startswith("MLP 2-16-16-3 (relu) on spiral (300 samples), loss cross_entropy, "
+                          "adam lr 0.01, per sample")
     assert "stopped after 50 epochs: epoch cap reached" in out
     right = re.search(r"training accuracy (\d+)/300 \(([0-9.]+)%\)", out)
     assert right and float(right[2]) >= 95.0 and int(right[1]) / 3 == pytest.approx(
@@ -167,7 +167,8 @@ def test_train_maps_the_targets_to_the_loss(capsys: pytest.CaptureFixture[str]) 
     assert main(["train", "--dataset", "moons", "--loss", "cross_entropy", "--optimizer", "adamw",
                  "--hidden", "8", "--epochs", "20"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("mlp (relu) on moons (100 samples), loss cross-entropy, adamw lr 0.01")
+    assert out.startswith("MLP 2-8-2 (relu) on moons (100 samples), loss cross_entropy, "
+                          "adamw lr 0.01")
     right = re.search(r"training accuracy (\d+)/100", out)
     assert right and int(right[1]) >= 90
 
