@@ -471,6 +471,21 @@ def test_a_save_path_is_named_even_when_the_write_fails_late(tmp_path: Path) -> 
     assert os.listdir(tmp_path) == ["out.json"]
 
 
+def test_a_path_ending_in_a_slash_names_a_directory(tmp_path: Path) -> None:
+    """open("d.svg/", "w") refuses it; so do check_writable and write_atomic (and save)."""
+    from micrograd._files import check_writable, write_atomic
+
+    target = f"{tmp_path}/d.svg/"
+    with pytest.raises(IsADirectoryError):
+        open(target, "w")  # what Python itself says
+    for write in (check_writable, lambda path: write_atomic(path, b"x"),
+                  lambda path: Net221().save(path)):
+        with pytest.raises(IsADirectoryError) as caught:
+            write(target)
+        assert caught.value.filename == target
+    assert os.listdir(tmp_path) == []
+
+
 NON_FINITE = ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", "1e309"]
 
 

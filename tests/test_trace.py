@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from micrograd import Value, apply
 from micrograd.engine import topological_order
-from micrograd.trace import BackwardStep, backward_steps, chain_paths, explain
+from micrograd.trace import BackwardStep, backward_steps, chain_paths, derivation, explain
 
 PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
           "w1": 0.7, "w2": -0.4, "b": 0.05}
@@ -235,6 +235,30 @@ def test_explain_total_equals_backward_on_random_graphs(program, pick):
             assert abs(sum(products) - expected) <= 1e-12 * scale + 1e-300
         if len(paths) > 1:
             assert f"sum over the {len(paths)} paths" in text.splitlines()[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs, st.integers(0, 10**6))
+def test_derivation_hands_over_explains_text_and_backwards_float(program, pick):
+    """The total comes as a float (nobody parses the text), the very one backward() gives."""
+    root, nodes = build(program)
+    wrt = nodes[pick % len(nodes)]
+    found = derivation(root, wrt, max_paths=5)
+    assert str(found) == found.text == explain(root, wrt, max_paths=5)
+    root.backward()
+    assert type(found.total) is float
+    assert same_float(found.total, 1.0 if wrt is root else wrt.grad), str(found)
+
+
+def test_derivation_of_the_root_and_of_a_node_outside_the_graph():
+    x, stranger = Value(2.0, "x"), Value(5.0, "s")
+    y = x * x
+    y.label = "y"
+    assert (derivation(y, y).total, str(derivation(y, y))) == (
+        1.0, "∂y/∂y = 1 (the seed of the backward pass)")
+    assert derivation(y, stranger).total == 0.0
+    assert str(derivation(y, stranger)).startswith("∂y/∂s = 0: s is not in the graph of y")
+    assert derivation(y, x).total == 4.0  # 2·x, summed over the two paths
 
 
 def test_explain_caps_the_paths_shown_but_sums_them_all():
