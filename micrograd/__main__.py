@@ -230,10 +230,10 @@ def _model_options(kind: Any, config: Any) -> str:
     """The options that make the model a saved file holds: "--model mlp --hidden 16,16 …"."""
     config = config if isinstance(config, dict) else {}
     nouts = config["nouts"] if isinstance(config.get("nouts"), list) and config["nouts"] else [1]
-    hidden = f" --hidden {preview(','.join(map(str, nouts[:-1])))}" if len(nouts) > 1 else ""
+    hidden = f" --hidden {clip(','.join(map(str, nouts[:-1])), 60)}" if len(nouts) > 1 else ""
     classes = f" --loss cross_entropy ({nouts[-1]} classes)" if nouts[-1] != 1 else ""
     return (f"--model {'mlp' if kind == 'MLP' else 'net221'}{hidden}{classes} "
-            f"--activation {preview(config.get('activation'))}")
+            f"--activation {clip(str(config.get('activation')), 60)}")
 
 
 def _describe(model: Net221 | MLP) -> str:

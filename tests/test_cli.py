@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import itertools
 import json
 import os
 import re
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from micrograd.__main__ import main
+from micrograd.__main__ import build_parser, main
+from micrograd.engine import Value
 from micrograd.nn import Net221
 
 
@@ -184,6 +187,25 @@ def test_explain_prints_nine_derivations_that_match_backward(
     assert "largest difference 0.0e+00" in out
 
 
+def test_explain_takes_each_total_as_a_number_not_from_the_text(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI checks derivation(...).total against backward(); it never parses the text."""
+    import micrograd.__main__ as cli
+    from micrograd.trace import Derivation, derivation
+
+    def reworded(root: Value, wrt: Value) -> Derivation:
+        found = derivation(root, wrt)
+        return Derivation(f"{found.text} (as the notes write it)", found.total)
+
+    monkeypatch.setattr(cli, "derivation", reworded)
+    assert main(["explain"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("(as the notes write it)") == 9 and "largest difference 0.0e+00" in out
+    monkeypatch.setattr(cli, "derivation", lambda root, wrt: Derivation("∂E/∂p = 0", 0.5))
+    assert main(["explain"]) == 1  # totals that are not backward()'s fail the check
+    assert "largest difference" in capsys.readouterr().out
+
+
 def test_graph_renders_the_requested_format(dot: str, tmp_path: Path) -> None:
     out = tmp_path / "g.png"
     assert main(["graph", "--out", str(out), "--local-grads"]) == 0
@@ -204,3 +226,113 @@ def test_console_script_is_installed() -> None:
         pytest.skip("the package is not installed in this environment (run pip install .)")
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "usage: micrograd" in done.stdout
+
+
+# ---- a thin command line (issue 16) and the papercuts of a new user (issue 20) ------------
+
+
+def test_argument_types_are_plain() -> None:
+    """float, int, str or a comma-separated list of them: the library checks the values."""
+    parser = build_parser()
+    parsers = [parser, *next(a for a in parser._actions if a.choices and "train" in a.choices)
+               .choices.values()]
+    types = {action.type for p in parsers for action in p._actions}
+    names = {getattr(t, "__name__", "") for t in types - {None, int, float, str}}
+    assert names == {"comma-separated int", "comma-separated float"}
+
+
+def test_the_demos_import_nothing_from_the_command_line() -> None:
+    demos = Path(__file__).resolve().parent.parent / "demos"
+    for path in demos.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module != "micrograd.__main__", path.name
+            elif isinstance(node, ast.Import):
+                assert "micrograd.__main__" not in [a.name for a in node.names], path.name
+
+
+@pytest.mark.parametrize("args, start", [
+    (["descend", "--function", "rosenbrock", "--w0", "-1,1"], "w0 = [-1.0, 1.0]"),
+    (["descend", "--function", "rosenbrock", "--w0=-1,1"], "w0 = [-1.0, 1.0]"),
+    (["descend", "--function", "rosenbrock", "--w0", "-.5,-2e-1"], "w0 = [-0.5, -0.2]"),
+    (["descend", "--w0", "-1.5"], "w0 = -1.5"),
+    (["descend", "--w0", "-1e1"], "w0 = -10.0"),
+])
+def test_descend_takes_a_start_that_begins_with_a_minus(
+        args: list[str], start: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*args, "--max-steps", "3"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert f", {start}, lr = " in first
+
+
+def test_explain_takes_negative_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--x1", "-1e-1", "--x2", "-2", "--y", "-.5"]) == 0
+    assert capsys.readouterr().out.startswith("E = ½(y − ŷ)² for x = (-0.1, -2), y = -0.5, ")
+
+
+def test_descend_rosenbrock_by_default_converges(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["descend", "--function", "rosenbrock"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("f(x, y) = (1 − x)² + 100·(y − x²)², w0 = [-1.0, 1.0], lr = 0.0014, "
+                        "tol = 1e-08")
+    last = re.fullmatch(r"stopped after (\d+) steps: gradient below tolerance; "
+                        r"w = \(([0-9.]+), ([0-9.]+)\), f\(w\) = (\S+)", lines[-1])
+    assert last, lines[-1]
+    assert 30_000 < int(last[1]) < 50_000
+    assert float(last[2]) == pytest.approx(1.0, abs=1e-6) and float(last[4]) < 1e-15
+    printed = [float(re.search(r"f\(w\) = (\S+)", line)[1]) for line in lines[1:-1]]
+    assert printed[0] == 4.0 and all(b < a for a, b in itertools.pairwise(printed))
+
+
+def test_load_of_another_model_names_the_options_that_load_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    saved = str(tmp_path / "m.json")
+    assert main(["train", "--dataset", "moons", "--model", "mlp", "--epochs", "1",
+                 "--save", saved]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--dataset", "moons", "--load", saved])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == (
+        f"micrograd train: error: {saved}: holds a 'MLP', not a 'Net221'; it loads with "
+        "--model mlp --hidden 16,16 --activation relu\n")
+    assert main(["train", "--dataset", "moons", "--load", saved, "--model", "mlp",
+                 "--hidden", "16,16", "--activation", "relu", "--epochs", "1"]) == 0
+    assert f"MLP 2-16-16-1 (relu) on moons (100 samples), loss hinge, sgd lr 0.1, per sample, " \
+           f"from {saved}" in capsys.readouterr().out
+    spiral = str(tmp_path / "s.json")
+    assert main(["train", "--dataset", "spiral", "--hidden", "4", "--activation", "tanh",
+                 "--epochs", "1", "--save", spiral]) == 0
+    with pytest.raises(SystemExit):
+        main(["train", "--dataset", "spiral", "--load", spiral])
+    assert capsys.readouterr().err.endswith(
+        "does not match this model's {'nin': 2, 'nouts': [16, 16, 3], 'activation': 'relu', "
+        "'activation_params': {}}; it loads with --model mlp --hidden 4 --loss cross_entropy "
+        "(3 classes) --activation tanh\n")
+
+
+def test_train_says_which_model_runs_and_counts_its_epochs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--dataset", "moons", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("Net221 2-2-1 (tanh) on moons (100 samples), loss hinge, sgd lr 0.1, "
+                      "per sample")
+    assert out[-2] == "stopped after 1 epoch: epoch cap reached"
+    assert main(["train", "--dataset", "circles", "--model", "mlp", "--hidden", "3,5",
+                 "--activation", "sigmoid", "--epochs", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("MLP 2-3-5-1 (sigmoid) on circles (100 samples), loss hinge")
+    assert out[-2] == "stopped after 2 epochs: epoch cap reached"
+    assert main(["descend", "--max-steps", "1"]) == 0
+    assert "stopped after 1 step: step cap reached" in capsys.readouterr().out
+
+
+def test_the_help_lists_every_output_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from micrograd.graph import FORMATS
+
+    for args in ([], ["graph"]):
+        with pytest.raises(SystemExit):
+            main([*args, "--help"])
+        out = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+        assert " ".join(FORMATS) in out, (args, out)  # derived from graph.FORMATS

@@ -89,6 +89,16 @@ def test_without_matplotlib_a_demo_prints_its_tables_and_says_how_to_install(
 # ---- xor_221 -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name, option", [("moons_mlp", "--steps"),
+                                          ("spiral_adam", "--epochs"), ("xor_221", "--jobs")])
+def test_a_count_below_one_exits_2(demo, name: str, option: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for value, said in (("0", "must be >= 1, got 0"), ("x", "invalid positive_int value: 'x'")):
+        with pytest.raises(SystemExit) as caught:
+            demo(name).main([option, value])
+        assert caught.value.code == 2 and f"argument {option}: {said}" in capsys.readouterr().err
+
+
 def test_xor_221_table_and_step_cannot_learn(demo, tmp_path, capsys):
     module = demo("xor_221")
     out = run(module, tmp_path, capsys)

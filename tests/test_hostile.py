@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -515,6 +516,78 @@ def test_numeric_arguments_refuse_non_finite_numbers(
 def test_size_arguments_have_upper_bounds(args: list[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
     cli_error(capsys, *args)
+
+
+@pytest.mark.parametrize("command", [[], ["graph"]])
+def test_an_out_path_ending_in_a_slash_exits_2(command: list[str], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    for out in (f"{tmp_path}/d.svg/", f"{tmp_path}/d.dot/"):
+        line = cli_error(capsys, *command, "--out", out)
+        assert f"--out {out!r}: cannot write there: " in line, line
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf", ".html"])
+def test_graph_without_graphviz_exits_2_with_the_hint_before_any_work(
+        suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import micrograd.__main__ as cli
+
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(cli, "Net221", None)  # building the sample would fail: no work is done
+    out = f"{tmp_path}/x{suffix}"
+    line = cli_error(capsys, "graph", "--out", out)
+    assert line == (f"micrograd graph: error: --out {out!r}: needs Graphviz's `dot` program, "
+                    "not on PATH (apt-get install graphviz / brew install graphviz)")
+    assert os.listdir(tmp_path) == []
+
+
+def test_graph_without_graphviz_on_path_exits_2_but_writes_dot_source(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # python, but no `dot`
+    run = [sys.executable, "-m", "micrograd", "graph", "--out"]
+    done = subprocess.run([*run, "x.svg"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "apt-get install graphviz" in done.stderr and len(done.stderr.splitlines()) == 1
+    done = subprocess.run([*run, "x.dot"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and (tmp_path / "x.dot").read_text().startswith("digraph")
+    assert os.listdir(tmp_path) == ["x.dot"]
+
+
+def test_hidden_is_bounded_by_its_parameter_count(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """40 layers of 1000 are refused at once (39,043,001 parameters) instead of MemoryError."""
+    import micrograd.__main__ as cli
+
+    line = cli_error(capsys, "train", "--model", "mlp", "--hidden", ",".join(["1000"] * 40))
+    assert line.endswith("--hidden: 39,043,001 parameters; at most 1,000,000 in all "
+                         "(layers × width) and 1,000 neurons a layer")
+    assert "must be 1 to 1,000, got 1001" in cli_error(capsys, "train", "--hidden", "1001")
+    monkeypatch.setattr(cli, "MAX_PARAMETERS", 337)  # 2-16-16-1: 3·16 + 17·16 + 17·1
+    assert main(["train", "--model", "mlp", "--epochs", "1"]) == 0
+    assert capsys.readouterr().out.startswith("MLP 2-16-16-1 (relu) on xor")
+    monkeypatch.setattr(cli, "MAX_PARAMETERS", 336)
+    assert "--hidden: 337 parameters; at most 336" in cli_error(capsys, "train", "--model", "mlp")
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--activation", "x" * 100_000],
+    ["graph", "--activation", "x" * 100_000],
+    ["train", "--dataset", "x" * 100_000],
+    ["train", "--lr", "x" * 100_000],
+    ["train", "--hidden", "16," + "x" * 100_000],
+    ["descend", "--w0", "1," + "x" * 100_000],
+    ["descend", "--function", "x" * 100_000],
+    ["x" * 100_000],
+])
+def test_messages_quote_at_most_about_60_characters_of_input(
+        args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # graph checks it can write net221.svg here
+    line = cli_error(capsys, *args)
+    assert "xxx" in line and max(map(len, re.findall("x+", line))) <= 60, line
+    assert len(line) < 400
 
 
 def test_explain_with_huge_inputs_checks_honestly(capsys: pytest.CaptureFixture[str]) -> None:
