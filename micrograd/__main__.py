@@ -32,8 +32,8 @@ MAIN_EPOCHS, MAIN_LR = 3000, 0.1  # the main job: the notes' network on XOR
 
 # The command line's bounds on sizes, so that a run stays within minutes and memory (the
 # library checks the rest, and bounds the data sets itself: data.MAX_SAMPLES).
-BOUNDS = {"epochs": (0, 1_000_000), "max_steps": (0, 1_000_000), "lines": (1, 10_000)}
-BOUNDS["hidden"] = (1, 1_000)  # train --hidden: neurons in a layer
+BOUNDS = {"epochs": (0, 1_000_000), "max_steps": (0, 1_000_000), "lines": (1, 10_000),
+          "hidden": (1, 1_000)}  # --hidden: the neurons of a layer
 MAX_PARAMETERS = 1_000_000  # train --hidden: parameters in all (layers × width; ~600 MB)
 DOT_HINT = "apt-get install graphviz / brew install graphviz"
 
@@ -74,8 +74,10 @@ def _negative_values(argv: Sequence[str]) -> list[str]:
     """["--w0", "-1,1"] as ["--w0=-1,1"]: argparse takes a value starting with - for an option."""
     joined: list[str] = []
     for arg in argv:
-        glue = joined and re.match(r"--\w[^=]*$", joined[-1]) and re.match(r"-\.?\d", arg)
-        joined[-1:] = [f"{joined[-1]}={arg}"] if glue else [*joined[-1:], arg]
+        if joined and re.match(r"--\w[^=]*$", joined[-1]) and re.match(r"-\.?\d", arg):
+            joined[-1] += f"={arg}"  # an option, then a value that looks like a negative number
+        else:
+            joined.append(arg)
     return joined
 
 
@@ -88,6 +90,13 @@ def _check_numbers(args: argparse.Namespace) -> None:
                 raise UsageError(f"argument {option}: not a finite number: {preview(value)}")
             if type(x) is int and not low <= x <= high:
                 raise UsageError(f"argument {option}: must be {low} to {high:,}, got {preview(x)}")
+
+
+def _fill(args: argparse.Namespace, defaults: Any, *names: str) -> Any:
+    """Each option of names not given takes its default from the table entry ``defaults``."""
+    for name in (name for name in names if getattr(args, name) is None):
+        setattr(args, name, getattr(defaults, name))
+    return defaults
 
 
 def _check_output(option: str, path: str) -> None:
@@ -124,22 +133,14 @@ def _graph_files(out: str, main_job: bool) -> list[Path]:
 # ---- printing ------------------------------------------------------------------------
 
 
-def _fill(args: argparse.Namespace, defaults: Any, *names: str) -> Any:
-    """Each option of names not given takes its default from the table entry ``defaults``."""
-    for name in (name for name in names if getattr(args, name) is None):
-        setattr(args, name, getattr(defaults, name))
-    return defaults
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _print_parameters(title: str, model: Module) -> None:
-    print(title)
     width = max(len(name) for name, _ in model.named_parameters())
-    for name, p in model.named_parameters():
-        print(f"  {name:<{width}} = {p.data:+.4f}")
+    print(title, *(f"  {name:<{width}} = {p.data:+.4f}" for name, p in model.named_parameters()),
+          sep="\n")
 
 
 def _every(count: int, lines: int) -> int:
@@ -156,8 +157,9 @@ def _print_losses(losses: Sequence[float], lines: int = 10) -> None:
 
 def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: bool) -> None:
     render(root, out, show_local_grads=local_grads, parameters=parameters)
-    print(f"graph written to {out}", *[f"open {out} in a browser to step through backprop"]
-          * (out.suffix.lower() == ".html"), sep="\n")
+    print(f"graph written to {out}")
+    if out.suffix.lower() == ".html":
+        print(f"open {out} in a browser to step through backprop")
 
 
 def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
@@ -191,8 +193,7 @@ def main_job(args: argparse.Namespace) -> int:
     print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, "
           "with its gradients:")
     if files[0] != Path(args.out):
-        print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT}, "
-              f"then run again for {Path(args.out).name})")
+        print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
     loss = _one_sample(net, x1, x2, y)
     for file in files:
         _write_graph(loss, file, net.parameters(), local_grads=True)
@@ -256,12 +257,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.load is not None:
         _load(model, args.load)
     lr = data.LR[args.optimizer] if args.lr is None else args.lr
-    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=lr)  # checks lr, before work
+    history = train(model, samples, loss=LOSSES[args.loss], lr=lr, epochs=args.epochs,
+                    tol=args.tol, per_sample=not args.batch, optimizer=args.optimizer)
     print(f"{_describe(model)} on {args.dataset} ({len(samples)} samples), loss {args.loss}, "
           f"{args.optimizer} lr {lr}, {'full batch' if args.batch else 'per sample'}"
           + (f", from {args.load}" if args.load else ""))
-    history = train(model, samples, loss=LOSSES[args.loss], lr=lr, epochs=args.epochs,
-                    tol=args.tol, per_sample=not args.batch, optimizer=optimizer)
     _print_losses(history.losses)
     print(f"stopped after {_plural(history.epochs, 'epoch')}: {history.reason}")
     if history.accuracy is not None:
@@ -280,8 +280,7 @@ def cmd_descend(args: argparse.Namespace) -> int:
     """The notes' part 1: w ← w − lr·f'(w) until |f'(w)| < tol, on a named function."""
     function = _fill(args, FUNCTIONS[args.function], "w0", "lr", "max_steps")
     if len(args.w0) != len(function.w0):
-        raise UsageError(f"--w0: {args.function} takes {len(function.w0)} number(s), "
-                         f"got {len(args.w0)}")
+        raise UsageError(f"--w0: {args.function} takes {_plural(len(function.w0), 'number')}")
     start = args.w0[0] if len(args.w0) == 1 else list(args.w0)
     result = gradient_descent(function.f, start, args.lr, args.tol, args.max_steps)
     print(f"{function.title}, w0 = {start}, lr = {args.lr}, tol = {args.tol}")
