@@ -44,8 +44,8 @@
     return [f, picked, k];
   }
 
-  function writeHash() {
-    const k = stepper && detail && detail.graph ? stepper.current : 0;
+  function writeHash(step) { // step: the stepper's new step (it calls this before moving)
+    const k = step !== undefined ? step : stepper && detail && detail.graph ? stepper.current : 0;
     const hash = "#epoch=" + frames[frame].epoch + "&sample=" + sample + "&step=" + k;
     if (location.hash === hash) return;
     try {
@@ -174,7 +174,7 @@
     }
     const last = detail.graph.steps.length;
     const step = Math.min(k === undefined ? (stepper ? stepper.current : 0) : k, last);
-    if (!stepper) stepper = micrograd.stepper(svg, detail.graph, {onStep: writeHash});
+    if (!stepper) stepper = micrograd.stepper(svg, detail.graph, {onStep: (k) => writeHash(k)});
     stepper.load(detail.graph, svg || undefined, step); // its data texts: this epoch's
   }
 
@@ -210,7 +210,7 @@
     if (hovered) hover(hovered);
     document.body.dataset.epoch = String(entry.epoch);
     document.body.dataset.sample = String(sample);
-    if (write) writeHash();
+    if (write) writeHash(undefined);
   }
 
   // ---- controls ----------------------------------------------------------------------------
