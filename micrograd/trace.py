@@ -19,10 +19,10 @@ drawings of ``micrograd.graph``. Every walk here is iterative.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import islice
 
 from micrograd import ops
 from micrograd._numbers import short
@@ -36,6 +36,8 @@ __all__ = [
     "backward_steps",
     "chain_paths",
     "explain",
+    "explain_each",
+    "local_formula_numbers",
     "node_names",
 ]
 
@@ -58,14 +60,32 @@ def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str | 
     A constant (an unlabelled leaf) is written as its number. An op registered without a
     formula shows as ``f'(x)`` if it has one operand, else None.
     """
-    op = ops.get(node.op)
     terms = [_term(child, names) for child in node.children]
+    return _filled(node, index, terms, names.get(node, "out"))
+
+
+def local_formula_numbers(node: Value, index: int) -> str | None:
+    """local_formula with the operands' and the output's numbers in place of their names.
+
+    ``1 - (0.5598)²`` for tanh's ``1 - z1²``: each number in parentheses, unless the
+    formula is that one number (``∂a1/∂w11 = x1`` gives ``1``).
+    """
+    bare = [short(child.data) for child in node.children]
+    text = _filled(node, index, bare, short(node.data))
+    if text is None or text in (*bare, short(node.data)) or ops.get(node.op).formula is None:
+        return text
+    return _filled(node, index, [f"({t})" for t in bare], f"({short(node.data)})")
+
+
+def _filled(node: Value, index: int, terms: list[str], out: str) -> str | None:
+    """The registry's formula of ∂node/∂children[index] with the operands written as terms."""
+    op = ops.get(node.op)
     text = op.formula_text(index, len(terms))
     if text is None:
         return f"{op.name}'({terms[0]})" if len(terms) == 1 else None
     operands = dict(zip(op.operands, terms)) if op.operands else {}
     params = {k: _signed(short(v)) for k, v in node.params.items()}
-    return text.format(*terms, out=names.get(node, "out"), **operands, **params)
+    return text.format(*terms, out=out, **operands, **params)
 
 
 def _term(node: Value, names: Mapping[Value, str]) -> str:
@@ -166,25 +186,37 @@ class ChainPath:
 
     def equation(self, result: str) -> str:
         """``∂a/∂b · ∂b/∂c = formula·formula = (number)·(number) = result``; long paths elided."""
+        edges = len(self.local_grads)
+        keep = [*range(min(edges, _HALF)), *range(max(_HALF, edges - _HALF), edges)]
+        if edges <= _SHOWN_FACTORS:
+            keep = list(range(edges))
         n = self.names
-        parts = [_elide([f"∂{n[k]}/∂{n[k + 1]}" for k in range(len(n) - 1)], " · ")]
-        if self.formulas and all(self.formulas):
-            parts.append(_elide([_factor(f) for f in self.formulas if f], "·"))
-        parts.append(_elide([f"({short(x)})" for x in self.local_grads], "·"))
-        parts.append(result)
-        return " = ".join(parts)
+        return _equation([f"∂{n[k]}/∂{n[k + 1]}" for k in keep],
+                         [self.formulas[k] for k in keep] if all(self.formulas) else None,
+                         [self.local_grads[k] for k in keep], edges - len(keep), result)
 
 
 _SHOWN_FACTORS = 12  # a longer path shows its first and last few factors
+_HALF = _SHOWN_FACTORS // 2
 
 
-def _elide(factors: list[str], sep: str) -> str:
-    """factors joined by sep; a long list as its first 6, "…(k more)…", its last 6."""
-    if len(factors) <= _SHOWN_FACTORS:
+def _equation(edges: list[str], formulas: list[str | None] | None, local_grads: list[float],
+              hidden: int, result: str) -> str:
+    """A path's equation from the factors it shows: all of them, or its first and last
+    _HALF with ``hidden`` left out between; ``formulas`` None when an edge has none."""
+    parts = [_elided(edges, hidden, " · ")]
+    if edges and formulas is not None:
+        parts.append(_elided([_factor(f) for f in formulas if f], hidden, "·"))
+    parts.append(_elided([f"({short(x)})" for x in local_grads], hidden, "·"))
+    parts.append(result)
+    return " = ".join(parts)
+
+
+def _elided(factors: list[str], hidden: int, sep: str) -> str:
+    """factors joined by sep, with "…(hidden more)…" between the first and last _HALF."""
+    if not hidden:
         return sep.join(factors)
-    half = _SHOWN_FACTORS // 2
-    hidden = len(factors) - 2 * half
-    return sep.join([*factors[:half], f"…({hidden} more)…", *factors[-half:]])
+    return sep.join([*factors[:_HALF], f"…({hidden} more)…", *factors[_HALF:]])
 
 
 def _factor(formula: str) -> str:
@@ -199,9 +231,14 @@ def _factor(formula: str) -> str:
 
 def _reaching(order: list[Value], wrt: Value) -> set[Value]:
     """The nodes with a path to wrt (wrt included), by one pass from the leaves up."""
-    reach = {wrt}
+    return _reaching_any(order, {wrt})
+
+
+def _reaching_any(order: list[Value], targets: set[Value]) -> set[Value]:
+    """The nodes with a path to one of targets (targets included), one pass from the leaves up."""
+    reach = set(targets)
     for node in reversed(order):
-        if node is not wrt and any(child in reach for child in node.children):
+        if node not in targets and any(child in reach for child in node.children):
             reach.add(node)
     return reach
 
@@ -246,27 +283,123 @@ def chain_paths(root: Value, wrt: Value) -> Iterator[ChainPath]:
     return _paths(root, wrt, _reaching(graph.order, wrt), graph.names)
 
 
-def _total_and_count(
-    order: list[Value], root: Value, wrt: Value, reach: set[Value]
-) -> tuple[float, int]:
-    """∂root/∂wrt and the number of paths, by dynamic programming over the DAG (exact counts).
+class _PathEnd:
+    """A path root → … → end, kept as the path before it and its last edge (a shared prefix tree).
 
-    The derivative is accumulated in backward()'s order (root first, children in order),
-    so it is the very float backward() gives, without touching any .grad.
+    ``rank`` orders paths as explain lists them: the graph's child order, edge by edge from the
+    root (the path's number in a depth-first walk of every path); ``product`` is math.prod of
+    its local derivatives from the root, multiplied in the same order; ``anchor`` is the
+    path's prefix of at most _HALF edges, the start of an elided equation.
     """
-    d: dict[Value, float] = {root: 1.0}
-    for node in order:
-        if node is wrt or node not in reach:
-            continue
-        g = d[node]
-        for child, local in zip(node.children, node.local_grads):
-            if child in reach:
-                d[child] = d.get(child, 0.0) + local * g
-    count: dict[Value, int] = {wrt: 1}
-    for node in reversed(order):
-        if node is not wrt and node in reach:
-            count[node] = sum(count[c] for c in node.children if c in reach)
-    return d[wrt], count[root]
+
+    __slots__ = ("anchor", "before", "edges", "end", "formulas", "index", "parent", "product",
+                 "rank")
+
+    def __init__(self, before: _PathEnd | None, parent: Value | None, index: int, end: Value,
+                 rank: int, local: float, formula: bool) -> None:
+        self.before, self.parent, self.index, self.end, self.rank = before, parent, index, end, rank
+        if before is None:
+            self.edges, self.product, self.formulas, self.anchor = 0, 1.0, True, self
+            return
+        self.edges = before.edges + 1
+        self.product = before.product * local
+        self.formulas = before.formulas and formula
+        self.anchor = self if self.edges <= _HALF else before.anchor
+
+    def last_edges(self, count: int) -> list[tuple[Value, int]]:
+        """The path's last ``count`` edges (parent, child index), in the root-to-end order."""
+        edges: list[tuple[Value, int]] = []
+        at: _PathEnd | None = self
+        while at is not None and at.parent is not None and len(edges) < count:
+            edges.append((at.parent, at.index))
+            at = at.before
+        return edges[::-1]
+
+
+@dataclass(frozen=True)
+class _ShownPath:
+    """A path as explain shows it: the product of all its local derivatives, the edges shown."""
+
+    product: float
+    edges: list[tuple[Value, int]]  # all of them, or the first and last _HALF
+    hidden: int  # edges left out between
+    formula: Callable[[Value, int], str | None] | None  # None: an edge has no formula
+    names: Mapping[Value, str]
+
+    def __str__(self) -> str:
+        return self.equation(short(self.product))
+
+    def equation(self, result: str) -> str:
+        """As ChainPath.equation, from the edges shown."""
+        n = self.names
+        return _equation(
+            [f"∂{n[p]}/∂{n[p.children[k]]}" for p, k in self.edges],
+            None if self.formula is None else [self.formula(p, k) for p, k in self.edges],
+            [p.local_grads[k] for p, k in self.edges], self.hidden, result)
+
+
+class _Paths:
+    """∂root/∂node, the number of paths root → node and the first ``max_paths`` of them, for
+    every node with a path to one of ``targets``: one pass up, one pass down the walk.
+
+    The totals are summed in backward()'s order (root first, children in order), so each is
+    the very float backward() gives, without touching any .grad; counts are exact ints.
+    """
+
+    def __init__(self, graph: Walk, targets: set[Value], max_paths: int) -> None:
+        order, root = graph.order, graph.root
+        self.names = graph.names
+        self._formulas: dict[tuple[Value, int], str | None] = {}
+        reach = _reaching_any(order, targets)
+        size: dict[Value, int] = {}  # paths from a node within reach, the empty one included
+        for node in reversed(order):
+            if node in reach:
+                size[node] = 1 + sum(size[c] for c in node.children if c in reach)
+        self.total: dict[Value, float] = {root: 1.0}
+        self.count: dict[Value, int] = {root: 1}
+        self.first: dict[Value, list[_PathEnd]] = {}
+        waiting: dict[Value, list[_PathEnd]] = {root: [_PathEnd(None, None, 0, root, 0, 1.0,
+                                                                True)]}
+        for node in order:
+            if node not in reach:
+                continue
+            ends = self.first[node] = heapq.nsmallest(max_paths, waiting.pop(node, []),
+                                                      key=_rank)
+            g, n, rank = self.total[node], self.count[node], 1
+            for i, (child, local) in enumerate(zip(node.children, node.local_grads)):
+                if child not in reach:
+                    continue
+                self.total[child] = self.total.get(child, 0.0) + local * g
+                self.count[child] = self.count.get(child, 0) + n
+                if ends:
+                    formula = bool(self.formula(node, i))
+                    waiting.setdefault(child, []).extend(
+                        _PathEnd(e, node, i, child, e.rank + rank, local, formula) for e in ends)
+                rank += size[child]
+
+    def formula(self, node: Value, index: int) -> str | None:
+        """local_formula(node, index), made once per edge (paths share their edges)."""
+        key = (node, index)
+        if key not in self._formulas:
+            self._formulas[key] = local_formula(node, index, self.names)
+        return self._formulas[key]
+
+    def shown(self, node: Value) -> list[_ShownPath]:
+        """The first paths root → node (at most max_paths), as explain shows them."""
+        paths = []
+        for end in self.first.get(node, []):
+            if end.edges <= _SHOWN_FACTORS:
+                edges, hidden = end.last_edges(end.edges), 0
+            else:
+                edges = end.anchor.last_edges(_HALF) + end.last_edges(_HALF)
+                hidden = end.edges - _SHOWN_FACTORS
+            paths.append(_ShownPath(end.product, edges, hidden,
+                                    self.formula if end.formulas else None, self.names))
+        return paths
+
+
+def _rank(end: _PathEnd) -> int:
+    return end.rank
 
 
 def _signed_sum(terms: list[str]) -> str:
@@ -283,12 +416,30 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, walked: Walk | None = 
     Shows at most ``max_paths`` paths; the total (the number backward() gives) always sums
     them all, computed by dynamic programming so it is exact however many paths there are.
     """
+    return explain_each(root, [wrt], max_paths, walked)[0]
+
+
+def explain_each(root: Value, wrts: Iterable[Value], max_paths: int = 20,
+                 walked: Walk | None = None) -> list[str]:
+    """explain(root, wrt) for each of wrts, from one pass each way over the graph.
+
+    The time is linear in the graph's size (times max_paths), however many wrts: a page
+    explains every leaf of a 100,000-node graph this way.
+    """
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"explain: max_paths must be an int >= 0, got {max_paths!r}")
     graph = _walked(root, walked)
-    order, names = graph.order, graph.names
-    if not isinstance(wrt, Value):
-        raise TypeError(f"explain: wrt must be a Value, got {type(wrt).__name__}")
+    wrts = list(wrts)
+    for wrt in wrts:
+        if not isinstance(wrt, Value):
+            raise TypeError(f"explain: wrt must be a Value, got {type(wrt).__name__}")
+    paths = _Paths(graph, {w for w in wrts if w in graph.names and w is not root}, max_paths)
+    return [_explanation(paths, root, wrt, max_paths) for wrt in wrts]
+
+
+def _explanation(paths: _Paths, root: Value, wrt: Value, max_paths: int) -> str:
+    """explain's text of ∂root/∂wrt, from the paths of root's graph."""
+    names = paths.names
     r = names[root]
     if wrt is root:
         return f"∂{r}/∂{r} = 1 (the seed of the backward pass)"
@@ -297,9 +448,7 @@ def explain(root: Value, wrt: Value, max_paths: int = 20, walked: Walk | None = 
         return f"∂{r}/∂{w} = 0: {w} is not in the graph of {r}, so no path leads from {r} to it"
     w = names[wrt]
     head = f"∂{r}/∂{w}"
-    reach = _reaching(order, wrt)
-    total, count = _total_and_count(order, root, wrt, reach)
-    shown = list(islice(_paths(root, wrt, reach, names), max_paths))
+    total, count, shown = paths.total[wrt], paths.count[wrt], paths.shown(wrt)
     if count == 1 and shown:
         return f"{head} = {shown[0].equation(repr(total))}"
     plural = "path" if count == 1 else "paths"

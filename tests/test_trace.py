@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from micrograd import Value, apply
 from micrograd.engine import topological_order
-from micrograd.trace import BackwardStep, backward_steps, chain_paths, explain
+from micrograd.trace import BackwardStep, backward_steps, chain_paths, explain, explain_each
 
 PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
           "w1": 0.7, "w2": -0.4, "b": 0.05}
@@ -315,3 +315,60 @@ def test_deep_chains_need_no_recursion():
     assert steps == 20_000
     assert "…(19988 more)…" in text
     assert explained_total(text) == x.grad
+
+
+# ---- explain_each: every node's explanation from one pass ------------------------------
+
+
+def shown_by_depth_first_walk(root: Value, wrt: Value, max_paths: int) -> list[str]:
+    """The paths explain shows, as chain_paths' explicit-stack walk of every path finds them."""
+    return [f"  path {k}: {p}" for k, p in enumerate(islice(chain_paths(root, wrt), max_paths), 1)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs, st.integers(0, 4))
+def test_explain_each_is_explain_of_each_node_and_shows_the_depth_first_paths(program, k):
+    root, _ = build(program)
+    everything = topological_order(root)
+    texts = explain_each(root, everything, max_paths=k)
+    assert texts == [explain(root, node, max_paths=k) for node in everything]
+    for node, text in zip(everything, texts):
+        lines = text.splitlines()
+        if "sum over the" in lines[0]:  # several paths: each shown is chain_paths' in its order
+            assert [ln for ln in lines if ln.startswith("  path ")] == \
+                shown_by_depth_first_walk(root, node, k)
+        elif node is not root:
+            (path,) = chain_paths(root, node)
+            assert text.split(" = ", 1)[1] == path.equation(repr(path.product)) or \
+                explained_total(text) == path.product
+
+
+def test_explain_each_elides_long_paths_as_chain_paths_does():
+    x = Value(0.5, "x")
+    y = x
+    for i in range(30):  # two paths of 30+ edges to x, and one to each w<i>
+        y = (y * Value(0.9, f"w{i}")).tanh() + y * 0.1
+    texts = explain_each(y, [x, *(n for n in topological_order(y) if n.label.startswith("w"))])
+    first = [str(p) for p in islice(chain_paths(y, x), 20)]
+    assert [ln.split(": ", 1)[1] for ln in texts[0].splitlines()[1:21]] == first
+    assert any("more)…" in p for p in first)
+    y.backward()
+    assert explained_total(texts[0]) == x.grad
+
+
+def test_explaining_every_leaf_of_a_long_chain_takes_linear_time():
+    """The page explains every leaf: 10 times the nodes must cost about 10 times the time."""
+    def chain(n: int) -> tuple[Value, list[Value]]:
+        y = Value(1.0, "x")
+        for _ in range(n):
+            y = y * 0.999 + 0.001
+        return y, [node for node in topological_order(y) if node.is_leaf]
+
+    seconds = []
+    for n in (2_000, 20_000):
+        root, leaves = chain(n)
+        t0 = time.perf_counter()
+        texts = explain_each(root, leaves, max_paths=6)
+        seconds.append(time.perf_counter() - t0)
+        assert len(texts) == 2 * n + 1
+    assert seconds[1] < 30 * seconds[0] + 0.5, seconds  # quadratic would be 100 times
