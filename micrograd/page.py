@@ -28,7 +28,7 @@ from micrograd.engine import Value
 from micrograd.trace import backward_steps, explain_each
 from micrograd.walk import Walk, walk
 
-__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "record"]
+__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
 
 EXPLAIN_MAX_PATHS = 6  # paths written out per leaf's explain() text (the total sums them all)
 
@@ -68,20 +68,20 @@ class Recording:
         start = svg.find("<svg")
         if start < 0:
             raise ValueError("page: the Graphviz output has no <svg> element")
-        payload = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
-            self.data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        payload = embed_json(self.data)
         title = f"backprop through {clip(self.data['nodes'][0]['name'], 60)} · micrograd"
         title = title.encode("utf-8", "replace").decode("utf-8")  # no lone surrogate
         return _TEMPLATE.format(
-            title=html.escape(title), css=_asset("page.css"), svg=svg[start:].strip(),
-            data=payload, js=_asset("page.js"),
+            title=html.escape(title), css=asset("page.css"), svg=svg[start:].strip(),
+            data=payload, js=asset("page.js"),
         )
 
 
-def record(root: Value) -> Recording:
+def record(root: Value, explained: bool = True) -> Recording:
     """Replay backward() on root from zero grads, one ``backward_steps`` record per step.
 
     Every node's grad is what it was before the call (restored even on error).
+    ``explained=False`` leaves out the leaves' ``explain`` texts (a large graph's pages).
     """
     if not isinstance(root, Value):
         raise TypeError(f"page: root must be a Value, got {type(root).__name__}")
@@ -114,21 +114,27 @@ def record(root: Value) -> Recording:
         for node, grad in zip(order, saved):
             node.grad = grad
 
-    leaves = [node for node in order if node.is_leaf and node is not root]
-    explained = dict(zip(leaves, explain_each(root, leaves, EXPLAIN_MAX_PATHS, graph)))
+    leaves = [node for node in order if node.is_leaf and node is not root] if explained else []
+    texts = dict(zip(leaves, explain_each(root, leaves, EXPLAIN_MAX_PATHS, graph)))
     nodes = []
     for node in order:
         entry: dict[str, Any] = {"name": graph.names[node], "op": node.op,
                                  "symbol": node.op_symbol, "data": short(node.data)}
-        if node in explained:
-            entry["explain"] = explained[node]
+        if node in texts:
+            entry["explain"] = texts[node]
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
     return Recording(graph, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
 
 
-def _asset(name: str) -> str:
+def embed_json(data: Any) -> str:
+    """data as JSON that can sit inside a <script> element (no < > &, no lone surrogate)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
+        data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+def asset(name: str) -> str:
     """The text of a file shipped beside this module (the page's script and style)."""
     text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
     if "</" in text:  # it is inlined into a <script> / <style> element

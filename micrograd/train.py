@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from micrograd import compiler
 from micrograd._numbers import as_float, number, positive, preview
@@ -25,6 +26,10 @@ from micrograd.engine import Value
 from micrograd.losses import LOSSES, class_index, half_squared_error
 from micrograd.nn import Module
 from micrograd.optim import OPTIMIZERS, SGD, Optimizer
+from micrograd.record import FRAMES, Recorder
+
+if TYPE_CHECKING:
+    from micrograd.record import Recording
 
 __all__ = [
     "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
@@ -168,6 +173,7 @@ class TrainHistory:
     reason: StopReason
     max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
     accuracy: float | None = None  # fraction right after training; None if targets are not classes
+    recording: Recording | None = field(default=None, repr=False)  # train(page=...)'s record
 
     @property
     def converged(self) -> bool:
@@ -179,7 +185,9 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
           loss: Callable[[Any, Any], Value] = half_squared_error, lr: float = 0.1,
           epochs: int = 1000, tol: float = 1e-6, per_sample: bool = True,
           progress: bool | None = None,
-          optimizer: Optimizer | str | None = None, compile: bool = True) -> TrainHistory:
+          optimizer: Optimizer | str | None = None, compile: bool = True,
+          page: str | os.PathLike[str] | None = None,
+          page_frames: int = FRAMES) -> TrainHistory:
     """The notes' loop: for each (x, y): E = loss(model(*x), y), backprop, p ← p − lr·∂E/∂p.
 
     data is a sequence of (inputs, target) pairs, or a function returning one (``xor``).
@@ -207,6 +215,11 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     rebuilds the graph at every step, several times faster. It applies to the package's
     models and losses; a model or loss of your own trains eagerly, as a recorded graph
     would not follow branches of its Python code on Value data.
+
+    page="run.html" records the run (``history.recording``, see ``micrograd.record``: about
+    ``page_frames`` evenly spaced epochs, first and last kept) and writes a page that
+    replays it (``micrograd.training_page``). Recording reads the floats, never changes one:
+    the run is the same as without ``page``.
     """
     lr, tol = positive(lr, "lr"), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
@@ -215,6 +228,12 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     opt = SGD(params, lr) if optimizer is None else _optimizer(optimizer, params, lr)
     if per_sample and epochs > 0:
         _check_samples(model, samples, loss)
+    recorder = None
+    if page is not None:
+        from micrograd.training_page import check_page
+
+        check_page(page)
+        recorder = Recorder(model, opt, len(samples), per_sample, page_frames)
     hidden = {id(p) for p in model.hidden_parameters()}
     hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
     has_hidden = bool(hidden)
@@ -226,20 +245,33 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     max_grad = 0.0
     reason = StopReason.EPOCH_CAP
     try:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             max_grad = max_hidden = 0.0
+            if recorder is not None:
+                recorder.start_epoch(epoch)
             if per_sample:
                 total = 0.0
-                for inputs, target in samples:
+                for i, (inputs, target) in enumerate(samples):
                     opt.zero_grad()
-                    total += sample_step(inputs, target)
+                    sample_loss = sample_step(inputs, target)
+                    total += sample_loss
+                    if recorder is not None:
+                        recorder.before_step(i, sample_loss)
                     max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
+                    if recorder is not None:
+                        recorder.after_step()
                 epoch_loss = total / len(samples)
             else:
                 opt.zero_grad()
                 epoch_loss = batch_step()
+                if recorder is not None:
+                    recorder.before_step(None, epoch_loss)
                 max_grad, max_hidden = _step(opt, hidden_mask, 0.0, 0.0)
+                if recorder is not None:
+                    recorder.after_step()
             losses.append(epoch_loss)
+            if recorder is not None:
+                recorder.end_epoch(epoch_loss)
             if bar is not None:
                 bar.update(1)
                 if len(losses) % max(1, epochs // 100) == 0:
@@ -256,7 +288,13 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     finally:
         if bar is not None:
             bar.close()
-    return TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples))
+    history = TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples),
+                           None if recorder is None else recorder.recording())
+    if page is not None and history.recording is not None:
+        from micrograd.training_page import write_page
+
+        write_page(page, history, model, samples, loss)
+    return history
 
 
 # ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----
