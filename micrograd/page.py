@@ -25,7 +25,7 @@ from typing import Any
 
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
-from micrograd.trace import backward_steps, explain
+from micrograd.trace import backward_steps, explain_each
 from micrograd.walk import Walk, walk
 
 __all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
@@ -114,12 +114,14 @@ def record(root: Value, explained: bool = True) -> Recording:
         for node, grad in zip(order, saved):
             node.grad = grad
 
+    leaves = [node for node in order if node.is_leaf and node is not root] if explained else []
+    texts = dict(zip(leaves, explain_each(root, leaves, EXPLAIN_MAX_PATHS, graph)))
     nodes = []
     for node in order:
         entry: dict[str, Any] = {"name": graph.names[node], "op": node.op,
                                  "symbol": node.op_symbol, "data": short(node.data)}
-        if explained and node.is_leaf and node is not root:
-            entry["explain"] = explain(root, node, EXPLAIN_MAX_PATHS, graph)
+        if node in texts:
+            entry["explain"] = texts[node]
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
