@@ -12,9 +12,9 @@
 
   // A packed record: its template's text pieces with its numbers put back (joining strings).
   function unpack(ref) {
-    const t = T.templates[ref[0]], values = ref[1].split("|");
-    let text = t.pieces[0];
-    for (let i = 0; i < t.slots.length; i++) text += values[t.slots[i]] + t.pieces[i + 1];
+    const t = T.templates[ref[0]], pieces = T.pieces[t.pieces], values = ref[1].split("|");
+    let text = pieces[0];
+    for (let i = 0; i < t.slots.length; i++) text += values[t.slots[i]] + pieces[i + 1];
     return JSON.parse(text);
   }
 

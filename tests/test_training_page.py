@@ -121,8 +121,8 @@ def test_evenly_and_packing_round_trip() -> None:
         t, numbers = packer.pack(record)
         template = packer.templates[t]
         values = numbers.split("|")
-        text = template["pieces"][0] + "".join(
-            values[s] + p for s, p in zip(template["slots"], template["pieces"][1:]))
+        pieces = packer.pieces[template["pieces"]]
+        text = pieces[0] + "".join(values[s] + p for s, p in zip(template["slots"], pieces[1:]))
         assert json.loads(text) == record
     # the second record does not repeat the first's number: a second template; then no more
     assert len(packer.templates) == 2
