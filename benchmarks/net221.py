@@ -20,8 +20,9 @@ from typing import Any
 from benchmarks import harness
 from micrograd import Value
 from micrograd import data as datasets
-from micrograd.nn import Net221, half_squared_error
-from micrograd.optim import train
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
+from micrograd.train import train
 
 NAMES = Net221.NAMES  # w11 w12 w21 w22 b1 b2 w1 w2 b
 XOR = [((x1, x2), y) for (x1, x2), y in datasets.xor()]  # targets 0 / 1

@@ -26,7 +26,8 @@ from pathlib import Path
 import demo_common
 
 from micrograd.graph import INSTALL_HINT, render
-from micrograd.nn import Net221, half_squared_error
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
 
 STEP = 4  # a1 passes its grad to w11, x1, w12, x2, b1
 CLICKED = "w11"  # the inspector shows ∂E/∂w11 as the notes' chain-rule product

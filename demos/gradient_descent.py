@@ -22,7 +22,7 @@ from pathlib import Path
 import demo_common
 
 from micrograd.engine import Value
-from micrograd.optim import DescentResult, gradient_descent
+from micrograd.train import DescentResult, gradient_descent
 
 W0 = 0.0
 GOOD, BAD = 0.1, 1.1  # the step sizes drawn: |1 − 2a| = 0.8 and 1.2
@@ -43,7 +43,7 @@ def quartic(w: Value) -> Value:
 
 
 def descend(f: Callable[[Value], Value], w0: float, lr: float, max_steps: int) -> DescentResult:
-    """micrograd.optim.gradient_descent with this demo's tolerance."""
+    """micrograd.train.gradient_descent with this demo's tolerance."""
     return gradient_descent(f, w0, lr=lr, tol=TOL, max_steps=max_steps)
 
 

@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from micrograd import data
 from micrograd.engine import Value
-from micrograd.nn import MLP, hinge
+from micrograd.losses import hinge
+from micrograd.nn import MLP
 from micrograd.optim import SGD
 
 ALPHA = 1e-4

@@ -26,7 +26,8 @@ import demo_common
 
 from micrograd.engine import Value
 from micrograd.graph import INSTALL_HINT, render
-from micrograd.nn import Net221, half_squared_error
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
 
 SAMPLE = ((1.0, 0.0), 1.0)
 

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 
 import demo_common
 
-from micrograd.nn import Net221, half_squared_error
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
 from micrograd.reference import (
     ACTIVATIONS,
     PARAMETER_NAMES,

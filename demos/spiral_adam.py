@@ -26,8 +26,10 @@ from pathlib import Path
 import demo_common
 
 from micrograd import data
-from micrograd.nn import MLP, cross_entropy
-from micrograd.optim import SGD, Adam, Optimizer, train
+from micrograd.losses import cross_entropy
+from micrograd.nn import MLP
+from micrograd.optim import SGD, Adam, Optimizer
+from micrograd.train import train
 
 SIZES = [16, 16, 3]
 N_PER_CLASS = 100

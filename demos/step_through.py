@@ -35,7 +35,8 @@ from typing import Any
 import demo_common
 
 from micrograd.engine import Value, topological_order
-from micrograd.nn import Net221, half_squared_error
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
 from micrograd.trace import backward_steps, explain
 
 SAMPLE = ((1.0, 0.0), 1.0)

@@ -2,7 +2,7 @@
 
 Trains ``Net221`` (a_j = w_j1·x1 + w_j2·x2 + b_j, z_j = f(a_j), ŷ = w1·z1 + w2·z2 + b,
 E = ½(y − ŷ)²) with the notes' per-sample updates p ← p − α·∂E/∂p (α = 0.1, up to 3000
-epochs, ``micrograd.optim.train``) for f = sigmoid, tanh, relu, leaky_relu and step:
+epochs, ``micrograd.train.train``) for f = sigmoid, tanh, relu, leaky_relu and step:
 
 - the loss curve of each activation from the default initialisation
   (docs/xor_221_loss.png, needs matplotlib);
@@ -32,8 +32,9 @@ from pathlib import Path
 import demo_common
 
 from micrograd import data
-from micrograd.nn import Net221, half_squared_error
-from micrograd.optim import StopReason, TrainHistory, train
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
+from micrograd.train import StopReason, TrainHistory, train
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "step")
 LR = 0.1

@@ -18,17 +18,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from micrograd import data, nn
+from micrograd import data, losses
 from micrograd._files import check_writable
 from micrograd._numbers import clip, preview
 from micrograd.data import DATASETS, FUNCTIONS
 from micrograd.engine import Value
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
 from micrograd.nn import MLP, ModelMismatch, Module, Net221
-from micrograd.optim import OPTIMIZERS, correct, gradient_descent, train
+from micrograd.optim import OPTIMIZERS
 from micrograd.trace import derivation
-
-MAIN_EPOCHS, MAIN_LR = 3000, 0.1  # the main job: the notes' network on XOR
+from micrograd.train import correct, gradient_descent, train
 
 # The command line's bounds on sizes, so that a run stays within minutes and memory (the
 # library checks the rest, and bounds the data sets itself: data.MAX_SAMPLES).
@@ -37,7 +36,6 @@ BOUNDS = {"epochs": (0, 1_000_000), "max_steps": (0, 1_000_000), "lines": (1, 10
 MAX_PARAMETERS = 1_000_000  # train --hidden: parameters in all (layers × width; ~600 MB)
 DOT_HINT = "apt-get install graphviz / brew install graphviz"
 
-LOSSES = {loss.__name__: loss for loss in (nn.half_squared_error, nn.hinge, nn.cross_entropy)}
 
 
 class UsageError(Exception):
@@ -73,11 +71,9 @@ def _numbers(kind: type) -> Callable[[str], list[Any]]:
 def _negative_values(argv: Sequence[str]) -> list[str]:
     """["--w0", "-1,1"] as ["--w0=-1,1"]: argparse takes a value starting with - for an option."""
     joined: list[str] = []
-    for arg in argv:
-        if joined and re.match(r"--\w[^=]*$", joined[-1]) and re.match(r"-\.?\d", arg):
-            joined[-1] += f"={arg}"  # an option, then a value that looks like a negative number
-        else:
-            joined.append(arg)
+    for arg in argv:  # an option, then a value that looks like a negative number: one argument
+        glue = joined and re.match(r"--\w[^=]*$", joined[-1]) and re.match(r"-\.?\d", arg)
+        joined += [f"{joined.pop()}={arg}"] if glue else [arg]
     return joined
 
 
@@ -111,7 +107,7 @@ def _check_output(option: str, path: str) -> None:
 def _graph_files(out: str, main_job: bool) -> list[Path]:
     """The files --out asks for, each checked before any work: a known suffix, writable, dot.
 
-    The main job writes the backprop page (.html) beside a drawing, and DOT source if Graphviz's
+    The main job writes the training page (.html) beside a drawing, and DOT source if Graphviz's
     dot is missing; the graph command needs dot for all but .dot.
     """
     path, suffix, where = Path(out), Path(out).suffix.lower(), f"--out {preview(out, 250)}"
@@ -143,16 +139,15 @@ def _print_parameters(title: str, model: Module) -> None:
           sep="\n")
 
 
-def _every(count: int, lines: int) -> int:
-    """A round stride (1, 2, 5, 10, 20, 50, …) that prints about `lines` of `count` rows."""
-    return next(s for s in (m * 10**k for k in range(99) for m in (1, 2, 5)) if count <= s * lines)
+def _shown(count: int, lines: int, phase: int = 0) -> list[int]:
+    """About `lines` of `count` rows: the first, the last, every k-th (k = 1, 2, 5, 10, 20, …)."""
+    k = next(s for s in (m * 10**e for e in range(99) for m in (1, 2, 5)) if count <= s * lines)
+    return [i for i in range(count) if (i + phase) % k == 0 or i in (0, count - 1)]
 
 
-def _print_losses(losses: Sequence[float], lines: int = 10) -> None:
-    every = _every(len(losses), lines)
-    for epoch, loss in enumerate(losses):
-        if (epoch + 1) % every == 0 or epoch in (0, len(losses) - 1):
-            print(f"  epoch {epoch + 1:>6}  loss {loss:.6g}")
+def _print_losses(losses: Sequence[float]) -> None:
+    for epoch in _shown(len(losses), 10, phase=1):  # epochs 1, 10, 20, …: counted from 1
+        print(f"  epoch {epoch + 1:>6}  loss {losses[epoch]:.6g}")
 
 
 def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: bool) -> None:
@@ -162,10 +157,16 @@ def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: b
         print(f"open {out} in a browser to step through backprop")
 
 
+def _page_written(page: Any) -> None:
+    if page is not None:
+        print(f"training page written to {page}: open it in a browser to replay the run, epoch "
+              "by epoch, and step through each sample's backward pass (it opens at epoch 0)")
+
+
 def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
     """E = ½(y − ŷ)² for one sample, with its gradients filled in."""
     net.zero_grad()
-    (loss := nn.half_squared_error(net(x1, x2), y)).backward()
+    (loss := losses.half_squared_error(net(x1, x2), y)).backward()
     return loss
 
 
@@ -176,11 +177,13 @@ def main_job(args: argparse.Namespace) -> int:
     """Train the notes' 2-2-1 network on XOR and draw the graph of one sample."""
     files = _graph_files(args.out, main_job=True)
     net, xor = Net221(activation="tanh", seed=args.seed), data.xor()
+    lr, epochs = data.LR["sgd"], DATASETS["xor"].epochs
     print("The notes' 2-2-1 network (tanh) on XOR: per-sample gradient descent, "
-          f"lr = {MAIN_LR}, up to {MAIN_EPOCHS} epochs, E = ½(y − ŷ)²\n")
+          f"lr = {lr}, up to {epochs} epochs, E = ½(y − ŷ)²\n")
     _print_parameters("parameters before training (random, seed "
                       f"{Net221.DEFAULT_SEED if args.seed is None else args.seed}):", net)
-    history = train(net, xor, lr=MAIN_LR, epochs=MAIN_EPOCHS, tol=1e-6, progress=False)
+    page = next((file for file in files if file.suffix.lower() == ".html"), None)
+    history = train(net, xor, lr=lr, epochs=epochs, tol=1e-6, progress=False, page=page)
     print("\nmean loss per epoch:")
     _print_losses(history.losses)
     print(f"stopped after {_plural(history.epochs, 'epoch')}: {history.reason} "
@@ -195,8 +198,9 @@ def main_job(args: argparse.Namespace) -> int:
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
     loss = _one_sample(net, x1, x2, y)
-    for file in files:
+    for file in (file for file in files if file != page):
         _write_graph(loss, file, net.parameters(), local_grads=True)
+    _page_written(page)
     return 0
 
 
@@ -221,8 +225,7 @@ def _load(model: Module, path: str) -> None:
     try:
         model.load(path)
     except OSError as err:
-        raise UsageError(f"--load {preview(path, 250)}: cannot read: "
-                         f"{err.strerror or err}") from None
+        raise UsageError(f"--load {preview(path, 250)}: cannot read: {err.strerror}") from None
     except ModelMismatch as err:
         raise UsageError(f"{err}; it loads with {_model_options(err.kind, err.config)}") from None
 
@@ -237,12 +240,6 @@ def _model_options(kind: Any, config: Any) -> str:
             f"--activation {clip(str(config.get('activation')), 60)}")
 
 
-def _describe(model: Net221 | MLP) -> str:
-    """Which model runs: "Net221 2-2-1 (tanh)", "MLP 2-16-16-3 (relu)"."""
-    sizes = [2, 2, 1] if isinstance(model, Net221) else [model.nin, *model.nouts]
-    return f"{type(model).__name__} {'-'.join(map(str, sizes))} ({model.activation})"
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
     dataset = _fill(args, DATASETS[args.dataset], "loss", "epochs", "noise")
@@ -250,18 +247,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     if dataset.classes > 2 and args.loss != "cross_entropy":
         raise UsageError(f"--loss {args.loss} is for two classes; {args.dataset} has "
                          f"{dataset.classes}: use --loss cross_entropy")
-    if args.save is not None:
-        _check_output("--save", args.save)
+    for option, path in (("--save", args.save), ("--page", args.page)):
+        if path is not None:
+            _check_output(option, path)
     samples = dataset.samples(args.n, args.noise, args.seed or 0, data.TARGETS[args.loss])
     model = _model(args, dataset.classes)
     if args.load is not None:
         _load(model, args.load)
     lr = data.LR[args.optimizer] if args.lr is None else args.lr
-    history = train(model, samples, loss=LOSSES[args.loss], lr=lr, epochs=args.epochs,
-                    tol=args.tol, per_sample=not args.batch, optimizer=args.optimizer)
-    print(f"{_describe(model)} on {args.dataset} ({len(samples)} samples), loss {args.loss}, "
-          f"{args.optimizer} lr {lr}, {'full batch' if args.batch else 'per sample'}"
-          + (f", from {args.load}" if args.load else ""))
+    history = train(model, samples, loss=losses.LOSSES[args.loss], lr=lr, epochs=args.epochs,
+                    tol=args.tol, per_sample=not args.batch, optimizer=args.optimizer,
+                    page=args.page)
+    sizes = [2, 2, 1] if isinstance(model, Net221) else [model.nin, *model.nouts]  # which model
+    print(f"{type(model).__name__} {'-'.join(map(str, sizes))} ({model.activation}) on "
+          f"{args.dataset} ({len(samples)} samples), loss {args.loss}, {args.optimizer} lr {lr}, "
+          f"{'full batch' if args.batch else 'per sample'}")
     _print_losses(history.losses)
     print(f"stopped after {_plural(history.epochs, 'epoch')}: {history.reason}")
     if history.accuracy is not None:
@@ -270,6 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save is not None:
         model.save(args.save)
         print(f"saved parameters to {args.save}")
+    _page_written(args.page)
     return 0
 
 
@@ -284,10 +285,9 @@ def cmd_descend(args: argparse.Namespace) -> int:
     start = args.w0[0] if len(args.w0) == 1 else list(args.w0)
     result = gradient_descent(function.f, start, args.lr, args.tol, args.max_steps)
     print(f"{function.title}, w0 = {start}, lr = {args.lr}, tol = {args.tol}")
-    every = _every(len(result.path), args.lines)
-    for j, (k, (w, value, grad)) in enumerate(zip(result.path_steps, result.path)):
-        if j % every == 0 or j == len(result.path) - 1:
-            print(f"  step {k:>6}  w = {_point(w)}  f(w) = {value:.6g}  f'(w) = {_point(grad)}")
+    for j in _shown(len(result.path), args.lines):
+        (w, value, grad), k = result.path[j], result.path_steps[j]
+        print(f"  step {k:>6}  w = {_point(w)}  f(w) = {value:.6g}  f'(w) = {_point(grad)}")
     print(f"stopped after {_plural(result.steps, 'step')}: {result.reason}; "
           f"w = {_point(result.w)}, f(w) = {result.value:.6g}")
     return 0
@@ -344,8 +344,8 @@ def _print_code(net: Net221, loss: Value, args: argparse.Namespace) -> int:
 
 
 def _defaults(table: dict[str, Any], attribute: str) -> str:
-    """ "xor 1000, …, spiral 50": a table's default for each name, for --help."""
-    return ", ".join(f"{name} {getattr(entry, attribute, entry)}" for name, entry in table.items())
+    """ "default xor 1000, …, spiral 50": a table's default for each name, for --help."""
+    return "default " + ", ".join(f"{k} {getattr(v, attribute, v)}" for k, v in table.items())
 
 
 def _subcommand(sub: Any, run: Callable[[argparse.Namespace], int], help: str) -> Any:
@@ -365,47 +365,45 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="micrograd", description="A tiny scalar autograd engine. With no "
                      "command: train the notes' 2-2-1 network on XOR and draw one sample's graph.")
     parser.add_argument("--seed", type=int, help="the main job's seed (default: Net221's)")
-    parser.add_argument("--out", default="net221.svg", help=f"the main job's graph file "
-                        f"({' '.join(FORMATS)}; default net221.svg), the page (.html) beside it")
+    parser.add_argument("--out", default="net221.svg", help=f"the main job's graph file: "
+                        f"{' '.join(FORMATS)} (default net221.svg; the .html page beside it)")
     parser.set_defaults(run=main_job, prog=parser.prog)
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     p = _subcommand(sub, cmd_train, "train a network on a small data set")
     p.add_argument("--dataset", choices=list(DATASETS), default="xor")
     p.add_argument("--model", choices=["net221", "mlp"], help="default mlp for cross_entropy")
-    p.add_argument("--loss", choices=list(LOSSES), help=f"default {_defaults(DATASETS, 'loss')}")
+    p.add_argument("--loss", choices=list(data.TARGETS), help=_defaults(DATASETS, "loss"))
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
-    p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="MLP hidden layer "
-                   f"sizes (default 16,16; at most {MAX_PARAMETERS:,} parameters in all)")
+    p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="MLP layers: 16,16")
     p.add_argument("--activation", help="a one-input op (default tanh for net221, relu for mlp)")
-    p.add_argument("--lr", type=float, help=f"step size (default {_defaults(data.LR, 'lr')})")
-    p.add_argument("--epochs", type=int, help=f"default {_defaults(DATASETS, 'epochs')}")
+    p.add_argument("--lr", type=float, help=_defaults(data.LR, "lr"))
+    p.add_argument("--epochs", type=int, help=_defaults(DATASETS, "epochs"))
     p.add_argument("--tol", type=float, default=1e-6, help="stop when max |∂E/∂p| < tol (1e-6)")
     p.add_argument("--seed", type=int, help="initialisation (and data) seed")
     p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
     p.add_argument("--n", type=int, default=100, help="points (spiral: per class; default 100)")
-    p.add_argument("--noise", type=float, help=f"default {_defaults(DATASETS, 'noise')}")
+    p.add_argument("--noise", type=float, help=_defaults(DATASETS, "noise"))
     p.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
     p.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
+    p.add_argument("--page", metavar="PATH", help="write a training page (.html) of the run")
 
     p = _subcommand(sub, cmd_descend, "gradient descent on a named function (the notes' part 1)")
     p.add_argument("--function", choices=list(FUNCTIONS), default="quadratic")
     p.add_argument("--w0", type=_numbers(float), help="start, comma-separated (--w0 -1,1)")
-    p.add_argument("--lr", type=float, help=f"step size (default {_defaults(FUNCTIONS, 'lr')})")
+    p.add_argument("--lr", type=float, help=_defaults(FUNCTIONS, "lr"))
     p.add_argument("--tol", type=float, default=1e-8, help="(default 1e-8)")
-    p.add_argument("--max-steps", type=int, help=f"default {_defaults(FUNCTIONS, 'max_steps')}")
+    p.add_argument("--max-steps", type=int, help=_defaults(FUNCTIONS, "max_steps"))
     p.add_argument("--lines", type=int, default=12, help="path lines to print (default 12)")
 
     p = _subcommand(sub, cmd_graph, "draw the graph of one 2-2-1 sample")
     _sample_options(p)
-    p.add_argument("--out", default="net221.svg", help=f"{' '.join(FORMATS)} (a page that "
-                   "steps through backprop); default net221.svg")
+    p.add_argument("--out", default="net221.svg", help=" ".join(FORMATS) + " (a backprop page)")
     p.add_argument("--local-grads", action="store_true", help="write local derivatives on edges")
 
     p = _subcommand(sub, cmd_explain, "the chain-rule derivation of all nine partials")
     _sample_options(p)
-    p.add_argument("--code", action="store_true", help="print the Python micrograd.compile "
-                   "writes for the sample's forward and backward pass")
+    p.add_argument("--code", action="store_true", help="print it as micrograd.compile's Python")
     return parser
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
-__all__ = ["as_float", "clip", "number", "preview", "short"]
+__all__ = ["as_float", "clip", "number", "positive", "preview", "short"]
 
 
 def as_float(x: Any, what: str = "Value") -> float:
@@ -29,6 +30,14 @@ def number(x: Any) -> float | None:
         return as_float(x)
     except (TypeError, ValueError):
         return None
+
+
+def positive(x: Any, what: str) -> float:
+    """x as a float if it is a positive finite number (a step size), else ValueError naming it."""
+    rate = number(x)
+    if rate is None or not 0 < rate < math.inf:
+        raise ValueError(f"{what} must be a positive finite number, got {preview(x)}")
+    return rate
 
 
 def short(x: float) -> str:

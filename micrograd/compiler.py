@@ -55,8 +55,8 @@ from typing import Any
 
 from micrograd import ops
 from micrograd._numbers import as_float
-from micrograd.engine import Value, topological_order
-from micrograd.trace import node_names
+from micrograd.engine import Value
+from micrograd.walk import Walk, walk
 
 __all__ = ["CompiledGraph", "compile"]
 
@@ -169,9 +169,8 @@ def compile(root: Value) -> CompiledGraph:
 
 
 def _compile(root: Value) -> CompiledGraph:
-    everything = topological_order(root)  # root first, leaves included: the drawings' order
-    backward = [node for node in everything if not node.is_leaf]  # backward()'s order
-    forward = backward[::-1]
+    walked = walk(root)  # root first, leaves included: the drawings' order and names
+    forward = walked.interior[::-1]  # backward()'s order, reversed
     leaves = list(dict.fromkeys(
         child for node in forward for child in node.children if child.is_leaf)) or [root]
     functions: dict[str, Callable[..., Any]] = {}  # ops called, not inlined: their functions
@@ -180,7 +179,7 @@ def _compile(root: Value) -> CompiledGraph:
         if op.code is None:
             functions[f"{op.name}_forward"] = op.forward
             functions[f"{op.name}_derivative"] = op.derivative
-    names = _identifiers(everything, set(functions))
+    names = _identifiers(walked, set(functions))
 
     # Slots in D and G: the leaves, then nodes used by a later part (and the root).
     part_of = _split(forward)
@@ -219,12 +218,12 @@ def _compile(root: Value) -> CompiledGraph:
 # ---- generating the code -------------------------------------------------------------
 
 
-def _identifiers(everything: list[Value], functions: set[str]) -> dict[Value, str]:
+def _identifiers(graph: Walk, functions: set[str]) -> dict[Value, str]:
     """Each node's Python name: its label where that is a free identifier, else v<i>.
 
-    v<i> is the node's index in topological_order(root), as in drawings and explanations.
+    v<i> is the node's index in the walk, as in drawings and explanations.
     """
-    plain = node_names(everything)
+    everything, plain = graph.order, graph.names.values()
     taken = _RESERVED | functions
     normal = [unicodedata.normalize("NFKC", name) for name in plain]  # as Python reads it
     repeats = {name for name, n in Counter(normal).items() if n > 1}
@@ -560,8 +559,7 @@ def _replay(root: Value, data: list[float], leaves: Sequence[Value], write: bool
     the generated code computed).
     """
     value = dict(zip(leaves, data))
-    backward = topological_order(root, leaves=False)
-    for node in reversed(backward):
+    for node in reversed(walk(root).interior):
         op = ops.get(node.op)
         xs = [value[child] for child in node.children]
         out = op.forward(*xs, **node.params)

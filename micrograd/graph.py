@@ -19,9 +19,9 @@ import graphviz
 
 from micrograd._files import write_atomic
 from micrograd._numbers import clip, short
-from micrograd.engine import Value, topological_order
+from micrograd.engine import Value
 from micrograd.page import record
-from micrograd.trace import node_names
+from micrograd.walk import Walk, walk
 
 __all__ = ["FORMATS", "LABEL_LIMIT", "GraphvizFailed", "GraphvizNotFound", "draw_dot", "render"]
 
@@ -86,6 +86,7 @@ def draw_dot(
     rankdir: str = "LR",
     show_local_grads: bool = False,
     parameters: Iterable[Value] | None = None,
+    walked: Walk | None = None,
 ) -> graphviz.Digraph:
     """The graph of root: a record (name | data | grad) per Value, an op node before each result.
 
@@ -109,14 +110,15 @@ def draw_dot(
                 raise TypeError(f"draw_dot: parameters must be Values, got {type(p).__name__}")
         is_parameter = set(params).__contains__
 
-    order = topological_order(root)
-    names = node_names(order)
-    index = {node: i for i, node in enumerate(order)}
+    graph = walk(root) if walked is None else walked
+    if graph.root is not root:
+        raise ValueError("draw_dot: the walk given is of another graph than root's")
+    order, names, index = graph.order, graph.names, graph.index
     lines: list[str] = []
     add = lines.append
     for i, node in enumerate(order):  # root first: the drawing then lists inputs as written
         data, grad = short(node.data), short(node.grad)
-        record = f"{{ {_quote_record(names[i])} | data {data} | grad {grad} }}"
+        record = f"{{ {_quote_record(names[node])} | data {data} | grad {grad} }}"
         if node.is_leaf:
             param = node.label != "" if is_parameter is None else is_parameter(node)
             style = _PARAMETER if param else _LEAF
@@ -164,7 +166,7 @@ def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Pa
     if suffix == ".html":
         recording = record(root)
         with recording.widest_grads():  # every record gets room for every grad it will show
-            graph = draw_dot(root, **draw_options)
+            graph = draw_dot(root, **draw_options, walked=recording.walk)
     else:
         graph = draw_dot(root, **draw_options)
     if suffix == ".dot":

@@ -1,4 +1,4 @@
-"""Networks on top of the engine: Module, Neuron, Layer, MLP, the notes' Net221, and losses.
+"""Networks on top of the engine: Module, Neuron, Layer, MLP and the notes' Net221.
 
 A neuron's pre-activation is one node, ``Value.linear(w, x, b)`` = w·x + b, and its
 activation is any registered one-input op, looked up by name (``"linear"`` or None means
@@ -19,34 +19,26 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 import random
-import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
 from micrograd import ops
-from micrograd._files import write_atomic
+from micrograd._files import parse_json, read_small_file, write_atomic
 from micrograd._numbers import as_float, clip, number, preview
 from micrograd.engine import Value, apply
+from micrograd.losses import (  # noqa: F401 (the losses' old import path: micrograd.nn.hinge)
+    bce_with_logits,
+    class_index,
+    cross_entropy,
+    half_squared_error,
+    hinge,
+    mse,
+)
 
-__all__ = [
-    "MLP",
-    "Layer",
-    "ModelMismatch",
-    "Module",
-    "Net221",
-    "Neuron",
-    "activation_names",
-    "bce_with_logits",
-    "class_index",
-    "cross_entropy",
-    "half_squared_error",
-    "hinge",
-    "mse",
-]
+__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names"]
 
 FORMAT = "micrograd-notes/state"
 FORMAT_VERSION = 1
@@ -153,6 +145,10 @@ class Module:
 
     DEFAULT_SEED: ClassVar[int] = 0  # the seed used when seed=None
     __call__: Callable[..., Any]  # a subclass maps inputs to its output Value (or Values)
+    #: Declared True beside a ``__call__`` that has no branch on Value data (the same graph
+    #: for any data), so train() may record a sample's graph once and replay it. It vouches
+    #: for the __call__ of the class that sets it only: a subclass's own __call__ is not.
+    branch_free: ClassVar[bool] = False
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """(name, Value) for every parameter, in a fixed order."""
@@ -226,7 +222,7 @@ class Module:
         """
         path = os.fspath(path)
         try:
-            document = _parse(_read_small_file(path))
+            document = parse_json(read_small_file(path, MAX_FILE_BYTES))
             state = self._check_header(document)
             self.load_state_dict(state)
         except ModelMismatch as err:
@@ -267,72 +263,13 @@ class Module:
         return f"{type(self).__name__}({args})"
 
 
-def _read_small_file(path: str) -> bytes:
-    """The bytes of a regular file of at most MAX_FILE_BYTES; ValueError, before reading, if not.
-
-    The file is checked by stat before it is opened (opening a FIFO for reading would wait
-    for a writer), opened without blocking, and checked again on the open descriptor.
-    """
-    _check_small_file(os.stat(path))
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    with os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0)), "rb") as f:
-        _check_small_file(os.fstat(f.fileno()))  # the path may have changed since the stat
-        raw = f.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
-        raise ValueError(f"over MAX_FILE_BYTES ({MAX_FILE_BYTES:,} bytes)")
-    return raw
-
-
-def _check_small_file(info: os.stat_result) -> None:
-    mode = info.st_mode
-    if not stat.S_ISREG(mode):
-        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                else "a character device" if stat.S_ISCHR(mode)
-                else "a block device" if stat.S_ISBLK(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a file")
-        raise ValueError(f"not a regular file ({kind}); load() reads a file written by save()")
-    if info.st_size > MAX_FILE_BYTES:
-        raise ValueError(f"{info.st_size:,} bytes is over MAX_FILE_BYTES ({MAX_FILE_BYTES:,}), "
-                         "the most a saved model of scalars needs")
-
-
-def _parse(raw: bytes) -> Any:
-    """JSON from bytes: UTF-8, no NaN/Infinity, no duplicate keys; ValueError otherwise."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"not a UTF-8 text file ({err.reason} at byte {err.start})") from None
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"non-finite number {name} in the file")
-
-    def short_int(digits: str) -> int:  # int() refuses over 4,300 digits, with a long message
-        if len(digits) > 400:
-            raise ValueError(f"an integer of {len(digits):,} digits in the file")
-        return int(digits)
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {preview(key)}")
-            result[key] = value
-        return result
-
-    try:
-        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates,
-                          parse_int=short_int)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"not JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
-    except RecursionError:
-        raise ValueError("not JSON this library reads (nested too deeply)") from None
-
-
 # ---- Neuron, Layer, MLP --------------------------------------------------------------
 
 
 class Neuron(Module):
     """f(w0·x0 + … + w(n-1)·x(n-1) + b): one linear node, then the activation f by op name."""
+
+    branch_free = True
 
     def __init__(self, nin: int, activation: str | None = "relu", seed: Seed = None,
                  activation_params: Mapping[str, float] | None = None) -> None:
@@ -361,6 +298,8 @@ class Neuron(Module):
 
 class Layer(Module):
     """nout neurons on the same inputs; returns a list of nout Values."""
+
+    branch_free = True
 
     def __init__(self, nin: int, nout: int, activation: str | None = "relu", seed: Seed = None,
                  activation_params: Mapping[str, float] | None = None) -> None:
@@ -398,6 +337,8 @@ class MLP(Module):
     ``model(*xs)`` returns a Value if the last layer has one neuron, else a list of
     Values (fixed by ``nouts``). Weights are uniform in ±1/√nin, biases 0.
     """
+
+    branch_free = True
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str | None = "relu",
                  seed: Seed = None, activation_params: Mapping[str, float] | None = None) -> None:
@@ -462,6 +403,7 @@ class Net221(Module):
     its derivative is 0). seed=None means the fixed DEFAULT_SEED.
     """
 
+    branch_free = True
     DEFAULT_SEED: ClassVar[int] = 1  # solves XOR with sigmoid, tanh, relu and leaky_relu
     NAMES: ClassVar[tuple[str, ...]] = ("w11", "w12", "w21", "w22", "b1", "b2", "w1", "w2", "b")
 
@@ -503,114 +445,3 @@ class Net221(Module):
 
     def config(self) -> dict[str, Any]:
         return {"activation": self.activation, "activation_params": dict(self.activation_params)}
-
-
-# ---- losses --------------------------------------------------------------------------
-
-
-def half_squared_error(y_hat: Value, y: Operand) -> Value:
-    """The notes' E = ½(y − ŷ)², one node labelled E with ∂E/∂ŷ = ŷ − y."""
-    if not isinstance(y_hat, Value):
-        raise TypeError(f"half_squared_error: ŷ must be a Value, got {type(y_hat).__name__}")
-    if not isinstance(y, Value):
-        y = Value(as_float(y, "half_squared_error: y"), "y")
-    loss = apply("half_squared_error", y_hat, y)
-    loss.label = "E"
-    return loss
-
-
-def _pairs(name: str, predictions: Value | Sequence[Value],
-           targets: Any) -> list[tuple[Value, float]]:
-    """(prediction, target) pairs; a single prediction is a batch of one."""
-    if isinstance(predictions, Value):
-        predictions, targets = [predictions], [targets]
-    predictions, targets = list(predictions), list(targets)
-    if not predictions:
-        raise ValueError(f"{name}: no predictions")
-    if len(predictions) != len(targets):
-        raise ValueError(f"{name}: {len(predictions)} predictions for {len(targets)} targets")
-    pairs = []
-    for i, (p, t) in enumerate(zip(predictions, targets)):
-        if not isinstance(p, Value):
-            raise TypeError(f"{name}: prediction {i} must be a Value, got {type(p).__name__}")
-        y = number(t)
-        if y is None or not math.isfinite(y):
-            raise ValueError(f"{name}: target {i} must be a finite number, got {t!r}")
-        pairs.append((p, y))
-    return pairs
-
-
-def _mean(terms: list[Value], label: str) -> Value:
-    loss = terms[0] if len(terms) == 1 else Value.sum(terms) / len(terms)
-    loss.label = label
-    return loss
-
-
-def mse(predictions: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
-    """Mean squared error: (1/n)·Σ (ŷ_i − y_i)²."""
-    return _mean([(p - t) ** 2 for p, t in _pairs("mse", predictions, targets)], "mse")
-
-
-def hinge(scores: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
-    """Max-margin loss: (1/n)·Σ relu(1 − y_i·s_i), targets y_i ∈ {−1, +1}."""
-    pairs = _pairs("hinge", scores, targets)
-    for i, (_, t) in enumerate(pairs):
-        if t not in (-1.0, 1.0):
-            raise ValueError(f"hinge: target {i} must be -1 or +1, got {t!r}")
-    return _mean([(1.0 - s * t).relu() for s, t in pairs], "hinge")
-
-
-def bce_with_logits(logits: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
-    """Binary cross-entropy of logits z_i against y_i ∈ [0, 1], in the stable form, averaged."""
-    pairs = _pairs("bce_with_logits", logits, targets)
-    for i, (_, t) in enumerate(pairs):
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"bce_with_logits: target {i} must be in [0, 1], got {t!r}")
-    return _mean([apply("bce_with_logits", z, t) for z, t in pairs], "bce")
-
-
-def cross_entropy(logits: Sequence[Operand] | Sequence[Sequence[Operand]],
-                  targets: int | Sequence[int]) -> Value:
-    """Softmax cross-entropy, mean over samples of log Σ_j e^(z_j) − z_t; one node per sample.
-
-    One sample: logits a list of Values (or numbers), one per class, and targets an int
-    class index. A batch: a list of such lists, all of one length, and a list of ints.
-    Stable at any scale (log-sum-exp); the local derivative is softmax(z)_i − [i = t].
-    """
-    single = class_index(targets) is not None
-    samples: list[Any]
-    classes: list[Any]
-    if single:
-        samples, classes = [logits], [targets]
-    elif isinstance(targets, Sequence) and not isinstance(targets, (str, bytes)):
-        samples, classes = list(logits), list(targets)
-        if len(samples) != len(classes):
-            raise ValueError(f"cross_entropy: {len(samples)} rows of logits for "
-                             f"{len(classes)} targets")
-        if not samples:
-            raise ValueError("cross_entropy: no samples")
-    else:
-        raise ValueError(f"cross_entropy: targets must be an int class index or a list of "
-                         f"them, got {targets!r}")
-    width = None
-    for i, (z, t) in enumerate(zip(samples, classes)):
-        where = "" if single else f" {i}"
-        if isinstance(z, (Value, str, bytes)) or not isinstance(z, Sequence) or not z:
-            raise TypeError(f"cross_entropy: logits{where} must be a non-empty list of Values "
-                            f"(one per class), got {z!r}")
-        if width is None:
-            width = len(z)
-        elif len(z) != width:
-            raise ValueError(f"cross_entropy: sample {i} has {len(z)} logits, sample 0 has "
-                             f"{width}")
-        index = class_index(t)
-        if index is None or not 0 <= index < len(z):
-            raise ValueError(f"cross_entropy: target{where} must be an int class index in "
-                             f"0..{len(z) - 1}, got {t!r}")
-    return _mean([apply("cross_entropy", *z, target=int(t)) for z, t in zip(samples, classes)],
-                 "ce")
-
-
-def class_index(t: Any) -> int | None:
-    """t as a class index if it is an int (numpy's too) and not a bool, else None."""
-    return int(t) if isinstance(t, numbers.Integral) and not isinstance(t, bool) else None

@@ -1,45 +1,76 @@
 // The backprop page's script: replays the records micrograd wrote into #backprop-data.
 // Every number it shows is a string formatted by Python; it does no arithmetic on them.
 // Labels are set with textContent only: they are text, never markup.
+//
+// The stepper is a component: ``micrograd.stepper(svg, data, hooks)`` mounts it on a Graphviz
+// drawing and a recording (page.py's JSON: nodes, steps, grads) and returns {show, load}.
+// ``load(data, svg)`` feeds it another recording of a graph with the same drawing (another
+// epoch or sample of a training page), or a new drawing. ``hooks.onStep(k)`` hears each step
+// the controls move to. The backprop page mounts it on #backprop-data, with #step=N links.
 "use strict";
-(function () {
+const micrograd = window.micrograd || (window.micrograd = {});
+micrograd.stepper = function (svg, data, hooks) {
   const NS = "http://www.w3.org/2000/svg";
-  const data = JSON.parse(document.getElementById("backprop-data").textContent);
-  const nodes = data.nodes, steps = data.steps, grads = data.grads;
-  const last = steps.length;
-  const svg = document.querySelector("#graph svg");
+  let nodes, steps, grads, last, stepOf, received;
   const $ = (id) => document.getElementById(id);
+  hooks = hooks || {};
 
   // Graphviz's groups by DOT name: v<i> is node i of topological_order(root), v<i>_op the op
   // that made it, an edge "v<c>->v<i>_op" carries child c into node i (in the children's order).
-  const records = [], opNodes = [], edges = new Map();
-  for (const g of svg.querySelectorAll("g.node, g.edge")) {
-    const title = g.querySelector("title");
-    if (!title) continue;
-    const name = title.textContent;
-    title.remove(); // DOT names make poor tooltips
-    if (g.classList.contains("edge")) {
-      if (!edges.has(name)) edges.set(name, []);
-      edges.get(name).push(g);
-      continue;
+  let records, opNodes, edges, dataTexts, gradTexts, overlay, shift, base, tails, natural;
+  function attach(drawing) {
+    svg = drawing;
+    records = [];
+    opNodes = [];
+    edges = new Map();
+    for (const g of svg.querySelectorAll("g.node, g.edge")) {
+      const title = g.querySelector("title");
+      if (!title) continue;
+      const name = title.textContent;
+      title.remove(); // DOT names make poor tooltips
+      if (g.classList.contains("edge")) {
+        if (!edges.has(name)) edges.set(name, []);
+        edges.get(name).push(g);
+        continue;
+      }
+      const m = /^v(\d+)(_op)?$/.exec(name);
+      if (!m) continue;
+      (m[2] ? opNodes : records)[Number(m[1])] = g;
+      g.dataset.node = m[1];
     }
-    const m = /^v(\d+)(_op)?$/.exec(name);
-    if (!m) continue;
-    (m[2] ? opNodes : records)[Number(m[1])] = g;
-    g.dataset.node = m[1];
+    const fields = records.map((g) => g.querySelectorAll("text")); // name | data | grad
+    gradTexts = fields.map((texts) => texts[texts.length - 1]);
+    dataTexts = fields.map((texts) => texts[texts.length - 2]);
+    overlay = document.createElementNS(NS, "g");
+    overlay.id = "overlay";
+    const graph0 = svg.querySelector("g.graph");
+    graph0.appendChild(overlay);
+    shift = graph0.transform.baseVal.consolidate().matrix; // Graphviz's translate(4 H)
+    // Room for the notes beside edges at the drawing's border: a margin, grown when a step's
+    // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
+    const vb = svg.viewBox.baseVal;
+    base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
+    tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
+    natural = svg.width.baseVal.value;
+    svg.addEventListener("click", (e) => {
+      const g = e.target.closest("g.node");
+      if (g && g.dataset.node !== undefined) inspect(Number(g.dataset.node));
+    });
   }
-  const gradTexts = records.map((g) => {
-    const texts = g.querySelectorAll("text"); // a record's fields: name | data | grad
-    return texts[texts.length - 1];
-  });
 
   // Bookkeeping over the records: the step that processes each node, the terms each receives.
-  const stepOf = new Array(nodes.length).fill(0);
-  const received = nodes.map(() => []);
-  steps.forEach((s, k) => {
-    stepOf[s.node] = k + 1;
-    s.updates.forEach((u) => received[u.child].push([k + 1, s.node, u]));
-  });
+  function feed(recording) {
+    nodes = recording.nodes;
+    steps = recording.steps;
+    grads = recording.grads;
+    last = steps.length;
+    stepOf = new Array(nodes.length).fill(0);
+    received = nodes.map(() => []);
+    steps.forEach((s, k) => {
+      stepOf[s.node] = k + 1;
+      s.updates.forEach((u) => received[u.child].push([k + 1, s.node, u]));
+    });
+  }
 
   function gradAt(i, k) { // the grad text of node i after step k
     const h = grads[i];
@@ -48,16 +79,6 @@
     return h[j][1];
   }
 
-  const overlay = document.createElementNS(NS, "g");
-  overlay.id = "overlay";
-  const graph0 = svg.querySelector("g.graph");
-  graph0.appendChild(overlay);
-  const shift = graph0.transform.baseVal.consolidate().matrix; // Graphviz's translate(4 H)
-
-  // Room for the notes beside edges at the drawing's border: a margin, grown when a step's
-  // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
-  const vb = svg.viewBox.baseVal;
-  const base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
   function frame(boxes) { // boxes: the notes, in graph0's units (Graphviz translates graph0)
     let x0 = base.x, y0 = base.y, x1 = base.x + base.width, y1 = base.y + base.height;
     for (const b of boxes) {
@@ -105,7 +126,6 @@
     return {x: x, y: y, width: Math.max(...xs) - x, height: Math.max(...ys) - y};
   }
 
-  const tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
   function tail(edge, record) {
     if (!tails.has(edge)) {
       const path = edge.querySelector("path");
@@ -222,7 +242,7 @@
     $("first").disabled = $("prev").disabled = k === 0;
     $("next").disabled = $("last").disabled = k === last;
     document.body.dataset.step = String(k);
-    if (writeHash && k !== current) setHash(k);
+    if (writeHash && k !== current && hooks.onStep) hooks.onStep(k);
     current = k;
     if (selected >= 0) inspect(selected);
     if (k > 0) { // keep the node being processed in view, once the frame is laid out anyway
@@ -230,26 +250,6 @@
       requestAnimationFrame(() => g.scrollIntoView({block: "nearest", inline: "nearest"}));
     }
   }
-
-  // ---- deep links: #step=N, #step=0, #step=end -----------------------------------------
-
-  function hashStep() {
-    const m = /^#step=(\d+|end)$/.exec(location.hash);
-    if (!m) return 0;
-    return m[1] === "end" ? last : Math.min(last, Number(m[1]));
-  }
-
-  function setHash(k) {
-    const hash = "#step=" + k;
-    if (location.hash === hash) return;
-    try {
-      history.replaceState(null, "", hash);
-    } catch (e) { // some browsers refuse replaceState on a page opened from disk
-      location.replace(hash);
-    }
-  }
-
-  window.addEventListener("hashchange", () => show(hashStep(), false));
 
   // ---- the node inspector --------------------------------------------------------------
 
@@ -304,11 +304,6 @@
     }
   }
 
-  svg.addEventListener("click", (e) => {
-    const g = e.target.closest("g.node");
-    if (g && g.dataset.node !== undefined) inspect(Number(g.dataset.node));
-  });
-
   // ---- controls ------------------------------------------------------------------------
 
   let timer = null;
@@ -332,7 +327,6 @@
   $("last").addEventListener("click", go(() => last));
   $("play").addEventListener("click", play);
   const scrub = $("scrub");
-  scrub.max = String(last);
   scrub.addEventListener("input", () => { stop(); show(Number(scrub.value), true); });
 
   document.addEventListener("keydown", (e) => {
@@ -347,12 +341,69 @@
   // ---- fit the graph to the window's width (when shrinking it keeps it readable) --------
 
   const fit = $("fit");
-  const natural = svg.width.baseVal.value;
-  fit.checked = natural > svg.parentNode.clientWidth && svg.parentNode.clientWidth / natural >= 0.4;
   const applyFit = () => svg.classList.toggle("fit", fit.checked);
   fit.addEventListener("change", applyFit);
-  applyFit();
+  function fitWidth() {
+    fit.checked = natural > svg.parentNode.clientWidth &&
+      svg.parentNode.clientWidth / natural >= 0.4;
+    applyFit();
+  }
 
-  show(hashStep(), false);
+  // ---- mounting, and feeding another recording ------------------------------------------
+
+  function load(recording, drawing, k) {
+    stop();
+    if (drawing && drawing !== svg) {
+      attach(drawing);
+      selected = -1;
+      current = -1;
+      fitWidth();
+    }
+    feed(recording);
+    scrub.max = String(last);
+    nodes.forEach((node, i) => {
+      const text = "data " + node.data;
+      if (dataTexts[i] && dataTexts[i].textContent !== text) dataTexts[i].textContent = text;
+    });
+    if (selected >= nodes.length) selected = -1;
+    show(k === undefined ? Math.min(current, last) : k, false);
+  }
+
+  attach(svg);
+  feed(data);
+  scrub.max = String(last);
+  fitWidth();
+  return {show: show, load: load, stop: stop,
+    get current() { return current; }, get last() { return last; }};
+};
+
+// ---- the backprop page: one recording, #step=N, #step=0, #step=end links ---------------
+
+(function () {
+  const script = document.getElementById("backprop-data");
+  if (!script) return; // another page (a training page) mounts the stepper itself
+  const data = JSON.parse(script.textContent);
+  const last = data.steps.length;
+
+  function hashStep() {
+    const m = /^#step=(\d+|end)$/.exec(location.hash);
+    if (!m) return 0;
+    return m[1] === "end" ? last : Math.min(last, Number(m[1]));
+  }
+
+  function setHash(k) {
+    const hash = "#step=" + k;
+    if (location.hash === hash) return;
+    try {
+      history.replaceState(null, "", hash);
+    } catch (e) { // some browsers refuse replaceState on a page opened from disk
+      location.replace(hash);
+    }
+  }
+
+  const stepper = micrograd.stepper(document.querySelector("#graph svg"), data,
+    {onStep: setHash});
+  window.addEventListener("hashchange", () => stepper.show(hashStep(), false));
+  stepper.show(hashStep(), false);
   document.documentElement.dataset.ready = "1";
 })();

@@ -24,10 +24,11 @@ from importlib import resources
 from typing import Any
 
 from micrograd._numbers import clip, short
-from micrograd.engine import Value, topological_order
-from micrograd.trace import backward_steps, explain, node_names
+from micrograd.engine import Value
+from micrograd.trace import backward_steps, explain_each
+from micrograd.walk import Walk, walk
 
-__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "record"]
+__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
 
 EXPLAIN_MAX_PATHS = 6  # paths written out per leaf's explain() text (the total sums them all)
 
@@ -39,10 +40,10 @@ _JSON_UNSAFE = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
 class Recording:
     """``backward_steps(root)`` run from zero grads, as the page's JSON; see ``record``."""
 
-    def __init__(self, root: Value, order: list[Value], data: dict[str, Any],
-                 widest: list[float]) -> None:
-        self.root = root
-        self.order = order  # topological_order(root): node i is draw_dot's v<i>
+    def __init__(self, walked: Walk, data: dict[str, Any], widest: list[float]) -> None:
+        self.walk = walked  # walk(root): node i is draw_dot's v<i>
+        self.root = walked.root
+        self.order = walked.order
         self.data = data  # what the page script reads (JSON: dicts, lists, strings, ints)
         self._widest = widest  # per node, the grad whose text is the longest the page shows
 
@@ -67,26 +68,25 @@ class Recording:
         start = svg.find("<svg")
         if start < 0:
             raise ValueError("page: the Graphviz output has no <svg> element")
-        payload = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
-            self.data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        payload = embed_json(self.data)
         title = f"backprop through {clip(self.data['nodes'][0]['name'], 60)} · micrograd"
         title = title.encode("utf-8", "replace").decode("utf-8")  # no lone surrogate
         return _TEMPLATE.format(
-            title=html.escape(title), css=_asset("page.css"), svg=svg[start:].strip(),
-            data=payload, js=_asset("page.js"),
+            title=html.escape(title), css=asset("page.css"), svg=svg[start:].strip(),
+            data=payload, js=asset("page.js"),
         )
 
 
-def record(root: Value) -> Recording:
+def record(root: Value, explained: bool = True) -> Recording:
     """Replay backward() on root from zero grads, one ``backward_steps`` record per step.
 
     Every node's grad is what it was before the call (restored even on error).
+    ``explained=False`` leaves out the leaves' ``explain`` texts (a large graph's pages).
     """
     if not isinstance(root, Value):
         raise TypeError(f"page: root must be a Value, got {type(root).__name__}")
-    order = topological_order(root)
-    index = {node: i for i, node in enumerate(order)}
-    names = node_names(order)
+    graph = walk(root)
+    order, index = graph.order, graph.index
     saved = [node.grad for node in order]
     # history[i]: (step, grad) each time node i's grad changes; every grad is 0 at step 0
     history: list[list[tuple[int, float]]] = [[(0, 0.0)] for _ in order]
@@ -94,7 +94,7 @@ def record(root: Value) -> Recording:
     try:
         for node in order:
             node.grad = 0.0
-        for k, step in enumerate(backward_steps(root), 1):
+        for k, step in enumerate(backward_steps(root, graph), 1):
             i = index[step.node]
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
@@ -114,19 +114,27 @@ def record(root: Value) -> Recording:
         for node, grad in zip(order, saved):
             node.grad = grad
 
+    leaves = [node for node in order if node.is_leaf and node is not root] if explained else []
+    texts = dict(zip(leaves, explain_each(root, leaves, EXPLAIN_MAX_PATHS, graph)))
     nodes = []
-    for i, node in enumerate(order):
-        entry: dict[str, Any] = {"name": names[i], "op": node.op, "symbol": node.op_symbol,
-                                 "data": short(node.data)}
-        if node.is_leaf and node is not root:
-            entry["explain"] = explain(root, node, max_paths=EXPLAIN_MAX_PATHS)
+    for node in order:
+        entry: dict[str, Any] = {"name": graph.names[node], "op": node.op,
+                                 "symbol": node.op_symbol, "data": short(node.data)}
+        if node in texts:
+            entry["explain"] = texts[node]
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
-    return Recording(root, order, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
+    return Recording(graph, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
 
 
-def _asset(name: str) -> str:
+def embed_json(data: Any) -> str:
+    """data as JSON that can sit inside a <script> element (no < > &, no lone surrogate)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
+        data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+def asset(name: str) -> str:
     """The text of a file shipped beside this module (the page's script and style)."""
     text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
     if "</" in text:  # it is inlined into a <script> / <style> element

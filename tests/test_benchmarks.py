@@ -22,7 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import chain, harness, karpathy, memory, mlp_step, net221, wide  # noqa: E402
+from benchmarks import (  # noqa: E402
+    chain,
+    harness,
+    karpathy,
+    memory,
+    mlp_step,
+    net221,
+    record,
+    wide,
+)
 from benchmarks.run import main  # noqa: E402
 from micrograd import Value  # noqa: E402
 from micrograd.engine import topological_order  # noqa: E402
@@ -285,6 +294,17 @@ def test_interleave_runs_engines_in_turn_and_caps_rounds() -> None:
         harness.interleave({}, 0)
 
 
+def test_record_floor_writes_the_pages_numbers() -> None:
+    root = record.chain(1_001)
+    data = record.record(root).data
+    assert len(data["nodes"]) == 1_001
+    texts = record.floor_texts(1_001)
+    x = [n["name"] for n in data["nodes"]].index("x")
+    assert data["grads"][x][-1][1] == texts[-1] == f"{0.999 ** 250:.4g}"
+    grads = [s["grad"] for s in data["steps"]]  # each step's grad, root first
+    assert grads[0::2] == texts[0:-1:4] and grads[1::2] == texts[2:-1:4]
+
+
 def test_quick_run_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -295,13 +315,13 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     for word in ("machine:", "engine/floor", "karpathy", "compiled", "mlp_step", "chain N=200",
-                 "wide", "memory", "net221", "PASS"):
+                 "wide", "memory", "net221", "record N=", "PASS"):
         assert word in proc.stdout, word
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["config"]["quick"] is True
     assert report["machine"]["cpu_count"] == os.cpu_count() and report["machine"]["gc_enabled"]
     workloads = {row["workload"].split()[0] for row in report["rows"]}
-    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221"}
+    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221", "record"}
     for row in report["rows"]:
         assert row["engine"] is not None and math.isfinite(row["engine"])
         # a small run may see no garbage collection at all; every other figure is a cost

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 import random
@@ -10,7 +11,7 @@ import pytest
 
 from micrograd import data
 from micrograd.data import DATASETS, FUNCTIONS, TARGETS, and_, circles, moons, or_, spiral, xor
-from micrograd.optim import StopReason, gradient_descent
+from micrograd.train import StopReason, gradient_descent
 
 
 def test_logic_gates() -> None:
@@ -161,10 +162,8 @@ def test_the_named_data_sets_with_the_targets_each_loss_wants() -> None:
 def test_rosenbrock_default_falls_at_every_step_to_the_minimum(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Its lr (0.0014) and step cap converge from (-1, 1); the global 0.1 diverges."""
-    import micrograd.optim
-
     rosenbrock = FUNCTIONS["rosenbrock"]
-    monkeypatch.setattr(micrograd.optim, "PATH_NUMBERS", 10**6)  # keep every point
+    monkeypatch.setattr(importlib.import_module("micrograd.train"), "PATH_NUMBERS", 10**6)
     result = gradient_descent(rosenbrock.f, list(rosenbrock.w0), rosenbrock.lr,
                               max_steps=rosenbrock.max_steps)
     assert result.reason is StopReason.CONVERGED

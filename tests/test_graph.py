@@ -15,7 +15,7 @@ import pytest
 import micrograd
 from micrograd import Value, apply, ops
 from micrograd.graph import FORMATS, GraphvizNotFound, draw_dot, render
-from micrograd.nn import half_squared_error
+from micrograd.losses import half_squared_error
 from micrograd.trace import explain
 
 PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -20,17 +21,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value, optim
+from micrograd import Value
 from micrograd.__main__ import main
 from micrograd.engine import apply
 from micrograd.graph import LABEL_LIMIT, GraphvizFailed, draw_dot, render
-from micrograd.nn import FORMAT, MAX_FILE_BYTES, MLP, Module, Net221, half_squared_error
-from micrograd.optim import StopReason, gradient_descent, train
+from micrograd.losses import half_squared_error
+from micrograd.nn import FORMAT, MAX_FILE_BYTES, MLP, Module, Net221
 from micrograd.trace import explain, node_names
+from micrograd.train import StopReason, gradient_descent, train
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 # ---- 1. train() and a non-finite gradient, wherever it is ---------------------------------
+
+training = importlib.import_module("micrograd.train")  # the module: micrograd.train is the function
 
 
 class Reproducer(Module):
@@ -639,7 +643,7 @@ def test_a_long_run_keeps_a_sparse_path_with_first_and_last() -> None:
                               max_steps=25_000)
     assert result.steps == 25_000 and result.reason is StopReason.STEP_CAP
     assert len(result.path) == len(result.path_steps)
-    assert len(result.path) <= optim.PATH_NUMBERS // 3 + 1
+    assert len(result.path) <= training.PATH_NUMBERS // 3 + 1
     assert result.path_steps[0] == 0 and result.path_steps[-1] == 25_000
     assert result.path[-1][0] == result.w and result.path[-1][1] == result.value
     strides = {b - a for a, b in zip(result.path_steps[:-2], result.path_steps[1:-1])}
@@ -655,7 +659,7 @@ def test_the_sparse_path_holds_exactly_the_points_of_the_full_one(
 
     full = gradient_descent(f, w0, lr=0.001, tol=0.0, max_steps=500)
     assert full.path_steps == list(range(501))
-    monkeypatch.setattr(optim, "PATH_NUMBERS", numbers)
+    monkeypatch.setattr(training, "PATH_NUMBERS", numbers)
     sparse = gradient_descent(f, w0, lr=0.001, tol=0.0, max_steps=500)
     dims = 1 if isinstance(w0, float) else len(w0)
     assert len(sparse.path) <= max(2, numbers // (2 * dims + 1)) + 1
@@ -667,7 +671,7 @@ def test_the_sparse_path_holds_exactly_the_points_of_the_full_one(
 def test_a_wide_w_keeps_a_path_of_bounded_size() -> None:
     result = gradient_descent(lambda w: Value.sum([x * x for x in w]), [1.0] * 500,
                               lr=1e-6, tol=0.0, max_steps=200)
-    assert len(result.path) * (2 * 500 + 1) <= optim.PATH_NUMBERS + 2 * (2 * 500 + 1)
+    assert len(result.path) * (2 * 500 + 1) <= training.PATH_NUMBERS + 2 * (2 * 500 + 1)
     assert result.path_steps[-1] == 200
 
 

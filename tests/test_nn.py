@@ -12,19 +12,8 @@ import pytest
 
 from micrograd import ops
 from micrograd.engine import Value, topological_order
-from micrograd.nn import (
-    MLP,
-    Layer,
-    ModelMismatch,
-    Module,
-    Net221,
-    Neuron,
-    bce_with_logits,
-    cross_entropy,
-    half_squared_error,
-    hinge,
-    mse,
-)
+from micrograd.losses import bce_with_logits, cross_entropy, half_squared_error, hinge, mse
+from micrograd.nn import MLP, Layer, ModelMismatch, Module, Net221, Neuron
 
 NET221_NAMES = ["w11", "w12", "w21", "w22", "b1", "b2", "w1", "w2", "b"]
 

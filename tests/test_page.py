@@ -23,7 +23,8 @@ from micrograd import Value
 from micrograd._numbers import short
 from micrograd.engine import topological_order
 from micrograd.graph import INSTALL_HINT, GraphvizNotFound, render
-from micrograd.nn import Net221, half_squared_error
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
 from micrograd.page import EXPLAIN_MAX_PATHS, record
 from micrograd.trace import backward_steps, explain, node_names
 

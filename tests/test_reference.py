@@ -10,7 +10,8 @@ import pytest
 
 from micrograd import reference
 from micrograd.engine import topological_order
-from micrograd.nn import Net221, half_squared_error
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "step"]
 NAMES = reference.PARAMETER_NAMES

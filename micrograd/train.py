@@ -1,0 +1,499 @@
+"""Training: the notes' gradient descent (part 1) and the training loop (part 2), with honest stops.
+
+The notes stop "when the derivative is 0", which never happens in floating point. Here
+a run stops when the largest |gradient| falls below ``tol`` (converged), when the step or
+epoch cap is reached, or when the value stops being finite (diverged: the step was too
+large for the Taylor argument) — and says which.
+
+This is the one module that knows both the models and the compiler: ``train()`` records a
+sample's graph once and replays it where the model and the loss declare that their code
+has no branch on Value data (``Module.branch_free``, ``losses.LOSSES``).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from micrograd import compiler
+from micrograd._numbers import as_float, number, positive, preview
+from micrograd.engine import Value
+from micrograd.losses import LOSSES, class_index, half_squared_error
+from micrograd.nn import Module
+from micrograd.optim import OPTIMIZERS, SGD, Optimizer
+from micrograd.record import FRAMES, Recorder
+
+if TYPE_CHECKING:
+    from micrograd.record import Recording
+
+__all__ = [
+    "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
+    "train",
+]
+
+Point = float | tuple[float, ...]
+
+#: train() shows a progress bar by default only for at least this many per-sample updates.
+LONG_RUN = 200_000
+
+#: gradient_descent keeps at most about this many numbers of its path (w, f(w) and f'(w) of
+#: each kept point): every point of a short run, every k-th (k doubling) of a long one.
+PATH_NUMBERS = 30_000
+
+
+class StopReason(str, enum.Enum):
+    """Why a run stopped; compares equal to (and prints as) its text."""
+
+    CONVERGED = "gradient below tolerance"
+    STEP_CAP = "step cap reached"
+    EPOCH_CAP = "epoch cap reached"
+    DIVERGED = "diverged"
+    NO_HIDDEN_GRADIENT = "hidden-layer gradients are exactly zero"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _check_count(n: Any, what: str) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"{what} must be an int >= 0, got {n!r}")
+    return n
+
+
+def _check_tol(tol: Any) -> float:
+    bound = number(tol)
+    if bound is None or not bound >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {preview(tol)}")
+    return bound
+
+
+# ---- gradient descent (the notes' part 1) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class DescentResult:
+    """Where gradient descent stopped, f there, how many updates, and why."""
+
+    w: Point
+    value: float
+    steps: int
+    converged: bool
+    reason: StopReason
+    path: list[tuple[Point, float, Point]] = field(repr=False)  # (w_k, f(w_k), f'(w_k)) per point
+    path_steps: list[int] = field(default_factory=list, repr=False)  # k of each path entry
+
+
+def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr: float = 0.1,
+                     tol: float = 1e-8, max_steps: int = 10_000) -> DescentResult:
+    """The notes' loop: while max|f'(w_k)| ≥ tol: w_{k+1} = w_k − lr·f'(w_k).
+
+    w0 a number: f gets one Value and the result's w (and each gradient) is a float.
+    w0 a sequence: f gets a tuple of Values and w is a tuple of floats. Stops when the
+    largest |gradient| is below tol (converged), after max_steps updates, or when f, w or
+    the gradient is not finite (diverged). ``path`` holds the points visited and
+    ``path_steps`` their step numbers k: every point (steps + 1 entries) while the path
+    fits in PATH_NUMBERS numbers; beyond that, every k-th point (k a doubling power of 2),
+    always with the first and the last, so a run of any length keeps a bounded path.
+    """
+    lr, tol = positive(lr, "lr"), _check_tol(tol)
+    max_steps = _check_count(max_steps, "max_steps")
+    if isinstance(w0, bool):
+        raise TypeError("gradient_descent: w0 must be a number or a sequence of numbers, "
+                        "got bool")
+    start = number(w0)
+    scalar = start is not None
+    if start is not None:
+        w = [start]
+    elif isinstance(w0, Sequence) and not isinstance(w0, (str, bytes)) and len(w0) > 0:
+        w = []
+        for i, x in enumerate(w0):
+            coordinate = number(x)
+            if coordinate is None:
+                raise TypeError(
+                    f"gradient_descent: w0[{i}] must be a number, got {type(x).__name__}")
+            w.append(coordinate)
+    else:
+        raise TypeError(f"gradient_descent: w0 must be a number or a non-empty sequence of "
+                        f"numbers, got {w0!r}")
+
+    def shape(xs: list[float]) -> Point:
+        return xs[0] if scalar else tuple(xs)
+
+    labels = ["w"] if scalar else [f"w{i}" for i in range(len(w))]
+    path: list[tuple[Point, float, Point]] = []
+    path_steps: list[int] = []
+    path_limit = max(2, PATH_NUMBERS // (2 * len(w) + 1))  # entries kept before thinning
+    stride = 1  # path keeps the points k with k % stride == 0, and the last
+    steps = 0
+    while True:
+        ws = [Value(x, label) for x, label in zip(w, labels)]
+        out = f(ws[0] if scalar else tuple(ws))
+        if not isinstance(out, Value):
+            raise TypeError(f"gradient_descent: f must return a Value, got {type(out).__name__}")
+        out.backward()
+        grad = [v.grad for v in ws]
+        value = out.data
+        if not (math.isfinite(value) and all(map(math.isfinite, w))
+                and all(map(math.isfinite, grad))):
+            reason = StopReason.DIVERGED
+        elif max(map(abs, grad)) < tol:
+            reason = StopReason.CONVERGED
+        elif steps >= max_steps:
+            reason = StopReason.STEP_CAP
+        else:
+            if steps % stride == 0:
+                path.append((shape(w), value, shape(grad)))
+                path_steps.append(steps)
+                if len(path) > path_limit:  # keep every other point: k % (2·stride) == 0
+                    del path[1::2], path_steps[1::2]
+                    stride *= 2
+            w = [x - lr * g for x, g in zip(w, grad)]
+            steps += 1
+            continue
+        path.append((shape(w), value, shape(grad)))
+        path_steps.append(steps)
+        return DescentResult(shape(w), value, steps, reason is StopReason.CONVERGED, reason, path,
+                             path_steps)
+
+
+# ---- training (the notes' part 2) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """What train() did: the loss of each epoch, how many epochs, and why it stopped."""
+
+    losses: list[float]  # the mean loss of each epoch, taken before each update
+    epochs: int
+    reason: StopReason
+    max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
+    accuracy: float | None = None  # fraction right after training; None if targets are not classes
+    recording: Recording | None = field(default=None, repr=False)  # train(page=...)'s record
+
+    @property
+    def converged(self) -> bool:
+        """True if the gradient fell below the tolerance."""
+        return self.reason is StopReason.CONVERGED
+
+
+def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any],
+          loss: Callable[[Any, Any], Value] = half_squared_error, lr: float = 0.1,
+          epochs: int = 1000, tol: float = 1e-6, per_sample: bool = True,
+          progress: bool | None = None,
+          optimizer: Optimizer | str | None = None, compile: bool = True,
+          page: str | os.PathLike[str] | None = None,
+          page_frames: int = FRAMES) -> TrainHistory:
+    """The notes' loop: for each (x, y): E = loss(model(*x), y), backprop, p ← p − lr·∂E/∂p.
+
+    data is a sequence of (inputs, target) pairs, or a function returning one (``xor``).
+    per_sample=False takes one full-batch step per epoch on the mean loss. optimizer=None
+    is the notes' update above; an Optimizer over the model's parameters (``Adam(...)``)
+    or a name, "sgd", "adam" or "adamw" (made with ``lr``), takes each step instead. A
+    multi-class model (an MLP with several outputs) trains with ``loss=cross_entropy`` and
+    int targets. Stops after an epoch in which:
+      - the loss is not finite (diverged);
+      - max |∂E/∂p| over every parameter and sample is below tol (converged: the notes'
+        "all partials are 0");
+      - every hidden-layer partial was exactly 0 on every sample (the notes' step
+        activation): backprop cannot change the hidden layer, so its weights stay as
+        initialised. Seeing that takes one pass over the data, so a step network stops
+        after epoch 1, its output layer having had that epoch's updates;
+      - or when the epochs run out.
+    A progress bar (tqdm) shows when progress is True, or when progress is None, stderr is
+    a terminal and the run is long; otherwise train prints nothing. Per sample, every sample
+    goes through the model and the loss once (forward only) before the first update, so a
+    malformed sample raises with the model unchanged. The history's accuracy is
+    ``accuracy(model, data)`` after the last update.
+
+    compile=True records the graph of a sample (one per distinct target) or of the batch
+    once and replays it (``micrograd.compile``): the same floats as compile=False, which
+    rebuilds the graph at every step, several times faster. It applies to the package's
+    models and losses; a model or loss of your own trains eagerly, as a recorded graph
+    would not follow branches of its Python code on Value data.
+
+    page="run.html" records the run (``history.recording``, see ``micrograd.record``: about
+    ``page_frames`` evenly spaced epochs, first and last kept) and writes a page that
+    replays it (``micrograd.training_page``). Recording reads the floats, never changes one:
+    the run is the same as without ``page``.
+    """
+    lr, tol = positive(lr, "lr"), _check_tol(tol)
+    epochs = _check_count(epochs, "epochs")
+    samples = _check_data(data)
+    params = model.parameters()
+    opt = SGD(params, lr) if optimizer is None else _optimizer(optimizer, params, lr)
+    if per_sample and epochs > 0:
+        _check_samples(model, samples, loss)
+    recorder = None
+    if page is not None:
+        from micrograd.training_page import check_page
+
+        check_page(page)
+        recorder = Recorder(model, opt, len(samples), per_sample, page_frames)
+    hidden = {id(p) for p in model.hidden_parameters()}
+    hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
+    has_hidden = bool(hidden)
+    bar = _progress_bar(progress, epochs, len(samples) * epochs)
+    replay = compile and _replayable(model, loss)
+    sample_step = _sample_step(model, loss, replay)
+    batch_step = _batch_step(model, loss, samples, replay)
+    losses: list[float] = []
+    max_grad = 0.0
+    reason = StopReason.EPOCH_CAP
+    try:
+        for epoch in range(epochs):
+            max_grad = max_hidden = 0.0
+            if recorder is not None:
+                recorder.start_epoch(epoch)
+            if per_sample:
+                total = 0.0
+                for i, (inputs, target) in enumerate(samples):
+                    opt.zero_grad()
+                    sample_loss = sample_step(inputs, target)
+                    total += sample_loss
+                    if recorder is not None:
+                        recorder.before_step(i, sample_loss)
+                    max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
+                    if recorder is not None:
+                        recorder.after_step()
+                epoch_loss = total / len(samples)
+            else:
+                opt.zero_grad()
+                epoch_loss = batch_step()
+                if recorder is not None:
+                    recorder.before_step(None, epoch_loss)
+                max_grad, max_hidden = _step(opt, hidden_mask, 0.0, 0.0)
+                if recorder is not None:
+                    recorder.after_step()
+            losses.append(epoch_loss)
+            if recorder is not None:
+                recorder.end_epoch(epoch_loss)
+            if bar is not None:
+                bar.update(1)
+                if len(losses) % max(1, epochs // 100) == 0:
+                    bar.set_postfix_str(f"loss {epoch_loss:.3g}", refresh=False)
+            if not (math.isfinite(epoch_loss) and math.isfinite(max_grad)):
+                reason = StopReason.DIVERGED
+                break
+            if max_grad < tol:
+                reason = StopReason.CONVERGED
+                break
+            if has_hidden and max_hidden == 0.0:
+                reason = StopReason.NO_HIDDEN_GRADIENT
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    history = TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples),
+                           None if recorder is None else recorder.recording())
+    if page is not None and history.recording is not None:
+        from micrograd.training_page import write_page
+
+        write_page(page, history, model, samples, loss)
+    return history
+
+
+# ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----
+
+#: Per-sample replay records one graph per distinct target; a run with more distinct
+#: targets than this (a regression target per sample, say) takes the others eagerly.
+MAX_RECORDED = 16
+
+
+def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
+    """Model and loss declared free of branches on Value data: the model's __call__ by
+    ``branch_free = True`` in the class that defines it, the loss by being in LOSSES."""
+    owner = next((c for c in type(model).__mro__ if "__call__" in vars(c)), object)
+    return vars(owner).get("branch_free") is True and loss in LOSSES.values()
+
+
+def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
+                 replay: bool) -> Callable[[tuple[Any, ...], Any], float]:
+    """E = loss(model(*inputs), target) and its backward pass; returns E.
+
+    Replayed: the inputs are leaves x1, x2, … whose .data each sample sets, and each target
+    has its own recorded graph (a loss may branch on its target: hinge checks y = ±1,
+    cross_entropy picks the target's logit).
+    """
+    def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
+        e = loss(model(*inputs), target)
+        e.backward()
+        return e.data
+
+    if not replay:
+        return rebuilt
+    xs: list[Value] = []
+    graphs: dict[Any, compiler.CompiledGraph] = {}
+
+    def replayed(inputs: tuple[Any, ...], target: Any) -> float:
+        if not xs:
+            xs.extend(Value(0.0, f"x{i + 1}") for i in range(len(inputs)))
+        key = _target_key(target)
+        graph = graphs.get(key)
+        if len(inputs) != len(xs) or (graph is None and (key is None
+                                                         or len(graphs) >= MAX_RECORDED)):
+            return rebuilt(inputs, target)
+        for x, v in zip(xs, inputs):
+            x.data = v if type(v) is float else as_float(v)  # Value(v)'s check and message
+        if graph is None:
+            graph = graphs[key] = compiler.compile(loss(model(*xs), target))
+        return graph()
+
+    return replayed
+
+
+def _target_key(target: Any) -> Any:
+    """A dict key telling targets apart (1 from 1.0 and True); None if unhashable."""
+    key = (type(target), tuple(target) if isinstance(target, list) else target)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
+                samples: list[tuple[tuple[Any, ...], Any]], replay: bool) -> Callable[[], float]:
+    """The mean loss over all samples and its backward pass; returns it."""
+    def build() -> Value:
+        e = Value.sum([loss(model(*inputs), target) for inputs, target in samples])
+        return e / len(samples)
+
+    def rebuilt() -> float:
+        e = build()
+        e.backward()
+        return e.data
+
+    graphs: list[compiler.CompiledGraph] = []
+
+    def replayed() -> float:
+        if not graphs:
+            graphs.append(compiler.compile(build()))
+        return graphs[0]()
+
+    return replayed if replay else rebuilt
+
+
+def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
+          max_hidden: float) -> tuple[float, float]:
+    """The running max |grad| overall and in hidden layers, then optimizer.step().
+
+    A NaN gradient makes max_grad NaN and it stays NaN, whatever comes before or after it
+    (this sample's other parameters, the epoch's later samples), so the run stops as diverged.
+    """
+    for p, is_hidden in zip(optimizer.params, hidden_mask):
+        a = abs(p.grad)
+        if not a <= max_grad and max_grad == max_grad:  # a NaN a is taken, a NaN max kept
+            max_grad = a
+        if is_hidden and a > max_hidden:
+            max_hidden = a
+    optimizer.step()
+    return max_grad, max_hidden
+
+
+def _optimizer(optimizer: Any, params: list[Value], lr: float) -> Optimizer:
+    """train's optimizer=: an Optimizer over exactly these parameters, or one made by name."""
+    if isinstance(optimizer, str):
+        make = OPTIMIZERS.get(optimizer.lower())
+        if make is None:
+            raise ValueError(f"train: unknown optimizer {preview(optimizer)}; "
+                             f"known: {', '.join(OPTIMIZERS)}")
+        return make(params, lr=lr)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"train: optimizer must be an Optimizer, a name or None, "
+                        f"got {type(optimizer).__name__}")
+    if (len(optimizer.params) != len(params)
+            or {id(p) for p in optimizer.params} != {id(p) for p in params}):
+        raise ValueError(f"train: the {type(optimizer).__name__}'s parameters are not the "
+                         f"model's ({len(optimizer.params)} given, the model has {len(params)})")
+    return optimizer
+
+
+def _check_data(data: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    if callable(data) and not isinstance(data, Iterable):  # train(net, xor) as well as xor()
+        data = data()
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise TypeError("train: data must be a sequence of (inputs, target), "
+                        f"got {type(data).__name__}")
+    samples = []
+    for i, sample in enumerate(data):
+        try:
+            inputs, target = sample
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"train: data[{i}] must be a pair (inputs, target), got {sample!r}") from None
+        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+            raise TypeError(f"train: data[{i}] inputs must be a tuple of numbers, got {inputs!r}")
+        samples.append((tuple(inputs), target))
+    if not samples:
+        raise ValueError("train: data is empty")
+    return samples
+
+
+def _check_samples(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
+                   loss: Callable[[Any, Any], Value]) -> None:
+    """The forward pass of every sample, before any update: a bad one raises, naming its index."""
+    for i, (inputs, target) in enumerate(samples):
+        try:
+            e = loss(model(*inputs), target)
+        except Exception as err:
+            add_note = getattr(err, "add_note", None)  # Python 3.11+; the error stays the user's
+            if add_note is not None:
+                add_note(f"train: raised by data[{i}], before any update")
+            raise
+        if not isinstance(e, Value):
+            raise TypeError(f"train: the loss of data[{i}] must be a Value, "
+                            f"got {type(e).__name__}")
+
+
+def _progress_bar(progress: bool | None, epochs: int, updates: int) -> Any:
+    """A tqdm bar over epochs, or None when the run should be silent."""
+    if progress is None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        progress = updates >= LONG_RUN and callable(isatty) and isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=epochs, unit="epoch", file=sys.stderr, leave=False)
+
+
+# ---- accuracy ------------------------------------------------------------------------
+
+
+def correct(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any]
+            ) -> list[bool] | None:
+    """For each sample, whether the model classifies it right; None if the targets are not classes.
+
+    Several outputs (logits): right when the largest output is the target's, an int class.
+    One output: targets all 0/1 split at ŷ > 0.5, targets all ±1 at ŷ > 0.
+    """
+    samples = _check_data(data)
+    targets = [t for _, t in samples]
+    outputs = [model(*x) for x, _ in samples]
+    if all(isinstance(y, Value) for y in outputs):
+        labels = {number(t) for t in targets}
+        if labels <= {0.0, 1.0}:
+            return [(y.data > 0.5) == (t == 1) for y, t in zip(outputs, targets)]
+        if labels <= {-1.0, 1.0}:
+            return [(y.data > 0.0) == (t == 1) for y, t in zip(outputs, targets)]
+        return None
+    classes = [class_index(t) for t in targets]
+    if None in classes:
+        return None
+    right = []
+    for logits, t in zip(outputs, classes):
+        scores = [z.data for z in logits]
+        right.append(max(range(len(scores)), key=scores.__getitem__) == t)
+    return right
+
+
+def accuracy(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any]
+             ) -> float | None:
+    """The fraction of samples ``correct`` says are right; None if the targets are not classes."""
+    right = correct(model, data)
+    return None if right is None else sum(right) / len(right)
