@@ -37,7 +37,6 @@ MAX_PARAMETERS = 1_000_000  # train --hidden: parameters in all (layers × width
 DOT_HINT = "apt-get install graphviz / brew install graphviz"
 
 
-
 class UsageError(Exception):
     """A bad argument found after parsing (a bad file to --load, an unknown format)."""
 
@@ -145,9 +144,9 @@ def _shown(count: int, lines: int, phase: int = 0) -> list[int]:
     return [i for i in range(count) if (i + phase) % k == 0 or i in (0, count - 1)]
 
 
-def _print_losses(losses: Sequence[float]) -> None:
-    for epoch in _shown(len(losses), 10, phase=1):  # epochs 1, 10, 20, …: counted from 1
-        print(f"  epoch {epoch + 1:>6}  loss {losses[epoch]:.6g}")
+def _print_losses(per_epoch: Sequence[float]) -> None:
+    for epoch in _shown(len(per_epoch), 10, phase=1):  # epochs 1, 10, 20, …: counted from 1
+        print(f"  epoch {epoch + 1:>6}  loss {per_epoch[epoch]:.6g}")
 
 
 def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: bool) -> None:
