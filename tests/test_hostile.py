@@ -594,6 +594,23 @@ def test_messages_quote_at_most_about_60_characters_of_input(
     assert len(line) < 400
 
 
+@pytest.mark.parametrize("args, said", [
+    (["train", "--tol", "-1"], "micrograd train: error: tol must be a number >= 0, got -1.0"),
+    (["train", "--lr", "0"], "micrograd train: error: lr must be a positive finite number"),
+    (["train", "--optimizer", "adam", "--lr", "-2"], "lr must be a positive finite number"),
+    (["descend", "--tol", "-1"], "micrograd descend: error: tol must be a number >= 0, got -1.0"),
+    (["train", "--dataset", "moons", "--noise", "-1"], "moons: noise must be a finite number >= 0"),
+    (["train", "--dataset", "spiral", "--n", "100001"], "n must be an int from 2 to 100,000"),
+    (["train", "--model", "mlp", "--hidden", "0"], "argument --hidden: must be 1 to 1,000, got 0"),
+    (["graph", "--activation", "nope"], "micrograd graph: error: unknown activation 'nope'"),
+])
+def test_the_librarys_errors_are_the_one_line_before_any_output(
+        args: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert said in cli_error(capsys, *args)
+
+
 def test_explain_with_huge_inputs_checks_honestly(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["explain", "--x1=1e300", "--x2=-1e300", "--y=1e300"])
     out = capsys.readouterr().out
