@@ -450,7 +450,7 @@ def test_compile_of_a_non_value_is_a_type_error(bad: Any) -> None:
         compile(bad)
 
 
-@pytest.mark.parametrize("bad", ["1.0", None, True, 1j])
+@pytest.mark.parametrize("bad", ["1.0", None, 1j, [1.0]])
 def test_a_leaf_set_to_a_non_number_names_the_leaf(bad: Any) -> None:
     w, x = Value(0.5, "w"), Value(2.0, "x")
     y = (w * x).tanh() + w
@@ -649,7 +649,7 @@ def test_a_traceback_shows_the_generated_line() -> None:
             graph()
         text = "".join(traceback.format_exception(info.value))
         assert "micrograd-compiled-" in text
-        assert "g_x += fragile_derivative(x, v1)[0] * g_v1" in text
+        assert "d_v1 = fragile_derivative(x, v1)" in text  # called beside its forward
         assert x.grad == 0.0
     finally:
         ops.unregister("fragile")
