@@ -352,6 +352,80 @@ def test_an_mlp_batch_replays_bit_for_bit() -> None:
         assert check_replay(build, first, second) is not None
 
 
+# ---- the code texts: each op as Python text, held to its function bit for bit -----------
+
+# Every float class an op can meet: kinks, signed zeros, tiny and huge values, the edges of
+# exp's range, infinities and NaN.
+CODE_POINTS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.5, 3.0, 1e-300, -1e-300, 5e-324,
+               -5e-324, 1e16, -1e16, 1e300, -1e300, 1.7976931348623157e308, 709.0, 710.0,
+               -745.0, -746.0, 36.0, -36.0, math.inf, -math.inf, math.nan]
+CODE_PARAMS = {"leaky_relu": [{}, {"slope": 0.2}, {"slope": -1.0}, {"slope": 0.0}]}
+
+
+def run_code(op: ops.Op, text: str, xs: Sequence[float], out: float,
+             params: dict[str, float]) -> Any:
+    """A code text evaluated with xs, out and the params bound to names, as compile() does."""
+    names = [f"x{i}" for i in range(len(xs))]
+    filled = text.format(*names, out="out", **dict(zip(op.operands or (), names)),
+                         **{k: f"({v!r})" for k, v in {**op.params, **params}.items()})
+    functions = {f"{name}_forward": ops.get(name).forward for name in compiler.CODE}
+    return eval(filled, {"math": math, **functions}, {"out": out, **dict(zip(names, xs))})
+
+
+def code_cases() -> list[tuple[str, int]]:
+    cases = []
+    for name in compiler.CODE:
+        op = ops.get(name)
+        counts = [1, 2, 3, 5] if op.arity is None else [op.arity]
+        cases += [(name, n) for n in counts if name != "linear" or n % 2]  # w·x pairs + b
+    return cases
+
+
+@pytest.mark.parametrize(("name", "count"), code_cases())
+def test_code_texts_give_the_functions_floats_bit_for_bit(name: str, count: int) -> None:
+    """Forward and each derivative text at every combination of CODE_POINTS (or a sample);
+    where the function raises, the text raises the same error (it calls the function)."""
+    op, code = ops.get(name), compiler.CODE[name]
+    assert op.builtin
+    if count == 1:
+        points = [[x] for x in CODE_POINTS]
+    elif count == 2:
+        points = [[x, y] for x in CODE_POINTS for y in CODE_POINTS]
+    else:
+        rng = random.Random(f"code {name} {count}")
+        points = [[rng.choice(CODE_POINTS) for _ in range(count)] for _ in range(800)]
+    checked = 0
+    for params in CODE_PARAMS.get(name, [{}]):
+        fixed = {**op.params, **params}
+        for xs in points:
+            try:
+                out = op.forward(*xs, **fixed)
+            except (ValueError, ZeroDivisionError, TypeError) as err:
+                with pytest.raises(type(err), match=re.escape(str(err))):
+                    run_code(op, code.forward_text(count), xs, math.nan, params)
+                continue
+            by_text = run_code(op, code.forward_text(count), xs, math.nan, params)
+            assert same(by_text, out) and type(by_text) is float, (name, xs, params, by_text)
+            local = op.derivative(*xs, out, **fixed)
+            for i in range(count):
+                text = code.derivative_text(i, count)
+                got = run_code(op, text, xs, out, params)
+                assert same(got, local[i]) and type(got) is float, (name, i, text, xs, got)
+            checked += 1
+    assert checked >= len(points) // 2  # most points are in the op's domain
+
+
+def test_the_compiler_owns_the_code_texts() -> None:
+    """ops.py holds each op's math once; the texts only compile reads are in compiler.CODE."""
+    assert not hasattr(ops, "Code") and not hasattr(ops.get("mul"), "code")
+    assert compiler.CODE["mul"] == compiler.Code("{a} * {b}", ("{b}", "{a}"))
+    assert set(compiler.CODE) <= {name for name in ops.names() if ops.get(name).builtin}
+    for name in ("add", "sub", "mul", "div", "neg", "tanh", "sigmoid", "relu", "sum", "linear"):
+        assert name in compiler.CODE, name
+    assert compiler.CODE["sum"].forward_text(3) == "{0} + {1} + {2}"
+    assert compiler.CODE["linear"].forward_text(5) == "{0} * {1} + {2} * {3} + {4}"
+
+
 # ---- size, source, sync --------------------------------------------------------------
 
 
