@@ -566,10 +566,11 @@ def test_the_package_exports_compile() -> None:
 # ---- train(compile=True) --------------------------------------------------------------
 
 
-def train_both(make: Callable[[], Any], data: Any, **options: Any) -> tuple[Any, Any]:
-    """train() with compile=True and with compile=False from the same model: both results."""
+def train_both(make: Callable[[], Any], data: Any, engine: bool | str = True,
+               **options: Any) -> tuple[Any, Any]:
+    """train() with compile=engine and with compile=False from the same model: both results."""
     results = []
-    for compiled in (True, False):
+    for compiled in (engine, False):
         model = make()
         history = micrograd.train(model, data, compile=compiled, **options)
         results.append((history, [p.data for p in model.parameters()]))
@@ -616,10 +617,9 @@ def test_train_cross_entropy_on_classes_is_bit_for_bit_the_eager_run(
     assert history.losses[-1] < history.losses[0]
 
 
-def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression targets, all different: the first MAX_RECORDED are replayed, the rest rebuilt."""
-    recorded = []
+def count_recordings(monkeypatch: pytest.MonkeyPatch) -> list[Value]:
+    """The roots train() records from now on (compiler.compile still compiles them)."""
+    recorded: list[Value] = []
     original = compiler.compile
 
     def counting(root: Value) -> CompiledGraph:
@@ -627,24 +627,139 @@ def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
         return original(root)
 
     monkeypatch.setattr(compiler, "compile", counting)
+    return recorded
+
+
+def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loss not in TARGET_LEAF, all targets different: the first MAX_RECORDED are replayed,
+    the rest rebuilt. XOR's two targets: two recordings."""
+    recorded = count_recordings(monkeypatch)
+
+    def squared(y_hat: Value, y: float) -> Value:
+        return (y_hat - y) ** 2
+
     points = [((0.1 * i, 0.05 * i), 0.3 * i - 1.0) for i in range(30)]
-    assert_same_training(lambda: Net221(activation="tanh"), points, lr=0.1, epochs=5)
+    assert_same_training(lambda: Net221(activation="tanh"), points, loss=squared, lr=0.1,
+                         epochs=5)
     assert len(recorded) == training.MAX_RECORDED
     recorded.clear()
     assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor, lr=0.1,
-                         epochs=50)
-    assert len(recorded) == 2  # XOR has two targets, 0 and 1
+                         epochs=50, loss=squared)
+    assert len(recorded) == 2  # XOR has two targets, 0 and 1, each with its own graph
+
+
+@pytest.mark.parametrize("loss", ["half_squared_error", "mse", "bce_with_logits"])
+def test_regression_on_a_thousand_targets_replays_one_graph(
+        monkeypatch: pytest.MonkeyPatch, loss: str) -> None:
+    """A loss of TARGET_LEAF takes the target as a leaf: 1,000 distinct targets, one
+    recording, bit for bit the eager run."""
+    assert getattr(micrograd.losses, loss) in micrograd.losses.TARGET_LEAF
+    recorded = count_recordings(monkeypatch)
+    rng = random.Random(5)
+    points = [((rng.uniform(-1, 1), rng.uniform(-1, 1)), rng.random()) for _ in range(1000)]
+    assert len({t for _, t in points}) == 1000
+    history = assert_same_training(lambda: MLP(2, [3, 1], activation="tanh", seed=4), points,
+                                   loss=getattr(micrograd.losses, loss), lr=0.05, epochs=2)
+    assert len(recorded) == 1
+    assert history.losses[-1] < history.losses[0]
+    leaves = {leaf.label for leaf in compiler.compile(recorded[0]).leaves}
+    assert {"x1", "x2", "y"} <= leaves
+
+
+def test_regression_with_list_targets_replays_one_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mse on a model with two outputs and [y1, y2] targets: the targets are two leaves."""
+    recorded = count_recordings(monkeypatch)
+    rng = random.Random(6)
+    points = [((rng.uniform(-1, 1),), [rng.uniform(-1, 1), rng.uniform(-1, 1)])
+              for _ in range(40)]
+    assert_same_training(lambda: MLP(1, [4, 2], activation="tanh", seed=1), points,
+                         loss=micrograd.losses.mse, lr=0.05, epochs=3)
+    assert len(recorded) == 1
+
+
+class Quadratic(micrograd.nn.Module):
+    """A model of one's own: ŷ = a·x² + b·x + c, no branch on Value data."""
+
+    def __init__(self) -> None:
+        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [("a", self.a), ("b", self.b), ("c", self.c)]
+
+    def __call__(self, x: Any) -> Value:
+        return self.a * x * x + self.b * x + self.c
+
+
+def test_compile_true_trains_a_model_of_ones_own_bit_for_bit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile=True replays a user's Module (their promise: no branch on Value data);
+    "auto" trains it eagerly, as it does not declare itself branch free."""
+    recorded = count_recordings(monkeypatch)
+    rng = random.Random(2)
+    points = [((x,), 0.5 * x * x - x + 0.25) for x in (rng.uniform(-2, 2) for _ in range(50))]
+    for per_sample in (True, False):
+        history = assert_same_training(Quadratic, points, lr=0.05, epochs=30,
+                                       per_sample=per_sample)
+        assert history.losses[-1] < history.losses[0] / 10
+    assert len(recorded) == 2  # one graph per sample (the target a leaf), one batch
+    recorded.clear()
+    assert_same_training(Quadratic, points, engine="auto", lr=0.05, epochs=3)
+    assert recorded == []
+
+
+def test_compile_true_replays_a_branch_free_loss_of_ones_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = count_recordings(monkeypatch)
+
+    def absolute_ish(y_hat: Value, y: float) -> Value:
+        return ((y_hat - y) * (y_hat - y) + 1e-3) ** 0.5
+
+    assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor,
+                         loss=absolute_ish, lr=0.1, epochs=20)
+    assert len(recorded) == 2
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, "AUTO"])
+def test_train_compile_takes_auto_true_or_false(bad: Any) -> None:
+    with pytest.raises(ValueError, match="compile must be 'auto', True or False"):
+        micrograd.train(Net221(), micrograd.data.xor, epochs=1, compile=bad)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_train_with_value_inputs_is_the_eager_run(per_sample: bool) -> None:
+    """Inputs given as Values are leaves of the graph: their grads accumulate as eagerly."""
+    def run(compiled: bool) -> tuple[list[float], list[float], list[float]]:
+        inputs = [(Value(a, "a"), Value(b, "b")) for (a, b), _ in micrograd.data.xor()]
+        points = [(x, y) for x, (_, y) in zip(inputs, micrograd.data.xor())]
+        net = Net221(activation="tanh")
+        history = micrograd.train(net, points, lr=0.1, epochs=10, per_sample=per_sample,
+                                  compile=compiled)
+        return (history.losses, [p.data for p in net.parameters()],
+                [v.grad for x in inputs for v in x])
+
+    replayed, eager = run(True), run(False)
+    for got, expected, what in zip(replayed, eager, ["losses", "parameters", "input grads"]):
+        assert_same(got, expected, what)
+    assert any(g != 0.0 for g in eager[2])
+
+
+def test_a_wide_batch_trains_as_eagerly() -> None:
+    """The issue's crash: hinge over 3,000 points in one batch is one sum of 3,000 operands."""
+    points = micrograd.data.moons(3000, noise=0.1, seed=0)
+    assert_same_training(lambda: MLP(2, [2, 1], seed=0), points, loss=hinge, lr=0.1,
+                         epochs=2, per_sample=False)
 
 
 def test_train_with_a_loss_of_ones_own_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A recorded graph would not follow this loss's branch on ŷ.data: train rebuilds it."""
+    """A recorded graph would not follow this loss's branch on ŷ.data: "auto" rebuilds it."""
     monkeypatch.setattr(compiler, "compile", None)  # any recording would fail
 
     def branchy(y_hat: Value, y: float) -> Value:
         return (y_hat - y) ** 2 if y_hat.data > y else (y_hat - y) * 0.5
 
     assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor, loss=branchy,
-                         lr=0.1, epochs=20)
+                         engine="auto", lr=0.1, epochs=20)
 
 
 def test_train_a_bad_input_is_the_eager_error() -> None:
