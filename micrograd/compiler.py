@@ -89,6 +89,7 @@ _AUTO = re.compile(r"v\d+")  # the name of an unlabelled node
 _GENERATED = re.compile(r"[vr]\d+|[gd]_.*|_.*|[DG]")
 _RESERVED = frozenset(dir(builtins)) | {"math"}
 _FIELD = re.compile(r"\{(\d+)\}")
+_NAMED = re.compile(r"\{(\w+)\}")
 _filenames = itertools.count()
 
 
@@ -573,8 +574,10 @@ class _Part:
             for child in node.children:
                 if child not in inside:
                     outer[child] = outer.get(child, 0) + 1
-        loaded = [child for child, n in outer.items()
-                  if n > 1 or not _AUTO.fullmatch(names[child])]
+        auto_nodes = sum(1 for node in self.nodes if _AUTO.fullmatch(names[node]))
+        registers = auto_nodes > REGISTERS_ABOVE
+        loaded = [child for child, n in outer.items()  # labelled: by name, in a small part
+                  if n > 1 or not (registers or _AUTO.fullmatch(names[child]))]
         value: dict[Value, list[Any]] = {}
         grad: dict[Value, Ref] = {}
         for child in loaded:
@@ -583,7 +586,6 @@ class _Part:
             if child not in value:
                 value[child], grad[child] = [f"D[{slot[child]}]"], f"G[{slot[child]}]"
         auto = {node for node in [*self.nodes, *loaded] if _AUTO.fullmatch(names[node])}
-        registers = sum(1 for node in self.nodes if node in auto) > REGISTERS_ABOVE
 
         lines: list[Line] = []
         add = lines.append
@@ -725,13 +727,19 @@ def _registers(lines: list[Line], auto: set[Value]) -> dict[Ref, str]:
 
 
 def _positional(op: ops.Op, count: int, params: dict[str, str]) -> Callable[[str], str]:
-    """A function filling a code text: params put in, operands as {0}…, the output as {count}."""
-    marks = [f"\0{i}\0" for i in range(count + 1)]
-    named = dict(zip(op.operands, marks)) if op.operands else {}
+    """A function filling a code text: params put in, operands as {0}…, the output as {count}.
+
+    Linear in the text's length, whatever the count of operands.
+    """
+    fields = {name: f"{{{i}}}" for i, name in enumerate(op.operands or ())}
+    fields.update(params, out=f"{{{count}}}")
+
+    def field(match: re.Match[str]) -> str:
+        name = match[1]
+        return match[0] if name.isdigit() else fields[name]
 
     def fill(text: str) -> str:
-        filled = text.format(*marks[:count], out=marks[count], **named, **params)
-        return re.sub("\0(\\d+)\0", r"{\1}", filled)
+        return _NAMED.sub(field, text)
 
     return fill
 

@@ -12,6 +12,7 @@ import math
 import random
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -842,3 +843,215 @@ def test_a_traceback_shows_the_generated_line() -> None:
         assert x.grad == 0.0
     finally:
         ops.unregister("fragile")
+
+
+# ---- the edges: any graph backward() handles, with its numbers and its errors -------------
+
+
+def test_a_sum_of_100k_operands_compiles_and_replays() -> None:
+    xs = [Value(0.001 * (i % 997) - 0.4, f"x{i}") for i in range(100_000)]
+    y = Value.sum(xs) * 0.5
+    graph = compile(y)
+    xs[0].data, xs[-1].data = 3.0, -2.0
+    result = graph()
+    fresh = [Value(x.data) for x in xs]
+    z = Value.sum(fresh) * 0.5
+    z.backward()
+    assert same(result, z.data)
+    assert all(x.grad == 0.5 for x in xs) and all(f.grad == 0.5 for f in fresh)
+
+
+def test_a_linear_node_of_100k_operands_compiles_and_replays() -> None:
+    rng = random.Random(3)
+    ws = [Value(rng.uniform(-1, 1)) for _ in range(50_000)]
+    xs = [Value(rng.uniform(-1, 1)) for _ in range(50_000)]
+    b = Value(0.25, "b")
+    y = Value.linear(ws, xs, b).tanh()
+    graph = compile(y)
+    result = graph()
+    fw, fx, fb = [Value(w.data) for w in ws], [Value(x.data) for x in xs], Value(0.25)
+    z = Value.linear(fw, fx, fb).tanh()
+    z.backward()
+    assert same(result, z.data)
+    assert_same([w.grad for w in ws] + [x.grad for x in xs] + [b.grad],
+                [w.grad for w in fw] + [x.grad for x in fx] + [fb.grad], "grads")
+
+
+def test_cross_entropy_over_30k_logits_compiles_and_replays() -> None:
+    rng = random.Random(4)
+    logits = [Value(rng.gauss(0, 3)) for _ in range(30_000)]
+    graph = compile(micrograd.losses.cross_entropy(logits, 12_345))
+    result = graph()
+    fresh = [Value(z.data) for z in logits]
+    e = micrograd.losses.cross_entropy(fresh, 12_345)
+    e.backward()
+    assert same(result, e.data)
+    assert_same([z.grad for z in logits], [z.grad for z in fresh], "logit grads")
+
+
+@pytest.mark.parametrize("name", ["ℯxp", "ｓｏｆｔ", "ﬁt", "café"])
+def test_an_op_name_must_be_plain_ascii(name: str) -> None:
+    """Python reads identifiers after NFKC: ℯxp would call exp, ｓｏｆｔ a NameError."""
+    with pytest.raises(ValueError, match="plain ASCII"):
+        ops.register(name, lambda x: 3.0 * x, lambda x, out: 3.0)
+    assert name not in ops.names()
+
+
+def test_labels_that_read_alike_after_nfkc_keep_apart() -> None:
+    """ℌ and H, ﬁ and fi name different nodes; the code must not merge them."""
+    def build(xs: Sequence[Value]) -> Value:
+        a, b, c, d = xs
+        a.label, b.label, c.label, d.label = "ℌ", "H", "ﬁ", "fi"
+        return (a * 2.0 + b) * (c - d * 3.0)
+
+    check_replay(build, [1.0, 2.0, 3.0, 4.0], [0.5, -1.5, 2.5, -3.5])
+    x = [Value(1.0, "ℌ"), Value(2.0, "H")]
+    assert "H = " not in compile(x[0] * x[1]).source
+
+
+def test_int_leaf_data_give_the_eager_products() -> None:
+    """2**53 + 1 has no float: eagerly, an op gets the int itself (int arithmetic)."""
+    def build(a: Value, b: Value) -> Value:
+        return (a * a + a * b).tanh() * 0.5 + a * b
+
+    a, b = Value(1.0, "a"), Value(1.0, "b")
+    graph = compile(build(a, b))
+    a.data, b.data = 2**53 + 1, 3
+    result = graph()
+    c, d = Value(1.0), Value(1.0)
+    c.data, d.data = 2**53 + 1, 3  # as a user sets them, then builds: eager
+    e = build(c, d)
+    e.backward()
+    assert result == e.data and (a.grad, b.grad) == (c.grad, d.grad)
+    assert result != build(Value(float(2**53 + 1)), Value(3.0)).data  # the int mattered
+    graph.sync()
+    assert_same([n.data for n in topological_order(graph.root)][:3],
+                [n.data for n in topological_order(e)][:3], "synced data")
+
+
+def test_bool_leaf_data_work_as_eagerly() -> None:
+    a, b = Value(0.5, "a"), Value(2.0, "b")
+    graph = compile((a * b).sigmoid() + a)
+    a.data = True
+    result = graph()
+    c = Value(0.5)
+    c.data = True
+    e = (c * Value(2.0)).sigmoid() + c
+    e.backward()
+    assert result == e.data and a.grad == c.grad
+    a.data = 0.25  # back to floats: the generated code again
+    assert graph() == ((Value(0.25) * 2.0).sigmoid() + 0.25).data
+
+
+@pytest.mark.parametrize(("build", "error"), [
+    (lambda x, y, z: x.log() + y / z, ValueError),  # the log is made first: its error
+    (lambda x, y, z: y / z + x.log(), ZeroDivisionError),
+    (lambda x, y, z: (y / z).tanh() * x.log(), ZeroDivisionError),
+    (lambda x, y, z: Value.sum([x.log() * y, y / z]), ValueError),
+])
+def test_when_two_ops_fail_the_first_made_raises_as_eagerly(build: Any, error: type) -> None:
+    x, y, z = Value(1.0, "x"), Value(2.0, "y"), Value(4.0, "z")
+    graph = compile(build(x, y, z))
+    x.data, z.data = 0.0, 0.0
+    with pytest.raises(error) as compiled_error:
+        graph()
+    with pytest.raises(error) as eager_error:
+        a, c = Value(1.0), Value(1.0)
+        a.data, c.data = 0.0, 0.0
+        build(a, Value(2.0), c)
+    assert str(compiled_error.value) == str(eager_error.value)
+    assert (x.grad, y.grad, z.grad) == (0.0, 0.0, 0.0)
+
+
+class Refused(Exception):
+    pass
+
+
+def test_a_user_op_runs_once_per_node_and_its_error_surfaces_unchanged() -> None:
+    calls: Counter[str] = Counter()
+    failure = Refused("no")
+
+    def forward(x: float) -> float:
+        calls["forward"] += 1
+        if x > 5:
+            raise failure
+        return 2.0 * x
+
+    def derivative(x: float, out: float) -> float:
+        calls["derivative"] += 1
+        return 2.0
+
+    ops.register("counted", forward, derivative)
+    try:
+        x = Value(1.0, "x")
+        graph = compile(apply("counted", x) * apply("counted", x * 3.0))
+        calls.clear()
+        graph()
+        assert calls == {"forward": 2, "derivative": 2}
+        calls.clear()
+        x.data = 2.0  # the second node fails: 6 > 5
+        with pytest.raises(Refused) as info:
+            graph()
+        assert info.value is failure
+        assert calls == {"forward": 2, "derivative": 1}  # as eagerly: each made node once
+        assert x.grad == 2.0 * 2.0 * 3.0 * 2.0  # the first call's only
+    finally:
+        ops.unregister("counted")
+
+
+@pytest.mark.parametrize("where", ["forward", "derivative"])
+def test_a_user_ops_stop_iteration_surfaces_as_it_is(where: str) -> None:
+    """Generated parts are generators, which turn StopIteration into RuntimeError: not here."""
+    stop = StopIteration("done")
+
+    def forward(x: float) -> float:
+        if where == "forward" and x > 1:
+            raise stop
+        return x
+
+    def derivative(x: float, out: float) -> float:
+        if where == "derivative" and x > 1:
+            raise stop
+        return 1.0
+
+    ops.register("stopping", forward, derivative)
+    try:
+        x = Value(0.5, "x")
+        graph = compile(apply("stopping", x).tanh())
+        x.data = 2.0
+        with pytest.raises(StopIteration) as info:
+            graph()
+        assert info.value is stop
+        with pytest.raises(StopIteration):
+            apply("stopping", Value(2.0))  # eagerly too
+    finally:
+        ops.unregister("stopping")
+
+
+def test_a_registry_change_after_compile_is_refused() -> None:
+    ops.register("triple", lambda x: 3.0 * x, lambda x, out: 3.0)
+    try:
+        x = Value(1.0, "x")
+        graph = compile(apply("triple", x) + x)
+        assert graph() == 4.0
+        ops.unregister("triple")
+        with pytest.raises(compiler.RegistryChanged, match="'triple' was unregistered"):
+            graph()
+        ops.register("triple", lambda x: 4.0 * x, lambda x, out: 4.0)
+        with pytest.raises(compiler.RegistryChanged, match=r"registered anew.*compile the graph"):
+            graph()
+        with pytest.raises(compiler.RegistryChanged):
+            graph.sync()
+        assert x.grad == 4.0  # the first call's only: 3 + 1
+        assert compile(apply("triple", x) + x)() == 5.0
+    finally:
+        ops.unregister("triple")
+
+
+def test_compiling_is_linear_in_width() -> None:
+    """A wide node's code grows with its operands, not their square (the old cost: 14 s)."""
+    def source_size(n: int) -> int:
+        return len(compile(Value.sum([Value(float(i)) for i in range(n)])).source)
+
+    small, large = source_size(5_000), source_size(50_000)
+    assert large < 12 * small
