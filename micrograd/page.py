@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,13 @@ from typing import Any
 
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
-from micrograd.trace import backward_steps, explain_each
+from micrograd.trace import (
+    ChildUpdate,
+    accepted,
+    backward_steps,
+    explain_each,
+    local_formula_numbers,
+)
 from micrograd.walk import Walk, walk
 
 __all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
@@ -99,7 +106,7 @@ def record(root: Value, explained: bool = True) -> Recording:
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
             updates = []
-            for u in step.updates:
+            for n, u in enumerate(step.updates):
                 c = index[u.child]
                 before = history[c][-1][1]
                 history[c].append((k, u.grad))
@@ -107,6 +114,7 @@ def record(root: Value, explained: bool = True) -> Recording:
                     "child": c, "local": short(u.local_grad), "term": short(u.contribution),
                     "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
+                    **_quiz(step.node, n, u, before),
                 })
             steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
@@ -132,6 +140,35 @@ def embed_json(data: Any) -> str:
     """data as JSON that can sit inside a <script> element (no < > &, no lone surrogate)."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
         data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+def _quiz(node: Value, n: int, u: ChildUpdate, before: float) -> dict[str, Any]:
+    """What the quiz mode asks of one chain-rule term, and how it marks an answer.
+
+    ``ask``: the answers counted right (trace.accepted) for the local derivative and for the
+    child's new grad; ``looks``: for each, the intervals of the wrong numbers that mean
+    something (the local derivative typed for the grad, the term without the grad before,
+    a sign flipped), by name; ``plugged``: the formula with the numbers in. Nothing when a
+    number is not finite (the page then shows the step as it is).
+    """
+    numbers = {"local": u.local_grad, "term": u.contribution, "grad": u.grad, "before": before}
+    if not all(math.isfinite(x) for x in numbers.values()):
+        return {}
+    right = {"local": accepted(u.local_grad),
+             "grad": accepted(u.grad, before, u.contribution)}
+    candidates = {"local": ("-local", "term", "grad"),
+                  "grad": ("local", "term", "-grad", "-term", "before")}
+    looks: dict[str, list[list[float | str]]] = {}
+    for asked, kinds in candidates.items():
+        low, high = right[asked]
+        looks[asked], seen = [], set()
+        for kind in kinds:
+            value = -numbers[kind[1:]] if kind.startswith("-") else numbers[kind]
+            if not low <= value <= high and value not in seen:  # first name for a number
+                seen.add(value)
+                looks[asked].append([*accepted(value), kind])
+    return {"ask": {k: list(v) for k, v in right.items()}, "looks": looks,
+            "plugged": local_formula_numbers(node, n)}
 
 
 def asset(name: str) -> str:
