@@ -188,7 +188,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 {css}</style>
 </head>
-<body>
+<body class="backprop">
 <header>
   <div class="controls" role="toolbar" aria-label="backward pass">
     <button id="first" title="first step (Home)">|◀</button>
