@@ -157,7 +157,7 @@ def _quiz(node: Value, n: int, u: ChildUpdate, before: float) -> dict[str, Any]:
     right = {"local": accepted(u.local_grad),
              "grad": accepted(u.grad, before, u.contribution)}
     candidates = {"local": ("-local", "term", "grad"),
-                  "grad": ("local", "term", "-grad", "-term", "before")}
+                  "grad": ("term", "local", "-grad", "-term", "before")}
     looks: dict[str, list[list[float | str]]] = {}
     for asked, kinds in candidates.items():
         low, high = right[asked]
