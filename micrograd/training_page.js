@@ -46,7 +46,8 @@
 
   function writeHash() {
     const k = stepper && detail && detail.graph ? stepper.current : 0;
-    const hash = "#epoch=" + frames[frame].epoch + "&sample=" + sample + "&step=" + k;
+    const hash = (stepper && stepper.quizOn ? "#quiz&" : "#") + "epoch=" + frames[frame].epoch +
+      "&sample=" + sample + "&step=" + k;
     if (location.hash === hash) return;
     try {
       history.replaceState(null, "", hash);
@@ -174,7 +175,9 @@
     }
     const last = detail.graph.steps.length;
     const step = Math.min(k === undefined ? (stepper ? stepper.current : 0) : k, last);
-    if (!stepper) stepper = micrograd.stepper(svg, detail.graph, {onStep: writeHash});
+    if (!stepper) {
+      stepper = micrograd.stepper(svg, detail.graph, {onStep: writeHash, onQuiz: writeHash});
+    }
     stepper.load(detail.graph, svg || undefined, step); // its data texts: this epoch's
   }
 
