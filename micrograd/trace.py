@@ -74,14 +74,20 @@ def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str | 
 def local_formula_numbers(node: Value, index: int) -> str | None:
     """local_formula with the operands' and the output's numbers in place of their names.
 
-    ``1 - (0.5598)²`` for tanh's ``1 - z1²``: each number in parentheses, unless the
-    formula is that one number (``∂a1/∂w11 = x1`` gives ``1``).
+    ``1 - (0.5598)²`` for tanh's ``1 - z1²``: a number in parentheses when it is negative
+    or raised to a power, so the text reads as the formula does.
     """
-    bare = [short(child.data) for child in node.children]
-    text = _filled(node, index, bare, short(node.data))
-    if text is None or text in (*bare, short(node.data)) or ops.get(node.op).formula is None:
-        return text
-    return _filled(node, index, [f"({t})" for t in bare], f"({short(node.data)})")
+    numbers = [short(child.data) for child in node.children] + [short(node.data)]
+    marks = [f"\x00{k}\x00" for k in range(len(numbers))]  # where each number goes
+    text = _filled(node, index, marks[:-1], marks[-1])
+    if text is None:
+        return None
+    for mark, shown in zip(marks, numbers):
+        parts = text.split(mark)
+        text = parts[0] + "".join(
+            (f"({shown})" if shown.startswith("-") or rest.startswith(("²", "**")) else shown)
+            + rest for rest in parts[1:])
+    return text
 
 
 def _filled(node: Value, index: int, terms: list[str], out: str) -> str | None:
