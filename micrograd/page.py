@@ -147,28 +147,32 @@ def _quiz(node: Value, n: int, u: ChildUpdate, before: float) -> dict[str, Any]:
 
     ``ask``: the answers counted right (trace.accepted) for the local derivative and for the
     child's new grad; ``looks``: for each, the intervals of the wrong numbers that mean
-    something (the local derivative typed for the grad, the term without the grad before,
+    something (the term without the grad before, the local derivative typed for the grad,
     a sign flipped), by name; ``plugged``: the formula with the numbers in. Nothing when a
     number is not finite (the page then shows the step as it is).
     """
-    numbers = {"local": u.local_grad, "term": u.contribution, "grad": u.grad, "before": before}
-    if not all(math.isfinite(x) for x in numbers.values()):
+    local, term, grad = u.local_grad, u.contribution, u.grad
+    if not math.isfinite(local + term + grad + before):  # inf - inf is NaN too
         return {}
-    right = {"local": accepted(u.local_grad),
-             "grad": accepted(u.grad, before, u.contribution)}
-    candidates = {"local": ("-local", "term", "grad"),
-                  "grad": ("term", "local", "-grad", "-term", "before")}
-    looks: dict[str, list[list[float | str]]] = {}
-    for asked, kinds in candidates.items():
-        low, high = right[asked]
-        looks[asked], seen = [], set()
-        for kind in kinds:
-            value = -numbers[kind[1:]] if kind.startswith("-") else numbers[kind]
-            if not low <= value <= high and value not in seen:  # first name for a number
-                seen.add(value)
-                looks[asked].append([*accepted(value), kind])
-    return {"ask": {k: list(v) for k, v in right.items()}, "looks": looks,
+    right_local, right_grad = accepted(local), accepted(grad, before, term)
+    return {"ask": {"local": right_local, "grad": right_grad},
+            "looks": {"local": _looks(right_local, (-local, "-local"), (term, "term"),
+                                      (grad, "grad")),
+                      "grad": _looks(right_grad, (term, "term"), (local, "local"),
+                                     (-grad, "-grad"), (-term, "-term"), (before, "before"))},
             "plugged": local_formula_numbers(node, n)}
+
+
+def _looks(right: tuple[float, float], *meanings: tuple[float, str]) -> list[Any]:
+    """[low, high, name] of each meaning whose number is not a right answer, first name first."""
+    low, high = right
+    seen: set[float] = set()
+    looks = []
+    for value, kind in meanings:
+        if not low <= value <= high and value not in seen:
+            seen.add(value)
+            looks.append([*accepted(value), kind])
+    return looks
 
 
 def asset(name: str) -> str:

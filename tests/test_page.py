@@ -468,8 +468,8 @@ def test_the_recorded_quiz_intervals_are_tracés_accepted_answers() -> None:
         for n, (u, r) in enumerate(zip(step.updates, recorded["updates"])):
             before = grads.get(u.child, 0.0)
             grads[u.child] = u.grad
-            assert r["ask"]["local"] == list(accepted(u.local_grad))
-            assert r["ask"]["grad"] == list(accepted(u.grad, before, u.contribution))
+            assert list(r["ask"]["local"]) == list(accepted(u.local_grad))
+            assert list(r["ask"]["grad"]) == list(accepted(u.grad, before, u.contribution))
             assert r["plugged"] == local_formula_numbers(step.node, n)
             for low, high, kind in r["looks"]["grad"]:  # a wrong number names what it is
                 value = {"local": u.local_grad, "term": u.contribution, "-grad": -u.grad,
