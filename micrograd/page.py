@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,13 @@ from typing import Any
 
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
-from micrograd.trace import backward_steps, explain_each
+from micrograd.trace import (
+    ChildUpdate,
+    accepted,
+    backward_steps,
+    explain_each,
+    local_formula_numbers,
+)
 from micrograd.walk import Walk, walk
 
 __all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
@@ -99,7 +106,7 @@ def record(root: Value, explained: bool = True) -> Recording:
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
             updates = []
-            for u in step.updates:
+            for n, u in enumerate(step.updates):
                 c = index[u.child]
                 before = history[c][-1][1]
                 history[c].append((k, u.grad))
@@ -107,6 +114,7 @@ def record(root: Value, explained: bool = True) -> Recording:
                     "child": c, "local": short(u.local_grad), "term": short(u.contribution),
                     "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
+                    **_quiz(step.node, n, u, before),
                 })
             steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
@@ -134,6 +142,39 @@ def embed_json(data: Any) -> str:
         data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
 
 
+def _quiz(node: Value, n: int, u: ChildUpdate, before: float) -> dict[str, Any]:
+    """What the quiz mode asks of one chain-rule term, and how it marks an answer.
+
+    ``ask``: the answers counted right (trace.accepted) for the local derivative and for the
+    child's new grad; ``looks``: for each, the intervals of the wrong numbers that mean
+    something (the term without the grad before, the local derivative typed for the grad,
+    a sign flipped), by name; ``plugged``: the formula with the numbers in. Nothing when a
+    number is not finite (the page then shows the step as it is).
+    """
+    local, term, grad = u.local_grad, u.contribution, u.grad
+    if not math.isfinite(local + term + grad + before):  # inf - inf is NaN too
+        return {}
+    right_local, right_grad = accepted(local), accepted(grad, before, term)
+    return {"ask": {"local": right_local, "grad": right_grad},
+            "looks": {"local": _looks(right_local, (-local, "-local"), (term, "term"),
+                                      (grad, "grad")),
+                      "grad": _looks(right_grad, (term, "term"), (local, "local"),
+                                     (-grad, "-grad"), (-term, "-term"), (before, "before"))},
+            "plugged": local_formula_numbers(node, n)}
+
+
+def _looks(right: tuple[float, float], *meanings: tuple[float, str]) -> list[Any]:
+    """[low, high, name] of each meaning whose number is not a right answer, first name first."""
+    low, high = right
+    seen: set[float] = set()
+    looks = []
+    for value, kind in meanings:
+        if not low <= value <= high and value not in seen:
+            seen.add(value)
+            looks.append([*accepted(value), kind])
+    return looks
+
+
 def asset(name: str) -> str:
     """The text of a file shipped beside this module (the page's script and style)."""
     text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
@@ -151,7 +192,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 {css}</style>
 </head>
-<body>
+<body class="backprop">
 <header>
   <div class="controls" role="toolbar" aria-label="backward pass">
     <button id="first" title="first step (Home)">|◀</button>

@@ -46,7 +46,8 @@
 
   function writeHash(step) { // step: the stepper's new step (it calls this before moving)
     const k = step !== undefined ? step : stepper && detail && detail.graph ? stepper.current : 0;
-    const hash = "#epoch=" + frames[frame].epoch + "&sample=" + sample + "&step=" + k;
+    const hash = (stepper && stepper.quizOn ? "#quiz&" : "#") + "epoch=" + frames[frame].epoch +
+      "&sample=" + sample + "&step=" + k;
     if (location.hash === hash) return;
     try {
       history.replaceState(null, "", hash);
@@ -174,7 +175,10 @@
     }
     const last = detail.graph.steps.length;
     const step = Math.min(k === undefined ? (stepper ? stepper.current : 0) : k, last);
-    if (!stepper) stepper = micrograd.stepper(svg, detail.graph, {onStep: (k) => writeHash(k)});
+    if (!stepper) {
+      stepper = micrograd.stepper(svg, detail.graph, {onStep: (k) => writeHash(k),
+        onQuiz: () => writeHash(undefined)});
+    }
     stepper.load(detail.graph, svg || undefined, step); // its data texts: this epoch's
   }
 
