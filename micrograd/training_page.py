@@ -37,7 +37,8 @@ from micrograd.record import Frame, Recording, Update, evenly
 from micrograd.train import TrainHistory
 from micrograd.walk import walk
 
-__all__ = ["EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "check_page", "write_page"]
+__all__ = ["BINS", "EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "Packer",
+           "check_page", "unpack", "write_page"]
 
 #: A sample graph with more leaves than this has no explain() texts on the page.
 EXPLAIN_LEAVES = 40
@@ -96,9 +97,10 @@ class Packer:
         earlier slot for that position: a number equal to an earlier one in every record, or
         (slot −1 − j) to slot j's number with the other sign.
         """
-        out = []
+        out: list[dict[str, Any]] = []
         for pieces, members in self._groups.items():
-            texts, same, slot_of = [pieces[0]], [], {}
+            texts, same = [pieces[0]], []
+            slot_of: dict[tuple[str, ...], int] = {}
             for column, after in zip(zip(*(numbers for _, numbers in members)), pieces[1:]):
                 if len(set(column)) == 1:  # one number in every record: part of the text
                     texts[-1] += column[0] + after
