@@ -313,10 +313,17 @@ micrograd.stepper = function (svg, data, hooks) {
         return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
       };
       const view = svg.parentNode, r = view.getBoundingClientRect(), pad = 16;
+      // each way, all of the step if it fits in the view, else as much of it as fits with the
+      // node being processed: a window of the view's size on the step's middle, moved to hold it
       let [left, top, right, bottom] = span(parts);
-      if (right - left > r.width - 2 * pad || bottom - top > r.height - 2 * pad) {
-        [left, top, right, bottom] = span(active); // all cannot be seen at once: the node
-      }
+      const [aLeft, aTop, aRight, aBottom] = span(active);
+      const fitted = (lo, hi, aLo, aHi, size) => {
+        if (hi - lo <= size) return [lo, hi];
+        const start = Math.max(aHi - size, Math.min(aLo, (lo + hi - size) / 2));
+        return [start, start + size];
+      };
+      [left, right] = fitted(left, right, aLeft, aRight, r.width - 2 * pad);
+      [top, bottom] = fitted(top, bottom, aTop, aBottom, r.height - 2 * pad);
       if (left < r.left + pad) view.scrollLeft -= r.left + pad - left;
       else if (right > r.right - pad) view.scrollLeft += Math.min(right - r.right + pad,
         left - r.left - pad);
