@@ -211,7 +211,11 @@ def main_job(args: argparse.Namespace) -> int:
           f"lr = {MAIN_LR}, up to {MAIN_EPOCHS} epochs, E = ½(y − ŷ)²\n")
     _print_parameters("parameters before training (random, seed "
                       f"{args.seed if args.seed is not None else Net221.DEFAULT_SEED}):", net)
-    history = train(net, xor, lr=MAIN_LR, epochs=MAIN_EPOCHS, tol=1e-6, progress=False)
+    page = None  # the training page beside the drawing (needs Graphviz's dot)
+    if out.suffix.lower() != ".dot" and shutil.which("dot") is not None:
+        page = out if out.suffix.lower() == ".html" else out.with_suffix(".html")
+    history = train(net, xor, lr=MAIN_LR, epochs=MAIN_EPOCHS, tol=1e-6, progress=False,
+                    page=page)
     print("\nmean loss per epoch:")
     _print_losses(history.losses)
     print(f"stopped after {history.epochs} epochs: {history.reason} "
@@ -226,10 +230,12 @@ def main_job(args: argparse.Namespace) -> int:
     (x1, x2), y = xor[2]
     loss = _one_sample(net, x1, x2, y)
     print(f"the graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, with its gradients:")
-    written = _write_graph(loss, out, net.parameters(), local_grads=True, fallback=True)
-    if written.suffix != ".dot" and out.suffix.lower() != ".html":  # and the page beside it
-        _write_graph(loss, out.with_suffix(".html"), net.parameters(), local_grads=True,
-                     fallback=False)
+    if out.suffix.lower() != ".html":
+        _write_graph(loss, out, net.parameters(), local_grads=True, fallback=True)
+    if page is not None:
+        print(f"training page written to {page}: open it in a browser to replay the run, "
+              "epoch by epoch, and step through each sample's backward pass (it opens at "
+              "epoch 0, sample 0, step 0: the random weights and the first update to come)")
     return 0
 
 
@@ -302,7 +308,7 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"loss {loss_name}, {args.optimizer} lr {args.lr}, "
           f"{'full batch' if args.batch else 'per sample'}")
     history = train(model, samples, loss=loss, lr=args.lr, epochs=args.epochs, tol=args.tol,
-                    per_sample=not args.batch, optimizer=args.optimizer)
+                    per_sample=not args.batch, optimizer=args.optimizer, page=args.page)
     _print_losses(history.losses)
     print(f"stopped after {history.epochs} epochs: {history.reason}")
     if history.accuracy is not None:
@@ -311,6 +317,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save is not None:
         model.save(args.save)
         print(f"saved parameters to {args.save}")
+    if args.page is not None:
+        print(f"training page written to {args.page}: open it in a browser to replay the run")
     return 0
 
 
@@ -450,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="moons/circles noise (default 0.1), spiral angle noise (default 0.2)")
     p.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
     p.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
+    p.add_argument("--page", metavar="PATH",
+                   help="write a training page (.html) that replays the run epoch by epoch")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("descend", help="gradient descent on a named function (the notes' part 1)",

@@ -33,7 +33,7 @@ FRAMES = 200
 #: At most this many (sample, parameter) rows per recorded epoch: the detail samples.
 DETAIL_SAMPLE_ROWS = 2_000
 #: At most this many parameter rows of updates over the whole recording.
-DETAIL_ROWS = 40_000
+DETAIL_ROWS = 20_000
 
 
 @dataclass(frozen=True)

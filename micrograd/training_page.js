@@ -12,9 +12,9 @@
 
   // A packed record: its template's text pieces with its numbers put back (joining strings).
   function unpack(ref) {
-    const t = T.templates[ref[0]], values = ref[1].split("|");
-    let text = t.pieces[0];
-    for (let i = 0; i < t.slots.length; i++) text += values[t.slots[i]] + t.pieces[i + 1];
+    const t = T.templates[ref[0]], pieces = T.pieces[t.pieces], values = ref[1].split("|");
+    let text = pieces[0];
+    for (let i = 0; i < t.slots.length; i++) text += values[t.slots[i]] + pieces[i + 1];
     return JSON.parse(text);
   }
 
@@ -44,8 +44,8 @@
     return [f, picked, k];
   }
 
-  function writeHash() {
-    const k = stepper && detail && detail.graph ? stepper.current : 0;
+  function writeHash(step) { // step: the stepper's new step (it calls this before moving)
+    const k = step !== undefined ? step : stepper && detail && detail.graph ? stepper.current : 0;
     const hash = (stepper && stepper.quizOn ? "#quiz&" : "#") + "epoch=" + frames[frame].epoch +
       "&sample=" + sample + "&step=" + k;
     if (location.hash === hash) return;
@@ -176,7 +176,8 @@
     const last = detail.graph.steps.length;
     const step = Math.min(k === undefined ? (stepper ? stepper.current : 0) : k, last);
     if (!stepper) {
-      stepper = micrograd.stepper(svg, detail.graph, {onStep: writeHash, onQuiz: writeHash});
+      stepper = micrograd.stepper(svg, detail.graph, {onStep: (k) => writeHash(k),
+        onQuiz: () => writeHash()});
     }
     stepper.load(detail.graph, svg || undefined, step); // its data texts: this epoch's
   }
@@ -213,7 +214,7 @@
     if (hovered) hover(hovered);
     document.body.dataset.epoch = String(entry.epoch);
     document.body.dataset.sample = String(sample);
-    if (write) writeHash();
+    if (write) writeHash(undefined);
   }
 
   // ---- controls ----------------------------------------------------------------------------

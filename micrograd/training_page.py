@@ -42,14 +42,17 @@ __all__ = ["EXPLAIN_LEAVES", "GRAPH_NODES", "HEAT_EVALS", "check_page", "write_p
 #: A sample graph with more leaves than this has no explain() texts on the page.
 EXPLAIN_LEAVES = 40
 #: The sample graphs on a page hold at most this many nodes in all (records × nodes).
-GRAPH_NODES = 40_000
+GRAPH_NODES = 25_000
 #: The heatmaps of a page evaluate at most about this many op nodes (grid × frames × nodes).
 HEAT_EVALS = 1_000_000
 
 Sample = tuple[tuple[Any, ...], Any]
 
 # A number inside the JSON text of a record: what pack() takes out into a record's values.
-_NUMBER = re.compile(r"(?<![\w.#])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+# A negative number in a formula is written in parentheses, "(-0.5)": taken out whole, so a
+# record whose numbers change sign keeps its template.
+_NUMBER = re.compile(r"\(-\d+(?:\.\d+)?(?:e[-+]?\d+)?\)"
+                     r"|(?<![\w.#])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
 
 
 def check_page(path: str | os.PathLike[str]) -> None:
@@ -65,29 +68,41 @@ def check_page(path: str | os.PathLike[str]) -> None:
 class Packer:
     """Records as (template, numbers): a template is a record's JSON with its numbers taken out.
 
-    Records of the same graph at other epochs differ only in their numbers, so they share a
-    template; the page puts the numbers back into it (string joining, no arithmetic).
+    Records of the same graph at other epochs differ only in their numbers, so they share
+    their text (``pieces``) and a template (which position takes which number: positions
+    that held equal numbers in every record so far share one); the page puts the numbers
+    back (string joining, no arithmetic). A record whose equal numbers differ from the
+    template's refines it into a new one.
     """
 
     def __init__(self) -> None:
+        self.pieces: list[list[str]] = []
         self.templates: list[dict[str, Any]] = []
-        self._by_pieces: dict[tuple[str, ...], list[int]] = {}
+        self._by_pieces: dict[tuple[str, ...], tuple[int, list[int]]] = {}
 
     def pack(self, data: Any) -> list[Any]:
-        """[template index, "n0|n1|…"]: the numbers of data's JSON text, each once."""
+        """[template index, "n0|n1|…"]: the numbers of data's JSON text, each slot once."""
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         pieces = tuple(_NUMBER.split(text))
         numbers = _NUMBER.findall(text)
-        for t in self._by_pieces.get(pieces, []):
+        known = self._by_pieces.get(pieces)
+        if known is None:
+            self.pieces.append(list(pieces))
+            known = self._by_pieces[pieces] = (len(self.pieces) - 1, [])
+        for t in reversed(known[1]):
             slots = self.templates[t]["slots"]
             values: list[str | None] = [None] * (max(slots) + 1 if slots else 0)
             if all(_put(values, s, n) for s, n in zip(slots, numbers)):
                 return [t, "|".join(v or "" for v in values)]
-        first: dict[str, int] = {}
-        slots = [first.setdefault(n, len(first)) for n in numbers]
-        self._by_pieces.setdefault(pieces, []).append(len(self.templates))
-        self.templates.append({"pieces": list(pieces), "slots": slots})
-        return [len(self.templates) - 1, "|".join(first)]
+        # a new template: equal numbers share a slot if they shared one in the last template
+        keys: list[Any] = (list(zip(numbers, self.templates[known[1][-1]]["slots"]))
+                           if known[1] else numbers)
+        first: dict[Any, int] = {}
+        slots = [first.setdefault(k, len(first)) for k in keys]
+        known[1].append(len(self.templates))
+        self.templates.append({"pieces": known[0], "slots": slots})
+        firsts = [k[0] if isinstance(k, tuple) else k for k in first]
+        return [len(self.templates) - 1, "|".join(firsts)]
 
 
 def _put(values: list[str | None], slot: int, number: str) -> bool:
@@ -515,6 +530,7 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         "reason": str(history.reason),
         "frames": out_frames,
         "templates": packer.templates,
+        "pieces": packer.pieces,
         "samples": [sample_text(x, t) for x, t in samples],
         "detail_samples": recording.samples if recording.per_sample else graph_samples,
         "held": held,

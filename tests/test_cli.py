@@ -45,10 +45,11 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     for name in ("w11", "w12", "b1", "w1", "w2", "a1", "z1", "ŷ", "E"):
         assert re.search(rf"(^| ){re.escape(name)}( |$)", text), name
-    # the backprop page beside the drawing: the same drawing, and the recorded steps
-    assert "open net221.html in a browser to step through backprop" in out
+    # the training page beside the drawing: the run, opening at epoch 0, sample 0, step 0
+    assert "training page written to net221.html: open it in a browser" in out
     page = (tmp_path / "net221.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 1 and '"name":"w11"' in page and "tanh" in page
+    assert 'id="training-data"' in page and '"w11"' in page and "tanh" in page
+    assert (tmp_path / "net221.html").stat().st_size <= 1_000_000
 
 
 def test_main_job_checks_the_page_path_before_any_work(

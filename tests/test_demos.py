@@ -268,3 +268,17 @@ def test_backprop_page_without_a_browser_writes_the_page_and_says_how(
     out = run(module, tmp_path, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop_page.html"]
     assert "no screenshot" in out and "apt-get install chromium" in out
+
+
+# ---- training_page -------------------------------------------------------------------------
+
+
+def test_training_page_writes_the_main_jobs_page_and_its_screenshot(browser, tmp_path):
+    require_dot()
+    done = subprocess.run([sys.executable, str(DEMOS / "training_page.py"), "--quick", "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "gradient below tolerance" in done.stdout
+    page = (tmp_path / "training_page.html").read_text(encoding="utf-8")
+    assert 'id="training-data"' in page and (tmp_path / "training_page.html").stat().st_size <= 1e6
+    assert (tmp_path / "training_page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
