@@ -11,7 +11,7 @@
 const micrograd = window.micrograd || (window.micrograd = {});
 micrograd.stepper = function (svg, data, hooks) {
   const NS = "http://www.w3.org/2000/svg";
-  let nodes, steps, grads, last, stepOf, received;
+  let nodes, steps, grads, last, stepOf, received, tolerance;
   const $ = (id) => document.getElementById(id);
   hooks = hooks || {};
 
@@ -66,6 +66,7 @@ micrograd.stepper = function (svg, data, hooks) {
   function feed(recording) {
     nodes = recording.nodes;
     steps = recording.steps;
+    tolerance = recording.tolerance; // trace.ANSWER_TOLERANCE
     grads = recording.grads;
     last = steps.length;
     stepOf = new Array(nodes.length).fill(0);
@@ -408,14 +409,41 @@ micrograd.stepper = function (svg, data, hooks) {
   // ---- check yourself: the quiz mode -------------------------------------------------------
   // For each child of the step the learner types its new grad or the local derivative. Until
   // the step is answered (checked or revealed) none of its numbers shows: not the notes', the
-  // children's grads, the step's text, the inspector's, nor the edge labels. An answer is
-  // right inside the interval Python wrote (trace.accepted: 0.1% of the largest number it is
-  // summed from); comparing the typed number with the interval's ends is the only arithmetic.
+  // children's grads, the step's text, the inspector's, nor the edge labels. The only
+  // arithmetic on the page's numbers is near(): a typed answer is right within the recording's
+  // tolerance (trace.ANSWER_TOLERANCE, 0.1%, as check() uses it) of the largest number it is
+  // summed from, compared with the number the page shows (4 significant digits).
 
   const quiz = {on: false, ask: "grad", done: new Map(), right: 0, wrong: 0, revealed: 0};
   const paren = (t) => (t.startsWith("-") ? "(" + t + ")" : t); // a number as a factor
 
-  function quizzable(k) { return k > 0 && steps[k - 1].updates.some((u) => u.ask); }
+  function numbers(u) { // a term's numbers, or null when one is not finite (not asked)
+    const n = {local: Number(u.local), term: Number(u.term), grad: Number(u.after),
+      before: Number(u.before)};
+    return Object.values(n).every(Number.isFinite) ? n : null;
+  }
+
+  function near(x, value, parts) { // x within the tolerance of value (summed from parts)
+    const scale = Math.max(Math.abs(value), ...parts.map(Math.abs));
+    return Math.abs(x - value) <= tolerance * scale;
+  }
+
+  function rightAnswer(n, ask) { // [the value asked for, the numbers it is summed from]
+    return ask === "grad" ? [n.grad, [n.before, n.term]] : [n.local, []];
+  }
+
+  function looksLike(x, n, ask) { // what a wrong number is, if it is one of the step's own
+    const [value, parts] = rightAnswer(n, ask);
+    const kinds = ask === "grad" ? [["term", n.term], ["local", n.local], ["-grad", -n.grad],
+      ["-term", -n.term], ["before", n.before]] : [["-local", -n.local], ["term", n.term],
+      ["grad", n.grad]];
+    for (const [kind, v] of kinds) {
+      if (!near(v, value, parts) && near(x, v, [])) return kind;
+    }
+    return "";
+  }
+
+  function quizzable(k) { return k > 0 && steps[k - 1].updates.some((u) => numbers(u)); }
   function quizHides(k) { return quiz.on && quizzable(k) && !quiz.done.has(k); }
 
   function quizControls() {
@@ -455,7 +483,7 @@ micrograd.stepper = function (svg, data, hooks) {
   function answerText(s, u, ask) { // the right answer, its formula with the numbers in
     const name = nodes[s.node].name, c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
     const forms = [u.formula, u.plugged].filter((f, n, all) => f && f !== u.local &&
-      all.indexOf(f) === n);
+      all.indexOf(f) === n); // (plugged: written only when it says more)
     const local = d + " = " + forms.map((f) => f + " = ").join("") + u.local;
     if (ask === "local") return local;
     return c + ".grad = " + u.before + " + " + d + " · " + name + ".grad = " + u.before +
@@ -488,27 +516,27 @@ micrograd.stepper = function (svg, data, hooks) {
     const s = steps[k - 1], ask = quiz.ask;
     const inputs = [...$("quiz-panel").querySelectorAll("input")];
     const typed = inputs.map((input) => input.value.trim());
-    const numbers = typed.map(readNumber);
-    if (!reveal && s.updates.some((u, j) => u.ask && numbers[j] === null)) {
+    const answers = typed.map(readNumber);
+    if (!reveal && s.updates.some((u, j) => numbers(u) && answers[j] === null)) {
       $("quiz-hint").textContent = "Type a number in each box (like -0.3242 or 1e-3), " +
         "or press reveal.";
       return;
     }
     const marks = s.updates.map((u, j) => {
-      if (!u.ask) return {cls: "given", text: "", why: []};
+      const n = numbers(u);
+      if (!n) return {cls: "given", text: "", why: []};
       if (reveal) {
         quiz.revealed++;
         return {cls: "revealed", text: "revealed", why: [answerText(s, u, ask)]};
       }
-      const [low, high] = u.ask[ask], x = numbers[j];
-      if (low <= x && x <= high) {
+      const [value, parts] = rightAnswer(n, ask);
+      if (near(answers[j], value, parts)) {
         quiz.right++;
         return {cls: "right", text: "✓ right", why: []};
       }
       quiz.wrong++;
-      const look = u.looks[ask].find(([a, b]) => a <= x && x <= b);
-      return {cls: "wrong", text: "✗ wrong", why: [meaning(look ? look[2] : "", s, u, ask),
-        answerText(s, u, ask)]};
+      return {cls: "wrong", text: "✗ wrong", why: [meaning(looksLike(answers[j], n, ask), s, u,
+        ask), answerText(s, u, ask)]};
     });
     quiz.done.set(k, {ask: ask, typed: reveal ? s.updates.map((u) =>
       (ask === "grad" ? u.after : u.local)) : typed, marks: marks});
@@ -542,7 +570,7 @@ micrograd.stepper = function (svg, data, hooks) {
       input.type = "text";
       input.inputMode = "decimal";
       input.autocomplete = "off";
-      if (!u.ask) {
+      if (!numbers(u)) {
         input.value = ask === "grad" ? u.after : u.local;
         input.disabled = true;
       } else if (done) {
