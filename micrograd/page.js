@@ -207,7 +207,9 @@ micrograd.stepper = function (svg, data, hooks) {
     const leader = tag(overlay, "line", "leader");
     const nx = Math.max(box.x, Math.min(t.x, box.x + box.width));
     const ny = Math.max(box.y, Math.min(t.y, box.y + box.height));
-    [["x1", t.x], ["y1", t.y], ["x2", nx], ["y2", ny]].forEach(([a, v]) => leader.setAttribute(a, v));
+    for (const [a, v] of [["x1", t.x], ["y1", t.y], ["x2", nx], ["y2", ny]]) {
+      leader.setAttribute(a, v);
+    }
     const g = tag(overlay, "g", cls);
     g.setAttribute("transform", "translate(" + box.x + "," + box.y + ")");
     const rect = tag(g, "rect");
