@@ -11,7 +11,7 @@
 const micrograd = window.micrograd || (window.micrograd = {});
 micrograd.stepper = function (svg, data, hooks) {
   const NS = "http://www.w3.org/2000/svg";
-  let nodes, steps, grads, last, stepOf, received;
+  let nodes, steps, grads, last, stepOf, received, tolerance;
   const $ = (id) => document.getElementById(id);
   hooks = hooks || {};
 
@@ -66,6 +66,7 @@ micrograd.stepper = function (svg, data, hooks) {
   function feed(recording) {
     nodes = recording.nodes;
     steps = recording.steps;
+    tolerance = recording.tolerance; // trace.ANSWER_TOLERANCE
     grads = recording.grads;
     last = steps.length;
     stepOf = new Array(nodes.length).fill(0);
@@ -206,7 +207,9 @@ micrograd.stepper = function (svg, data, hooks) {
     const leader = tag(overlay, "line", "leader");
     const nx = Math.max(box.x, Math.min(t.x, box.x + box.width));
     const ny = Math.max(box.y, Math.min(t.y, box.y + box.height));
-    [["x1", t.x], ["y1", t.y], ["x2", nx], ["y2", ny]].forEach(([a, v]) => leader.setAttribute(a, v));
+    for (const [a, v] of [["x1", t.x], ["y1", t.y], ["x2", nx], ["y2", ny]]) {
+      leader.setAttribute(a, v);
+    }
     const g = tag(overlay, "g", cls);
     g.setAttribute("transform", "translate(" + box.x + "," + box.y + ")");
     const rect = tag(g, "rect");
@@ -313,10 +316,17 @@ micrograd.stepper = function (svg, data, hooks) {
         return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
       };
       const view = svg.parentNode, r = view.getBoundingClientRect(), pad = 16;
+      // each way, all of the step if it fits in the view, else as much of it as fits with the
+      // node being processed: a window of the view's size on the step's middle, moved to hold it
       let [left, top, right, bottom] = span(parts);
-      if (right - left > r.width - 2 * pad || bottom - top > r.height - 2 * pad) {
-        [left, top, right, bottom] = span(active); // all cannot be seen at once: the node
-      }
+      const [aLeft, aTop, aRight, aBottom] = span(active);
+      const fitted = (lo, hi, aLo, aHi, size) => {
+        if (hi - lo <= size) return [lo, hi];
+        const start = Math.max(aHi - size, Math.min(aLo, (lo + hi - size) / 2));
+        return [start, start + size];
+      };
+      [left, right] = fitted(left, right, aLeft, aRight, r.width - 2 * pad);
+      [top, bottom] = fitted(top, bottom, aTop, aBottom, r.height - 2 * pad);
       if (left < r.left + pad) view.scrollLeft -= r.left + pad - left;
       else if (right > r.right - pad) view.scrollLeft += Math.min(right - r.right + pad,
         left - r.left - pad);
@@ -401,14 +411,41 @@ micrograd.stepper = function (svg, data, hooks) {
   // ---- check yourself: the quiz mode -------------------------------------------------------
   // For each child of the step the learner types its new grad or the local derivative. Until
   // the step is answered (checked or revealed) none of its numbers shows: not the notes', the
-  // children's grads, the step's text, the inspector's, nor the edge labels. An answer is
-  // right inside the interval Python wrote (trace.accepted: 0.1% of the largest number it is
-  // summed from); comparing the typed number with the interval's ends is the only arithmetic.
+  // children's grads, the step's text, the inspector's, nor the edge labels. The only
+  // arithmetic on the page's numbers is near(): a typed answer is right within the recording's
+  // tolerance (trace.ANSWER_TOLERANCE, 0.1%, as check() uses it) of the largest number it is
+  // summed from, compared with the number the page shows (4 significant digits).
 
   const quiz = {on: false, ask: "grad", done: new Map(), right: 0, wrong: 0, revealed: 0};
   const paren = (t) => (t.startsWith("-") ? "(" + t + ")" : t); // a number as a factor
 
-  function quizzable(k) { return k > 0 && steps[k - 1].updates.some((u) => u.ask); }
+  function numbers(u) { // a term's numbers, or null when one is not finite (not asked)
+    const n = {local: Number(u.local), term: Number(u.term), grad: Number(u.after),
+      before: Number(u.before)};
+    return Object.values(n).every(Number.isFinite) ? n : null;
+  }
+
+  function near(x, value, parts) { // x within the tolerance of value (summed from parts)
+    const scale = Math.max(Math.abs(value), ...parts.map(Math.abs));
+    return Math.abs(x - value) <= tolerance * scale;
+  }
+
+  function rightAnswer(n, ask) { // [the value asked for, the numbers it is summed from]
+    return ask === "grad" ? [n.grad, [n.before, n.term]] : [n.local, []];
+  }
+
+  function looksLike(x, n, ask) { // what a wrong number is, if it is one of the step's own
+    const [value, parts] = rightAnswer(n, ask);
+    const kinds = ask === "grad" ? [["term", n.term], ["local", n.local], ["-grad", -n.grad],
+      ["-term", -n.term], ["before", n.before]] : [["-local", -n.local], ["term", n.term],
+      ["grad", n.grad]];
+    for (const [kind, v] of kinds) {
+      if (!near(v, value, parts) && near(x, v, [])) return kind;
+    }
+    return "";
+  }
+
+  function quizzable(k) { return k > 0 && steps[k - 1].updates.some((u) => numbers(u)); }
   function quizHides(k) { return quiz.on && quizzable(k) && !quiz.done.has(k); }
 
   function quizControls() {
@@ -448,7 +485,7 @@ micrograd.stepper = function (svg, data, hooks) {
   function answerText(s, u, ask) { // the right answer, its formula with the numbers in
     const name = nodes[s.node].name, c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
     const forms = [u.formula, u.plugged].filter((f, n, all) => f && f !== u.local &&
-      all.indexOf(f) === n);
+      all.indexOf(f) === n); // (plugged: written only when it says more)
     const local = d + " = " + forms.map((f) => f + " = ").join("") + u.local;
     if (ask === "local") return local;
     return c + ".grad = " + u.before + " + " + d + " · " + name + ".grad = " + u.before +
@@ -481,27 +518,27 @@ micrograd.stepper = function (svg, data, hooks) {
     const s = steps[k - 1], ask = quiz.ask;
     const inputs = [...$("quiz-panel").querySelectorAll("input")];
     const typed = inputs.map((input) => input.value.trim());
-    const numbers = typed.map(readNumber);
-    if (!reveal && s.updates.some((u, j) => u.ask && numbers[j] === null)) {
+    const answers = typed.map(readNumber);
+    if (!reveal && s.updates.some((u, j) => numbers(u) && answers[j] === null)) {
       $("quiz-hint").textContent = "Type a number in each box (like -0.3242 or 1e-3), " +
         "or press reveal.";
       return;
     }
     const marks = s.updates.map((u, j) => {
-      if (!u.ask) return {cls: "given", text: "", why: []};
+      const n = numbers(u);
+      if (!n) return {cls: "given", text: "", why: []};
       if (reveal) {
         quiz.revealed++;
         return {cls: "revealed", text: "revealed", why: [answerText(s, u, ask)]};
       }
-      const [low, high] = u.ask[ask], x = numbers[j];
-      if (low <= x && x <= high) {
+      const [value, parts] = rightAnswer(n, ask);
+      if (near(answers[j], value, parts)) {
         quiz.right++;
         return {cls: "right", text: "✓ right", why: []};
       }
       quiz.wrong++;
-      const look = u.looks[ask].find(([a, b]) => a <= x && x <= b);
-      return {cls: "wrong", text: "✗ wrong", why: [meaning(look ? look[2] : "", s, u, ask),
-        answerText(s, u, ask)]};
+      return {cls: "wrong", text: "✗ wrong", why: [meaning(looksLike(answers[j], n, ask), s, u,
+        ask), answerText(s, u, ask)]};
     });
     quiz.done.set(k, {ask: ask, typed: reveal ? s.updates.map((u) =>
       (ask === "grad" ? u.after : u.local)) : typed, marks: marks});
@@ -535,7 +572,7 @@ micrograd.stepper = function (svg, data, hooks) {
       input.type = "text";
       input.inputMode = "decimal";
       input.autocomplete = "off";
-      if (!u.ask) {
+      if (!numbers(u)) {
         input.value = ask === "grad" ? u.after : u.local;
         input.disabled = true;
       } else if (done) {

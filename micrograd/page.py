@@ -4,7 +4,9 @@
 ``graph.draw_dot`` (the same drawing as ``render(root, "x.svg")``), inline; the forward values
 and the ``trace.backward_steps(root)`` records sit beside it as JSON; a small script replays
 them. Python is the only engine: every number on the page was formatted here, and the
-script does no arithmetic. No network: no CDN, no web fonts, no server.
+script does no arithmetic on them but the quiz's: whether a typed answer is within
+``trace.ANSWER_TOLERANCE`` (written into the data) of the number the page shows.
+No network: no CDN, no web fonts, no server.
 
 Step 0 is the graph after the forward pass, every grad 0; step k is the state after the k-th
 ``backward_steps`` record. ``#step=N`` (or ``#step=end``) in the URL opens a step.
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +28,8 @@ from typing import Any
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
 from micrograd.trace import (
+    ANSWER_TOLERANCE,
     ChildUpdate,
-    accepted,
     backward_steps,
     explain_each,
     local_formula_numbers,
@@ -114,7 +115,7 @@ def record(root: Value, explained: bool = True) -> Recording:
                     "child": c, "local": short(u.local_grad), "term": short(u.contribution),
                     "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
-                    **_quiz(step.node, n, u, before),
+                    **_plugged(step.node, n, u),
                 })
             steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
@@ -133,7 +134,8 @@ def record(root: Value, explained: bool = True) -> Recording:
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
-    return Recording(graph, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
+    data = {"nodes": nodes, "grads": grads, "steps": steps, "tolerance": ANSWER_TOLERANCE}
+    return Recording(graph, data, widest)
 
 
 def embed_json(data: Any) -> str:
@@ -142,37 +144,11 @@ def embed_json(data: Any) -> str:
         data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
 
 
-def _quiz(node: Value, n: int, u: ChildUpdate, before: float) -> dict[str, Any]:
-    """What the quiz mode asks of one chain-rule term, and how it marks an answer.
-
-    ``ask``: the answers counted right (trace.accepted) for the local derivative and for the
-    child's new grad; ``looks``: for each, the intervals of the wrong numbers that mean
-    something (the term without the grad before, the local derivative typed for the grad,
-    a sign flipped), by name; ``plugged``: the formula with the numbers in. Nothing when a
-    number is not finite (the page then shows the step as it is).
-    """
-    local, term, grad = u.local_grad, u.contribution, u.grad
-    if not math.isfinite(local + term + grad + before):  # inf - inf is NaN too
-        return {}
-    right_local, right_grad = accepted(local), accepted(grad, before, term)
-    return {"ask": {"local": right_local, "grad": right_grad},
-            "looks": {"local": _looks(right_local, (-local, "-local"), (term, "term"),
-                                      (grad, "grad")),
-                      "grad": _looks(right_grad, (term, "term"), (local, "local"),
-                                     (-grad, "-grad"), (-term, "-term"), (before, "before"))},
-            "plugged": local_formula_numbers(node, n)}
-
-
-def _looks(right: tuple[float, float], *meanings: tuple[float, str]) -> list[Any]:
-    """[low, high, name] of each meaning whose number is not a right answer, first name first."""
-    low, high = right
-    seen: set[float] = set()
-    looks = []
-    for value, kind in meanings:
-        if not low <= value <= high and value not in seen:
-            seen.add(value)
-            looks.append([*accepted(value), kind])
-    return looks
+def _plugged(node: Value, n: int, u: ChildUpdate) -> dict[str, str]:
+    """The local derivative's formula with the numbers in, for the quiz's wrong answers,
+    when it says more than the formula and the number do."""
+    plugged = local_formula_numbers(node, n)
+    return {} if plugged in (None, u.formula, short(u.local_grad)) else {"plugged": plugged}
 
 
 def asset(name: str) -> str:

@@ -582,17 +582,17 @@ def check(root: Value, answers: Mapping[str, float], walked: Walk | None = None)
     if not isinstance(answers, Mapping):
         raise TypeError(f"check: answers must map node names to numbers, got "
                         f"{type(answers).__name__}")
-    unknown = [name for name in answers if name not in set(graph.names.values())]
+    by_name = {name: node for node, name in graph.names.items()}
+    unknown = [name for name in answers if name not in by_name]
     if unknown:
         known = ", ".join(list(graph.names.values())[:30])
         more = " …" if len(graph.names) > 30 else ""
-        raise KeyError(f"check: no node named {', '.join(map(repr, unknown))} in the graph of "
+        raise ValueError(f"check: no node named {', '.join(map(repr, unknown))} in the graph of "
                        f"{graph.names[root]}; its nodes are {known}{more}")
     numbers = {name: number(x) for name, x in answers.items()}
     bad = [f"{name!r} is {preview(answers[name])}" for name, x in numbers.items() if x is None]
     if bad:
         raise TypeError(f"check: answers must be numbers: {', '.join(bad)}")
-    by_name = {name: node for node, name in graph.names.items()}
     asked = {by_name[name] for name in answers}
     paths = _Paths(graph, asked, 0)
     terms: dict[str, list[Term]] = {graph.names[node]: [] for node in asked}

@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not
 
 from benchmarks import (  # noqa: E402
     chain,
+    compile_size,
     harness,
     karpathy,
     memory,
@@ -156,9 +157,12 @@ def test_karpathy_versus_times_the_engine_in_a_directory() -> None:
     """The subprocess imports micrograd from the directory given: here, this checkout."""
     result = karpathy.versus(ROOT, steps=2, n_points=3)
     model = karpathy.value_model(Value, karpathy.weights(), karpathy.moons(3))
-    assert result["losses"] == [karpathy.value_step(model) for _ in range(3)]
-    assert len(result["ms"]) == 2 and result["median_ms"] > 0
+    assert result["losses"] == [karpathy.value_step(model) for _ in range(5)]  # warm-up, 2, 2
+    assert result["ms"] > 0 and result["clean_ms"] > 0
     assert result["engine"] == str(ROOT / "micrograd" / "engine.py")
+    chained = karpathy.versus(ROOT, steps=3, mode="chain")
+    assert chained["grad"] == pytest.approx(0.999**karpathy.CHAIN_N, rel=1e-12)
+    assert chained["ns_per_op"] > 0
     with pytest.raises(FileNotFoundError, match=r"no micrograd/engine\.py"):
         karpathy.versus(ROOT / "tests", steps=1)
 
@@ -315,13 +319,15 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     for word in ("machine:", "engine/floor", "karpathy", "compiled", "mlp_step", "chain N=200",
-                 "wide", "memory", "net221", "record N=", "PASS"):
+                 "wide", "memory", "net221", "record N=", "PASS", "steady", "clean heap",
+                 "compile chain 4,000 nodes", "peak MB"):
         assert word in proc.stdout, word
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["config"]["quick"] is True
     assert report["machine"]["cpu_count"] == os.cpu_count() and report["machine"]["gc_enabled"]
     workloads = {row["workload"].split()[0] for row in report["rows"]}
-    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221", "record"}
+    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221", "compile",
+                         "record"}
     for row in report["rows"]:
         assert row["engine"] is not None and math.isfinite(row["engine"])
         # a small run may see no garbage collection at all; every other figure is a cost
@@ -341,3 +347,40 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--versus", "old=/nonexistent"])
     assert exc.value.code == 2
     assert "NAME=DIR" in capsys.readouterr().err
+
+
+# ---- harness: steady state and clean heap; compile sizes ------------------------------
+
+
+def test_steady_includes_the_closing_collection_and_clean_heap_leaves_it_out() -> None:
+    import gc
+
+    calls = []
+
+    def collect_count() -> None:
+        calls.append(gc.get_count()[0])
+
+    collections: list[str] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            collections.append("full")
+
+    gc.callbacks.append(watch)
+    try:
+        result = harness.steady(collect_count, 5)()
+        assert len(calls) == 5 and result["ms"] > 0 and collections  # it ran gc.collect()
+        collections.clear()
+        result = harness.clean_heap(collect_count, 3)()
+        assert len(calls) == 8 and result["ms"] > 0 and len(collections) == 3
+    finally:
+        gc.callbacks.remove(watch)
+
+
+def test_compile_size_measures_a_chain() -> None:
+    root = compile_size.chain(1_000)
+    assert len(topological_order(root, leaves=False)) == 1_000
+    measured = compile_size.measure(2_000)
+    assert measured["seconds"] > 0 and 0 < measured["kept_mb"] < measured["peak_mb"]
+    rows = compile_size.run([1_000])
+    assert [r.passed for r in rows if r.target] == [True]
