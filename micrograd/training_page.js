@@ -222,8 +222,7 @@
       record.steps.length);
     if (!stepper) {
       stepper = micrograd.stepper(svg, record, {onStep: (n) => writeHash(n),
-        onQuiz: () => writeHash(undefined), quiz: T.quiz && /(^#|&)quiz(&|$)/.test(location.hash)});
-      if (!T.quiz) document.querySelectorAll("#stepper .quiz-toggle").forEach((q) => { q.hidden = true; });
+        onQuiz: () => writeHash(undefined)});
     }
     stepper.load(record, svg || undefined, step); // its data texts: this epoch's
     shown = key;
@@ -326,7 +325,7 @@
 
   window.addEventListener("hashchange", () => {
     const [f, s, k] = readHash();
-    const quiz = T.quiz && /(^#|&)quiz(&|$)/.test(location.hash);
+    const quiz = /(^#|&)quiz(&|$)/.test(location.hash);
     if (stepper && quiz !== stepper.quizOn) stepper.quiz(quiz);
     show(f, s, k, false);
   });

@@ -631,7 +631,6 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         "detail_samples": recording.samples if recording.per_sample else pool,
         "graph_samples_text": _list(graph_samples),
         "held": held,
-        "quiz": explained,
         "heat_svg_markup": heat_markup,
         "palette": heat.palette if heat else [],
         "legend": heat_legend(heat, samples) if heat else "",
@@ -665,7 +664,6 @@ def _graph(model: Module, params: list[Value], sample: Sample, loss: Callable[[A
     inputs, target = sample
     root = loss(model(*inputs), target)
     rec = record(root, explained)
-    _quiz_for_page(rec.data, explained)
     if grads is not None:
         for p in params:
             p.grad = 0.0
@@ -690,39 +688,6 @@ def _graph(model: Module, params: list[Value], sample: Sample, loss: Callable[[A
                 wide_grad[i], grad_at[i] = g, float(g)
     drawings[k] = (key, drawings[k][1], wide_data, wide_grad, data_at, grad_at)
     return rec.data, k
-
-
-def _quiz_for_page(graph: dict[str, Any], small: bool) -> None:
-    """A small graph's quiz intervals widened to 5 significant digits; a large graph, no quiz.
-
-    Shorter texts: an interval (0.1% of its number, trace.accepted) grows by at most 0.01%
-    of its ends. A large graph's pages leave the quiz out, as they leave out explain().
-    """
-    for step in graph["steps"]:
-        for u in step["updates"]:
-            if not small:
-                for key in ("ask", "looks", "plugged"):
-                    u.pop(key, None)
-            elif "ask" in u:
-                u["ask"] = {k: _outward(*v) for k, v in u["ask"].items()}
-                u["looks"] = {k: [[*_outward(low, high), kind] for low, high, kind in v]
-                              for k, v in u["looks"].items()}
-
-
-def _outward(low: float, high: float) -> list[float]:
-    """[low, high] widened to numbers of 5 significant digits."""
-    return [_digits(low, -1), _digits(high, 1)]
-
-
-def _digits(x: float, way: int) -> float:
-    """x rounded to 5 significant digits, down (way −1) or up (way 1)."""
-    if x == 0 or not math.isfinite(x):
-        return x
-    mantissa, exponent = f"{x:.4e}".split("e")
-    digits = int(mantissa.replace(".", ""))  # x ≈ digits·10^(exponent − 4)
-    if (float(f"{digits}e{int(exponent) - 4}") - x) * way < 0:  # rounded the wrong way
-        digits += way
-    return float(f"{digits}e{int(exponent) - 4}")
 
 
 def _draw(root: Value, wide_data: list[str], wide_grad: list[str], data_at: list[float],
@@ -778,7 +743,7 @@ def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[in
              "epoch shows the nearest of these.")
     if not explained:
         text += (f" The graph has more than {EXPLAIN_LEAVES} leaves: the node panel leaves "
-                 "out explain()'s path-by-path texts, and there is no quiz (check yourself).")
+                 "out explain()'s path-by-path texts.")
     return text
 
 

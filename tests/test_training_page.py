@@ -139,10 +139,10 @@ def test_evenly_and_packing_round_trip() -> None:
     assert len(templates) == 3
 
 
-def test_the_pages_records_are_the_rebuilt_graphs_quiz_widened_a_little(
-        run: tuple[Any, Path], hand: Hand) -> None:
+def test_the_pages_records_are_page_record_of_the_hand_runs_net(run: tuple[Any, Path],
+                                                                 hand: Hand) -> None:
     """Unpacked as the page unpacks them, the graphs at epochs 0 and end are page.record's of
-    the net at the hand run's parameters, except the quiz's intervals: 5 digits, outward."""
+    the net at the hand run's parameters (the quiz's data included)."""
     _, path = run
     page = json.loads(path.read_text(encoding="utf-8").split(
         'id="training-data">')[1].split("</script>")[0])
@@ -155,21 +155,7 @@ def test_the_pages_records_are_the_rebuilt_graphs_quiz_widened_a_little(
             for p, v in zip(net.parameters(), hand[f["epoch"], s][0]):
                 p.data = v
             (x1, x2), y = data.xor()[s]
-            want = record(half_squared_error(net(x1, x2), y)).data
-            intervals = 0
-            for step, wanted in zip(got["steps"], want["steps"], strict=True):
-                for u, w in zip(step["updates"], wanted["updates"], strict=True):
-                    pairs = [(u["ask"][k], w["ask"][k]) for k in ("local", "grad")] + [
-                        (a[:2], b[:2]) for k in ("local", "grad")
-                        for a, b in zip(u["looks"][k], w["looks"][k], strict=True)]
-                    for (low, high), (lo, hi) in pairs:
-                        assert low <= lo <= hi <= high
-                        assert lo - low <= 1e-4 * abs(lo) and high - hi <= 1e-4 * abs(hi)
-                        intervals += 1
-                    for k in ("ask", "looks"):
-                        u.pop(k)
-                        w.pop(k)
-            assert got == want and intervals > 100
+            assert got == record(half_squared_error(net(x1, x2), y)).data
 
 
 def test_a_page_needs_an_html_path_before_training(tmp_path: Path) -> None:
@@ -382,8 +368,8 @@ def test_the_plane_says_what_its_colours_and_points_mean(tab: Any, run: tuple[An
 
 def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """Adam's columns; a large graph (no quiz, no explain); graphs on a few epochs only: an
-    epoch between shows the nearest, a sample without graphs says which samples have them."""
+    """Adam's columns; a large graph (no explain texts); graphs on a few epochs only: an epoch
+    between shows the nearest, a sample without graphs says which samples have them."""
     require_dot()
     monkeypatch.setattr(training_page, "GRAPH_NODES", 1)  # one sample's graphs, epochs 0, end
     samples = [(x, int(t)) for x, t in data.spiral(8, noise=0.2, seed=0)]
@@ -406,5 +392,4 @@ def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
     go(tab, path, "#epoch=1&sample=0&step=end")
     assert tab.get_attribute("body", "data-graph-epoch") == "0"
     assert "no backward pass at epoch 1; epoch 0 is the nearest" in tab.inner_text("#graph-title")
-    assert tab.locator("#stepper .quiz-toggle").is_hidden()
-    assert "there is no quiz" in tab.inner_text("#held")
+    assert "leaves out explain()" in tab.inner_text("#held")
