@@ -4,7 +4,9 @@
 ``graph.draw_dot`` (the same drawing as ``render(root, "x.svg")``), inline; the forward values
 and the ``trace.backward_steps(root)`` records sit beside it as JSON; a small script replays
 them. Python is the only engine: every number on the page was formatted here, and the
-script does no arithmetic. No network: no CDN, no web fonts, no server.
+script does no arithmetic on them but the quiz's: whether a typed answer is within
+``trace.ANSWER_TOLERANCE`` (written into the data) of the number the page shows.
+No network: no CDN, no web fonts, no server.
 
 Step 0 is the graph after the forward pass, every grad 0; step k is the state after the k-th
 ``backward_steps`` record. ``#step=N`` (or ``#step=end``) in the URL opens a step.
@@ -25,7 +27,13 @@ from typing import Any
 
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
-from micrograd.trace import backward_steps, explain_each
+from micrograd.trace import (
+    ANSWER_TOLERANCE,
+    ChildUpdate,
+    backward_steps,
+    explain_each,
+    local_formula_numbers,
+)
 from micrograd.walk import Walk, walk
 
 __all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
@@ -99,7 +107,7 @@ def record(root: Value, explained: bool = True) -> Recording:
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
             updates = []
-            for u in step.updates:
+            for n, u in enumerate(step.updates):
                 c = index[u.child]
                 before = history[c][-1][1]
                 history[c].append((k, u.grad))
@@ -107,6 +115,7 @@ def record(root: Value, explained: bool = True) -> Recording:
                     "child": c, "local": short(u.local_grad), "term": short(u.contribution),
                     "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
+                    **_plugged(step.node, n, u),
                 })
             steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
@@ -125,13 +134,21 @@ def record(root: Value, explained: bool = True) -> Recording:
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
-    return Recording(graph, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
+    data = {"nodes": nodes, "grads": grads, "steps": steps, "tolerance": ANSWER_TOLERANCE}
+    return Recording(graph, data, widest)
 
 
 def embed_json(data: Any) -> str:
     """data as JSON that can sit inside a <script> element (no < > &, no lone surrogate)."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
         data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+def _plugged(node: Value, n: int, u: ChildUpdate) -> dict[str, str]:
+    """The local derivative's formula with the numbers in, for the quiz's wrong answers,
+    when it says more than the formula and the number do."""
+    plugged = local_formula_numbers(node, n)
+    return {} if plugged in (None, u.formula, short(u.local_grad)) else {"plugged": plugged}
 
 
 def asset(name: str) -> str:
@@ -151,7 +168,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 {css}</style>
 </head>
-<body>
+<body class="backprop">
 <header>
   <div class="controls" role="toolbar" aria-label="backward pass">
     <button id="first" title="first step (Home)">|◀</button>

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 from micrograd import ops
@@ -76,14 +78,26 @@ def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str | 
 def local_formula_numbers(node: Value, index: int) -> str | None:
     """local_formula with the operands' and the output's numbers in place of their names.
 
-    ``1 - (0.5598)²`` for tanh's ``1 - z1²``: each number in parentheses, unless the
-    formula is that one number (``∂a1/∂w11 = x1`` gives ``1``).
+    ``1 - (0.5598)²`` for tanh's ``1 - z1²``: a number in parentheses when it is negative
+    or raised to a power, so the text reads as the formula does.
     """
-    bare = [short(child.data) for child in node.children]
-    text = _filled(node, index, bare, short(node.data))
-    if text is None or text in (*bare, short(node.data)) or ops.get(node.op).formula is None:
-        return text
-    return _filled(node, index, [f"({t})" for t in bare], f"({short(node.data)})")
+    count = len(node.children)
+    text = _filled(node, index, [f"\x00{k}\x00" for k in range(count)], f"\x00{count}\x00")
+    if text is None:
+        return None
+
+    def number(m: re.Match[str]) -> str:
+        k = int(m[1])
+        shown = short(node.children[k].data if k < count else node.data)
+        power = m[2] or ""
+        return (f"({shown})" if power or shown.startswith("-") else shown) + power
+
+    whole = _MARK.fullmatch(text)  # the formula is one number: "x1" gives "1", "(-1)" none
+    return short(node.children[int(whole[1])].data) if whole and not whole[2] and int(
+        whole[1]) < count else _MARK.sub(number, text)
+
+
+_MARK = re.compile("\x00(\\d+)\x00(²|\\*\\*)?")  # where local_formula_numbers puts a number
 
 
 def _filled(node: Value, index: int, terms: list[str], out: str) -> str | None:
@@ -228,6 +242,7 @@ def _elided(factors: list[str], hidden: int, sep: str) -> str:
     return sep.join([*factors[:_HALF], f"…({hidden} more)…", *factors[_HALF:]])
 
 
+@lru_cache(maxsize=4096)
 def _factor(formula: str) -> str:
     """A formula as a factor of a product: in parentheses unless it is a single term."""
     depth, outside = 0, ""  # the characters outside any parentheses
@@ -514,9 +529,12 @@ def accepted(value: float, *parts: float) -> tuple[float, float]:
     ``parts`` are the numbers value is summed from (a grad before and the term added), so an
     answer worked from rounded parts passes even when they nearly cancel.
     """
-    scale = max([abs(value), *(abs(p) for p in parts if math.isfinite(p))])
     if not math.isfinite(value):
         return value, value
+    scale = abs(value)
+    for part in parts:
+        if abs(part) > scale and math.isfinite(part):
+            scale = abs(part)
     return value - ANSWER_TOLERANCE * scale, value + ANSWER_TOLERANCE * scale
 
 
@@ -591,17 +609,17 @@ def check(root: Value, answers: Mapping[str, float], walked: Walk | None = None)
     if not isinstance(answers, Mapping):
         raise TypeError(f"check: answers must map node names to numbers, got "
                         f"{type(answers).__name__}")
-    unknown = [name for name in answers if name not in set(graph.names.values())]
+    by_name = {name: node for node, name in graph.names.items()}
+    unknown = [name for name in answers if name not in by_name]
     if unknown:
         known = ", ".join(list(graph.names.values())[:30])
         more = " …" if len(graph.names) > 30 else ""
-        raise KeyError(f"check: no node named {', '.join(map(repr, unknown))} in the graph of "
+        raise ValueError(f"check: no node named {', '.join(map(repr, unknown))} in the graph of "
                        f"{graph.names[root]}; its nodes are {known}{more}")
     numbers = {name: number(x) for name, x in answers.items()}
     bad = [f"{name!r} is {preview(answers[name])}" for name, x in numbers.items() if x is None]
     if bad:
         raise TypeError(f"check: answers must be numbers: {', '.join(bad)}")
-    by_name = {name: node for node, name in graph.names.items()}
     asked = {by_name[name] for name in answers}
     paths = _Paths(graph, asked, 0)
     terms: dict[str, list[Term]] = {graph.names[node]: [] for node in asked}

@@ -37,12 +37,15 @@ from micrograd.record import Frame, Recording, Update, evenly
 from micrograd.train import TrainHistory
 from micrograd.walk import walk
 
-__all__ = ["EXPLAIN_LEAVES", "GRAPH_NODES", "HEAT_EVALS", "check_page", "write_page"]
+__all__ = ["BINS", "EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "Packer",
+           "check_page", "unpack", "write_page"]
 
 #: A sample graph with more leaves than this has no explain() texts on the page.
 EXPLAIN_LEAVES = 40
 #: The sample graphs on a page hold at most this many nodes in all (records × nodes).
-GRAPH_NODES = 25_000
+GRAPH_NODES = 12_000
+#: Graphs go to as few samples as leave room for this many epochs of each (if the run has them).
+GRAPH_FRAMES = 5
 #: The heatmaps of a page evaluate at most about this many op nodes (grid × frames × nodes).
 HEAT_EVALS = 1_000_000
 
@@ -66,49 +69,74 @@ def check_page(path: str | os.PathLike[str]) -> None:
 
 
 class Packer:
-    """Records as (template, numbers): a template is a record's JSON with its numbers taken out.
+    """Records as (template, numbers): a template is records' JSON text with their numbers out.
 
-    Records of the same graph at other epochs differ only in their numbers, so they share
-    their text (``pieces``) and a template (which position takes which number: positions
-    that held equal numbers in every record so far share one); the page puts the numbers
-    back (string joining, no arithmetic). A record whose equal numbers differ from the
-    template's refines it into a new one.
+    Records of one graph at other epochs differ only in their numbers, so they share their
+    text. ``pack`` files a record under its number-free text and returns its reference, an
+    empty list; ``templates()`` then fills every reference in with [template index, "n0|n1|…"]:
+    a number that is the same in every record of a template stays in its text, and positions
+    whose numbers are equal in every record share one slot. The page puts the numbers back
+    (string joining, no arithmetic): see ``unpack``.
     """
 
     def __init__(self) -> None:
-        self.pieces: list[list[str]] = []
-        self.templates: list[dict[str, Any]] = []
-        self._by_pieces: dict[tuple[str, ...], tuple[int, list[int]]] = {}
+        self._groups: dict[tuple[str, ...], list[tuple[list[Any], list[str]]]] = {}
 
     def pack(self, data: Any) -> list[Any]:
-        """[template index, "n0|n1|…"]: the numbers of data's JSON text, each slot once."""
+        """data's reference, filled in by templates()."""
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        pieces = tuple(_NUMBER.split(text))
-        numbers = _NUMBER.findall(text)
-        known = self._by_pieces.get(pieces)
-        if known is None:
-            self.pieces.append(list(pieces))
-            known = self._by_pieces[pieces] = (len(self.pieces) - 1, [])
-        for t in reversed(known[1]):
-            slots = self.templates[t]["slots"]
-            values: list[str | None] = [None] * (max(slots) + 1 if slots else 0)
-            if all(_put(values, s, n) for s, n in zip(slots, numbers)):
-                return [t, "|".join(v or "" for v in values)]
-        # a new template: equal numbers share a slot if they shared one in the last template
-        keys: list[Any] = (list(zip(numbers, self.templates[known[1][-1]]["slots"]))
-                           if known[1] else numbers)
-        first: dict[Any, int] = {}
-        slots = [first.setdefault(k, len(first)) for k in keys]
-        known[1].append(len(self.templates))
-        self.templates.append({"pieces": known[0], "slots": slots})
-        firsts = [k[0] if isinstance(k, tuple) else k for k in first]
-        return [len(self.templates) - 1, "|".join(firsts)]
+        ref: list[Any] = []
+        self._groups.setdefault(tuple(_NUMBER.split(text)), []).append(
+            (ref, _NUMBER.findall(text)))
+        return ref
+
+    def templates(self) -> list[dict[str, Any]]:
+        """The templates: {"pieces": texts between slots, "same": [position, slot, …]}.
+
+        Slot k of a record's numbers fills position k of its template unless "same" names an
+        earlier slot for that position: a number equal to an earlier one in every record, or
+        (slot −1 − j) to slot j's number with the other sign.
+        """
+        out: list[dict[str, Any]] = []
+        for pieces, members in self._groups.items():
+            texts, same = [pieces[0]], []
+            slot_of: dict[tuple[str, ...], int] = {}
+            for column, after in zip(zip(*(numbers for _, numbers in members)), pieces[1:]):
+                if len(set(column)) == 1:  # one number in every record: part of the text
+                    texts[-1] += column[0] + after
+                    continue
+                negated = tuple(map(_negated, column))
+                if column in slot_of:
+                    same += [len(texts) - 1, slot_of[column]]
+                elif negated in slot_of:
+                    same += [len(texts) - 1, -1 - slot_of[negated]]
+                else:
+                    slot_of[column] = len(slot_of)
+                texts.append(after)
+            for m, (ref, _) in enumerate(members):
+                ref[:] = [len(out), "|".join(column[m] for column in slot_of)]
+            out.append({"pieces": texts, "same": same})
+        return out
 
 
-def _put(values: list[str | None], slot: int, number: str) -> bool:
-    if values[slot] is None:
-        values[slot] = number
-    return values[slot] == number
+def _negated(number: str) -> str:
+    """The number's text with the other sign ("" for a number in parentheses: none)."""
+    if number.startswith("("):
+        return ""
+    return number[1:] if number.startswith("-") else f"-{number}"
+
+
+def unpack(template: dict[str, Any], ref: list[Any]) -> Any:
+    """A packed record back (as the page's unpack does it): its template with its numbers in."""
+    values, same, texts = ref[1].split("|"), template["same"], template["pieces"]
+    text, new, r = texts[0], 0, 0
+    for i, after in enumerate(texts[1:]):
+        if r < len(same) and same[r] == i:
+            slot, r = same[r + 1], r + 2
+        else:
+            slot, new = new, new + 1
+        text += (values[slot] if slot >= 0 else _negated(values[-1 - slot])) + after
+    return json.loads(text)
 
 
 # ---- the parameter table: each update as the notes' formula with numbers ----------------
@@ -230,33 +258,42 @@ class Plane:
         return result
 
 
-# Colours: two classes (or a regression) shade from blue to orange; more classes have hues.
-_TWO = ["#1c7ed6", "#4dabf7", "#a5d8ff", "#e7f5ff", "#f8f9fa", "#fff4e6", "#ffd8a8",
-        "#ffa94d", "#f76707"]
+# Colours: one output shades from blue (low) through white (between the targets) to orange
+# (high); more classes have a hue each, paler where the model is less sure.
+_BLUE, _WHITE, _ORANGE = (0x1c, 0x3f, 0x8c), (0xf8, 0xf9, 0xfa), (0xc2, 0x41, 0x0c)
 _HUES = [("#d0ebff", "#74c0fc", "#1c7ed6"), ("#ffe8cc", "#ffc078", "#f76707"),
          ("#d3f9d8", "#8ce99a", "#37b24d"), ("#f3d9fa", "#e599f7", "#ae3ec9"),
          ("#fff3bf", "#ffe066", "#f59f00"), ("#ffe3e3", "#ffa8a8", "#f03e3e")]
 _CODES = "0123456789abcdefghijklmnopqrstuvwxyz"
+#: One output's scale: BINS bins a tenth of (hi − lo) wide, from lo − (hi − lo) to hi + (hi − lo).
+BINS = 30
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> str:
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 
 class Heat:
-    """Colour codes of the plane's points: the page paints cell i with palette[code[i]]."""
+    """Colour codes of the plane's points: the page paints cell i with palette[code[i]].
+
+    One output (ŷ against targets lo and hi): BINS bins of a tenth of hi − lo each, from
+    lo − (hi − lo) to hi + (hi − lo), white at the middle of the targets; ŷ beyond takes the
+    end bins. Classes: the hue of the class with the largest output, three shades of sure.
+    """
 
     def __init__(self, samples: list[Sample], outputs: int) -> None:
         targets = [t for _, t in samples]
         self.classes = outputs if outputs > 1 else 0
         if self.classes:
             self.palette = [c for hue in _HUES[: self.classes] for c in hue]
-            self.legend = "colour: the class with the largest output (darker: more sure)"
-        else:
-            numbers = [float(t) for t in targets]
-            self.lo, self.hi = min(numbers), max(numbers)
-            if self.lo == self.hi:
-                self.lo, self.hi = self.lo - 1.0, self.hi + 1.0
-            self.palette = list(_TWO)
-            self.legend = (f"colour: the model's output ŷ, blue at {short(self.lo)} or less, "
-                           f"orange at {short(self.hi)} or more")
-        self.points = [self.point_colour(t) for t in targets]
+            return
+        numbers = [float(t) for t in targets]
+        self.lo, self.hi = min(numbers), max(numbers)
+        if self.lo == self.hi:
+            self.lo, self.hi = self.lo - 1.0, self.hi + 1.0
+        half = BINS / 2
+        self.palette = [_mix(_WHITE, _BLUE if k < half else _ORANGE,
+                             (abs(k + 0.5 - half) / half) ** 0.75) for k in range(BINS)]
 
     def code(self, outs: list[float]) -> str:
         if self.classes:
@@ -266,24 +303,56 @@ class Heat:
             level = 0 if p < 0.5 else 1 if p < 0.8 else 2
             return _CODES[3 * (top % len(_HUES)) + level]
         y = outs[0]
-        if not math.isfinite(y):
-            return _CODES[4]
-        frac = (y - self.lo) / (self.hi - self.lo)
-        return _CODES[min(8, max(0, round(frac * 8)))]
+        if math.isnan(y):
+            return _CODES[BINS // 2]
+        bin_ = math.floor(((y - self.lo) / (self.hi - self.lo) + 1.0) * 10) if math.isfinite(y) \
+            else (0 if y < 0 else BINS - 1)
+        return _CODES[min(BINS - 1, max(0, bin_))]
 
     def point_colour(self, target: Any) -> str:
         if self.classes:
             return _HUES[int(target) % len(_HUES)][2]
-        return _TWO[0] if float(target) <= (self.lo + self.hi) / 2 else _TWO[-1]
+        return self.palette[2] if float(target) <= (self.lo + self.hi) / 2 else self.palette[-3]
+
+    def spread(self, values: list[list[float]]) -> str:
+        """What the colours say at one epoch: ŷ's range over the plane (one output)."""
+        if self.classes:
+            return ""
+        ys = [outs[0] for outs in values]
+        return f"At this epoch ŷ runs from {short(min(ys))} to {short(max(ys))} over the plane."
+
+    def legend_svg(self, width: float) -> str:
+        """A colour bar with its numbers (one output), or a swatch per class."""
+        parts = []
+        if self.classes:
+            for c in range(self.classes):
+                x = c * 70
+                parts.append(f'<rect x="{x}" y="0" width="12" height="12" '
+                             f'fill="{self.palette[3 * c + 2]}"/><text x="{x + 16}" y="10">'
+                             f'class {c}</text>')
+            return "".join(parts)
+        step = width / BINS
+        for k, colour in enumerate(self.palette):
+            parts.append(f'<rect x="{k * step:.2f}" y="0" width="{step + 0.3:.2f}" height="10" '
+                         f'fill="{colour}"/>')
+        span = self.hi - self.lo
+        for k, value in ((0, self.lo - span), (10, self.lo), (15, (self.lo + self.hi) / 2),
+                         (20, self.hi), (30, self.hi + span)):
+            anchor = "start" if k == 0 else "end" if k == BINS else "middle"
+            parts.append(f'<line x1="{k * step:.2f}" y1="0" x2="{k * step:.2f}" y2="13" '
+                         f'class="tick"/><text x="{k * step:.2f}" y="23" '
+                         f'text-anchor="{anchor}">{short(value)}</text>')
+        return "".join(parts)
 
 
-def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 300) -> str:
-    """The plane's SVG: grid cells (painted per epoch by the page) and the data points."""
+def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 210) -> str:
+    """The plane's SVG: grid cells (painted per epoch by the page), the data points, the
+    colour bar."""
     g = plane.grid
     cell = size / g
     x0, x1, y0, y1 = plane.box
-    parts = [f'<svg id="heat" viewBox="-30 -4 {size + 34} {size + 30}" width="{size + 34}" '
-             f'height="{size + 30}" role="img" aria-label="the model\'s output over the '
+    parts = [f'<svg id="heat" viewBox="-44 -4 {size + 48} {size + 62}" width="{size + 48}" '
+             f'height="{size + 62}" role="img" aria-label="the model\'s output over the '
              f'input plane">']
     for j in range(g):
         for i in range(g):
@@ -292,16 +361,32 @@ def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 300) -
     for s, (x, target) in enumerate(samples):
         px = (float(x[0]) - x0) / (x1 - x0) * size
         py = (y1 - float(x[1])) / (y1 - y0) * size
-        parts.append(f'<circle class="point" data-sample="{s}" cx="{px:.2f}" cy="{py:.2f}" '
-                     f'r="{6 if len(samples) <= 20 else 3.5}" fill="{heat.point_colour(target)}">'
+        parts.append(f'<circle class="point {"big" if len(samples) <= 20 else "small"}" '
+                     f'data-sample="{s}" cx="{px:.2f}" cy="{py:.2f}" '
+                     f'r="{7 if len(samples) <= 20 else 3.5}" fill="{heat.point_colour(target)}">'
                      f'<title>sample {s}: {html.escape(sample_text(x, target))}</title></circle>')
     parts.append(f'<text x="0" y="{size + 14}">{short(x0)}</text>'
                  f'<text x="{size}" y="{size + 14}" text-anchor="end">{short(x1)}</text>'
-                 f'<text x="{size / 2}" y="{size + 24}" text-anchor="middle">x1</text>'
+                 f'<text x="{size / 2}" y="{size + 14}" text-anchor="middle">x1</text>'
                  f'<text x="-4" y="{size}" text-anchor="end">{short(y0)}</text>'
                  f'<text x="-4" y="10" text-anchor="end">{short(y1)}</text>'
-                 f'<text x="-16" y="{size / 2}" text-anchor="middle">x2</text></svg>')
+                 f'<text x="-4" y="{size / 2}" text-anchor="end">x2</text>'
+                 f'<g class="bar" transform="translate(0 {size + 24})">'
+                 f'{heat.legend_svg(size)}</g></svg>')
     return "".join(parts)
+
+
+def heat_legend(heat: Heat, samples: list[Sample]) -> str:
+    """The plane's legend in words: what the colours and the points mean."""
+    if heat.classes:
+        return ("Colour: the class with the largest output, paler where less sure (softmax "
+                "under 0.8, under 0.5). Points: the samples, in their class's colour; ringed: "
+                "the selected one.")
+    targets = sorted({float(t) for _, t in samples})
+    points = (f"blue y = {short(targets[0])}, orange y = {short(targets[-1])}"
+              if len(targets) == 2 else "blue: y in the lower half, orange: the upper")
+    return (f"Colour: ŷ on the bar's scale. Points: the samples, {points}; ringed: the "
+            "selected one.")
 
 
 def sample_text(x: Sequence[Any], target: Any) -> str:
@@ -313,7 +398,7 @@ def sample_text(x: Sequence[Any], target: Any) -> str:
 # ---- the loss curve ------------------------------------------------------------------------
 
 
-def loss_svg(losses: list[float], width: int = 420, height: int = 170) -> tuple[str, Callable[
+def loss_svg(losses: list[float], width: int = 360, height: int = 160) -> tuple[str, Callable[
         [int], str]]:
     """The mean loss per epoch as an SVG (log scale when every loss is positive), and the
     cursor's x for an epoch."""
@@ -384,7 +469,7 @@ def network_layout(model: Module) -> list[list[dict[str, Any]]] | None:
     return None
 
 
-def network_svg(layers: list[list[dict[str, Any]]], width: int = 360, height: int = 300) -> str:
+def network_svg(layers: list[list[dict[str, Any]]], width: int = 320, height: int = 250) -> str:
     """The network's SVG: a circle per neuron, a line per weight (styled per epoch)."""
     pos: list[list[tuple[float, float]]] = []
     for k, layer in enumerate(layers):
@@ -394,13 +479,16 @@ def network_svg(layers: list[list[dict[str, Any]]], width: int = 360, height: in
     big = max(len(layer) for layer in layers) > 8
     parts = [f'<svg id="net" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'role="img" aria-label="the network: neurons and weights">']
+    hits: list[str] = []
     for k, layer in enumerate(layers[1:], 1):
         for j, neuron in enumerate(layer):
             x2, y2 = pos[k][j]
             for i, p in neuron["in"]:
                 x1, y1 = pos[k - 1][i]
-                parts.append(f'<line class="w" data-p="{p}" x1="{x1:.1f}" y1="{y1:.1f}" '
-                             f'x2="{x2:.1f}" y2="{y2:.1f}"/>')
+                ends = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
+                parts.append(f'<line class="w" data-p="{p}" {ends}/>')
+                hits.append(f'<line class="hit" data-p="{p}" {ends}/>')  # a wide hover target
+    parts += hits
     for k, layer in enumerate(layers):
         for j, neuron in enumerate(layer):
             x, y = pos[k][j]
@@ -475,17 +563,22 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         heat = Heat(samples, len(plane.outputs))
         heat_markup = heat_svg(plane, heat, samples)
 
-    # which (frame, sample) pairs get a graph: the detail frames' samples, within GRAPH_NODES
+    # which (frame, sample) pairs get a graph: within GRAPH_NODES, as many detail samples as
+    # leave room for GRAPH_FRAMES epochs, then as many detail epochs as fit
     detail_frames = [i for i, f in enumerate(frames) if f.updates]
-    graph_samples = (recording.samples if recording.per_sample else
-                     evenly(len(samples), max(1, len(recording.samples) or 4)))
+    pool = recording.samples if recording.per_sample else evenly(len(samples), 4)
     probe_root = loss(model(*samples[0][0]), samples[0][1])
     graph_nodes = len(walk(probe_root).order)
+    fit = max(1, GRAPH_NODES // (graph_nodes * GRAPH_FRAMES))
+    graph_samples = [pool[i] for i in evenly(len(pool), fit)]
     per_frame = max(1, graph_nodes * len(graph_samples))
-    graph_frames = {detail_frames[i] for i in evenly(len(detail_frames),
-                                                     max(2, GRAPH_NODES // per_frame))}
+    graph_frames = sorted({detail_frames[i] for i in evenly(len(detail_frames),
+                                                            max(2, GRAPH_NODES // per_frame))})
+    graph_set = set(graph_frames)
     explained = sum(1 for n in walk(probe_root).order if n.is_leaf) <= EXPLAIN_LEAVES
 
+    nearest = [min(graph_frames, key=lambda g: (abs(frames[g].epoch - f.epoch), g))
+               for f in frames] if graph_frames else []
     drawings: list[tuple[Any, Value, list[str], list[str], list[float], list[float]]] = []
     out_frames = []
     for i, frame in enumerate(frames):
@@ -496,8 +589,12 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
                                  "values": packer.pack([short(v) for v in frame.start]
                                                        + [short(v) for v in frame.end]),
                                  "edges": edge_styles(frame.start, scale), "details": {}}
+        if graph_frames:  # the frame whose graphs this epoch shows: the nearest that has them
+            entry["graph"] = nearest[i]
         if plane is not None and heat is not None:
-            entry["heat"] = "".join(heat.code(outs) for outs in plane.values())
+            outputs = plane.values()
+            entry["heat"] = "".join(heat.code(outs) for outs in outputs)
+            entry["spread"] = heat.spread(outputs)
         updates = {u.sample: u for u in frame.updates}
         for s in (recording.samples if recording.per_sample else graph_samples):
             update = updates.get(s) if recording.per_sample else updates.get(None)
@@ -506,7 +603,7 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
                 detail["rows"] = table_rows(recording, update)
                 detail["sample_loss"] = short(update.loss)
                 detail["edges"] = edge_styles(update.before, scale)
-            if i in graph_frames and s in graph_samples:
+            if i in graph_set and s in graph_samples:
                 before = update.before if (update is not None and recording.per_sample) \
                     else frame.start
                 detail["graph"], detail["drawing"] = _graph(
@@ -526,17 +623,17 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         "columns": table_columns(recording),
         "rule": update_rule(recording),
         "per_sample": recording.per_sample,
-        "epochs_run": recording.epochs,
+        "last_epoch": recording.epochs - 1,
         "reason": str(history.reason),
         "frames": out_frames,
-        "templates": packer.templates,
-        "pieces": packer.pieces,
+        "templates": packer.templates(),
         "samples": [sample_text(x, t) for x, t in samples],
-        "detail_samples": recording.samples if recording.per_sample else graph_samples,
+        "detail_samples": recording.samples if recording.per_sample else pool,
+        "graph_samples_text": _list(graph_samples),
         "held": held,
         "heat_svg_markup": heat_markup,
         "palette": heat.palette if heat else [],
-        "legend": heat.legend if heat else "",
+        "legend": heat_legend(heat, samples) if heat else "",
         "net_svg_markup": network_svg(layers) if layers else "",
         "summary": (f"{type(model).__name__} on {len(samples)} samples, "
                     f"{'per-sample' if recording.per_sample else 'full-batch'} updates; "
@@ -547,7 +644,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
 
 
 def _pack_detail(packer: Packer, detail: dict[str, Any]) -> dict[str, Any]:
-    """The detail's numbers packed; its edge codes and drawing index beside them."""
+    """The detail's numbers packed (its graph's with its table's: they share many); its edge
+    codes and drawing index (-1: no graph) beside them."""
     out: dict[str, Any] = {"edges": detail.pop("edges", ""), "drawing": detail.pop("drawing", -1)}
     out["packed"] = packer.pack(detail)
     return out
@@ -607,11 +705,19 @@ def _draw(root: Value, wide_data: list[str], wide_grad: list[str], data_at: list
         for node, (d, g) in zip(walked.order, saved):
             node.data, node.grad = d, g
     text = svg.decode("utf-8")
-    return text[text.find("<svg"):].strip()
+    return _slim(text[text.find("<svg"):].strip())
+
+
+def _slim(svg: str) -> str:
+    """Graphviz's SVG without what the page does not need: comments, the font family on every
+    text (the page's style sets it), the closing point that repeats a polygon's first."""
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+    svg = svg.replace(' font-family="DejaVu Sans"', "")
+    return re.sub(r'points="(\S+)( [^"]*) \1"', r'points="\1\2"', svg)
 
 
 def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[int],
-               graph_frames: set[int], graph_samples: list[int], n_samples: int,
+               graph_frames: list[int], graph_samples: list[int], n_samples: int,
                explained: bool) -> str:
     """What the page holds, in words: its epochs, samples, updates and graphs."""
     epochs = [f.epoch for f in frames]
@@ -620,17 +726,21 @@ def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[in
     else:
         text = (f"This page holds {len(epochs)} of the {recording.epochs} epochs, evenly "
                 f"spaced, the first and the last included: {_list(epochs)}.")
-    shown = "every sample" if len(graph_samples) == n_samples else (
-        f"samples {_list(graph_samples)} (of {n_samples})")
-    on = "on every epoch it holds" if len(detail_frames) == len(frames) else (
-        f"on epochs {_list([frames[i].epoch for i in detail_frames])}")
+
+    def which(chosen: list[int]) -> str:
+        return "every sample" if len(chosen) == n_samples else (
+            f"samples {_list(chosen)} (of {n_samples})")
+
+    def when(chosen: list[int]) -> str:
+        return "on every epoch it holds" if len(chosen) == len(frames) else (
+            f"on epochs {_list([frames[i].epoch for i in chosen])}")
+
     if recording.per_sample:
-        text += f" Parameter updates: {shown}, {on}."
+        text += f" Parameter updates: {which(recording.samples)}, {when(detail_frames)}."
     else:
-        text += f" Parameter updates (one full-batch step per epoch): {on}."
-    on = "on every epoch it holds" if len(graph_frames) == len(frames) else (
-        f"on epochs {_list([frames[i].epoch for i in sorted(graph_frames)])}")
-    text += f" Backward step-through: {shown}, {on}."
+        text += f" Parameter updates (one full-batch step per epoch): {when(detail_frames)}."
+    text += (f" Backward step-through: {which(graph_samples)}, {when(graph_frames)}; another "
+             "epoch shows the nearest of these.")
     if not explained:
         text += (f" The graph has more than {EXPLAIN_LEAVES} leaves: the node panel leaves "
                  "out explain()'s path-by-path texts.")
@@ -670,16 +780,11 @@ _TEMPLATE = """<!DOCTYPE html>
   <figure><figcaption>Loss</figcaption>{loss}</figure>
   <figure id="plane-box"><figcaption>The model's output over the input plane
     <span class="hint">(click a point: its sample)</span></figcaption>{heat}
-    <p id="legend" class="hint"></p></figure>
+    <p id="spread" class="hint"></p><p id="legend" class="hint"></p></figure>
   <figure id="net-box"><figcaption>The network <span class="hint">(hover a weight or a
-    neuron; red weights are negative, thicker is larger)</span></figcaption>{net}
+    neuron; blue weights are positive, red negative, thicker is larger)</span></figcaption>{net}
     <pre id="net-info" class="hint">Hover an edge (a weight) or a neuron (its bias).</pre>
   </figure>
-</section>
-<section class="box" id="table-box">
-  <h2 id="table-title">The update</h2>
-  <p id="rule" class="hint"></p>
-  <div class="scroll"><table id="params"><thead></thead><tbody></tbody></table></div>
 </section>
 <section class="box" id="stepper-box">
   <h2 id="graph-title">The sample's graph</h2>
@@ -711,6 +816,11 @@ _TEMPLATE = """<!DOCTYPE html>
     </aside>
   </main>
   </div>
+</section>
+<section class="box" id="table-box">
+  <h2 id="table-title">The update</h2>
+  <p id="rule" class="hint"></p>
+  <div class="scroll"><table id="params"><thead></thead><tbody></tbody></table></div>
 </section>
 <p id="held" class="hint"></p>
 <script type="application/json" id="training-data">{data}</script>

@@ -511,7 +511,7 @@ def test_check_tells_a_local_derivative_left_unchained():
 
 def test_check_names_unknown_nodes_and_non_numbers_before_any_work():
     _, loss, _ = net221_loss()
-    with pytest.raises(KeyError, match="no node named 'w13', 'yhat' in the graph of E; its "
+    with pytest.raises(ValueError, match="no node named 'w13', 'yhat' in the graph of E; its "
                                        "nodes are E, ŷ, w1"):
         check(loss, {"w11": 0.1, "w13": 0.2, "yhat": 1.0})
     with pytest.raises(TypeError, match="answers must be numbers: 'w11' is 'abc', 'b' is True"):
