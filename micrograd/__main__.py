@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import os
 import re
@@ -26,7 +27,7 @@ from micrograd.engine import Value
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
 from micrograd.nn import MLP, ModelMismatch, Module, Net221
 from micrograd.optim import OPTIMIZERS
-from micrograd.trace import derivation
+from micrograd.trace import check, derivation
 from micrograd.train import correct, gradient_descent, train
 
 # The command line's bounds on sizes, so that a run stays within minutes and memory (the
@@ -324,6 +325,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0 if worst == 0.0 else 1
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check your hand derivation of one 2-2-1 sample: exit 0 all right, 1 a wrong answer."""
+    try:
+        with open(args.answers, encoding="utf-8") as f:
+            answers = json.load(f)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"--answers {args.answers} is not JSON: {err}") from None
+    except OSError as err:  # missing, a directory, unreadable: a bad argument
+        raise UsageError(f"--answers {args.answers}: {err.strerror or err}") from None
+    net = Net221(activation=args.activation, seed=args.seed)
+    report = check(_one_sample(net, args.x1, args.x2, args.y), answers)
+    print(report)
+    return 0 if report.ok else 1
+
+
 def _print_code(net: Net221, loss: Value, args: argparse.Namespace) -> int:
     """The sample's graph as micrograd.compile writes it: the chain rule unrolled as Python."""
     from micrograd.compiler import compile
@@ -403,6 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, cmd_explain, "the chain-rule derivation of all nine partials")
     _sample_options(p)
     p.add_argument("--code", action="store_true", help="print it as micrograd.compile's Python")
+
+    p = _subcommand(sub, cmd_check, "check your hand derivation of one 2-2-1 sample")
+    _sample_options(p)
+    p.add_argument("--answers", required=True, metavar="JSON", help='a JSON object of node '
+                   'names and your ∂E/∂node: {"ŷ": -1.771, "z1": -0.5369, "w11": -0.3242}')
     return parser
 
 

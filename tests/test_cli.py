@@ -17,7 +17,10 @@ import pytest
 
 from micrograd.__main__ import build_parser, main
 from micrograd.engine import Value
+from micrograd.losses import half_squared_error
 from micrograd.nn import Net221
+from micrograd.trace import check
+from micrograd.walk import walk
 
 
 def run_cli(
@@ -265,6 +268,35 @@ def test_descend_takes_a_start_that_begins_with_a_minus(
     assert main([*args, "--max-steps", "3"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert f", {start}, lr = " in first
+
+
+def test_check_marks_a_hand_derivation_of_the_main_jobs_sample(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    net = Net221("tanh")  # the main job's sample: x = (1, 0), y = 1, its initial parameters
+    loss = half_squared_error(net(1.0, 0.0), 1.0)
+    loss.backward()
+    grads = {name: node.grad for node, name in walk(loss).names.items()}
+    answers = tmp_path / "answers.json"
+    right = {name: grads[name] for name in ("ŷ", "z1", "a1", "w11")}
+    answers.write_text(json.dumps(right, ensure_ascii=False), encoding="utf-8")
+    assert main(["check", "--answers", str(answers)]) == 0
+    out = capsys.readouterr().out
+    assert out == str(check(loss, right)) + "\n" and "All right" in out
+    answers.write_text(json.dumps({**right, "ŷ": -grads["ŷ"]}), encoding="utf-8")
+    assert main(["check", "--answers", str(answers)]) == 1  # the notes' sign of ∂E/∂ŷ
+    out = capsys.readouterr().out
+    assert "✗ ∂E/∂ŷ" in out and "A sign error" in out
+    for text, said in [('{"w13": 1}', "no node named 'w13'"), ('{"w11": "x"}', "'w11' is 'x'"),
+                       ("[1, 2]", "answers must map node names"), ('{"w11": ', "is not JSON")]:
+        answers.write_text(text, encoding="utf-8")
+        with pytest.raises(SystemExit) as exit_:
+            main(["check", "--answers", str(answers)])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("micrograd check: error: ") and said in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "--answers", str(tmp_path)])  # a directory
+    assert exit_.value.code == 2
 
 
 def test_explain_takes_negative_inputs(capsys: pytest.CaptureFixture[str]) -> None:
