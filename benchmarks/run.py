@@ -33,10 +33,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks import chain, harness, karpathy, memory, mlp_step, net221, wide
+from benchmarks import (
+    chain,
+    compile_size,
+    harness,
+    karpathy,
+    memory,
+    mlp_step,
+    net221,
+    record,
+    wide,
+)
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
-WORKLOADS = ("karpathy", "mlp_step", "chain", "wide", "memory", "net221")
+WORKLOADS = ("karpathy", "mlp_step", "chain", "wide", "memory", "net221", "compile", "record")
 
 
 @dataclass
@@ -52,6 +62,8 @@ class Config:
     net221_epochs: dict[str, int]
     karpathy_points: int
     karpathy_inner: dict[str, int]
+    record_sizes: list[int]
+    compile_sizes: list[int]
     torch_rounds_large: int = 3  # PyTorch runs in this many rounds on chain N = 100,000
     torch_rounds_wide: int = 1  # and on wide (about 10 s per run)
 
@@ -68,7 +80,9 @@ FULL = Config(
     memory_n=100_000,
     net221_epochs={"engine": 100, "floor": 1000, "torch": 10, "train": 1000},
     karpathy_points=100,
-    karpathy_inner={"engine": 1, "compiled": 10, "floor": 10, "torch": 1},
+    karpathy_inner={"engine": 5, "compiled": 200, "floor": 200, "torch": 1},
+    compile_sizes=[10_000, 100_000, 1_000_000],
+    record_sizes=[1_000, 10_000, 100_000],
 )
 
 QUICK = Config(
@@ -81,7 +95,9 @@ QUICK = Config(
     memory_n=2_000,
     net221_epochs={"engine": 2, "floor": 2, "torch": 2},
     karpathy_points=4,
-    karpathy_inner={"engine": 1, "compiled": 1, "floor": 1, "torch": 1},
+    karpathy_inner={"engine": 1, "compiled": 2, "floor": 2, "torch": 1},
+    compile_sizes=[1_000, 4_000],
+    record_sizes=[1_000, 2_000],
 )
 
 
@@ -110,6 +126,8 @@ def run(config: Config, torch: ModuleType | None, only: Sequence[str] = WORKLOAD
         "wide": lambda: wide.run(config.wide_n, r, torch, config.torch_rounds_wide),
         "memory": lambda: memory.run(config.memory_n),
         "net221": lambda: net221.run(config.net221_epochs, r, torch),
+        "compile": lambda: compile_size.run(config.compile_sizes),
+        "record": lambda: record.run(config.record_sizes, min(r, 3)),
     }
     for name in WORKLOADS:
         if name not in only:

@@ -9,10 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from micrograd.__main__ import positive_int as positive_int  # the demos take counts as the CLI
-
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT_HINT = "matplotlib is not installed, so no picture: pip install '.[plot]' (or matplotlib)"
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for a demo's count (--steps, --epochs, --jobs): an int >= 1."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
 
 
 def parser(doc: str | None, quick: str) -> argparse.ArgumentParser:

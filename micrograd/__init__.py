@@ -15,11 +15,13 @@ from micrograd.engine import Value, apply
 from micrograd.gradcheck import GradcheckError, gradcheck
 from micrograd.nn import MLP, Layer, Module, Net221, Neuron
 from micrograd.optim import SGD, Adam, AdamW
+from micrograd.trace import check
 from micrograd.train import gradient_descent, train
 
 __all__ = [
     "MLP", "SGD", "Adam", "AdamW", "CompiledGraph", "GradcheckError", "Layer", "Module",
-    "Net221", "Neuron", "Value", "apply", "compile", "data", "gradcheck", "gradient_descent",
+    "Net221", "Neuron", "Value", "apply", "check", "compile", "data", "gradcheck",
+    "gradient_descent",
     "losses", "nn", "ops", "optim", "reference", "train",
 ]
 __version__ = "0.1.0"

@@ -18,7 +18,8 @@ def _directory_of(path: str) -> str:
     """The directory write_atomic writes path in; OSError naming path if it cannot be a target.
 
     An empty path, an existing directory or other non-regular file (a FIFO, /dev/null: it
-    would be replaced, not written), and a missing parent directory are refused.
+    would be replaced, not written), a path ending in a slash, and a missing parent
+    directory are refused.
     """
     if not path:
         raise FileNotFoundError(errno.ENOENT, "empty path", path)
@@ -30,6 +31,8 @@ def _directory_of(path: str) -> str:
         raise IsADirectoryError(errno.EISDIR, "is a directory", path)
     if mode is not None and not stat.S_ISREG(mode):
         raise OSError(errno.EINVAL, "not a regular file", path)
+    if path.endswith(("/", os.sep)):  # names a directory, as open() reads it: not a file
+        raise IsADirectoryError(errno.EISDIR, "a path ending in a slash names a directory", path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, f"no directory {clip(directory, 200)}", path)

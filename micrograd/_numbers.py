@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["as_float", "clip", "number", "positive", "preview", "short"]
+__all__ = ["as_float", "check_operands", "clip", "number", "positive", "preview", "short"]
 
 
 def as_float(x: Any, what: str = "Value") -> float:
@@ -23,6 +24,15 @@ def as_float(x: Any, what: str = "Value") -> float:
         return float(x)
     except OverflowError:
         raise ValueError(f"{what}: {preview(x)} is out of the float range") from None
+
+
+def check_operands(op: str, xs: Sequence[Any]) -> None:
+    """Refuse operands an op cannot take: ValueError naming the op and the operand for an int
+    past the float range (``a.data = 10**400``), TypeError for a non-number. Other ints,
+    bools and floats pass as they are (.data set by hand: the op computes with them)."""
+    for i, x in enumerate(xs, 1):
+        if (isinstance(x, int) and not isinstance(x, bool)) or not isinstance(x, numbers.Real):
+            as_float(x, f"{op}: operand {i}")
 
 
 def number(x: Any) -> float | None:

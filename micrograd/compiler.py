@@ -14,9 +14,10 @@ Python, one line per node forward and one line per chain-rule term backward::
 
 ``g = compile(loss)``; ``g()`` recomputes every node from the leaves' current ``.data``,
 adds ∂loss/∂leaf into each leaf's ``.grad`` and returns the loss as a float: the same
-floats, bit for bit, as rebuilding the graph and calling ``backward()``. ``g.source`` is
-that code; ``g.sync()`` writes every node's data, local grads and grad back into the
-Value objects, for drawing or a debugger after compiled steps.
+floats, bit for bit, as rebuilding the graph and calling ``backward()``, and the same
+errors (the op's own exception, raised by the node the eager engine would have failed at).
+``g.source`` is that code; ``g.sync()`` writes every node's data, local grads and grad back
+into the Value objects, for drawing or a debugger after compiled steps.
 
 What is recorded is the graph, not the Python that built it (as with torch.jit.trace):
 every op is evaluated again at each call, so relu's kink follows the new inputs, but an
@@ -30,9 +31,15 @@ and targets that change between calls are leaves whose ``.data`` is set::
         net.zero_grad()
         loss = step()
 
-The compiler reads the graph through the Value's public attributes and the op registry
-only. Ops with ``code`` in the registry are written inline; any other op (a user's, or
-``pow``) is called through its registered forward and derivative.
+The generated code works on floats. A leaf whose ``.data`` is another number (an int, a
+bool, numpy's float64) makes ``g()`` take the eager engine's own path for that call (each
+op's function on the data as they are, then ``backward()``), so ints and bools give the
+eager engine's results too. The compiler reads the graph through the Value's public
+attributes, ``walk(root)`` and the op registry; the code texts of the built-in ops it
+writes inline are in ``CODE`` below. Any other op (a user's, or ``pow``) is called through
+its registered forward and derivative, once per node, in the order the eager engine calls
+them, and its exceptions surface as they are. An op unregistered or registered anew after
+``compile`` makes ``g()`` and ``sync()`` raise RegistryChanged: compile the graph again.
 """
 
 from __future__ import annotations
@@ -44,59 +51,151 @@ import itertools
 import keyword
 import linecache
 import math
+import numbers
 import re
 import unicodedata
 import weakref
 import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
-from string import Formatter
+from dataclasses import dataclass
 from typing import Any
 
 from micrograd import ops
-from micrograd._numbers import as_float
+from micrograd._numbers import as_float, check_operands
 from micrograd.engine import Value
 from micrograd.walk import Walk, walk
 
-__all__ = ["CompiledGraph", "compile"]
+__all__ = ["CODE", "Code", "CompiledGraph", "RegistryChanged", "compile"]
 
-#: Lines per generated function. CPython compiles functions of some thousands of lines
-#: much faster than one of 100,000 lines, and each function's locals are its own. Larger
-#: parts load the leaves they share (a network's weights) fewer times; on the karpathy
-#: benchmark 10,000 to 20,000 lines per part replay and compile fastest.
+#: Lines per generated function (a "part"). CPython compiles functions of some thousands of
+#: lines much faster, and in far less memory, than one of 100,000 lines; each part is
+#: compiled on its own and its text kept compressed.
 PART_LINES = 10_000
+
+#: A part with more unlabelled nodes than this names them by registers r0, r1, …, each
+#: reused once its value is dead, and writes an unlabelled node read once, whose value the
+#: backward pass does not need, inside the expression that reads it: far fewer live floats,
+#: locals and lines, so the replay stays in the processor's caches.
+REGISTERS_ABOVE = 100
+
+#: Terms per statement of a wide sum or linear node (and at most this many pieces in an
+#: expression written inline): CPython's compiler recurses once per operator.
+CHUNK = 64
 
 Part = Callable[[list[float], list[float]], Generator[None, None, None]]
 
 _AUTO = re.compile(r"v\d+")  # the name of an unlabelled node
 _GENERATED = re.compile(r"[vr]\d+|[gd]_.*|_.*|[DG]")
 _RESERVED = frozenset(dir(builtins)) | {"math"}
+_FIELD = re.compile(r"\{(\d+)\}")
+_NAMED = re.compile(r"\{(\w+)\}")
 _filenames = itertools.count()
+
+
+class RegistryChanged(RuntimeError):
+    """An op a compiled graph calls was unregistered or registered anew after compile()."""
+
+
+# ---- the code texts of the built-in ops ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Code:
+    """An op as Python expression text: ``forward`` gives out, ``derivative`` each ∂out/∂x_i.
+
+    Placeholders as in the registry's formulas: operands ``{a}``, the output ``{out}``,
+    params ``{slope}``. An op of any number of operands has instead a ``forward(count)``
+    giving the terms its output adds left to right, and a ``derivative(index, count)``,
+    naming operands ``{0}``, ``{1}``, …. The texts may use ``math``, Python's built-ins and
+    ``<op>_forward`` (the registered function, which raises the op's own error), and give
+    the op's floats bit for bit (tests/test_compiler.py holds each one to its function).
+    """
+
+    forward: str | Callable[[int], list[str]]
+    derivative: tuple[str, ...] | Callable[[int, int], str]
+
+    def terms(self, count: int) -> list[str]:
+        """The forward as terms added left to right (one term for a fixed-arity op)."""
+        return [self.forward] if isinstance(self.forward, str) else self.forward(count)
+
+    def forward_text(self, count: int) -> str:
+        """The forward expression for ``count`` operands, placeholders unfilled."""
+        return " + ".join(self.terms(count))
+
+    def derivative_text(self, index: int, count: int) -> str:
+        """∂out/∂operand[index] as an expression, placeholders unfilled."""
+        if callable(self.derivative):
+            return self.derivative(index, count)
+        return self.derivative[index]
+
+
+def _sum_terms(count: int) -> list[str]:
+    """x1 + x2 + … + xn: Python adds it left to right, as ops.sum_ does."""
+    return [f"{{{i}}}" for i in range(count)]
+
+
+def _linear_terms(count: int) -> list[str]:
+    """w1 * x1 + … + wn * xn + b, added left to right as ops.linear does."""
+    if count == 1:
+        return ["0.0", "{0}"]
+    return [*(f"{{{i}}} * {{{i + 1}}}" for i in range(0, count - 1, 2)), f"{{{count - 1}}}"]
+
+
+#: The ops written inline, by name. The others are called through the registry.
+CODE: dict[str, Code] = {
+    "add": Code("{a} + {b}", ("1.0", "1.0")),
+    "sub": Code("{a} - {b}", ("1.0", "-1.0")),
+    "mul": Code("{a} * {b}", ("{b}", "{a}")),
+    # b = 0 (either sign) goes through div itself, for its own ZeroDivisionError
+    "div": Code("{a} / {b} if {b} else div_forward({a}, {b})", ("1.0 / {b}", "-{out} / {b}")),
+    "neg": Code("-{a}", ("-1.0",)),
+    "log": Code("math.log({x}) if {x} > 0.0 else log_forward({x})", ("1.0 / {x}",)),
+    "tanh": Code("math.tanh({x})", ("1.0 - {out} * {out}",)),
+    "sigmoid": Code("1.0 / (1.0 + math.exp(-{x})) if {x} >= 0.0 else "
+                    "math.exp({x}) / (1.0 + math.exp({x}))", ("{out} * (1.0 - {out})",)),
+    "relu": Code("0.0 if {x} <= 0.0 else {x}",
+                 ("1.0 if {out} > 0.0 else (0.0 if {out} <= 0.0 else math.nan)",)),
+    "leaky_relu": Code("{x} if {x} > 0.0 else {slope} * {x}",
+                       ("1.0 if {x} > 0.0 else ({slope} if {x} <= 0.0 else math.nan)",)),
+    "step": Code("1.0 if {x} > 0.0 else (0.0 if {x} <= 0.0 else math.nan)",
+                 ("0.0 if {x} == {x} else math.nan",)),
+    "sum": Code(_sum_terms, lambda i, n: "1.0"),
+    "linear": Code(_linear_terms, lambda i, n: "1.0" if i == n - 1 else f"{{{i ^ 1}}}"),
+    "half_squared_error": Code("0.5 * ({y} - {y_hat}) * ({y} - {y_hat})",
+                               ("{y_hat} - {y}", "{y} - {y_hat}")),
+}
+
+
+# ---- the compiled graph ----------------------------------------------------------------
 
 
 class CompiledGraph:
     """A recorded graph: ``g()`` replays forward and backward; ``g.source`` is the code."""
 
-    __slots__ = ("root", "_source", "_leaves", "_names", "_parts", "_zeros", "_root_slot",
-                 "_data", "__weakref__")
+    __slots__ = ("root", "_texts", "_leaves", "_names", "_parts", "_zeros", "_root_slot",
+                 "_forward", "_ops", "_data", "__weakref__")
 
     root: Value
 
-    def __init__(self, root: Value, source: str, leaves: Sequence[Value], names: Sequence[str],
-                 parts: Sequence[Part], slots: int, root_slot: int) -> None:
+    def __init__(self, root: Value, texts: Sequence[bytes], leaves: Sequence[Value],
+                 names: Sequence[str], parts: Sequence[Part], slots: int, root_slot: int,
+                 forward: Sequence[Value], used: dict[str, ops.Op]) -> None:
         self.root = root
-        self._source = zlib.compress(source.encode("utf-8"), 1)  # a fifth of the size
+        self._texts = tuple(texts)  # each part's code, zlib-compressed
         self._leaves = tuple(leaves)
         self._names = tuple(names)  # the leaves' names, for error messages
         self._parts = tuple(parts)
         self._zeros = [0.0] * slots
         self._root_slot = root_slot
-        self._data: list[float] | None = None  # the leaf values of the latest call
+        self._forward = tuple(forward)  # the op nodes in the order the code evaluates them
+        self._ops = tuple(used.items())  # the registry entries the code was made from
+        self._data: list[Any] | None = None  # the leaf values of the latest call
 
     @property
     def source(self) -> str:
         """The generated Python: forward one line per node, backward one line per term."""
-        return zlib.decompress(self._source).decode("utf-8")
+        return "\n\n".join(zlib.decompress(text).decode("utf-8") for text in self._texts)
 
     @property
     def leaves(self) -> tuple[Value, ...]:
@@ -109,31 +208,33 @@ class CompiledGraph:
         Returns the root's value. A leaf whose .data or .grad is not a number raises
         TypeError naming it, before any grad changes.
         """
+        self._check_registry()
         leaves = self._leaves
         data = [leaf.data for leaf in leaves]
         for x in data:
-            if type(x) is not float:
-                data = self._floats(data, "data")
-                break
+            if x.__class__ is not float:
+                return self._eager(data)
         grads = [leaf.grad for leaf in leaves]
         for x in grads:
-            if type(x) is not float:
+            if x.__class__ is not float:
                 grads = self._floats(grads, "grad")
                 break
         values = data + self._zeros  # D: leaf data, then values passed between parts
         grads += self._zeros  # G: leaf grads, then grads passed between parts
         parts = [part(values, grads) for part in self._parts]
+        error = None
         try:
             for part in parts:  # forward: each part up to its yield
                 next(part)
-        except Exception:
-            _replay(self.root, values, self._leaves)  # raises the op's own error message
-            raise
-        for part in reversed(parts):  # backward, in backward()'s order
-            next(part, None)
+            for part in reversed(parts):  # backward, in backward()'s order
+                next(part, None)
+        except _Escaped as escaped:  # a user op's StopIteration, carried out of the generator
+            error = escaped.error
+        if error is not None:
+            raise error
         for leaf, g in zip(leaves, grads):
             leaf.grad = g
-        self._data = values
+        self._data = data
         return values[self._root_slot]
 
     def _floats(self, xs: list[Any], what: str) -> list[float]:
@@ -141,18 +242,87 @@ class CompiledGraph:
         return [x if type(x) is float else as_float(x, f"compiled graph: leaf {name!r} {what}")
                 for x, name in zip(xs, self._names)]
 
+    def _eager(self, data: list[Any]) -> float:
+        """The call for leaf data that are not all floats: the eager engine's own arithmetic."""
+        for x, name in zip(data, self._names):
+            if not isinstance(x, numbers.Real):
+                as_float(x, f"compiled graph: leaf {name!r} data")  # raises TypeError
+        self._floats([leaf.grad for leaf in self._leaves], "grad")
+        _evaluate(self._forward, self._leaves, data)
+        self.root.backward()  # leaves accumulate, as backward() on a rebuilt graph does
+        self._data = data
+        return self.root.data
+
+    def _check_registry(self) -> None:
+        for name, op in self._ops:
+            try:
+                now: ops.Op | None = ops.get(name)
+            except KeyError:
+                now = None
+            if now is not op:
+                change = "unregistered" if now is None else "registered anew"
+                raise RegistryChanged(f"compiled graph: op {name!r} was {change} after "
+                                      "compile(); compile the graph again")
+
     def sync(self) -> None:
         """Write into every node what backward() would have left after the latest call.
 
         Interior nodes get their data, local_grads and grad of that call (leaves already
-        hold their grads; their data is left as it is now). Before any call, does nothing.
+        hold their grads; their data is left as it is now), by calling each op's functions
+        again. Before any call, does nothing.
         """
-        if self._data is not None:
-            _replay(self.root, self._data, self._leaves, write=True)
+        if self._data is None:
+            return
+        self._check_registry()
+        _evaluate(self._forward, self._leaves, self._data)
+        held = [leaf.grad for leaf in self._leaves]  # leaves hold their grads of the call
+        self.root.backward()  # the interior grads, by the chain rule's one loop
+        for leaf, grad in zip(self._leaves, held):
+            leaf.grad = grad
 
     def __repr__(self) -> str:
         return (f"<CompiledGraph of {self.root!r}: {len(self._leaves)} leaves, "
                 f"{len(self._parts)} part(s)>")
+
+
+class _Escaped(Exception):
+    """Carries a user op's StopIteration out of a generated part (a generator would turn it
+    into RuntimeError), to be raised again as it is."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
+def _escaping(function: Callable[..., Any]) -> Callable[..., Any]:
+    """function, with a StopIteration it raises carried out by _Escaped."""
+
+    def call(*args: Any, **params: Any) -> Any:
+        try:
+            return function(*args, **params)
+        except StopIteration as err:
+            raise _Escaped(err) from None
+
+    return call
+
+
+def _evaluate(forward: Sequence[Value], leaves: Sequence[Value], data: Sequence[Any]) -> None:
+    """Write into each node of forward the data and local grads apply() gives it from data.
+
+    Each op's registered functions, on the leaf data as they are, in the order given; a
+    failing op raises its own error before any node is written.
+    """
+    value: dict[Value, Any] = dict(zip(leaves, data))
+    results = []
+    for node in forward:
+        op = ops.get(node.op)
+        xs = [value[child] for child in node.children]
+        check_operands(op.name, xs)  # as apply() checks them
+        out = op.forward(*xs, **node.params)
+        value[node] = as_float(out)  # as Value(out) does
+        results.append((node, value[node], op.derivative(*xs, out, **node.params)))
+    for node, out, local in results:
+        node.data, node.local_grads = out, local
 
 
 def compile(root: Value) -> CompiledGraph:
@@ -170,49 +340,101 @@ def compile(root: Value) -> CompiledGraph:
 
 def _compile(root: Value) -> CompiledGraph:
     walked = walk(root)  # root first, leaves included: the drawings' order and names
-    forward = walked.interior[::-1]  # backward()'s order, reversed
-    leaves = list(dict.fromkeys(
-        child for node in forward for child in node.children if child.is_leaf)) or [root]
-    functions: dict[str, Callable[..., Any]] = {}  # ops called, not inlined: their functions
-    for node in forward:
-        op = ops.get(node.op)
-        if op.code is None:
-            functions[f"{op.name}_forward"] = op.forward
-            functions[f"{op.name}_derivative"] = op.derivative
+    backward = walked.interior  # backward()'s order
+    used: dict[str, ops.Op] = {}
+    functions: dict[str, Callable[..., Any]] = {}
+    for node in backward:
+        if node.op not in used:
+            op = used[node.op] = ops.get(node.op)
+            wrap = (lambda f: f) if op.builtin else _escaping
+            functions[f"{op.name}_forward"] = wrap(op.forward)
+            functions[f"{op.name}_derivative"] = wrap(op.derivative)
     names = _identifiers(walked, set(functions))
 
-    # Slots in D and G: the leaves, then nodes used by a later part (and the root).
-    part_of = _split(forward)
+    # Parts: consecutive runs of the reversed walk, so backward() runs part by part.
+    part_of: dict[Value, int] = {}
+    members: list[list[Value]] = [[]]
+    lines = 0
+    for node in reversed(backward):
+        size = 2 + len(node.children)
+        if lines and lines + size > PART_LINES:
+            members.append([])
+            lines = 0
+        part_of[node] = len(members) - 1
+        members[-1].append(node)
+        lines += size
+    forward_order = [_evaluation_order(nodes, walked.index) for nodes in members]
+
+    leaves = list(dict.fromkeys(child for nodes in forward_order for node in nodes
+                                for child in node.children if child.is_leaf)) or [root]
     slot = {leaf: i for i, leaf in enumerate(leaves)}
-    later = _used_later(forward, part_of)
     edges: dict[Value, int] = {}  # how many edges lead into each node
-    for node in forward:
-        for child in node.children:
+    parent: dict[Value, tuple[Value, int]] = {}  # a node's parent and operand position
+    crossing: set[Value] = set()  # interior nodes that a later part reads
+    for node in backward:
+        for i, child in enumerate(node.children):
             edges[child] = edges.get(child, 0) + 1
-    for node in forward:
-        if node is root or node in later:
-            slot[node] = len(slot)
-    count = part_of[forward[-1]] + 1 if forward else 1
-    members: list[list[Value]] = [[] for _ in range(count)]
-    for node in forward:
-        members[part_of[node]].append(node)
+            parent[child] = (node, i)
+            if not child.is_leaf and part_of[child] != part_of[node]:
+                crossing.add(child)
+    for nodes in forward_order:
+        for node in nodes:
+            if node is root or node in crossing:
+                slot[node] = len(slot)
 
-    header = _header(root, names, len(forward), len(leaves), count)
-    templates = _Templates()
-    bodies = [_part(i, nodes, root, names, slot, later, edges, templates)
-              for i, nodes in enumerate(members)]
-    if not forward:  # the root is a leaf: backward() adds 1 to its grad
-        bodies = ["def part0(D, G):\n    yield\n    G[0] += 1.0\n"]
-    source = header + "\n\n".join(bodies)
-
-    filename = f"micrograd-compiled-{next(_filenames)}.py"
+    count = len(members) if backward else 1
+    number = next(_filenames)
     namespace: dict[str, Any] = {"math": math, **functions}
-    exec(builtins.compile(source, filename, "exec"), namespace)
-    parts = [namespace[f"part{i}"] for i in range(len(bodies))]
-    graph = CompiledGraph(root, source, leaves, [names[leaf] for leaf in leaves], parts,
-                          len(slot) - len(leaves), slot[root])
-    _show_in_tracebacks(graph, filename)
+    templates = _Templates()
+    texts, parts = [], []
+    for i in range(count):
+        if backward:
+            generator = _Part(i, members[i], forward_order[i], root, names, slot, crossing,
+                              edges, parent, templates)
+            text = generator.text()
+        else:  # the root is a leaf: backward() adds 1 to its grad
+            text = "def part0(D, G):\n    yield\n    G[0] += 1.0\n"
+        if i == 0:
+            text = _header(root, names, len(backward), len(leaves), count) + text
+        filename = f"micrograd-compiled-{number}-part{i}.py"
+        exec(builtins.compile(text, filename, "exec"), namespace)
+        parts.append(namespace.pop(f"part{i}"))
+        texts.append(zlib.compress(text.encode("utf-8"), 1))  # a fifth of the size
+    forward = [node for nodes in forward_order for node in nodes]
+    graph = CompiledGraph(root, texts, leaves, [names[leaf] for leaf in leaves], parts,
+                          len(slot) - len(leaves), slot[root], forward, used)
+    _show_in_tracebacks(graph, number)
     return graph
+
+
+def _evaluation_order(nodes: list[Value], index: dict[Value, int]) -> list[Value]:
+    """The part's nodes in the order code evaluates them: the order the graph was built in.
+
+    Derived from the walk: each node as soon as its operands are made, the one first in the
+    walk's order first (the walk puts the first operand's branch before the second's), so
+    ``x.log() + y / z`` computes the log before the division, as Python built it.
+    """
+    inside = set(nodes)
+    waiting: dict[Value, int] = {}
+    users: dict[Value, list[Value]] = {}
+    ready = []
+    for node in nodes:
+        operands = {child for child in node.children if child in inside}
+        waiting[node] = len(operands)
+        for child in operands:
+            users.setdefault(child, []).append(node)
+        if not operands:
+            ready.append((index[node], node))
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for user in users.get(node, ()):
+            waiting[user] -= 1
+            if not waiting[user]:
+                heapq.heappush(ready, (index[user], user))
+    return order
 
 
 # ---- generating the code -------------------------------------------------------------
@@ -221,42 +443,21 @@ def _compile(root: Value) -> CompiledGraph:
 def _identifiers(graph: Walk, functions: set[str]) -> dict[Value, str]:
     """Each node's Python name: its label where that is a free identifier, else v<i>.
 
-    v<i> is the node's index in the walk, as in drawings and explanations.
+    v<i> is the node's index in the walk, as in drawings and explanations. A label is used
+    as Python reads it (NFKC), only when no other name reads the same.
     """
-    everything, plain = graph.order, graph.names.values()
     taken = _RESERVED | functions
-    normal = [unicodedata.normalize("NFKC", name) for name in plain]  # as Python reads it
+    normal = [name if name.isascii() else unicodedata.normalize("NFKC", name)
+              for name in graph.names.values()]
     repeats = {name for name, n in Counter(normal).items() if n > 1}
     names = {}
-    for i, (node, name) in enumerate(zip(everything, normal)):
+    for i, (node, name) in enumerate(zip(graph.order, normal)):
         usable = (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
-                  and name not in repeats and not _GENERATED.fullmatch(name))
+                  and name not in repeats and not _GENERATED.fullmatch(name)
+                  and (name.isascii() or unicodedata.normalize("NFKC", f"g_{name}")
+                       == f"g_{name}"))
         names[node] = name if usable else f"v{i}"
     return names
-
-
-def _split(forward: list[Value]) -> dict[Value, int]:
-    """Each node's part: consecutive nodes, about PART_LINES generated lines per part."""
-    part_of = {}
-    part = lines = 0
-    for node in forward:
-        size = 2 + len(node.children)
-        if lines and lines + size > PART_LINES:
-            part, lines = part + 1, 0
-        part_of[node] = part
-        lines += size
-    return part_of
-
-
-def _used_later(forward: list[Value], part_of: dict[Value, int]) -> set[Value]:
-    """Interior nodes that a node of a later part reads (so their value and grad cross parts)."""
-    later = set()
-    for node in forward:
-        here = part_of[node]
-        for child in node.children:
-            if not child.is_leaf and part_of[child] != here:
-                later.add(child)
-    return later
 
 
 def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts: int) -> str:
@@ -272,223 +473,56 @@ def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts
     )
 
 
-#: A part with more unlabelled nodes than this names them by registers r0, r1, …, each
-#: reused once its value is dead: far fewer live floats and locals, so the replay stays in
-#: the processor's caches.
-REGISTERS_ABOVE = 100
-
-Ref = Any  # a variable of a generated part, (kind, node) with kind "v", "g" or "d"; or text
+Ref = Any  # a variable of a generated part: (kind, node), kind "v", "g" or "d"; or text
+Line = list[Any]  # text pieces and Refs, joined once the variables have their names
 
 
-def _part(index: int, nodes: list[Value], root: Value, names: dict[Value, str],
-          slot: dict[Value, int], later: set[Value], into: dict[Value, int],
-          templates: _Templates) -> str:
-    """The generator function of one part: loads, forward, yield, backward, stores.
-
-    A leaf or earlier node this part reads through several edges, or one with a label, is
-    loaded into a local once; an unlabelled one read through one edge (a constant, say)
-    is written in place as D[i] and G[i]. A node reached by one edge only, with local grad
-    1 (an operand of +), has the grad of its parent: the code uses the parent's variable.
-
-    Each line is kept as (format, refs, used): ``format`` names its variables {0}, {1}, …
-    in ``refs``, of which those at the positions ``used`` occur in it. Variables get their
-    Python names once all lines are known, so that registers can be reused.
-    """
-    inside = set(nodes)
-    edges: dict[Value, int] = {}  # the leaves and earlier nodes this part reads: edge counts
-    for node in nodes:
-        for child in node.children:
-            if child not in inside:
-                edges[child] = edges.get(child, 0) + 1
-    loaded = [child for child, n in edges.items() if n > 1 or not _AUTO.fullmatch(names[child])]
-    value: dict[Value, Ref] = {node: ("v", node) for node in nodes}
-    grad: dict[Value, Ref] = {node: ("g", node) for node in nodes}
-    for child in loaded:
-        value[child], grad[child] = ("v", child), ("g", child)
-    for child in edges:
-        if child not in value:
-            value[child], grad[child] = f"D[{slot[child]}]", f"G[{slot[child]}]"
-    registers = sum(1 for node in value if names[node][0] == "v"
-                    and _AUTO.fullmatch(names[node])) > REGISTERS_ABOVE
-
-    lines: list[tuple[str, tuple[Ref, ...], tuple[int, ...]]] = []
-    add = lines.append
-    for child in loaded:
-        add((f"    {{0}} = D[{slot[child]}]", (value[child],), (0,)))
-    add(("    # forward: one line per node", (), ()))
-    get = value.__getitem__
-    for node in _evaluation_order(nodes, inside):
-        template = templates.of(node)
-        add((template.forward, (*map(get, node.children), value[node]), template.forward_uses))
-    for node in nodes:
-        if node in slot:
-            add((f"    D[{slot[node]}] = {{0}}", (value[node],), (0,)))
-    add(("    yield", (), ()))
-
-    started = set(edges)
-    for child in loaded:
-        add((f"    {{0}} = G[{slot[child]}]", (grad[child],), (0,)))
-    add(("    # backward: one line per chain-rule term", (), ()))
-    for node in reversed(nodes):
-        if node is root:
-            add(("    {0} = 1.0", (grad[node],), (0,)))
-            started.add(node)
-        elif node in later:
-            add((f"    {{0}} = G[{slot[node]}]", (grad[node],), (0,)))
-            started.add(node)
-    for node in reversed(nodes):
-        template = templates.of(node)
-        operands = (*map(get, node.children), value[node], ("d", node))
-        if template.call is not None:
-            add((template.call, operands, template.call_uses))
-        g = grad[node]
-        for child, (kind, more, first, uses) in zip(node.children, template.terms):
-            refs = (*operands, grad[child], g)
-            if child in started:
-                add((more, refs, uses))
-            elif (kind == "+" and into[child] == 1 and child in inside
-                  and child not in later):
-                if not registers:
-                    add((template.alias, refs, ()))
-                grad[child] = g  # its grad is its parent's: one variable
-            else:
-                add((first, refs, uses))
-                started.add(child)
-    for child in loaded:
-        add((f"    G[{slot[child]}] = {{0}}", (grad[child],), (0,)))
-
-    auto = {node for node in value if _AUTO.fullmatch(names[node])}
-    name_of = _Names(names, _registers(lines, auto) if registers else {})
-    text = [f"def part{index}(D, G):"]
-    text += [form.format(*map(name_of.__getitem__, refs)) for form, refs, _ in lines]
-    return "\n".join(text) + "\n"
-
-
-class _Names(dict):  # type: ignore[type-arg]
-    """A variable's Python name: its register, else the node's name ("v3", "g_v3", "d_v3")."""
-
-    def __init__(self, names: dict[Value, str], registers: dict[Ref, str]) -> None:
-        super().__init__(registers)
-        self.names = names
-
-    def __missing__(self, ref: Ref) -> str:
-        if isinstance(ref, str):
-            return ref
-        kind, node = ref
-        text = self[ref] = self.names[node] if kind == "v" else f"{kind}_{self.names[node]}"
-        return text
-
-
-def _evaluation_order(nodes: list[Value], inside: set[Value]) -> list[Value]:
-    """The part's nodes, each after its operands, operands in order and each just before use.
-
-    A post-order walk that takes children first-to-last: the order code is written in
-    (a1 before a2), and the one that keeps the fewest values alive at a time.
-    """
-    order: list[Value] = []
-    done: set[Value] = set()
-    for start in reversed(nodes):  # from the part's last node (the root, say) down
-        stack = [(start, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-            elif node not in done:
-                done.add(node)
-                stack.append((node, True))
-                stack.extend((child, False) for child in reversed(node.children)
-                             if child in inside and child not in done)
-    return order
-
-
-def _registers(lines: list[tuple[str, tuple[Ref, ...], tuple[int, ...]]],
-               auto: set[Value]) -> dict[Ref, str]:
-    """Registers r0, r1, … for the unlabelled nodes' variables, each reused once it is dead.
-
-    Linear scan: a variable is live from the line that first names it (where it is
-    written) to the last; a line's reads come before its write, so a variable may take the
-    register of one whose last line is its first.
-    """
-    first: dict[Ref, int] = {}
-    last: dict[Ref, int] = {}
-    for i, (_, refs, used) in enumerate(lines):
-        for k in used:
-            ref = refs[k]
-            if ref.__class__ is tuple and ref[1] in auto:
-                if ref not in first:
-                    first[ref] = i
-                last[ref] = i
-    # each variable in order of its first line; a register is free again after the last
-    # line of its variable, and already on that line for a variable written there
-    ending: list[tuple[int, int]] = []  # (last line, register) of the live variables
-    free: list[int] = []
-    count = 0
-    register: dict[Ref, str] = {}
-    for ref, start in first.items():  # insertion order is line order
-        while ending and ending[0][0] <= start:
-            heapq.heappush(free, heapq.heappop(ending)[1])
-        if free:
-            number = heapq.heappop(free)
-        else:
-            number, count = count, count + 1
-        heapq.heappush(ending, (last[ref], number))
-        register[ref] = f"r{number}"
-    return register
+def _pieces(text: str) -> list[Any]:
+    """A text with fields {0}, {1}, … as pieces: the text between them, and ints."""
+    split = _FIELD.split(text)
+    return [int(piece) if i % 2 else piece for i, piece in enumerate(split)]
 
 
 class _Template:
-    """One op's code for a count of operands and fixed params, operands as {0}, {1}, ….
+    """One op's code for a count of operands and fixed params, as pieces.
 
-    Each is a line with its placeholders: the operands {0} … {n-1}, the node {n}, the result
-    of its derivative's call {n+1} (for an op called rather than inlined), and in a term the
-    child's grad {n+2} and the node's {n+3}. ``forward`` computes the node; ``call`` calls
-    the derivative; ``terms`` per operand: (kind, line adding to the child's grad, line
-    starting it, placeholders used), kind "+" for a local grad of exactly 1.0 (the term is
-    g), "-" for -1.0 (the term is -g), "*" for local·g.
+    Fields: the operands 0 … n-1, the node's value n, its derivative's result n+1 (for an
+    op called rather than written inline). ``terms``: the forward, as terms added left to
+    right; ``call``: the derivative's call; ``locals``: per operand (kind, factor pieces),
+    kind "+" for a local grad of exactly 1.0 (the term is g), "-" for -1.0 (the term is
+    -g), "*" for factor·g. ``reads``: how often the forward and the derivatives read each
+    field.
     """
 
-    __slots__ = ("forward", "forward_uses", "terms", "call", "call_uses", "alias")
+    __slots__ = ("called", "pure", "terms", "call", "locals", "reads", "uses_out")
 
     def __init__(self, op: ops.Op, count: int, params: tuple[tuple[str, float], ...]) -> None:
         fixed = {k: _literal(v) for k, v in params}
-        self.call: str | None = None
-        self.call_uses: tuple[int, ...] = (*range(count + 1), count + 1)
-        if op.code is not None:
+        code = CODE.get(op.name) if op.builtin else None
+        self.called = code is None
+        if code is not None:
             fill = _positional(op, count, fixed)
-            self.forward = fill(op.code.forward_text(count))
-            texts = [fill(op.code.derivative_text(i, count)) for i in range(count)]
+            terms = [fill(term) for term in code.terms(count)]
+            texts = [fill(code.derivative_text(i, count)) for i in range(count)]
+            self.pure = not any("_forward(" in term for term in terms)
+            self.call: list[Any] | None = None
         else:
             args = ", ".join(f"{{{i}}}" for i in range(count))
             keywords = "".join(f", {k}={v}" for k, v in fixed.items())
-            self.forward = f"{op.name}_forward({args}{keywords})"
-            call = f"{op.name}_derivative({args}, {{{count}}}{keywords})"
-            if count == 1:
-                texts = [f"{call}[0]"]
-            else:
-                self.call = call
-                texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
-        self.forward_uses = (*_placeholders(self.forward), count)
-        self.forward = f"    {{{count}}} = {self.forward}"
-        if self.call is not None:
-            self.call = f"    {{{count + 1}}} = {self.call}"
-        child, g = f"{{{count + 2}}}", f"{{{count + 3}}}"
-        self.alias = f"    # {child} is {g}"
-        self.terms = []
-        for text in texts:
-            kind, factor = _kind(text)
-            uses = (*_placeholders(factor), count + 2, count + 3)
-            if kind == "+":
-                self.terms.append((kind, f"    {child} += {g}", f"    {child} = {g}", uses))
-            elif kind == "-":
-                self.terms.append((kind, f"    {child} -= {g}", f"    {child} = 0.0 - {g}", uses))
-            else:
-                self.terms.append((kind, f"    {child} += {factor} * {g}",
-                                   f"    {child} = 0.0 + {factor} * {g}", uses))
-
-
-def _placeholders(text: str) -> tuple[int, ...]:
-    """The numbered fields of a format text: "{0} * {2}" -> (0, 2)."""
-    return tuple(int(field) for _, field, _, _ in Formatter().parse(text) if field)
+            terms = [f"{op.name}_forward({args}{keywords})"]
+            self.call = _pieces(f"{op.name}_derivative({args}, {{{count}}}{keywords})")
+            texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
+            self.pure = False
+        self.terms = [_pieces(term) for term in terms]
+        self.locals = [_kind(text) for text in texts]
+        reads: Counter[int] = Counter()
+        for pieces in self.terms:
+            reads.update(p for p in pieces if p.__class__ is int)
+        derivative_reads = {p for _, factor in self.locals for p in factor if p.__class__ is int}
+        for field in derivative_reads:
+            reads[field] += count + 2  # read by the backward pass: never written inline
+        self.reads = reads
+        self.uses_out = count in derivative_reads
 
 
 class _Templates:
@@ -505,21 +539,214 @@ class _Templates:
         return template
 
 
+def _fill(pieces: list[Any], args: Sequence[list[Any]]) -> list[Any]:
+    """pieces with each field i replaced by the pieces args[i]."""
+    line: list[Any] = []
+    for p in pieces:
+        if p.__class__ is int:
+            line += args[p]
+        else:
+            line.append(p)
+    return line
+
+
+class _Part:
+    """The generator function of one part: loads, forward, yield, backward, stores.
+
+    A leaf or earlier node this part reads through several edges, or one with a label, is
+    loaded into a local once; an unlabelled one read through one edge (a constant, say)
+    is written in place as D[i] and G[i]. A node reached by one edge only, with local grad
+    1 (an operand of +), has the grad of its parent: the code uses the parent's variable.
+    """
+
+    def __init__(self, index: int, nodes: list[Value], order: list[Value], root: Value,
+                 names: dict[Value, str], slot: dict[Value, int], crossing: set[Value],
+                 edges: dict[Value, int], parent: dict[Value, tuple[Value, int]],
+                 templates: _Templates) -> None:
+        self.index, self.nodes, self.order, self.root = index, nodes, order, root
+        self.names, self.slot, self.crossing = names, slot, crossing
+        self.edges, self.parent, self.templates = edges, parent, templates
+
+    def text(self) -> str:
+        names, slot, templates = self.names, self.slot, self.templates
+        inside = set(self.nodes)
+        outer: dict[Value, int] = {}  # the leaves and earlier nodes this part reads: edges
+        for node in self.nodes:
+            for child in node.children:
+                if child not in inside:
+                    outer[child] = outer.get(child, 0) + 1
+        auto_nodes = sum(1 for node in self.nodes if _AUTO.fullmatch(names[node]))
+        registers = auto_nodes > REGISTERS_ABOVE
+        loaded = [child for child, n in outer.items()  # labelled: by name, in a small part
+                  if n > 1 or not (registers or _AUTO.fullmatch(names[child]))]
+        value: dict[Value, list[Any]] = {}
+        grad: dict[Value, Ref] = {}
+        for child in loaded:
+            value[child], grad[child] = [("v", child)], ("g", child)
+        for child in outer:
+            if child not in value:
+                value[child], grad[child] = [f"D[{slot[child]}]"], f"G[{slot[child]}]"
+        auto = {node for node in [*self.nodes, *loaded] if _AUTO.fullmatch(names[node])}
+
+        lines: list[Line] = []
+        add = lines.append
+        for child in loaded:
+            add(["    ", ("v", child), f" = D[{slot[child]}]"])
+        add(["    # forward: one line per node"])
+        for node in self.order:
+            template = templates.of(node)
+            args = [value[child] for child in node.children]
+            if template.called:
+                var, d = ("v", node), ("d", node)
+                value[node] = [var]
+                add(["    ", var, " = ", *_fill(template.terms[0], args)])
+                assert template.call is not None
+                add(["    ", d, " = ", *_fill(template.call, [*args, [var]])])
+                continue
+            if len(template.terms) == 1:
+                expression = _fill(template.terms[0], args)
+                if registers and self._inline(node, template, expression, auto, inside):
+                    value[node] = ["(", *expression, ")"]
+                    continue
+                value[node] = [("v", node)]
+                add(["    ", ("v", node), " = ", *expression])
+                continue
+            var = ("v", node)  # a sum or linear node: CHUNK terms per statement
+            value[node] = [var]
+            for start in range(0, len(template.terms), CHUNK):
+                terms = [_fill(term, args) for term in template.terms[start:start + CHUNK]]
+                line: Line = ["    ", var, " = "] + ([var, " + "] if start else [])
+                for k, term in enumerate(terms):
+                    line += [" + ", *term] if k else term
+                add(line)
+        for node in self.nodes:
+            if node in slot:
+                add([f"    D[{slot[node]}] = ", *value[node]])
+        add(["    yield"])
+
+        started = set(outer)
+        for child in loaded:
+            add(["    ", ("g", child), f" = G[{slot[child]}]"])
+        add(["    # backward: one line per chain-rule term"])
+        for node in reversed(self.nodes):
+            if node is self.root:
+                grad[node] = ("g", node)
+                add(["    ", ("g", node), " = 1.0"])
+                started.add(node)
+            elif node in self.crossing:
+                grad[node] = ("g", node)
+                add(["    ", ("g", node), f" = G[{slot[node]}]"])
+                started.add(node)
+        for node in reversed(self.nodes):  # backward()'s order
+            template = templates.of(node)
+            args = [value[child] for child in node.children]
+            args += [value[node], [("d", node)]]
+            g = grad[node]
+            for child, (kind, factor) in zip(node.children, template.locals):
+                if child in started:
+                    term = ([" += ", g] if kind == "+" else [" -= ", g] if kind == "-"
+                            else [" += ", *_fill(factor, args), " * ", g])
+                    add(["    ", grad[child], *term])
+                    continue
+                if kind == "+" and self.edges[child] == 1 and child not in self.crossing:
+                    grad[child] = g  # its grad is its parent's: one variable
+                    continue
+                grad[child] = ("g", child)
+                term = ([" = ", g] if kind == "+" else [" = 0.0 - ", g] if kind == "-"
+                        else [" = 0.0 + ", *_fill(factor, args), " * ", g])
+                add(["    ", grad[child], *term])
+                started.add(child)
+        for child in loaded:
+            add([f"    G[{slot[child]}] = ", ("g", child)])
+
+        name_of = _Names(names, _registers(lines, auto) if registers else {})
+        text = [f"def part{self.index}(D, G):"]
+        text += ["".join([p if p.__class__ is str else name_of[p] for p in line])
+                 for line in lines]
+        return "\n".join(text) + "\n"
+
+    def _inline(self, node: Value, template: _Template, expression: list[Any],
+                auto: set[Value], inside: set[Value]) -> bool:
+        """Whether node's expression is written inside its one reader's instead of a line.
+
+        So for an unlabelled node read once, by a node of this part written inline too,
+        that reads it once and whose derivative does not: its value is needed nowhere
+        else. Only ops that cannot raise move, so errors keep their order.
+        """
+        if (node not in auto or node is self.root or node in self.crossing
+                or self.edges.get(node) != 1 or not template.pure or template.uses_out
+                or len(expression) > 2 * CHUNK):
+            return False
+        reader, position = self.parent[node]
+        if reader not in inside or self.templates.of(reader).called:
+            return False
+        return self.templates.of(reader).reads[position] == 1
+
+
+class _Names(dict):  # type: ignore[type-arg]
+    """A variable's Python name: its register, else the node's name ("v3", "g_v3", "d_v3")."""
+
+    def __init__(self, names: dict[Value, str], registers: dict[Ref, str]) -> None:
+        super().__init__(registers)
+        self.names = names
+
+    def __missing__(self, ref: Ref) -> str:
+        kind, node = ref
+        text = self[ref] = self.names[node] if kind == "v" else f"{kind}_{self.names[node]}"
+        return text
+
+
+def _registers(lines: list[Line], auto: set[Value]) -> dict[Ref, str]:
+    """Registers r0, r1, … for the unlabelled nodes' variables, each reused once it is dead.
+
+    Linear scan: a variable is live from the line that first names it (where it is
+    written) to the last; a line's reads come before its write, so a variable may take the
+    register of one whose last line is its first.
+    """
+    first: dict[Ref, int] = {}
+    last: dict[Ref, int] = {}
+    for i, line in enumerate(lines):
+        for ref in line:
+            if ref.__class__ is tuple and ref[1] in auto:
+                if ref not in first:
+                    first[ref] = i
+                last[ref] = i
+    ending: list[tuple[int, int]] = []  # (last line, register) of the live variables
+    free: list[int] = []
+    count = 0
+    register: dict[Ref, str] = {}
+    for ref, start in first.items():  # insertion order is line order
+        while ending and ending[0][0] <= start:
+            heapq.heappush(free, heapq.heappop(ending)[1])
+        if free:
+            number = heapq.heappop(free)
+        else:
+            number, count = count, count + 1
+        heapq.heappush(ending, (last[ref], number))
+        register[ref] = f"r{number}"
+    return register
+
+
 def _positional(op: ops.Op, count: int, params: dict[str, str]) -> Callable[[str], str]:
-    """A function filling a code text: params put in, operands as {0}…, the output as {count}."""
-    marks = [f"\0{i}\0" for i in range(count + 1)]
-    named = dict(zip(op.operands, marks)) if op.operands else {}
+    """A function filling a code text: params put in, operands as {0}…, the output as {count}.
+
+    Linear in the text's length, whatever the count of operands.
+    """
+    fields = {name: f"{{{i}}}" for i, name in enumerate(op.operands or ())}
+    fields.update(params, out=f"{{{count}}}")
+
+    def field(match: re.Match[str]) -> str:
+        name = match[1]
+        return match[0] if name.isdigit() else fields[name]
 
     def fill(text: str) -> str:
-        filled = text.format(*marks[:count], out=marks[count], **named, **params)
-        filled = filled.replace("{", "{{").replace("}", "}}")
-        return re.sub("\0(\\d+)\0", r"{\1}", filled)
+        return _NAMED.sub(field, text)
 
     return fill
 
 
-def _kind(text: str) -> tuple[str, str]:
-    """A local grad's text as (kind, factor): "+" for exactly 1.0, "-" for -1.0, else "*".
+def _kind(text: str) -> tuple[str, list[Any]]:
+    """A local grad's text as (kind, factor pieces): "+" for exactly 1.0, "-" for -1.0, else "*".
 
     ``1.0 * g`` is g and ``-1.0 * g`` is -g exactly, so those are written without the
     product. An interior grad is never -0.0 (it starts at 0.0, and 0.0 + x is not -0.0),
@@ -530,12 +757,12 @@ def _kind(text: str) -> tuple[str, str]:
     except ValueError:
         constant = None
     if constant == 1.0:
-        return "+", text
+        return "+", []
     if constant == -1.0:
-        return "-", text
+        return "-", []
     atomic = re.fullmatch(r"[\w.]*(\{\d+\}|\(.*\))(\[\d+\])?|\d+(\.\d*)?(e[+-]?\d+)?",
                           text) if text.count("(") <= 1 else None
-    return "*", text if atomic else f"({text})"
+    return "*", _pieces(text if atomic else f"({text})")
 
 
 def _literal(x: float) -> str:
@@ -548,40 +775,15 @@ def _literal(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-# ---- the eager definition, for errors and sync() ----------------------------------------
-
-
-def _replay(root: Value, data: list[float], leaves: Sequence[Value], write: bool = False) -> None:
-    """The graph's forward from the leaf values data[i], through the registry's functions.
-
-    A failing op raises its own error here. With write=True, every interior node gets the
-    data and local_grads of that forward and the grad backward() gives (the same floats
-    the generated code computed).
-    """
-    value = dict(zip(leaves, data))
-    for node in reversed(walk(root).interior):
-        op = ops.get(node.op)
-        xs = [value[child] for child in node.children]
-        out = op.forward(*xs, **node.params)
-        value[node] = float(out)
-        if write:
-            node.data = value[node]
-            node.local_grads = tuple(op.derivative(*xs, out, **node.params))
-    if not write:
-        return
-    held = [leaf.grad for leaf in leaves]  # leaves hold their grads of the call already
-    root.backward()  # the interior grads, by the chain rule's one loop
-    for leaf, grad in zip(leaves, held):
-        leaf.grad = grad
-
-
-def _show_in_tracebacks(graph: CompiledGraph, filename: str) -> None:
+def _show_in_tracebacks(graph: CompiledGraph, number: int) -> None:
     """Let tracebacks and pdb show the generated lines, while the graph is alive."""
     ref = weakref.ref(graph)
+    for i in range(len(graph._texts)):
+        filename = f"micrograd-compiled-{number}-part{i}.py"
 
-    def source() -> str | None:
-        alive = ref()
-        return None if alive is None else alive.source
+        def source(i: int = i) -> str | None:
+            alive = ref()
+            return None if alive is None else zlib.decompress(alive._texts[i]).decode("utf-8")
 
-    linecache.cache[filename] = (source,)
-    weakref.finalize(graph, linecache.cache.pop, filename, None)
+        linecache.cache[filename] = (source,)
+        weakref.finalize(graph, linecache.cache.pop, filename, None)

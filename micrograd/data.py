@@ -7,6 +7,10 @@ circles) have targets −1.0 / +1.0 by default, as fits ``hinge``; pass
 ``cross_entropy`` (int labels stay ints). The spiral's targets are int classes
 0 … classes − 1, as fits ``cross_entropy``. Same arguments, same list: randomness comes
 only from ``seed`` (an int, or a ``random.Random`` that is used as given).
+
+``DATASETS`` names each data set with how to train on it by default, and ``FUNCTIONS``
+names the functions of the notes' part 1 (gradient descent) with a start and a step size
+that converge; the command line reads both.
 """
 
 from __future__ import annotations
@@ -14,17 +18,23 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from micrograd._numbers import number, preview
 
-__all__ = ["and_", "circles", "moons", "or_", "spiral", "xor"]
+__all__ = ["DATASETS", "FUNCTIONS", "LR", "MAX_SAMPLES", "TARGETS", "Dataset", "Function",
+           "and_", "circles", "moons", "or_", "spiral", "xor"]
 
 Sample = tuple[tuple[float, ...], float]
 ClassSample = tuple[tuple[float, ...], int]
 Seed = int | random.Random
 
 _CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+
+#: The most points a point cloud has (moons and circles: n; the spiral: n_per_class).
+MAX_SAMPLES = 100_000
 
 
 def _gate(rule: Any) -> list[Sample]:
@@ -64,8 +74,9 @@ def _check(n: Any, noise: Any, seed: Any, labels: Any,
 def _check_size_noise_seed(n: Any, noise: Any, seed: Any, name: str,
                            n_name: str = "n") -> tuple[random.Random, float]:
     """(the Random, noise as a float); ValueError (TypeError for the seed) naming the bad one."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"{name}: {n_name} must be an int >= 2, got {preview(n)}")
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= MAX_SAMPLES:
+        raise ValueError(f"{name}: {n_name} must be an int from 2 to {MAX_SAMPLES:,} "
+                         f"(MAX_SAMPLES), got {preview(n)}")
     sigma = number(noise)
     if sigma is None or not 0.0 <= sigma < math.inf:
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {preview(noise)}")
@@ -144,3 +155,79 @@ def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2,
             samples.append(((r * math.sin(theta), r * math.cos(theta)), k))
     rng.shuffle(samples)
     return samples
+
+
+# ---- the named data sets and functions, with their training defaults ----------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named data set and its training defaults: loss, epochs, noise (the CLI's defaults)."""
+
+    name: str
+    make: Callable[[int, float, Seed], list[Any]]  # (n, noise, seed) -> targets 0/1 or classes
+    classes: int
+    loss: str  # the default loss: "half_squared_error", "hinge" or "cross_entropy"
+    epochs: int = 1000
+    noise: float = 0.1
+    sized: bool = True  # n and noise shape it (the gates have four fixed corners)
+
+    def samples(self, n: int = 100, noise: float | None = None, seed: Seed = 0,
+                labels: tuple[Any, Any] = (0.0, 1.0)) -> list[tuple[tuple[float, ...], Any]]:
+        """The data (noise None: the default); two classes get the targets labels[0], labels[1].
+
+        n, noise and seed are checked for every data set, used or not (ValueError, TypeError).
+        """
+        noise = self.noise if noise is None else noise
+        _check_size_noise_seed(n, noise, seed, self.name)
+        data = self.make(n, noise, seed)
+        if self.classes > 2:
+            return data
+        return [(x, labels[int(t)]) for x, t in data]
+
+
+def _fixed(name: str, gate: Callable[[], list[Sample]], epochs: int = 1000) -> Dataset:
+    return Dataset(name, lambda n, noise, seed: gate(), 2, "half_squared_error", epochs,
+                   sized=False)
+
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (
+    _fixed("xor", xor, epochs=3000),  # the main job's run: the notes' net on XOR
+    _fixed("and", and_),
+    _fixed("or", or_),
+    Dataset("moons", lambda n, noise, seed: moons(n, noise, seed, (0.0, 1.0)), 2, "hinge"),
+    Dataset("circles", lambda n, noise, seed: circles(n, noise, seed, labels=(0.0, 1.0)), 2,
+            "hinge"),
+    Dataset("spiral", lambda n, noise, seed: spiral(n, noise=noise, seed=seed), 3,
+            "cross_entropy", epochs=50, noise=0.2),
+)}
+
+#: The default step size of each optimiser on these data sets.
+LR: dict[str, float] = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
+
+#: The targets of two classes that each loss wants (``Dataset.samples(labels=...)``).
+TARGETS: dict[str, tuple[Any, Any]] = {
+    "half_squared_error": (0.0, 1.0), "hinge": (-1.0, 1.0), "cross_entropy": (0, 1)}
+
+
+@dataclass(frozen=True)
+class Function:
+    """f(w) for gradient descent, with a start w0, and an lr and step cap that converge from it."""
+
+    title: str
+    f: Callable[[Any], Any]  # Values in, a Value out
+    w0: tuple[float, ...]  # one number: f takes one Value; more: a tuple of Values
+    lr: float = 0.1
+    max_steps: int = 10_000
+
+
+FUNCTIONS: dict[str, Function] = {
+    "quadratic": Function("f(w) = (w − 3)² + 1", lambda w: (w - 3) * (w - 3) + 1, (0.0,)),
+    "quartic": Function("f(w) = w⁴ − 3w² + w (two local minima)",
+                        lambda w: w**4 - 3 * w * w + w, (2.0,)),
+    # lr 0.0014: f falls at every step and reaches |f'| < 1e-8 in about 31,000 steps (lr 0.002
+    # oscillates across the valley, lr 0.1 diverges in 6 steps).
+    "rosenbrock": Function("f(x, y) = (1 − x)² + 100·(y − x²)²",
+                           lambda w: (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2, (-1.0, 1.0),
+                           lr=0.0014, max_steps=50_000),
+}

@@ -21,7 +21,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, TypeAlias
 
 from micrograd import ops
-from micrograd._numbers import as_float, preview
+from micrograd._numbers import as_float, check_operands, preview
 
 __all__ = ["Value", "apply", "topological_order"]
 
@@ -190,8 +190,8 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
     children = tuple(x if isinstance(x, Value) else Value(as_float(x, f"{op.name}: operand {i}"))
                      for i, x in enumerate(operands, 1))
     xs = [child.data for child in children]
-    if not all(type(x) is float for x in xs):  # .data set by hand: an int, maybe out of range
-        xs = [as_float(x, f"{op.name}: operand {i}") for i, x in enumerate(xs, 1)]
+    if not all(type(x) is float for x in xs):  # .data set by hand: an int past the float range?
+        check_operands(op.name, xs)
     out = op.forward(*xs, **fixed)
     node = Value(out)
     node.op, node.params, node.children = op.name, fixed, children

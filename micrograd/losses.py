@@ -3,7 +3,9 @@
 Each takes the model's output (a Value, or a list of them) and the target, and returns one
 Value, the loss, labelled as drawings show it (``E``, ``mse``, ``hinge``, ``bce``, ``ce``).
 ``LOSSES`` names them; their code has no branch on Value data, so ``train()`` may record
-a sample's graph once and replay it (a branch on the target is fine: one graph per target).
+a sample's graph once and replay it. ``TARGET_LEAF`` says which of them take the target as a
+leaf, so that one recorded graph serves every target value; the others branch on the
+target's value and are recorded once per target.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from micrograd._numbers import as_float, number, preview
 from micrograd.engine import Operand, Value, apply
 
 __all__ = [
-    "LOSSES", "bce_with_logits", "class_index", "cross_entropy", "half_squared_error", "hinge",
-    "mse",
+    "LOSSES", "TARGET_LEAF", "bce_with_logits", "class_index", "cross_entropy",
+    "half_squared_error", "hinge", "mse",
 ]
 
 
@@ -34,8 +36,11 @@ def half_squared_error(y_hat: Value, y: Operand) -> Value:
 
 
 def _pairs(name: str, predictions: Value | Sequence[Value],
-           targets: Any) -> list[tuple[Value, float]]:
-    """(prediction, target) pairs; a single prediction is a batch of one."""
+           targets: Any) -> list[tuple[Value, float | Value]]:
+    """(prediction, target) pairs; a single prediction is a batch of one.
+
+    A target is a number, or a Value whose data is the number (a leaf train() sets).
+    """
     if isinstance(predictions, Value):
         predictions, targets = [predictions], [targets]
     predictions, targets = list(predictions), list(targets)
@@ -47,11 +52,16 @@ def _pairs(name: str, predictions: Value | Sequence[Value],
     for i, (p, t) in enumerate(zip(predictions, targets)):
         if not isinstance(p, Value):
             raise TypeError(f"{name}: prediction {i} must be a Value, got {type(p).__name__}")
-        y = number(t)
+        y = number(t.data if isinstance(t, Value) else t)
         if y is None or not math.isfinite(y):
             raise ValueError(f"{name}: target {i} must be a finite number, got {preview(t)}")
-        pairs.append((p, y))
+        pairs.append((p, t if isinstance(t, Value) else y))
     return pairs
+
+
+def _number(t: float | Value) -> float:
+    """A target's number: its data if it is a Value."""
+    return t.data if isinstance(t, Value) else t
 
 
 def _mean(terms: list[Value], label: str) -> Value:
@@ -60,7 +70,8 @@ def _mean(terms: list[Value], label: str) -> Value:
     return loss
 
 
-def mse(predictions: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
+def mse(predictions: Value | Sequence[Value],
+        targets: float | Value | Sequence[float | Value]) -> Value:
     """Mean squared error: (1/n)·Σ (ŷ_i − y_i)²."""
     return _mean([(p - t) ** 2 for p, t in _pairs("mse", predictions, targets)], "mse")
 
@@ -69,16 +80,17 @@ def hinge(scores: Value | Sequence[Value], targets: float | Sequence[float]) -> 
     """Max-margin loss: (1/n)·Σ relu(1 − y_i·s_i), targets y_i ∈ {−1, +1}."""
     pairs = _pairs("hinge", scores, targets)
     for i, (_, t) in enumerate(pairs):
-        if t not in (-1.0, 1.0):
+        if _number(t) not in (-1.0, 1.0):
             raise ValueError(f"hinge: target {i} must be -1 or +1, got {t!r}")
     return _mean([(1.0 - s * t).relu() for s, t in pairs], "hinge")
 
 
-def bce_with_logits(logits: Value | Sequence[Value], targets: float | Sequence[float]) -> Value:
+def bce_with_logits(logits: Value | Sequence[Value],
+                    targets: float | Value | Sequence[float | Value]) -> Value:
     """Binary cross-entropy of logits z_i against y_i ∈ [0, 1], in the stable form, averaged."""
     pairs = _pairs("bce_with_logits", logits, targets)
     for i, (_, t) in enumerate(pairs):
-        if not 0.0 <= t <= 1.0:
+        if not 0.0 <= _number(t) <= 1.0:
             raise ValueError(f"bce_with_logits: target {i} must be in [0, 1], got {t!r}")
     return _mean([apply("bce_with_logits", z, t) for z, t in pairs], "bce")
 
@@ -135,3 +147,12 @@ LOSSES: dict[str, Callable[..., Value]] = {
     "half_squared_error": half_squared_error, "mse": mse, "hinge": hinge,
     "bce_with_logits": bce_with_logits, "cross_entropy": cross_entropy,
 }
+
+#: The losses whose graph has the same shape for every target value, differentiable in the
+#: target: train() makes the target a leaf whose .data each sample sets, as the inputs are,
+#: so one recorded graph replays any number of distinct targets (regression). bce_with_logits
+#: is one: its check of y ∈ [0, 1] raises and never changes the graph, and train() runs every
+#: sample's loss eagerly before the first update. hinge (its target scales the margin, and
+#: must be ±1) and cross_entropy (the target picks a logit) are recorded once per target.
+TARGET_LEAF: frozenset[Callable[..., Value]] = frozenset(
+    {half_squared_error, mse, bce_with_logits})

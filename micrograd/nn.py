@@ -41,7 +41,7 @@ from micrograd.losses import (  # noqa: F401 (the losses' old import path: micro
     mse,
 )
 
-__all__ = ["MLP", "Layer", "Module", "Net221", "Neuron", "activation_names"]
+__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names"]
 
 FORMAT = "micrograd-notes/state"
 FORMAT_VERSION = 1
@@ -129,6 +129,14 @@ def _preview(names: Iterable[str], limit: int = 5) -> str:
 
 
 # ---- Module --------------------------------------------------------------------------
+
+
+class ModelMismatch(ValueError):
+    """Module.load: the file holds another model; ``kind`` and ``config`` say which."""
+
+    def __init__(self, message: str, kind: Any, config: Any) -> None:
+        super().__init__(message)
+        self.kind, self.config = kind, config
 
 
 class Module:
@@ -221,6 +229,8 @@ class Module:
             document = parse_json(read_small_file(path, MAX_FILE_BYTES))
             state = self._check_header(document)
             self.load_state_dict(state)
+        except ModelMismatch as err:
+            raise ModelMismatch(f"{path}: {err}", err.kind, err.config) from None
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
 
@@ -240,11 +250,13 @@ class Module:
             raise ValueError(f"unsupported format version {preview(version)} (this library "
                              f"reads {FORMAT_VERSION})")
         if document["kind"] != type(self).__name__:
-            raise ValueError(f"holds a {preview(document['kind'])}, "
-                             f"not a {type(self).__name__!r}")
+            raise ModelMismatch(f"holds a {preview(document['kind'])}, "
+                                f"not a {type(self).__name__!r}", document["kind"],
+                                document["config"])
         if document["config"] != self.config():
-            raise ValueError(f"config {preview(document['config'], 200)} does not match this "
-                             f"model's {self.config()}")
+            raise ModelMismatch(f"config {preview(document['config'], 200)} does not match "
+                                f"this model's {self.config()}", document["kind"],
+                                document["config"])
         parameters = document["parameters"]
         if not isinstance(parameters, dict):
             raise ValueError(f"'parameters' must be an object, got {type(parameters).__name__}")

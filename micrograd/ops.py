@@ -8,11 +8,10 @@ forward's operands in braces (``{a}``, ``{x}``), the output as ``{out}``, params
 (``{exponent}``); an op of any number of operands names them ``{0}``, ``{1}``, …
 
 Operands are differentiable inputs; params are fixed numbers of the op itself (the
-exponent of ``x**2``, the slope of a leaky ReLU). A built-in op may also carry ``code``:
-its forward and local derivatives as Python expression text, in the same placeholders,
-which ``micrograd.compile`` writes into generated code instead of calling the functions
-(tests/test_ops.py holds each text to its function, bit for bit). Nothing here touches a
-graph or a gradient: the chain rule lives in one place, ``Value.backward`` in engine.py,
+exponent of ``x**2``, the slope of a leaky ReLU). Op names are plain ASCII identifiers,
+so a name reads the same wherever it is written (Python reads identifiers after NFKC
+normalisation: ``ℯxp`` would be ``exp``). Nothing here touches a graph or a gradient:
+the chain rule lives in one place, ``Value.backward`` in engine.py,
 and this module imports nothing from the engine.
 
 Conventions at kinks, as in the lecture notes: ``relu'(0) = 0``, ``leaky_relu'(x <= 0) =
@@ -33,37 +32,13 @@ from typing import Any, TypeAlias
 
 from micrograd._numbers import as_float, clip, preview, short
 
-__all__ = ["RESERVED", "Code", "Op", "get", "names", "register", "unregister"]
+__all__ = ["RESERVED", "Op", "get", "names", "register", "unregister"]
 
 NAN, INF = math.nan, math.inf
 
 #: One text per operand, or for an op of any number of operands a function
 #: ``(index, count) -> text``.
 Formula: TypeAlias = "tuple[str, ...] | Callable[[int, int], str]"
-
-
-@dataclass(frozen=True)
-class Code:
-    """An op as Python expression text: ``forward`` gives out, ``derivative`` each ∂out/∂x_i.
-
-    Placeholders as in formulas: operands ``{a}``, the output ``{out}``, params ``{slope}``;
-    an op of any number of operands has a ``forward(count)`` and a ``derivative(index,
-    count)`` function instead, naming operands ``{0}``, ``{1}``, …. The texts may use
-    ``math`` and Python's built-ins, and must give the op's floats bit for bit.
-    """
-
-    forward: str | Callable[[int], str]
-    derivative: tuple[str, ...] | Callable[[int, int], str]
-
-    def forward_text(self, count: int) -> str:
-        """The forward expression for ``count`` operands, placeholders unfilled."""
-        return self.forward if isinstance(self.forward, str) else self.forward(count)
-
-    def derivative_text(self, index: int, count: int) -> str:
-        """∂out/∂operand[index] as an expression, placeholders unfilled."""
-        if callable(self.derivative):
-            return self.derivative(index, count)
-        return self.derivative[index]
 
 
 @dataclass(frozen=True)
@@ -79,7 +54,6 @@ class Op:
     formula: Formula | None  # ∂out/∂operand as text; None: shown as f'(x)
     kinks: tuple[float, ...] = ()  # points where the derivative is a convention
     builtin: bool = False
-    code: Code | None = None  # forward and derivative as expression text (built-ins only)
 
     @property
     def arity(self) -> int | None:
@@ -148,10 +122,11 @@ def unregister(name: str) -> None:
 
 
 def _register(name: str, forward: Callable[..., float], derivative: Callable[..., Any],
-              formula: Any, symbol: str, kinks: Sequence[float], builtin: bool,
-              code: Code | None = None) -> Op:
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValueError(f"op name must be a public identifier, got {preview(name)}")
+              formula: Any, symbol: str, kinks: Sequence[float], builtin: bool) -> Op:
+    if (not isinstance(name, str) or not name.isidentifier() or not name.isascii()
+            or name.startswith("_")):
+        raise ValueError(f"op name must be a public identifier of plain ASCII letters, digits "
+                         f"and _, got {preview(name)}")
     if name in _REGISTRY:
         raise ValueError(f"op {preview(name)} is already registered")
     if name in RESERVED:
@@ -175,8 +150,7 @@ def _register(name: str, forward: Callable[..., float], derivative: Callable[...
         raise TypeError(f"register({preview(name)}): symbol must be a str, "
                         f"got {type(symbol).__name__}")
     op = Op(name, forward, derivative, operands, MappingProxyType(params), symbol or name,
-            formula, tuple(as_float(k, f"register({preview(name)}) kink") for k in kinks), builtin,
-            code)
+            formula, tuple(as_float(k, f"register({preview(name)}) kink") for k in kinks), builtin)
     _check_texts(op)
     if not builtin:
         op = _checked(op)
@@ -211,27 +185,22 @@ def _check_texts(op: Op) -> None:
     """
     fields = {"out": "out", **{k: k for k in op.params}}
     operand_names = op.operands or ()
-    texts: list[tuple[Any, bool, int, int | None]] = []  # (text, is code, count, index)
+    texts: list[tuple[Any, int, int | None]] = []  # (text, operand count, operand index)
     for count in (op.arity,) if op.arity is not None else range(1, 5):
-        texts += [(op.formula_text(i, count), False, count, i)
+        texts += [(op.formula_text(i, count), count, i)
                   for i in range(count if op.formula is not None else 0)]
-        if op.code is not None:  # code must also be a Python expression
-            texts.append((op.code.forward_text(count), True, count, None))
-            texts += [(op.code.derivative_text(i, count), True, count, i) for i in range(count)]
     where = ""
     try:
         op.symbol.format(**{k: "1" for k in op.params})
-        for text, is_code, count, index in texts:
+        for text, count, index in texts:
             where = f" for operand {index} of {count}" if op.arity is None else ""
             if not isinstance(text, str):
-                raise TypeError(f"a formula or code gave {type(text).__name__}, not a str")
-            filled = text.format(*(f"x{k}" for k in range(count)), **fields,
-                                 **{n: n for n in operand_names})
-            if is_code:
-                compile(filled, f"<op {op.name}>", "eval")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError, SyntaxError) as err:
-        raise ValueError(f"register({preview(op.name)}): symbol {preview(op.symbol)}, formula "
-                         f"or code cannot be filled in{where} ({type(err).__name__}: "
+                raise TypeError(f"a formula gave {type(text).__name__}, not a str")
+            text.format(*(f"x{k}" for k in range(count)), **fields,
+                        **{n: n for n in operand_names})
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
+        raise ValueError(f"register({preview(op.name)}): symbol {preview(op.symbol)} or formula "
+                         f"cannot be filled in{where} ({type(err).__name__}: "
                          f"{clip(str(err), 80)}); write a literal brace as {{{{ or }}}}") from None
 
 
@@ -281,16 +250,9 @@ def _note(err: Exception, name: str, xs: Sequence[float]) -> None:
 
 def _builtin(name: str, forward: Callable[..., float], derivative: Callable[..., Any],
              formula: str | tuple[str, ...] | Callable[[int, int], str], symbol: str = "",
-             kinks: tuple[float, ...] = (),
-             code: tuple[Any, str | tuple[str, ...] | Callable[[int, int], str]] | None = None,
-             ) -> None:
-    """Register a built-in; ``code`` is (forward text, derivative text(s)), see ``Code``."""
-    texts = None
-    if code is not None:
-        forward_text, derivative_text = code
-        texts = Code(forward_text, (derivative_text,) if isinstance(derivative_text, str)
-                     else derivative_text)
-    _register(name, forward, derivative, formula, symbol, kinks, builtin=True, code=texts)
+             kinks: tuple[float, ...] = ()) -> None:
+    """Register a built-in op."""
+    _register(name, forward, derivative, formula, symbol, kinks, builtin=True)
 
 
 # --------------------------------------------------------------------------
@@ -310,7 +272,7 @@ def add_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (1.0, 1.0)
 
 
-_builtin("add", add, add_grad, ("1", "1"), "+", code=("{a} + {b}", ("1.0", "1.0")))
+_builtin("add", add, add_grad, ("1", "1"), "+")
 
 
 def sub(a: float, b: float) -> float:
@@ -323,7 +285,7 @@ def sub_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (1.0, -1.0)
 
 
-_builtin("sub", sub, sub_grad, ("1", "-1"), "-", code=("{a} - {b}", ("1.0", "-1.0")))
+_builtin("sub", sub, sub_grad, ("1", "-1"), "-")
 
 
 def mul(a: float, b: float) -> float:
@@ -336,7 +298,7 @@ def mul_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (b, a)
 
 
-_builtin("mul", mul, mul_grad, ("{b}", "{a}"), "*", code=("{a} * {b}", ("{b}", "{a}")))
+_builtin("mul", mul, mul_grad, ("{b}", "{a}"), "*")
 
 
 def div(a: float, b: float) -> float:
@@ -351,8 +313,7 @@ def div_grad(a: float, b: float, out: float) -> tuple[float, float]:
     return (1.0 / b, -out / b)
 
 
-_builtin("div", div, div_grad, ("1/{b}", "-{a}/{b}²"), "/",
-         code=("{a} / {b}", ("1.0 / {b}", "-{out} / {b}")))  # a / 0.0 raises, as div does
+_builtin("div", div, div_grad, ("1/{b}", "-{a}/{b}²"), "/")
 
 
 def neg(a: float) -> float:
@@ -365,7 +326,7 @@ def neg_grad(a: float, out: float) -> tuple[float]:
     return (-1.0,)
 
 
-_builtin("neg", neg, neg_grad, "-1", "-", code=("-{a}", "-1.0"))
+_builtin("neg", neg, neg_grad, "-1", "-")
 
 
 def _safe_pow(x: float, p: float) -> float:
@@ -451,7 +412,7 @@ def log_grad(x: float, out: float) -> tuple[float]:
     return (1.0 / x,)
 
 
-_builtin("log", log, log_grad, "1/{x}", code=("math.log({x})", "1.0 / {x}"))
+_builtin("log", log, log_grad, "1/{x}")
 
 
 def tanh(x: float) -> float:
@@ -464,7 +425,7 @@ def tanh_grad(x: float, out: float) -> tuple[float]:
     return (1.0 - out * out,)
 
 
-_builtin("tanh", tanh, tanh_grad, "1 - {out}²", code=("math.tanh({x})", "1.0 - {out} * {out}"))
+_builtin("tanh", tanh, tanh_grad, "1 - {out}²")
 
 
 def sigmoid(x: float) -> float:
@@ -480,9 +441,7 @@ def sigmoid_grad(x: float, out: float) -> tuple[float]:
     return (out * (1.0 - out),)
 
 
-_builtin("sigmoid", sigmoid, sigmoid_grad, "{out}·(1 - {out})",
-         code=("1.0 / (1.0 + math.exp(-{x})) if {x} >= 0.0 else "
-               "math.exp({x}) / (1.0 + math.exp({x}))", "{out} * (1.0 - {out})"))
+_builtin("sigmoid", sigmoid, sigmoid_grad, "{out}·(1 - {out})")
 
 
 def relu(x: float) -> float:
@@ -495,9 +454,7 @@ def relu_grad(x: float, out: float) -> tuple[float]:
     return (1.0 if x > 0 else (0.0 if x <= 0 else NAN),)
 
 
-_builtin("relu", relu, relu_grad, "1 if {x} > 0 else 0", kinks=(0.0,),
-         code=("0.0 if {x} <= 0.0 else {x}",
-               "1.0 if {x} > 0.0 else (0.0 if {x} <= 0.0 else math.nan)"))
+_builtin("relu", relu, relu_grad, "1 if {x} > 0 else 0", kinks=(0.0,))
 
 
 def leaky_relu(x: float, slope: float = 0.01) -> float:
@@ -511,9 +468,7 @@ def leaky_relu_grad(x: float, out: float, slope: float = 0.01) -> tuple[float]:
 
 
 _builtin("leaky_relu", leaky_relu, leaky_relu_grad, "1 if {x} > 0 else {slope}",
-         "leaky_relu({slope})", kinks=(0.0,),
-         code=("{x} if {x} > 0.0 else {slope} * {x}",
-               "1.0 if {x} > 0.0 else ({slope} if {x} <= 0.0 else math.nan)"))
+         "leaky_relu({slope})", kinks=(0.0,))
 
 
 def step(x: float) -> float:
@@ -526,9 +481,7 @@ def step_grad(x: float, out: float) -> tuple[float]:
     return (0.0 if x == x else NAN,)
 
 
-_builtin("step", step, step_grad, "0", kinks=(0.0,),
-         code=("1.0 if {x} > 0.0 else (0.0 if {x} <= 0.0 else math.nan)",
-               "0.0 if {x} == {x} else math.nan"))
+_builtin("step", step, step_grad, "0", kinks=(0.0,))
 
 
 def sum_(*xs: float) -> float:
@@ -546,12 +499,7 @@ def sum_grad(*xs_out: float) -> tuple[float, ...]:
     return (1.0,) * (len(xs_out) - 1)
 
 
-def sum_code(count: int) -> str:
-    """x1 + x2 + … + xn as one expression: Python adds it left to right too."""
-    return " + ".join(f"{{{i}}}" for i in range(count))
-
-
-_builtin("sum", sum_, sum_grad, lambda i, n: "1", "Σ", code=(sum_code, lambda i, n: "1.0"))
+_builtin("sum", sum_, sum_grad, lambda i, n: "1", "Σ")
 
 
 def linear(*xs: float) -> float:
@@ -575,16 +523,7 @@ def linear_formula(index: int, count: int) -> str:
     return "1" if index == count - 1 else f"{{{index ^ 1}}}"
 
 
-def linear_code(count: int) -> str:
-    """w1 * x1 + … + wn * xn + b as one expression, added left to right as linear() does."""
-    if count == 1:
-        return "0.0 + {0}"
-    products = " + ".join(f"{{{i}}} * {{{i + 1}}}" for i in range(0, count - 1, 2))
-    return f"{products} + {{{count - 1}}}"
-
-
-_builtin("linear", linear, linear_grad, linear_formula, "Σw·x+b",
-         code=(linear_code, lambda i, n: "1.0" if i == n - 1 else f"{{{i ^ 1}}}"))
+_builtin("linear", linear, linear_grad, linear_formula, "Σw·x+b")
 
 
 def half_squared_error(y_hat: float, y: float) -> float:
@@ -599,8 +538,7 @@ def half_squared_error_grad(y_hat: float, y: float, out: float) -> tuple[float, 
 
 
 _builtin("half_squared_error", half_squared_error, half_squared_error_grad,
-         ("{y_hat} - {y}", "{y} - {y_hat}"), "½(y-ŷ)²",
-         code=("0.5 * ({y} - {y_hat}) * ({y} - {y_hat})", ("{y_hat} - {y}", "{y} - {y_hat}")))
+         ("{y_hat} - {y}", "{y} - {y_hat}"), "½(y-ŷ)²")
 
 
 def bce_with_logits(z: float, y: float) -> float:

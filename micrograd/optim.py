@@ -47,6 +47,10 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
+    def state(self) -> dict[str, list[float]]:
+        """The optimiser's state per parameter, as copies (none for plain SGD)."""
+        return {}
+
 
 class SGD(Optimizer):
     """p ← p − lr·v with v ← momentum·v + ∂E/∂p (plain p ← p − lr·∂E/∂p for momentum 0)."""
@@ -61,6 +65,10 @@ class SGD(Optimizer):
             raise ValueError(f"SGD momentum must be in [0, 1), got {preview(momentum)}")
         self.momentum = mu
         self._velocity = [0.0] * len(self.params)
+
+    def state(self) -> dict[str, list[float]]:
+        """{"velocity": v per parameter} with momentum, {} without."""
+        return {"velocity": list(self._velocity)} if self.momentum else {}
 
     def step(self) -> None:
         """One update of every parameter from its current grad."""
@@ -107,6 +115,10 @@ class Adam(Optimizer):
         self.steps = 0
         self._m = [0.0] * len(self.params)  # first moment (mean of g)
         self._v = [0.0] * len(self.params)  # second moment (mean of g²)
+
+    def state(self) -> dict[str, list[float]]:
+        """{"m": first moments, "v": second moments}, one per parameter."""
+        return {"m": list(self._m), "v": list(self._v)}
 
     def step(self) -> None:
         """One update of every parameter from its current grad."""

@@ -1,45 +1,82 @@
 // The backprop page's script: replays the records micrograd wrote into #backprop-data.
 // Every number it shows is a string formatted by Python; it does no arithmetic on them.
 // Labels are set with textContent only: they are text, never markup.
+//
+// The stepper is a component: ``micrograd.stepper(svg, data, hooks)`` mounts it on a Graphviz
+// drawing and a recording (page.py's JSON: nodes, steps, grads) and returns {show, load}.
+// ``load(data, svg)`` feeds it another recording of a graph with the same drawing (another
+// epoch or sample of a training page), or a new drawing. ``hooks.onStep(k)`` hears each step
+// the controls move to. The backprop page mounts it on #backprop-data, with #step=N links.
 "use strict";
-(function () {
+const micrograd = window.micrograd || (window.micrograd = {});
+micrograd.stepper = function (svg, data, hooks) {
   const NS = "http://www.w3.org/2000/svg";
-  const data = JSON.parse(document.getElementById("backprop-data").textContent);
-  const nodes = data.nodes, steps = data.steps, grads = data.grads;
-  const last = steps.length;
-  const svg = document.querySelector("#graph svg");
+  let nodes, steps, grads, last, stepOf, received, tolerance;
   const $ = (id) => document.getElementById(id);
+  hooks = hooks || {};
 
   // Graphviz's groups by DOT name: v<i> is node i of topological_order(root), v<i>_op the op
   // that made it, an edge "v<c>->v<i>_op" carries child c into node i (in the children's order).
-  const records = [], opNodes = [], edges = new Map();
-  for (const g of svg.querySelectorAll("g.node, g.edge")) {
-    const title = g.querySelector("title");
-    if (!title) continue;
-    const name = title.textContent;
-    title.remove(); // DOT names make poor tooltips
-    if (g.classList.contains("edge")) {
-      if (!edges.has(name)) edges.set(name, []);
-      edges.get(name).push(g);
-      continue;
+  let records, opNodes, edges, labelled, dataTexts, gradTexts, overlay, shift, base, tails, natural;
+  function attach(drawing) {
+    svg = drawing;
+    records = [];
+    opNodes = [];
+    edges = new Map();
+    labelled = []; // [edge, i]: the edges into node i's op that carry a label
+    for (const g of svg.querySelectorAll("g.node, g.edge")) {
+      const title = g.querySelector("title");
+      if (!title) continue;
+      const name = title.textContent;
+      title.remove(); // DOT names make poor tooltips
+      if (g.classList.contains("edge")) {
+        if (!edges.has(name)) edges.set(name, []);
+        edges.get(name).push(g);
+        const into = /^v\d+->v(\d+)_op$/.exec(name);
+        if (into && g.querySelector("text")) labelled.push([g, Number(into[1])]);
+        continue;
+      }
+      const m = /^v(\d+)(_op)?$/.exec(name);
+      if (!m) continue;
+      (m[2] ? opNodes : records)[Number(m[1])] = g;
+      g.dataset.node = m[1];
     }
-    const m = /^v(\d+)(_op)?$/.exec(name);
-    if (!m) continue;
-    (m[2] ? opNodes : records)[Number(m[1])] = g;
-    g.dataset.node = m[1];
+    const fields = records.map((g) => g.querySelectorAll("text")); // name | data | grad
+    gradTexts = fields.map((texts) => texts[texts.length - 1]);
+    dataTexts = fields.map((texts) => texts[texts.length - 2]);
+    overlay = document.createElementNS(NS, "g");
+    overlay.id = "overlay";
+    const graph0 = svg.querySelector("g.graph");
+    graph0.appendChild(overlay);
+    shift = graph0.transform.baseVal.consolidate().matrix; // Graphviz's translate(4 H)
+    // Room for the notes beside edges at the drawing's border: a margin, grown when a step's
+    // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
+    const vb = svg.viewBox.baseVal;
+    base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
+    tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
+    obstacles = null;
+    natural = svg.width.baseVal.value;
+    svg.addEventListener("click", (e) => {
+      const g = e.target.closest("g.node");
+      if (g && g.dataset.node !== undefined) inspect(Number(g.dataset.node));
+    });
   }
-  const gradTexts = records.map((g) => {
-    const texts = g.querySelectorAll("text"); // a record's fields: name | data | grad
-    return texts[texts.length - 1];
-  });
 
   // Bookkeeping over the records: the step that processes each node, the terms each receives.
-  const stepOf = new Array(nodes.length).fill(0);
-  const received = nodes.map(() => []);
-  steps.forEach((s, k) => {
-    stepOf[s.node] = k + 1;
-    s.updates.forEach((u) => received[u.child].push([k + 1, s.node, u]));
-  });
+  function feed(recording) {
+    nodes = recording.nodes;
+    steps = recording.steps;
+    tolerance = recording.tolerance; // trace.ANSWER_TOLERANCE
+    grads = recording.grads;
+    last = steps.length;
+    stepOf = new Array(nodes.length).fill(0);
+    received = nodes.map(() => []);
+    quiz.done = new Map(); // a new recording: its steps are yet to be answered
+    steps.forEach((s, k) => {
+      stepOf[s.node] = k + 1;
+      s.updates.forEach((u) => received[u.child].push([k + 1, s.node, u]));
+    });
+  }
 
   function gradAt(i, k) { // the grad text of node i after step k
     const h = grads[i];
@@ -48,16 +85,6 @@
     return h[j][1];
   }
 
-  const overlay = document.createElementNS(NS, "g");
-  overlay.id = "overlay";
-  const graph0 = svg.querySelector("g.graph");
-  graph0.appendChild(overlay);
-  const shift = graph0.transform.baseVal.consolidate().matrix; // Graphviz's translate(4 H)
-
-  // Room for the notes beside edges at the drawing's border: a margin, grown when a step's
-  // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
-  const vb = svg.viewBox.baseVal;
-  const base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
   function frame(boxes) { // boxes: the notes, in graph0's units (Graphviz translates graph0)
     let x0 = base.x, y0 = base.y, x1 = base.x + base.width, y1 = base.y + base.height;
     for (const b of boxes) {
@@ -84,8 +111,9 @@
   // Notes are measured on a canvas, not with getBBox: on a graph of thousands of nodes each
   // getBBox would lay out the whole drawing again.
   const FONT_SIZE = 10.5, LINE = 1.25 * FONT_SIZE, PAD_X = 4, PAD_Y = 3;
+  const FAMILY = '"DejaVu Sans", sans-serif';
   const ruler = document.createElement("canvas").getContext("2d");
-  ruler.font = FONT_SIZE + 'px "DejaVu Sans", sans-serif';
+  ruler.font = FONT_SIZE + "px " + FAMILY;
 
   // The box around a node of the drawing: a record's polygon or an op's ellipse.
   function outline(node) {
@@ -105,7 +133,6 @@
     return {x: x, y: y, width: Math.max(...xs) - x, height: Math.max(...ys) - y};
   }
 
-  const tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
   function tail(edge, record) {
     if (!tails.has(edge)) {
       const path = edge.querySelector("path");
@@ -118,39 +145,76 @@
     return tails.get(edge);
   }
 
-  // A boxed note beside the tail of an edge (the child's end, where edges are spread out,
-  // not the op's end, where they converge), on the side the edge leaves from; or stacked
-  // under an earlier note (`below`) when a child receives two terms in one step; moved down
-  // past what it would cover (`others`): the step's other notes, the node being processed.
-  function note(cls, edge, record, lines, below, others) {
-    const t = tail(edge, record);
-    const width = Math.max(...lines.map((line) => ruler.measureText(line).width)) + 2 * PAD_X;
-    const height = lines.length * LINE + 2 * PAD_Y;
-    let x, y;
-    if (below) {
-      x = below.x;
-      y = below.y + below.height + 4;
-    } else if (Math.abs(t.dx) >= Math.abs(t.dy)) {
-      x = t.dx >= 0 ? Math.max(t.x, t.right) + 4 : Math.min(t.x, t.left) - 4 - width;
+  // ---- where a note goes: near its edge's tail, on no node, label or other note -----------
+
+  let obstacles = null; // the drawing's nodes and texts, as boxes in graph0's units
+  function drawingBoxes() {
+    if (obstacles) return obstacles;
+    obstacles = [];
+    for (const g of [...records, ...opNodes]) if (g) obstacles.push(outline(g));
+    for (const t of svg.querySelectorAll("g.edge text, g.graph > text")) obstacles.push(textBox(t));
+    return obstacles;
+  }
+
+  function textBox(t) { // a Graphviz text's box, from its attributes and the ruler (no layout)
+    const size = Number(t.getAttribute("font-size")) || 14;
+    ruler.font = size + "px " + FAMILY;
+    const width = ruler.measureText(t.textContent).width;
+    ruler.font = FONT_SIZE + "px " + FAMILY;
+    const x = Number(t.getAttribute("x")), anchor = t.getAttribute("text-anchor");
+    const left = anchor === "middle" ? x - width / 2 : anchor === "end" ? x - width : x;
+    return {x: left - 1, y: Number(t.getAttribute("y")) - size, width: width + 2,
+      height: 1.3 * size};
+  }
+
+  const overlaps = (a, b, margin) => a.x < b.x + b.width + margin &&
+    b.x < a.x + a.width + margin && a.y < b.y + b.height + margin &&
+    b.y < a.y + a.height + margin;
+
+  // Spots around the preferred one, nearest first (sideways moves count double: they cross
+  // edges); a note takes the first where it covers nothing.
+  const SPOTS = [];
+  for (let dx = -240; dx <= 240; dx += 12) {
+    for (let dy = -240; dy <= 240; dy += 6) SPOTS.push([dx, dy, 2 * Math.abs(dx) + Math.abs(dy)]);
+  }
+  SPOTS.sort((a, b) => a[2] - b[2]);
+
+  function place(t, width, height, taken) {
+    let x, y; // preferred: beside the tail, on the side the edge leaves its child from
+    if (Math.abs(t.dx) >= Math.abs(t.dy)) {
+      x = t.dx >= 0 ? Math.max(t.x, t.right) + 6 : Math.min(t.x, t.left) - 6 - width;
       y = t.y - height / 2;
     } else {
       x = t.x - width / 2;
-      y = t.dy >= 0 ? Math.max(t.y, t.bottom) + 4 : Math.min(t.y, t.top) - 4 - height;
+      y = t.dy >= 0 ? Math.max(t.y, t.bottom) + 6 : Math.min(t.y, t.top) - 6 - height;
     }
-    for (let moved = true; moved;) { // below any earlier note of this step it would cover
-      moved = false;
-      for (const o of others) {
-        if (x < o.x + o.width && o.x < x + width && y < o.y + o.height && o.y < y + height) {
-          y = o.y + o.height + 3;
-          moved = true;
-        }
-      }
+    const region = {x: x - 250, y: y - 250, width: width + 500, height: height + 500};
+    const near = [...drawingBoxes(), ...taken].filter((b) => overlaps(b, region, 0));
+    for (const [dx, dy] of SPOTS) {
+      const box = {x: x + dx, y: y + dy, width: width, height: height};
+      if (!near.some((b) => overlaps(box, b, 3))) return box;
+    }
+    return {x: x, y: y, width: width, height: height}; // nowhere free nearby: the first spot
+  }
+
+  // A boxed note near the tail of an edge (the child's end, where edges are spread out, not
+  // the op's end, where they converge), on no node, edge label or earlier note (`taken`),
+  // with a thin line from the tail to the note so that each note is matched to its edge.
+  function note(cls, edge, record, lines, taken) {
+    const t = tail(edge, record);
+    const width = Math.max(...lines.map((line) => ruler.measureText(line).width)) + 2 * PAD_X;
+    const box = place(t, width, lines.length * LINE + 2 * PAD_Y, taken);
+    const leader = tag(overlay, "line", "leader");
+    const nx = Math.max(box.x, Math.min(t.x, box.x + box.width));
+    const ny = Math.max(box.y, Math.min(t.y, box.y + box.height));
+    for (const [a, v] of [["x1", t.x], ["y1", t.y], ["x2", nx], ["y2", ny]]) {
+      leader.setAttribute(a, v);
     }
     const g = tag(overlay, "g", cls);
-    g.setAttribute("transform", "translate(" + x + "," + y + ")");
+    g.setAttribute("transform", "translate(" + box.x + "," + box.y + ")");
     const rect = tag(g, "rect");
-    rect.setAttribute("width", width);
-    rect.setAttribute("height", height);
+    rect.setAttribute("width", box.width);
+    rect.setAttribute("height", box.height);
     rect.setAttribute("rx", 3);
     const text = tag(g, "text");
     lines.forEach((line, n) => {
@@ -158,7 +222,7 @@
       span.setAttribute("x", PAD_X);
       span.setAttribute("y", PAD_Y + (n + 0.8) * LINE);
     });
-    return {x: x, y: y, width: width, height: height};
+    return box;
   }
 
   let current = -1, selected = -1, marked = [];
@@ -171,9 +235,14 @@
 
   function show(k, writeHash) {
     k = Math.max(0, Math.min(last, k));
+    const unanswered = quizHides(k) ? new Set(steps[k - 1].updates.map((u) => u.child)) : null;
     for (let i = 0; i < nodes.length; i++) {
-      const text = "grad " + gradAt(i, k);
+      const text = "grad " + (unanswered && unanswered.has(i) ? "?" : gradAt(i, k));
       if (gradTexts[i].textContent !== text) gradTexts[i].textContent = text;
+    }
+    for (const [g, i] of labelled) { // the edge labels (local derivatives) of unanswered steps
+      g.classList.toggle("quiz-hidden", quiz.on && stepOf[i] > 0 &&
+        (stepOf[i] > k || (stepOf[i] === k && unanswered !== null)));
     }
     for (const [el, cls] of marked) el.classList.remove(cls);
     marked = [];
@@ -188,7 +257,8 @@
         : "Step 0 of " + last + ": after the forward pass, every grad 0.";
     } else {
       const s = steps[k - 1];
-      stepText.textContent = s.text;
+      stepText.textContent = quizHides(k) ? s.text.split("\n")[0] + "\n  … the terms are " +
+        "yours to work out: check yourself below." : s.text;
       status.textContent = "Step " + k + " of " + last + ": " + nodes[s.node].name +
         " passes its grad " + s.grad + " to its " +
         (s.updates.length === 1 ? "child" : s.updates.length + " children") +
@@ -197,9 +267,8 @@
       mark(opNodes[s.node], "active");
       const outEdges = edges.get("v" + s.node + "_op->v" + s.node) || [];
       outEdges.forEach((e) => mark(e, "lit"));
-      const seen = new Map(), placed = new Map(), boxes = [];
-      // the node being processed and its op stay in sight: notes move down past them too
-      const active = [records[s.node], opNodes[s.node]].filter(Boolean).map(outline);
+      const seen = new Map(), boxes = [];
+      const hide = quizHides(k);
       for (const u of s.updates) {
         mark(records[u.child], "updated");
         const key = "v" + u.child + "->v" + s.node + "_op";
@@ -208,13 +277,12 @@
         const edge = (edges.get(key) || [])[n];
         if (!edge) continue;
         mark(edge, "lit");
-        const lines = ["+= " + u.edge, "grad " + u.before + " → " + u.after];
-        const box = note("term", edge, records[u.child], lines, placed.get(u.child),
-          [...active, ...boxes]);
-        placed.set(u.child, box);
-        boxes.push(box);
+        const lines = hide ? ["+= ?", "grad " + u.before + " → ?"]
+          : ["+= " + u.edge, "grad " + u.before + " → " + u.after];
+        boxes.push(note("term", edge, records[u.child], lines, boxes));
       }
       frame(boxes);
+      follow(s, boxes);
     }
     if (k === 0) frame([]);
     $("scrub").value = String(k);
@@ -222,34 +290,59 @@
     $("first").disabled = $("prev").disabled = k === 0;
     $("next").disabled = $("last").disabled = k === last;
     document.body.dataset.step = String(k);
-    if (writeHash && k !== current) setHash(k);
+    if (writeHash && k !== current && hooks.onStep) hooks.onStep(k);
     current = k;
+    renderQuiz(k);
     if (selected >= 0) inspect(selected);
-    if (k > 0) { // keep the node being processed in view, once the frame is laid out anyway
-      const g = records[steps[k - 1].node];
-      requestAnimationFrame(() => g.scrollIntoView({block: "nearest", inline: "nearest"}));
-    }
   }
 
-  // ---- deep links: #step=N, #step=0, #step=end -----------------------------------------
+  // ---- the view follows the step: the node being processed, its children, the notes ------
 
-  function hashStep() {
-    const m = /^#step=(\d+|end)$/.exec(location.hash);
-    if (!m) return 0;
-    return m[1] === "end" ? last : Math.min(last, Number(m[1]));
+  function follow(s, boxes) { // boxes in graph0's units; scrolled once the frame is laid out
+    const active = [records[s.node], opNodes[s.node]].filter(Boolean).map(outline);
+    const parts = [...active, ...s.updates.map((u) => records[u.child]).filter(Boolean)
+      .map(outline), ...boxes];
+    requestAnimationFrame(() => {
+      const m = svg.querySelector("g.graph").getScreenCTM();
+      if (!m) return;
+      const span = (list) => { // a list of boxes on screen: [left, top, right, bottom]
+        const xs = [], ys = [];
+        for (const b of list) {
+          for (const [x, y] of [[b.x, b.y], [b.x + b.width, b.y + b.height]]) {
+            xs.push(m.a * x + m.c * y + m.e);
+            ys.push(m.b * x + m.d * y + m.f);
+          }
+        }
+        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+      };
+      const view = svg.parentNode, r = view.getBoundingClientRect(), pad = 16;
+      // each way, all of the step if it fits in the view, else as much of it as fits with the
+      // node being processed: a window of the view's size on the step's middle, moved to hold it
+      let [left, top, right, bottom] = span(parts);
+      const [aLeft, aTop, aRight, aBottom] = span(active);
+      const fitted = (lo, hi, aLo, aHi, size) => {
+        if (hi - lo <= size) return [lo, hi];
+        const start = Math.max(aHi - size, Math.min(aLo, (lo + hi - size) / 2));
+        return [start, start + size];
+      };
+      [left, right] = fitted(left, right, aLeft, aRight, r.width - 2 * pad);
+      [top, bottom] = fitted(top, bottom, aTop, aBottom, r.height - 2 * pad);
+      if (left < r.left + pad) view.scrollLeft -= r.left + pad - left;
+      else if (right > r.right - pad) view.scrollLeft += Math.min(right - r.right + pad,
+        left - r.left - pad);
+      if (view.scrollHeight > view.clientHeight) { // the drawing scrolls in its own pane
+        if (top < r.top + pad) view.scrollTop -= r.top + pad - top;
+        else if (bottom > r.bottom - pad) view.scrollTop += Math.min(bottom - r.bottom + pad,
+          top - r.top - pad);
+        return;
+      }
+      const header = document.querySelector("header"); // else the window scrolls
+      const ceiling = header ? header.getBoundingClientRect().bottom + pad : pad;
+      if (top < ceiling) window.scrollBy(0, top - ceiling);
+      else if (bottom > innerHeight - pad) window.scrollBy(0, Math.min(bottom - innerHeight + pad,
+        top - ceiling));
+    });
   }
-
-  function setHash(k) {
-    const hash = "#step=" + k;
-    if (location.hash === hash) return;
-    try {
-      history.replaceState(null, "", hash);
-    } catch (e) { // some browsers refuse replaceState on a page opened from disk
-      location.replace(hash);
-    }
-  }
-
-  window.addEventListener("hashchange", () => show(hashStep(), false));
 
   // ---- the node inspector --------------------------------------------------------------
 
@@ -276,19 +369,27 @@
     const fact = (term, value) => { el(facts, "dt", term); return el(facts, "dd", value); };
     fact("op", node.op ? node.op + "  (drawn " + node.symbol + ")" : "none: a leaf");
     fact("data", node.data);
-    fact("grad", gradAt(i, current) + "  at step " + current +
-      (current < last ? "  (" + gradAt(i, last) + " after the last step)" : ""));
+    const secret = (step) => quiz.on && (step > current || (step === current &&
+      quizHides(current))); // a step the learner has not answered yet
+    const open = received[i].every(([step]) => !secret(step));
+    fact("grad", (open || !secret(current) || !received[i].some(([step]) => step === current)
+      ? gradAt(i, current) : "?") + "  at step " + current +
+      (current < last && !quiz.on ? "  (" + gradAt(i, last) + " after the last step)" : ""));
     const k = stepOf[i];
     if (k) {
       fact("processed", "at step " + k);
       el(box, "h4", "Local derivatives");
-      const list = el(box, "ul", undefined, "formulas");
-      for (const u of steps[k - 1].updates) {
-        const d = "∂" + node.name + "/∂" + nodes[u.child].name;
-        el(list, "li", d + " = " + (u.formula ? u.formula + " = " : "") + u.local);
+      if (secret(k)) {
+        el(box, "p", "They show once step " + k + " is answered (check yourself).", "hint");
+      } else {
+        const list = el(box, "ul", undefined, "formulas");
+        for (const u of steps[k - 1].updates) {
+          const d = "∂" + node.name + "/∂" + nodes[u.child].name;
+          el(list, "li", d + " = " + (u.formula ? u.formula + " = " : "") + u.local);
+        }
       }
     }
-    const terms = received[i];
+    const terms = received[i].filter(([step]) => !secret(step));
     if (terms.length) {
       el(box, "h4", terms.length === 1 ? "Its one chain-rule term" : "Its " + terms.length +
         " chain-rule terms (a value used " + terms.length + " times gets one per use)");
@@ -298,16 +399,199 @@
           ": grad " + u.before + " → " + u.after, step > current ? "future" : "");
       }
     }
-    if (node.explain) {
+    if (node.explain && !open) {
+      el(box, "p", "Its chain rule, path by path, shows once its last term is answered.",
+        "hint");
+    } else if (node.explain) {
       el(box, "h4", "The chain rule, path by path (explain)");
       el(box, "pre", node.explain, "explain");
     }
   }
 
-  svg.addEventListener("click", (e) => {
-    const g = e.target.closest("g.node");
-    if (g && g.dataset.node !== undefined) inspect(Number(g.dataset.node));
-  });
+  // ---- check yourself: the quiz mode -------------------------------------------------------
+  // For each child of the step the learner types its new grad or the local derivative. Until
+  // the step is answered (checked or revealed) none of its numbers shows: not the notes', the
+  // children's grads, the step's text, the inspector's, nor the edge labels. The only
+  // arithmetic on the page's numbers is near(): a typed answer is right within the recording's
+  // tolerance (trace.ANSWER_TOLERANCE, 0.1%, as check() uses it) of the largest number it is
+  // summed from, compared with the number the page shows (4 significant digits).
+
+  const quiz = {on: false, ask: "grad", done: new Map(), right: 0, wrong: 0, revealed: 0};
+  const paren = (t) => (t.startsWith("-") ? "(" + t + ")" : t); // a number as a factor
+
+  function numbers(u) { // a term's numbers, or null when one is not finite (not asked)
+    const n = {local: Number(u.local), term: Number(u.term), grad: Number(u.after),
+      before: Number(u.before)};
+    return Object.values(n).every(Number.isFinite) ? n : null;
+  }
+
+  function near(x, value, parts) { // x within the tolerance of value (summed from parts)
+    const scale = Math.max(Math.abs(value), ...parts.map(Math.abs));
+    return Math.abs(x - value) <= tolerance * scale;
+  }
+
+  function rightAnswer(n, ask) { // [the value asked for, the numbers it is summed from]
+    return ask === "grad" ? [n.grad, [n.before, n.term]] : [n.local, []];
+  }
+
+  function looksLike(x, n, ask) { // what a wrong number is, if it is one of the step's own
+    const [value, parts] = rightAnswer(n, ask);
+    const kinds = ask === "grad" ? [["term", n.term], ["local", n.local], ["-grad", -n.grad],
+      ["-term", -n.term], ["before", n.before]] : [["-local", -n.local], ["term", n.term],
+      ["grad", n.grad]];
+    for (const [kind, v] of kinds) {
+      if (!near(v, value, parts) && near(x, v, [])) return kind;
+    }
+    return "";
+  }
+
+  function quizzable(k) { return k > 0 && steps[k - 1].updates.some((u) => numbers(u)); }
+  function quizHides(k) { return quiz.on && quizzable(k) && !quiz.done.has(k); }
+
+  function quizControls() {
+    const bar = $("counter").parentNode;
+    const label = el(bar, "label", undefined, "quiz-toggle");
+    const box = el(label, "input");
+    box.type = "checkbox";
+    box.id = "quiz";
+    label.append(" check yourself");
+    const ask = el(bar, "select");
+    ask.id = "quiz-ask";
+    ask.setAttribute("aria-label", "what to type");
+    [["grad", "type the new grads"], ["local", "type the local derivatives"]].forEach(
+      ([value, text]) => { el(ask, "option", text).value = value; });
+    el(bar, "span", "", "quiz-score").id = "quiz-score";
+    box.addEventListener("change", () => setQuiz(box.checked, true));
+    ask.addEventListener("change", () => { quiz.ask = ask.value; show(current, false); });
+    const panel = document.createElement("div");
+    panel.id = "quiz-panel";
+    $("step-text").after(panel);
+  }
+
+  function setQuiz(on, byUser) {
+    quiz.on = on;
+    $("quiz").checked = on;
+    $("quiz-ask").hidden = !on;
+    document.body.classList.toggle("quizzing", on);
+    if (current >= 0) show(current, false);
+    if (byUser && hooks.onQuiz) hooks.onQuiz(on);
+  }
+
+  function readNumber(text) { // the typed text as a number, or null ("−" typed as a minus)
+    const t = text.trim().replace(/\u2212/g, "-");
+    return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t) ? Number(t) : null;
+  }
+
+  function answerText(s, u, ask) { // the right answer, its formula with the numbers in
+    const name = nodes[s.node].name, c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
+    const forms = [u.formula, u.plugged].filter((f, n, all) => f && f !== u.local &&
+      all.indexOf(f) === n); // (plugged: written only when it says more)
+    const local = d + " = " + forms.map((f) => f + " = ").join("") + u.local;
+    if (ask === "local") return local;
+    return c + ".grad = " + u.before + " + " + d + " · " + name + ".grad = " + u.before +
+      " + " + u.local + "·" + paren(s.grad) + " = " + u.before + " + " + paren(u.term) +
+      " = " + u.after + ",  with " + local;
+  }
+
+  function meaning(kind, s, u, ask) { // what a wrong number would have meant
+    const name = nodes[s.node].name, c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
+    const says = {
+      "local": "That is the local derivative " + d + " = " + u.local + " alone: the chain " +
+        "rule multiplies it by " + name + "'s grad " + s.grad + " and adds it to " + c +
+        "'s grad before, " + u.before + ".",
+      "term": ask === "grad" ? "That is the term " + u.term + ": you forgot to add the grad " +
+        c + " had before this step, " + u.before + "." : "That is the term " + u.term +
+        " (the local derivative times " + name + "'s grad " + s.grad + "), not the local " +
+        "derivative.",
+      "grad": "That is " + c + "'s new grad " + u.after + ", not the local derivative.",
+      "-grad": "The sign is wrong.",
+      "-local": "The sign is wrong.",
+      "-term": "That is the term with the wrong sign, and without the grad before (" +
+        u.before + ").",
+      "before": "That is " + c + "'s grad before this step: the term " + u.term +
+        " is still to be added.",
+    };
+    return says[kind] || "That is none of the numbers of this step.";
+  }
+
+  function checkStep(k, reveal) {
+    const s = steps[k - 1], ask = quiz.ask;
+    const inputs = [...$("quiz-panel").querySelectorAll("input")];
+    const typed = inputs.map((input) => input.value.trim());
+    const answers = typed.map(readNumber);
+    if (!reveal && s.updates.some((u, j) => numbers(u) && answers[j] === null)) {
+      $("quiz-hint").textContent = "Type a number in each box (like -0.3242 or 1e-3), " +
+        "or press reveal.";
+      return;
+    }
+    const marks = s.updates.map((u, j) => {
+      const n = numbers(u);
+      if (!n) return {cls: "given", text: "", why: []};
+      if (reveal) {
+        quiz.revealed++;
+        return {cls: "revealed", text: "revealed", why: [answerText(s, u, ask)]};
+      }
+      const [value, parts] = rightAnswer(n, ask);
+      if (near(answers[j], value, parts)) {
+        quiz.right++;
+        return {cls: "right", text: "✓ right", why: []};
+      }
+      quiz.wrong++;
+      return {cls: "wrong", text: "✗ wrong", why: [meaning(looksLike(answers[j], n, ask), s, u,
+        ask), answerText(s, u, ask)]};
+    });
+    quiz.done.set(k, {ask: ask, typed: reveal ? s.updates.map((u) =>
+      (ask === "grad" ? u.after : u.local)) : typed, marks: marks});
+    show(k, false); // the step's numbers show now
+  }
+
+  function renderQuiz(k) {
+    const panel = $("quiz-panel");
+    panel.hidden = !quiz.on;
+    $("quiz-score").textContent = quiz.on ? "score " + quiz.right + " / " + (quiz.right +
+      quiz.wrong) + (quiz.revealed ? " (" + quiz.revealed + " revealed)" : "") : "";
+    if (!quiz.on) return;
+    panel.replaceChildren();
+    el(panel, "h2", "Check yourself");
+    if (!quizzable(k)) {
+      el(panel, "p", k === 0 ? "At each step, type what the chain rule gives each child, " +
+        "then press Check. Press ▶ to start." : "Nothing to ask at this step.", "hint");
+      return;
+    }
+    const s = steps[k - 1], name = nodes[s.node].name, done = quiz.done.get(k);
+    const ask = done ? done.ask : quiz.ask;
+    el(panel, "p", ask === "grad" ? "Each child's new grad: its grad before + ∂" + name +
+      "/∂child · " + name + "'s grad (" + s.grad + ")." : "Each local derivative ∂" + name +
+      "/∂child: the rule of " + nodes[s.node].op + " at the data drawn.", "hint");
+    s.updates.forEach((u, j) => {
+      const row = el(panel, "div", undefined, "quiz-row");
+      const c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
+      const label = el(row, "label", ask === "grad" ? c + ".grad = " + u.before + " + " + d +
+        " · " + paren(s.grad) + " =" : d + " =");
+      const input = el(label, "input");
+      input.type = "text";
+      input.inputMode = "decimal";
+      input.autocomplete = "off";
+      if (!numbers(u)) {
+        input.value = ask === "grad" ? u.after : u.local;
+        input.disabled = true;
+      } else if (done) {
+        input.value = done.typed[j];
+        input.disabled = true;
+        const m = done.marks[j];
+        el(row, "span", m.text, "mark " + m.cls);
+        m.why.forEach((line) => el(row, "div", line, "why"));
+      } else {
+        input.addEventListener("keydown", (e) => { if (e.key === "Enter") checkStep(k, false); });
+      }
+    });
+    if (!done) {
+      const buttons = el(panel, "div", undefined, "quiz-buttons");
+      el(buttons, "button", "Check").addEventListener("click", () => checkStep(k, false));
+      el(buttons, "button", "reveal").addEventListener("click", () => checkStep(k, true));
+      el(buttons, "span", "", "hint").id = "quiz-hint";
+    }
+  }
 
   // ---- controls ------------------------------------------------------------------------
 
@@ -332,11 +616,12 @@
   $("last").addEventListener("click", go(() => last));
   $("play").addEventListener("click", play);
   const scrub = $("scrub");
-  scrub.max = String(last);
   scrub.addEventListener("input", () => { stop(); show(Number(scrub.value), true); });
 
   document.addEventListener("keydown", (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey || e.target === scrub) return; // the slider moves itself
+    if (e.target.tagName === "INPUT" && e.target.type === "text") return; // typing an answer
+    if (e.target.tagName === "SELECT") return;
     const key = {ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play"};
     const id = key[e.key];
     if (!id || (e.target.tagName === "BUTTON" && e.key === " ")) return;
@@ -344,15 +629,87 @@
     $(id).click();
   });
 
-  // ---- fit the graph to the window's width (when shrinking it keeps it readable) --------
+  // ---- fit the graph to the window's width: by default only when its text stays 12 px ---
 
+  const MIN_TEXT_PX = 12;
   const fit = $("fit");
-  const natural = svg.width.baseVal.value;
-  fit.checked = natural > svg.parentNode.clientWidth && svg.parentNode.clientWidth / natural >= 0.4;
   const applyFit = () => svg.classList.toggle("fit", fit.checked);
   fit.addEventListener("change", applyFit);
-  applyFit();
+  function fitWidth() {
+    let smallest = FONT_SIZE; // the notes' size, and the drawing's texts', in its units
+    for (const t of svg.querySelectorAll("text[font-size]")) {
+      smallest = Math.min(smallest, Number(t.getAttribute("font-size")) || smallest);
+    }
+    const room = svg.parentNode.clientWidth, units = svg.viewBox.baseVal.width;
+    fit.checked = natural > room && smallest * room / units >= MIN_TEXT_PX;
+    applyFit();
+  }
 
-  show(hashStep(), false);
+  // ---- mounting, and feeding another recording ------------------------------------------
+
+  function load(recording, drawing, k) {
+    stop();
+    if (drawing && drawing !== svg) {
+      attach(drawing);
+      selected = -1;
+      current = -1;
+      fitWidth();
+    }
+    feed(recording);
+    scrub.max = String(last);
+    nodes.forEach((node, i) => {
+      const text = "data " + node.data;
+      if (dataTexts[i] && dataTexts[i].textContent !== text) dataTexts[i].textContent = text;
+    });
+    if (selected >= nodes.length) selected = -1;
+    show(k === undefined ? Math.min(current, last) : k, false);
+  }
+
+  attach(svg);
+  feed(data);
+  scrub.max = String(last);
+  fitWidth();
+  quizControls();
+  setQuiz(hooks.quiz !== undefined ? hooks.quiz : /(^#|&)quiz(&|$)/.test(location.hash), false);
+  return {show: show, load: load, stop: stop, quiz: (on) => setQuiz(on, false),
+    get current() { return current; }, get last() { return last; },
+    get quizOn() { return quiz.on; }};
+};
+
+// ---- the backprop page: one recording, #step=N, #step=0, #step=end links ---------------
+
+(function () {
+  const script = document.getElementById("backprop-data");
+  if (!script) return; // another page (a training page) mounts the stepper itself
+  const data = JSON.parse(script.textContent);
+  const last = data.steps.length;
+
+  function hashParts() { // "#quiz", "#step=N", "#quiz&step=N" (N a number or "end")
+    const parts = location.hash.slice(1).split("&");
+    const m = parts.map((p) => /^step=(\d+|end)$/.exec(p)).find(Boolean);
+    const step = !m ? 0 : m[1] === "end" ? last : Math.min(last, Number(m[1]));
+    return {quiz: parts.includes("quiz"), step: step};
+  }
+
+  let stepper = null;
+  function setHash(k) {
+    const hash = (stepper && stepper.quizOn ? "#quiz&step=" : "#step=") + k;
+    if (location.hash === hash) return;
+    try {
+      history.replaceState(null, "", hash);
+    } catch (e) { // some browsers refuse replaceState on a page opened from disk
+      location.replace(hash);
+    }
+  }
+
+  const opened = hashParts();
+  stepper = micrograd.stepper(document.querySelector("#graph svg"), data,
+    {onStep: setHash, quiz: opened.quiz, onQuiz: () => setHash(stepper.current)});
+  window.addEventListener("hashchange", () => {
+    const wanted = hashParts();
+    if (wanted.quiz !== stepper.quizOn) stepper.quiz(wanted.quiz);
+    stepper.show(wanted.step, false);
+  });
+  stepper.show(opened.step, false);
   document.documentElement.dataset.ready = "1";
 })();

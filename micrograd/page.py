@@ -4,7 +4,9 @@
 ``graph.draw_dot`` (the same drawing as ``render(root, "x.svg")``), inline; the forward values
 and the ``trace.backward_steps(root)`` records sit beside it as JSON; a small script replays
 them. Python is the only engine: every number on the page was formatted here, and the
-script does no arithmetic. No network: no CDN, no web fonts, no server.
+script does no arithmetic on them but the quiz's: whether a typed answer is within
+``trace.ANSWER_TOLERANCE`` (written into the data) of the number the page shows.
+No network: no CDN, no web fonts, no server.
 
 Step 0 is the graph after the forward pass, every grad 0; step k is the state after the k-th
 ``backward_steps`` record. ``#step=N`` (or ``#step=end``) in the URL opens a step.
@@ -25,10 +27,16 @@ from typing import Any
 
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
-from micrograd.trace import backward_steps, explain
+from micrograd.trace import (
+    ANSWER_TOLERANCE,
+    ChildUpdate,
+    backward_steps,
+    explain_each,
+    local_formula_numbers,
+)
 from micrograd.walk import Walk, walk
 
-__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "record"]
+__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
 
 EXPLAIN_MAX_PATHS = 6  # paths written out per leaf's explain() text (the total sums them all)
 
@@ -68,20 +76,20 @@ class Recording:
         start = svg.find("<svg")
         if start < 0:
             raise ValueError("page: the Graphviz output has no <svg> element")
-        payload = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
-            self.data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        payload = embed_json(self.data)
         title = f"backprop through {clip(self.data['nodes'][0]['name'], 60)} · micrograd"
         title = title.encode("utf-8", "replace").decode("utf-8")  # no lone surrogate
         return _TEMPLATE.format(
-            title=html.escape(title), css=_asset("page.css"), svg=svg[start:].strip(),
-            data=payload, js=_asset("page.js"),
+            title=html.escape(title), css=asset("page.css"), svg=svg[start:].strip(),
+            data=payload, js=asset("page.js"),
         )
 
 
-def record(root: Value) -> Recording:
+def record(root: Value, explained: bool = True) -> Recording:
     """Replay backward() on root from zero grads, one ``backward_steps`` record per step.
 
     Every node's grad is what it was before the call (restored even on error).
+    ``explained=False`` leaves out the leaves' ``explain`` texts (a large graph's pages).
     """
     if not isinstance(root, Value):
         raise TypeError(f"page: root must be a Value, got {type(root).__name__}")
@@ -99,7 +107,7 @@ def record(root: Value) -> Recording:
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
             updates = []
-            for u in step.updates:
+            for n, u in enumerate(step.updates):
                 c = index[u.child]
                 before = history[c][-1][1]
                 history[c].append((k, u.grad))
@@ -107,6 +115,7 @@ def record(root: Value) -> Recording:
                     "child": c, "local": short(u.local_grad), "term": short(u.contribution),
                     "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
+                    **_plugged(step.node, n, u),
                 })
             steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
@@ -114,19 +123,35 @@ def record(root: Value) -> Recording:
         for node, grad in zip(order, saved):
             node.grad = grad
 
+    leaves = [node for node in order if node.is_leaf and node is not root] if explained else []
+    texts = dict(zip(leaves, explain_each(root, leaves, EXPLAIN_MAX_PATHS, graph)))
     nodes = []
     for node in order:
         entry: dict[str, Any] = {"name": graph.names[node], "op": node.op,
                                  "symbol": node.op_symbol, "data": short(node.data)}
-        if node.is_leaf and node is not root:
-            entry["explain"] = explain(root, node, EXPLAIN_MAX_PATHS, graph)
+        if node in texts:
+            entry["explain"] = texts[node]
         nodes.append(entry)
     grads = [[[k, short(g)] for k, g in h] for h in history]
     widest = [max((g for _, g in h), key=lambda g: len(short(g))) for h in history]
-    return Recording(graph, {"nodes": nodes, "grads": grads, "steps": steps}, widest)
+    data = {"nodes": nodes, "grads": grads, "steps": steps, "tolerance": ANSWER_TOLERANCE}
+    return Recording(graph, data, widest)
 
 
-def _asset(name: str) -> str:
+def embed_json(data: Any) -> str:
+    """data as JSON that can sit inside a <script> element (no < > &, no lone surrogate)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(
+        data, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+def _plugged(node: Value, n: int, u: ChildUpdate) -> dict[str, str]:
+    """The local derivative's formula with the numbers in, for the quiz's wrong answers,
+    when it says more than the formula and the number do."""
+    plugged = local_formula_numbers(node, n)
+    return {} if plugged in (None, u.formula, short(u.local_grad)) else {"plugged": plugged}
+
+
+def asset(name: str) -> str:
     """The text of a file shipped beside this module (the page's script and style)."""
     text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
     if "</" in text:  # it is inlined into a <script> / <style> element
@@ -143,7 +168,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 {css}</style>
 </head>
-<body>
+<body class="backprop">
 <header>
   <div class="controls" role="toolbar" aria-label="backward pass">
     <button id="first" title="first step (Home)">|◀</button>

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from micrograd import compiler
 from micrograd._numbers import as_float, number, positive, preview
 from micrograd.engine import Value
-from micrograd.losses import LOSSES, class_index, half_squared_error
+from micrograd.losses import LOSSES, TARGET_LEAF, class_index, half_squared_error
 from micrograd.nn import Module
 from micrograd.optim import OPTIMIZERS, SGD, Optimizer
+from micrograd.record import FRAMES, Recorder
+
+if TYPE_CHECKING:
+    from micrograd.record import Recording
 
 __all__ = [
     "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
@@ -168,6 +174,7 @@ class TrainHistory:
     reason: StopReason
     max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
     accuracy: float | None = None  # fraction right after training; None if targets are not classes
+    recording: Recording | None = field(default=None, repr=False)  # train(page=...)'s record
 
     @property
     def converged(self) -> bool:
@@ -179,7 +186,10 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
           loss: Callable[[Any, Any], Value] = half_squared_error, lr: float = 0.1,
           epochs: int = 1000, tol: float = 1e-6, per_sample: bool = True,
           progress: bool | None = None,
-          optimizer: Optimizer | str | None = None, compile: bool = True) -> TrainHistory:
+          optimizer: Optimizer | str | None = None,
+          compile: bool | str | None = "auto",
+          page: str | os.PathLike[str] | None = None,
+          page_frames: int = FRAMES) -> TrainHistory:
     """The notes' loop: for each (x, y): E = loss(model(*x), y), backprop, p ← p − lr·∂E/∂p.
 
     data is a sequence of (inputs, target) pairs, or a function returning one (``xor``).
@@ -202,11 +212,25 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     malformed sample raises with the model unchanged. The history's accuracy is
     ``accuracy(model, data)`` after the last update.
 
-    compile=True records the graph of a sample (one per distinct target) or of the batch
-    once and replays it (``micrograd.compile``): the same floats as compile=False, which
-    rebuilds the graph at every step, several times faster. It applies to the package's
-    models and losses; a model or loss of your own trains eagerly, as a recorded graph
-    would not follow branches of its Python code on Value data.
+    compile chooses the engine. A replayed run records the graph of a sample or of the
+    batch once and replays it (``micrograd.compile``): the same floats, bit for bit, as
+    compile=False, which rebuilds the graph at every step, and many times faster. A
+    recorded graph does not follow branches of the Python that built it, so:
+      - "auto" (or None, the default) replays the package's models and losses (a model
+        class declares ``branch_free = True`` beside its __call__; losses.LOSSES), and
+        trains a model or loss of your own eagerly;
+      - True replays any model and loss, on your promise that their Python code has no
+        branch on Value data (``if y.data > 0:``), the contract of torch.jit.trace: a
+        branch is decided once, for the values it saw when recording;
+      - False rebuilds the graph at every step (eager).
+    Per sample, inputs are leaves set at each sample (a sample whose inputs are Values
+    trains eagerly), the target too for the losses of losses.TARGET_LEAF (one graph for
+    any number of targets); other losses are recorded once per target value.
+
+    page="run.html" records the run (``history.recording``, see ``micrograd.record``: about
+    ``page_frames`` evenly spaced epochs, first and last kept) and writes a page that
+    replays it (``micrograd.training_page``). Recording reads the floats, never changes one:
+    the run is the same as without ``page``.
     """
     lr, tol = positive(lr, "lr"), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
@@ -215,31 +239,50 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     opt = SGD(params, lr) if optimizer is None else _optimizer(optimizer, params, lr)
     if per_sample and epochs > 0:
         _check_samples(model, samples, loss)
+    recorder = None
+    if page is not None:
+        from micrograd.training_page import check_page
+
+        check_page(page)
+        recorder = Recorder(model, opt, len(samples), per_sample, page_frames)
     hidden = {id(p) for p in model.hidden_parameters()}
     hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
     has_hidden = bool(hidden)
     bar = _progress_bar(progress, epochs, len(samples) * epochs)
-    replay = compile and _replayable(model, loss)
+    replay = _replay(compile, model, loss)
     sample_step = _sample_step(model, loss, replay)
     batch_step = _batch_step(model, loss, samples, replay)
     losses: list[float] = []
     max_grad = 0.0
     reason = StopReason.EPOCH_CAP
     try:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             max_grad = max_hidden = 0.0
+            if recorder is not None:
+                recorder.start_epoch(epoch)
             if per_sample:
                 total = 0.0
-                for inputs, target in samples:
+                for i, (inputs, target) in enumerate(samples):
                     opt.zero_grad()
-                    total += sample_step(inputs, target)
+                    sample_loss = sample_step(inputs, target)
+                    total += sample_loss
+                    if recorder is not None:
+                        recorder.before_step(i, sample_loss)
                     max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
+                    if recorder is not None:
+                        recorder.after_step()
                 epoch_loss = total / len(samples)
             else:
                 opt.zero_grad()
                 epoch_loss = batch_step()
+                if recorder is not None:
+                    recorder.before_step(None, epoch_loss)
                 max_grad, max_hidden = _step(opt, hidden_mask, 0.0, 0.0)
+                if recorder is not None:
+                    recorder.after_step()
             losses.append(epoch_loss)
+            if recorder is not None:
+                recorder.end_epoch(epoch_loss)
             if bar is not None:
                 bar.update(1)
                 if len(losses) % max(1, epochs // 100) == 0:
@@ -256,14 +299,29 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     finally:
         if bar is not None:
             bar.close()
-    return TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples))
+    history = TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples),
+                           None if recorder is None else recorder.recording())
+    if page is not None and history.recording is not None:
+        from micrograd.training_page import write_page
+
+        write_page(page, history, model, samples, loss)
+    return history
 
 
 # ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----
 
-#: Per-sample replay records one graph per distinct target; a run with more distinct
-#: targets than this (a regression target per sample, say) takes the others eagerly.
+#: Per-sample replay of a loss that is not in losses.TARGET_LEAF records one graph per
+#: distinct target; a run with more distinct targets than this takes the others eagerly.
 MAX_RECORDED = 16
+
+
+def _replay(compile: Any, model: Module, loss: Callable[..., Any]) -> bool:
+    """train's compile=: True, False, or "auto"/None (the model and loss declared replayable)."""
+    if compile is True or compile is False:
+        return compile
+    if compile is None or compile == "auto":
+        return _replayable(model, loss)
+    raise ValueError(f"train: compile must be 'auto', True or False, got {preview(compile)}")
 
 
 def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
@@ -277,9 +335,10 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
                  replay: bool) -> Callable[[tuple[Any, ...], Any], float]:
     """E = loss(model(*inputs), target) and its backward pass; returns E.
 
-    Replayed: the inputs are leaves x1, x2, … whose .data each sample sets, and each target
-    has its own recorded graph (a loss may branch on its target: hinge checks y = ±1,
-    cross_entropy picks the target's logit).
+    Replayed: the inputs are leaves x1, x2, … whose .data each sample sets. A loss of
+    TARGET_LEAF takes the target as a leaf y (or y1, y2, … for a list) set the same way;
+    another has one recorded graph per target value (hinge checks y = ±1, cross_entropy
+    picks the target's logit).
     """
     def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
         e = loss(model(*inputs), target)
@@ -289,23 +348,43 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
     if not replay:
         return rebuilt
     xs: list[Value] = []
-    graphs: dict[Any, compiler.CompiledGraph] = {}
+    graphs: dict[Any, tuple[compiler.CompiledGraph, list[Value]]] = {}
+    leaf_target = loss in TARGET_LEAF
 
     def replayed(inputs: tuple[Any, ...], target: Any) -> float:
         if not xs:
             xs.extend(Value(0.0, f"x{i + 1}") for i in range(len(inputs)))
-        key = _target_key(target)
-        graph = graphs.get(key)
-        if len(inputs) != len(xs) or (graph is None and (key is None
-                                                         or len(graphs) >= MAX_RECORDED)):
+        values = _target_numbers(target) if leaf_target else None
+        if values is not None:  # the target's leaves: one y, or y1, y2, … for a list
+            key = ("leaf", len(values) if isinstance(target, (list, tuple)) else None)
+        else:
+            key = _target_key(target)
+        recorded = graphs.get(key)
+        if (len(inputs) != len(xs) or any(isinstance(v, Value) for v in inputs)
+                or (recorded is None and (key is None or len(graphs) >= MAX_RECORDED))):
             return rebuilt(inputs, target)
         for x, v in zip(xs, inputs):
             x.data = v if type(v) is float else as_float(v)  # Value(v)'s check and message
-        if graph is None:
-            graph = graphs[key] = compiler.compile(loss(model(*xs), target))
+        if recorded is None:
+            ys = [] if values is None else [Value(t, "y" if key[1] is None else f"y{i + 1}")
+                                            for i, t in enumerate(values)]
+            y = target if values is None else ys[0] if key[1] is None else ys
+            recorded = graphs[key] = (compiler.compile(loss(model(*xs), y)), ys)
+        graph, ys = recorded
+        for y, t in zip(ys, values or ()):
+            y.data = t
         return graph()
 
     return replayed
+
+
+def _target_numbers(target: Any) -> list[float] | None:
+    """A target as the floats its leaves hold: a number, or a list or tuple of numbers."""
+    values = target if isinstance(target, (list, tuple)) else [target]
+    if not values or not all(isinstance(t, numbers.Real) and not isinstance(t, bool)
+                             for t in values):
+        return None
+    return [as_float(t) for t in values]
 
 
 def _target_key(target: Any) -> Any:

@@ -22,7 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import chain, harness, karpathy, memory, mlp_step, net221, wide  # noqa: E402
+from benchmarks import (  # noqa: E402
+    chain,
+    compile_size,
+    harness,
+    karpathy,
+    memory,
+    mlp_step,
+    net221,
+    record,
+    wide,
+)
 from benchmarks.run import main  # noqa: E402
 from micrograd import Value  # noqa: E402
 from micrograd.engine import topological_order  # noqa: E402
@@ -147,9 +157,12 @@ def test_karpathy_versus_times_the_engine_in_a_directory() -> None:
     """The subprocess imports micrograd from the directory given: here, this checkout."""
     result = karpathy.versus(ROOT, steps=2, n_points=3)
     model = karpathy.value_model(Value, karpathy.weights(), karpathy.moons(3))
-    assert result["losses"] == [karpathy.value_step(model) for _ in range(3)]
-    assert len(result["ms"]) == 2 and result["median_ms"] > 0
+    assert result["losses"] == [karpathy.value_step(model) for _ in range(5)]  # warm-up, 2, 2
+    assert result["ms"] > 0 and result["clean_ms"] > 0
     assert result["engine"] == str(ROOT / "micrograd" / "engine.py")
+    chained = karpathy.versus(ROOT, steps=3, mode="chain")
+    assert chained["grad"] == pytest.approx(0.999**karpathy.CHAIN_N, rel=1e-12)
+    assert chained["ns_per_op"] > 0
     with pytest.raises(FileNotFoundError, match=r"no micrograd/engine\.py"):
         karpathy.versus(ROOT / "tests", steps=1)
 
@@ -285,6 +298,17 @@ def test_interleave_runs_engines_in_turn_and_caps_rounds() -> None:
         harness.interleave({}, 0)
 
 
+def test_record_floor_writes_the_pages_numbers() -> None:
+    root = record.chain(1_001)
+    data = record.record(root).data
+    assert len(data["nodes"]) == 1_001
+    texts = record.floor_texts(1_001)
+    x = [n["name"] for n in data["nodes"]].index("x")
+    assert data["grads"][x][-1][1] == texts[-1] == f"{0.999 ** 250:.4g}"
+    grads = [s["grad"] for s in data["steps"]]  # each step's grad, root first
+    assert grads[0::2] == texts[0:-1:4] and grads[1::2] == texts[2:-1:4]
+
+
 def test_quick_run_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -295,13 +319,15 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     for word in ("machine:", "engine/floor", "karpathy", "compiled", "mlp_step", "chain N=200",
-                 "wide", "memory", "net221", "PASS"):
+                 "wide", "memory", "net221", "record N=", "PASS", "steady", "clean heap",
+                 "compile chain 4,000 nodes", "peak MB"):
         assert word in proc.stdout, word
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["config"]["quick"] is True
     assert report["machine"]["cpu_count"] == os.cpu_count() and report["machine"]["gc_enabled"]
     workloads = {row["workload"].split()[0] for row in report["rows"]}
-    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221"}
+    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221", "compile",
+                         "record"}
     for row in report["rows"]:
         assert row["engine"] is not None and math.isfinite(row["engine"])
         # a small run may see no garbage collection at all; every other figure is a cost
@@ -321,3 +347,40 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--versus", "old=/nonexistent"])
     assert exc.value.code == 2
     assert "NAME=DIR" in capsys.readouterr().err
+
+
+# ---- harness: steady state and clean heap; compile sizes ------------------------------
+
+
+def test_steady_includes_the_closing_collection_and_clean_heap_leaves_it_out() -> None:
+    import gc
+
+    calls = []
+
+    def collect_count() -> None:
+        calls.append(gc.get_count()[0])
+
+    collections: list[str] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            collections.append("full")
+
+    gc.callbacks.append(watch)
+    try:
+        result = harness.steady(collect_count, 5)()
+        assert len(calls) == 5 and result["ms"] > 0 and collections  # it ran gc.collect()
+        collections.clear()
+        result = harness.clean_heap(collect_count, 3)()
+        assert len(calls) == 8 and result["ms"] > 0 and len(collections) == 3
+    finally:
+        gc.callbacks.remove(watch)
+
+
+def test_compile_size_measures_a_chain() -> None:
+    root = compile_size.chain(1_000)
+    assert len(topological_order(root, leaves=False)) == 1_000
+    measured = compile_size.measure(2_000)
+    assert measured["seconds"] > 0 and 0 < measured["kept_mb"] < measured["peak_mb"]
+    rows = compile_size.run([1_000])
+    assert [r.passed for r in rows if r.target] == [True]

@@ -12,6 +12,7 @@ import math
 import random
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -352,6 +353,80 @@ def test_an_mlp_batch_replays_bit_for_bit() -> None:
         assert check_replay(build, first, second) is not None
 
 
+# ---- the code texts: each op as Python text, held to its function bit for bit -----------
+
+# Every float class an op can meet: kinks, signed zeros, tiny and huge values, the edges of
+# exp's range, infinities and NaN.
+CODE_POINTS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.5, 3.0, 1e-300, -1e-300, 5e-324,
+               -5e-324, 1e16, -1e16, 1e300, -1e300, 1.7976931348623157e308, 709.0, 710.0,
+               -745.0, -746.0, 36.0, -36.0, math.inf, -math.inf, math.nan]
+CODE_PARAMS = {"leaky_relu": [{}, {"slope": 0.2}, {"slope": -1.0}, {"slope": 0.0}]}
+
+
+def run_code(op: ops.Op, text: str, xs: Sequence[float], out: float,
+             params: dict[str, float]) -> Any:
+    """A code text evaluated with xs, out and the params bound to names, as compile() does."""
+    names = [f"x{i}" for i in range(len(xs))]
+    filled = text.format(*names, out="out", **dict(zip(op.operands or (), names)),
+                         **{k: f"({v!r})" for k, v in {**op.params, **params}.items()})
+    functions = {f"{name}_forward": ops.get(name).forward for name in compiler.CODE}
+    return eval(filled, {"math": math, **functions}, {"out": out, **dict(zip(names, xs))})
+
+
+def code_cases() -> list[tuple[str, int]]:
+    cases = []
+    for name in compiler.CODE:
+        op = ops.get(name)
+        counts = [1, 2, 3, 5] if op.arity is None else [op.arity]
+        cases += [(name, n) for n in counts if name != "linear" or n % 2]  # w·x pairs + b
+    return cases
+
+
+@pytest.mark.parametrize(("name", "count"), code_cases())
+def test_code_texts_give_the_functions_floats_bit_for_bit(name: str, count: int) -> None:
+    """Forward and each derivative text at every combination of CODE_POINTS (or a sample);
+    where the function raises, the text raises the same error (it calls the function)."""
+    op, code = ops.get(name), compiler.CODE[name]
+    assert op.builtin
+    if count == 1:
+        points = [[x] for x in CODE_POINTS]
+    elif count == 2:
+        points = [[x, y] for x in CODE_POINTS for y in CODE_POINTS]
+    else:
+        rng = random.Random(f"code {name} {count}")
+        points = [[rng.choice(CODE_POINTS) for _ in range(count)] for _ in range(800)]
+    checked = 0
+    for params in CODE_PARAMS.get(name, [{}]):
+        fixed = {**op.params, **params}
+        for xs in points:
+            try:
+                out = op.forward(*xs, **fixed)
+            except (ValueError, ZeroDivisionError, TypeError) as err:
+                with pytest.raises(type(err), match=re.escape(str(err))):
+                    run_code(op, code.forward_text(count), xs, math.nan, params)
+                continue
+            by_text = run_code(op, code.forward_text(count), xs, math.nan, params)
+            assert same(by_text, out) and type(by_text) is float, (name, xs, params, by_text)
+            local = op.derivative(*xs, out, **fixed)
+            for i in range(count):
+                text = code.derivative_text(i, count)
+                got = run_code(op, text, xs, out, params)
+                assert same(got, local[i]) and type(got) is float, (name, i, text, xs, got)
+            checked += 1
+    assert checked >= len(points) // 2  # most points are in the op's domain
+
+
+def test_the_compiler_owns_the_code_texts() -> None:
+    """ops.py holds each op's math once; the texts only compile reads are in compiler.CODE."""
+    assert not hasattr(ops, "Code") and not hasattr(ops.get("mul"), "code")
+    assert compiler.CODE["mul"] == compiler.Code("{a} * {b}", ("{b}", "{a}"))
+    assert set(compiler.CODE) <= {name for name in ops.names() if ops.get(name).builtin}
+    for name in ("add", "sub", "mul", "div", "neg", "tanh", "sigmoid", "relu", "sum", "linear"):
+        assert name in compiler.CODE, name
+    assert compiler.CODE["sum"].forward_text(3) == "{0} + {1} + {2}"
+    assert compiler.CODE["linear"].forward_text(5) == "{0} * {1} + {2} * {3} + {4}"
+
+
 # ---- size, source, sync --------------------------------------------------------------
 
 
@@ -450,7 +525,7 @@ def test_compile_of_a_non_value_is_a_type_error(bad: Any) -> None:
         compile(bad)
 
 
-@pytest.mark.parametrize("bad", ["1.0", None, True, 1j])
+@pytest.mark.parametrize("bad", ["1.0", None, 1j, [1.0]])
 def test_a_leaf_set_to_a_non_number_names_the_leaf(bad: Any) -> None:
     w, x = Value(0.5, "w"), Value(2.0, "x")
     y = (w * x).tanh() + w
@@ -492,10 +567,11 @@ def test_the_package_exports_compile() -> None:
 # ---- train(compile=True) --------------------------------------------------------------
 
 
-def train_both(make: Callable[[], Any], data: Any, **options: Any) -> tuple[Any, Any]:
-    """train() with compile=True and with compile=False from the same model: both results."""
+def train_both(make: Callable[[], Any], data: Any, engine: bool | str = True,
+               **options: Any) -> tuple[Any, Any]:
+    """train() with compile=engine and with compile=False from the same model: both results."""
     results = []
-    for compiled in (True, False):
+    for compiled in (engine, False):
         model = make()
         history = micrograd.train(model, data, compile=compiled, **options)
         results.append((history, [p.data for p in model.parameters()]))
@@ -542,10 +618,9 @@ def test_train_cross_entropy_on_classes_is_bit_for_bit_the_eager_run(
     assert history.losses[-1] < history.losses[0]
 
 
-def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression targets, all different: the first MAX_RECORDED are replayed, the rest rebuilt."""
-    recorded = []
+def count_recordings(monkeypatch: pytest.MonkeyPatch) -> list[Value]:
+    """The roots train() records from now on (compiler.compile still compiles them)."""
+    recorded: list[Value] = []
     original = compiler.compile
 
     def counting(root: Value) -> CompiledGraph:
@@ -553,24 +628,139 @@ def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
         return original(root)
 
     monkeypatch.setattr(compiler, "compile", counting)
+    return recorded
+
+
+def test_train_records_one_graph_per_target_and_rebuilds_past_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loss not in TARGET_LEAF, all targets different: the first MAX_RECORDED are replayed,
+    the rest rebuilt. XOR's two targets: two recordings."""
+    recorded = count_recordings(monkeypatch)
+
+    def squared(y_hat: Value, y: float) -> Value:
+        return (y_hat - y) ** 2
+
     points = [((0.1 * i, 0.05 * i), 0.3 * i - 1.0) for i in range(30)]
-    assert_same_training(lambda: Net221(activation="tanh"), points, lr=0.1, epochs=5)
+    assert_same_training(lambda: Net221(activation="tanh"), points, loss=squared, lr=0.1,
+                         epochs=5)
     assert len(recorded) == training.MAX_RECORDED
     recorded.clear()
     assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor, lr=0.1,
-                         epochs=50)
-    assert len(recorded) == 2  # XOR has two targets, 0 and 1
+                         epochs=50, loss=squared)
+    assert len(recorded) == 2  # XOR has two targets, 0 and 1, each with its own graph
+
+
+@pytest.mark.parametrize("loss", ["half_squared_error", "mse", "bce_with_logits"])
+def test_regression_on_a_thousand_targets_replays_one_graph(
+        monkeypatch: pytest.MonkeyPatch, loss: str) -> None:
+    """A loss of TARGET_LEAF takes the target as a leaf: 1,000 distinct targets, one
+    recording, bit for bit the eager run."""
+    assert getattr(micrograd.losses, loss) in micrograd.losses.TARGET_LEAF
+    recorded = count_recordings(monkeypatch)
+    rng = random.Random(5)
+    points = [((rng.uniform(-1, 1), rng.uniform(-1, 1)), rng.random()) for _ in range(1000)]
+    assert len({t for _, t in points}) == 1000
+    history = assert_same_training(lambda: MLP(2, [3, 1], activation="tanh", seed=4), points,
+                                   loss=getattr(micrograd.losses, loss), lr=0.05, epochs=2)
+    assert len(recorded) == 1
+    assert history.losses[-1] < history.losses[0]
+    leaves = {leaf.label for leaf in compiler.compile(recorded[0]).leaves}
+    assert {"x1", "x2", "y"} <= leaves
+
+
+def test_regression_with_list_targets_replays_one_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mse on a model with two outputs and [y1, y2] targets: the targets are two leaves."""
+    recorded = count_recordings(monkeypatch)
+    rng = random.Random(6)
+    points = [((rng.uniform(-1, 1),), [rng.uniform(-1, 1), rng.uniform(-1, 1)])
+              for _ in range(40)]
+    assert_same_training(lambda: MLP(1, [4, 2], activation="tanh", seed=1), points,
+                         loss=micrograd.losses.mse, lr=0.05, epochs=3)
+    assert len(recorded) == 1
+
+
+class Quadratic(micrograd.nn.Module):
+    """A model of one's own: ŷ = a·x² + b·x + c, no branch on Value data."""
+
+    def __init__(self) -> None:
+        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [("a", self.a), ("b", self.b), ("c", self.c)]
+
+    def __call__(self, x: Any) -> Value:
+        return self.a * x * x + self.b * x + self.c
+
+
+def test_compile_true_trains_a_model_of_ones_own_bit_for_bit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile=True replays a user's Module (their promise: no branch on Value data);
+    "auto" trains it eagerly, as it does not declare itself branch free."""
+    recorded = count_recordings(monkeypatch)
+    rng = random.Random(2)
+    points = [((x,), 0.5 * x * x - x + 0.25) for x in (rng.uniform(-2, 2) for _ in range(50))]
+    for per_sample in (True, False):
+        history = assert_same_training(Quadratic, points, lr=0.05, epochs=30,
+                                       per_sample=per_sample)
+        assert history.losses[-1] < history.losses[0] / 10
+    assert len(recorded) == 2  # one graph per sample (the target a leaf), one batch
+    recorded.clear()
+    assert_same_training(Quadratic, points, engine="auto", lr=0.05, epochs=3)
+    assert recorded == []
+
+
+def test_compile_true_replays_a_branch_free_loss_of_ones_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = count_recordings(monkeypatch)
+
+    def absolute_ish(y_hat: Value, y: float) -> Value:
+        return ((y_hat - y) * (y_hat - y) + 1e-3) ** 0.5
+
+    assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor,
+                         loss=absolute_ish, lr=0.1, epochs=20)
+    assert len(recorded) == 2
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, "AUTO"])
+def test_train_compile_takes_auto_true_or_false(bad: Any) -> None:
+    with pytest.raises(ValueError, match="compile must be 'auto', True or False"):
+        micrograd.train(Net221(), micrograd.data.xor, epochs=1, compile=bad)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_train_with_value_inputs_is_the_eager_run(per_sample: bool) -> None:
+    """Inputs given as Values are leaves of the graph: their grads accumulate as eagerly."""
+    def run(compiled: bool) -> tuple[list[float], list[float], list[float]]:
+        inputs = [(Value(a, "a"), Value(b, "b")) for (a, b), _ in micrograd.data.xor()]
+        points = [(x, y) for x, (_, y) in zip(inputs, micrograd.data.xor())]
+        net = Net221(activation="tanh")
+        history = micrograd.train(net, points, lr=0.1, epochs=10, per_sample=per_sample,
+                                  compile=compiled)
+        return (history.losses, [p.data for p in net.parameters()],
+                [v.grad for x in inputs for v in x])
+
+    replayed, eager = run(True), run(False)
+    for got, expected, what in zip(replayed, eager, ["losses", "parameters", "input grads"]):
+        assert_same(got, expected, what)
+    assert any(g != 0.0 for g in eager[2])
+
+
+def test_a_wide_batch_trains_as_eagerly() -> None:
+    """The issue's crash: hinge over 3,000 points in one batch is one sum of 3,000 operands."""
+    points = micrograd.data.moons(3000, noise=0.1, seed=0)
+    assert_same_training(lambda: MLP(2, [2, 1], seed=0), points, loss=hinge, lr=0.1,
+                         epochs=2, per_sample=False)
 
 
 def test_train_with_a_loss_of_ones_own_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A recorded graph would not follow this loss's branch on ŷ.data: train rebuilds it."""
+    """A recorded graph would not follow this loss's branch on ŷ.data: "auto" rebuilds it."""
     monkeypatch.setattr(compiler, "compile", None)  # any recording would fail
 
     def branchy(y_hat: Value, y: float) -> Value:
         return (y_hat - y) ** 2 if y_hat.data > y else (y_hat - y) * 0.5
 
     assert_same_training(lambda: Net221(activation="tanh"), micrograd.data.xor, loss=branchy,
-                         lr=0.1, epochs=20)
+                         engine="auto", lr=0.1, epochs=20)
 
 
 def test_train_a_bad_input_is_the_eager_error() -> None:
@@ -649,7 +839,219 @@ def test_a_traceback_shows_the_generated_line() -> None:
             graph()
         text = "".join(traceback.format_exception(info.value))
         assert "micrograd-compiled-" in text
-        assert "g_x += fragile_derivative(x, v1)[0] * g_v1" in text
+        assert "d_v1 = fragile_derivative(x, v1)" in text  # called beside its forward
         assert x.grad == 0.0
     finally:
         ops.unregister("fragile")
+
+
+# ---- the edges: any graph backward() handles, with its numbers and its errors -------------
+
+
+def test_a_sum_of_100k_operands_compiles_and_replays() -> None:
+    xs = [Value(0.001 * (i % 997) - 0.4, f"x{i}") for i in range(100_000)]
+    y = Value.sum(xs) * 0.5
+    graph = compile(y)
+    xs[0].data, xs[-1].data = 3.0, -2.0
+    result = graph()
+    fresh = [Value(x.data) for x in xs]
+    z = Value.sum(fresh) * 0.5
+    z.backward()
+    assert same(result, z.data)
+    assert all(x.grad == 0.5 for x in xs) and all(f.grad == 0.5 for f in fresh)
+
+
+def test_a_linear_node_of_100k_operands_compiles_and_replays() -> None:
+    rng = random.Random(3)
+    ws = [Value(rng.uniform(-1, 1)) for _ in range(50_000)]
+    xs = [Value(rng.uniform(-1, 1)) for _ in range(50_000)]
+    b = Value(0.25, "b")
+    y = Value.linear(ws, xs, b).tanh()
+    graph = compile(y)
+    result = graph()
+    fw, fx, fb = [Value(w.data) for w in ws], [Value(x.data) for x in xs], Value(0.25)
+    z = Value.linear(fw, fx, fb).tanh()
+    z.backward()
+    assert same(result, z.data)
+    assert_same([w.grad for w in ws] + [x.grad for x in xs] + [b.grad],
+                [w.grad for w in fw] + [x.grad for x in fx] + [fb.grad], "grads")
+
+
+def test_cross_entropy_over_30k_logits_compiles_and_replays() -> None:
+    rng = random.Random(4)
+    logits = [Value(rng.gauss(0, 3)) for _ in range(30_000)]
+    graph = compile(micrograd.losses.cross_entropy(logits, 12_345))
+    result = graph()
+    fresh = [Value(z.data) for z in logits]
+    e = micrograd.losses.cross_entropy(fresh, 12_345)
+    e.backward()
+    assert same(result, e.data)
+    assert_same([z.grad for z in logits], [z.grad for z in fresh], "logit grads")
+
+
+@pytest.mark.parametrize("name", ["ℯxp", "ｓｏｆｔ", "ﬁt", "café"])
+def test_an_op_name_must_be_plain_ascii(name: str) -> None:
+    """Python reads identifiers after NFKC: ℯxp would call exp, ｓｏｆｔ a NameError."""
+    with pytest.raises(ValueError, match="plain ASCII"):
+        ops.register(name, lambda x: 3.0 * x, lambda x, out: 3.0)
+    assert name not in ops.names()
+
+
+def test_labels_that_read_alike_after_nfkc_keep_apart() -> None:
+    """ℌ and H, ﬁ and fi name different nodes; the code must not merge them."""
+    def build(xs: Sequence[Value]) -> Value:
+        a, b, c, d = xs
+        a.label, b.label, c.label, d.label = "ℌ", "H", "ﬁ", "fi"
+        return (a * 2.0 + b) * (c - d * 3.0)
+
+    check_replay(build, [1.0, 2.0, 3.0, 4.0], [0.5, -1.5, 2.5, -3.5])
+    x = [Value(1.0, "ℌ"), Value(2.0, "H")]
+    assert "H = " not in compile(x[0] * x[1]).source
+
+
+def test_int_leaf_data_give_the_eager_products() -> None:
+    """2**53 + 1 has no float: eagerly, an op gets the int itself (int arithmetic)."""
+    def build(a: Value, b: Value) -> Value:
+        return (a * a + a * b).tanh() * 0.5 + a * b
+
+    a, b = Value(1.0, "a"), Value(1.0, "b")
+    graph = compile(build(a, b))
+    a.data, b.data = 2**53 + 1, 3
+    result = graph()
+    c, d = Value(1.0), Value(1.0)
+    c.data, d.data = 2**53 + 1, 3  # as a user sets them, then builds: eager
+    e = build(c, d)
+    e.backward()
+    assert result == e.data and (a.grad, b.grad) == (c.grad, d.grad)
+    assert result != build(Value(float(2**53 + 1)), Value(3.0)).data  # the int mattered
+    graph.sync()
+    assert_same([n.data for n in topological_order(graph.root)][:3],
+                [n.data for n in topological_order(e)][:3], "synced data")
+
+
+def test_bool_leaf_data_work_as_eagerly() -> None:
+    a, b = Value(0.5, "a"), Value(2.0, "b")
+    graph = compile((a * b).sigmoid() + a)
+    a.data = True
+    result = graph()
+    c = Value(0.5)
+    c.data = True
+    e = (c * Value(2.0)).sigmoid() + c
+    e.backward()
+    assert result == e.data and a.grad == c.grad
+    a.data = 0.25  # back to floats: the generated code again
+    assert graph() == ((Value(0.25) * 2.0).sigmoid() + 0.25).data
+
+
+@pytest.mark.parametrize(("build", "error"), [
+    (lambda x, y, z: x.log() + y / z, ValueError),  # the log is made first: its error
+    (lambda x, y, z: y / z + x.log(), ZeroDivisionError),
+    (lambda x, y, z: (y / z).tanh() * x.log(), ZeroDivisionError),
+    (lambda x, y, z: Value.sum([x.log() * y, y / z]), ValueError),
+])
+def test_when_two_ops_fail_the_first_made_raises_as_eagerly(build: Any, error: type) -> None:
+    x, y, z = Value(1.0, "x"), Value(2.0, "y"), Value(4.0, "z")
+    graph = compile(build(x, y, z))
+    x.data, z.data = 0.0, 0.0
+    with pytest.raises(error) as compiled_error:
+        graph()
+    with pytest.raises(error) as eager_error:
+        a, c = Value(1.0), Value(1.0)
+        a.data, c.data = 0.0, 0.0
+        build(a, Value(2.0), c)
+    assert str(compiled_error.value) == str(eager_error.value)
+    assert (x.grad, y.grad, z.grad) == (0.0, 0.0, 0.0)
+
+
+class Refused(Exception):
+    pass
+
+
+def test_a_user_op_runs_once_per_node_and_its_error_surfaces_unchanged() -> None:
+    calls: Counter[str] = Counter()
+    failure = Refused("no")
+
+    def forward(x: float) -> float:
+        calls["forward"] += 1
+        if x > 5:
+            raise failure
+        return 2.0 * x
+
+    def derivative(x: float, out: float) -> float:
+        calls["derivative"] += 1
+        return 2.0
+
+    ops.register("counted", forward, derivative)
+    try:
+        x = Value(1.0, "x")
+        graph = compile(apply("counted", x) * apply("counted", x * 3.0))
+        calls.clear()
+        graph()
+        assert calls == {"forward": 2, "derivative": 2}
+        calls.clear()
+        x.data = 2.0  # the second node fails: 6 > 5
+        with pytest.raises(Refused) as info:
+            graph()
+        assert info.value is failure
+        assert calls == {"forward": 2, "derivative": 1}  # as eagerly: each made node once
+        assert x.grad == 2.0 * 2.0 * 3.0 * 2.0  # the first call's only
+    finally:
+        ops.unregister("counted")
+
+
+@pytest.mark.parametrize("where", ["forward", "derivative"])
+def test_a_user_ops_stop_iteration_surfaces_as_it_is(where: str) -> None:
+    """Generated parts are generators, which turn StopIteration into RuntimeError: not here."""
+    stop = StopIteration("done")
+
+    def forward(x: float) -> float:
+        if where == "forward" and x > 1:
+            raise stop
+        return x
+
+    def derivative(x: float, out: float) -> float:
+        if where == "derivative" and x > 1:
+            raise stop
+        return 1.0
+
+    ops.register("stopping", forward, derivative)
+    try:
+        x = Value(0.5, "x")
+        graph = compile(apply("stopping", x).tanh())
+        x.data = 2.0
+        with pytest.raises(StopIteration) as info:
+            graph()
+        assert info.value is stop
+        with pytest.raises(StopIteration):
+            apply("stopping", Value(2.0))  # eagerly too
+    finally:
+        ops.unregister("stopping")
+
+
+def test_a_registry_change_after_compile_is_refused() -> None:
+    ops.register("triple", lambda x: 3.0 * x, lambda x, out: 3.0)
+    try:
+        x = Value(1.0, "x")
+        graph = compile(apply("triple", x) + x)
+        assert graph() == 4.0
+        ops.unregister("triple")
+        with pytest.raises(compiler.RegistryChanged, match="'triple' was unregistered"):
+            graph()
+        ops.register("triple", lambda x: 4.0 * x, lambda x, out: 4.0)
+        with pytest.raises(compiler.RegistryChanged, match=r"registered anew.*compile the graph"):
+            graph()
+        with pytest.raises(compiler.RegistryChanged):
+            graph.sync()
+        assert x.grad == 4.0  # the first call's only: 3 + 1
+        assert compile(apply("triple", x) + x)() == 5.0
+    finally:
+        ops.unregister("triple")
+
+
+def test_compiling_is_linear_in_width() -> None:
+    """A wide node's code grows with its operands, not their square (the old cost: 14 s)."""
+    def source_size(n: int) -> int:
+        return len(compile(Value.sum([Value(float(i)) for i in range(n)])).source)
+
+    small, large = source_size(5_000), source_size(50_000)
+    assert large < 12 * small

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import math
 import random
 
 import pytest
 
-from micrograd.data import and_, circles, moons, or_, spiral, xor
+from micrograd import data
+from micrograd.data import DATASETS, FUNCTIONS, TARGETS, and_, circles, moons, or_, spiral, xor
+from micrograd.train import StopReason, gradient_descent
 
 
 def test_logic_gates() -> None:
@@ -147,3 +151,56 @@ def test_every_data_set_gives_the_target_types_its_docstring_says() -> None:
         assert {type(t) for _, t in gate()} == {float}
     assert {type(t) for _, t in spiral(5)} == {int}  # classes for cross_entropy
     assert {type(t) for _, t in moons(6)} == {float}  # ±1 for hinge
+
+
+def test_point_clouds_are_bounded_by_max_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert data.MAX_SAMPLES == 100_000
+    monkeypatch.setattr(data, "MAX_SAMPLES", 12)
+    assert len(moons(12)) == 12 and len(circles(12)) == 12 and len(spiral(12)) == 36
+    for make, n_name in ((moons, "n"), (circles, "n"), (spiral, "n_per_class")):
+        with pytest.raises(ValueError, match=rf"{n_name} must be an int from 2 to 12 "
+                                             r"\(MAX_SAMPLES\), got 13"):
+            make(13)
+    with pytest.raises(ValueError, match="an int of 16610 bits"):  # not 5,000 digits
+        moons(10**5000)
+
+
+def test_the_named_data_sets_with_the_targets_each_loss_wants() -> None:
+    assert list(DATASETS) == ["xor", "and", "or", "moons", "circles", "spiral"]
+    assert DATASETS["xor"].samples() == xor()  # half_squared_error's 0/1
+    assert DATASETS["or"].samples(labels=TARGETS["hinge"]) == [
+        (x, 2.0 * t - 1.0) for x, t in or_()]
+    assert DATASETS["moons"].samples(60, 0.2, 3, TARGETS["hinge"]) == moons(60, 0.2, 3)
+    classes = DATASETS["circles"].samples(40, 0.0, 0, TARGETS["cross_entropy"])
+    assert [t for _, t in classes] == [int(t) for _, t in circles(40, 0.0, 0, labels=(0, 1))]
+    assert {type(t) for _, t in classes} == {int}
+    assert DATASETS["spiral"].samples(10) == spiral(10, noise=0.2)  # its default noise
+    assert (DATASETS["spiral"].loss, DATASETS["spiral"].epochs, DATASETS["spiral"].classes) == (
+        "cross_entropy", 50, 3)
+    assert [d.loss for d in DATASETS.values()][:5] == ["half_squared_error"] * 3 + ["hinge"] * 2
+    with pytest.raises(ValueError, match=r"xor: n must be an int from 2 to 100,000"):
+        DATASETS["xor"].samples(100_001)  # checked even where the four corners ignore it
+    with pytest.raises(ValueError, match="moons: noise must be a finite number >= 0"):
+        DATASETS["moons"].samples(noise=-1.0)
+
+
+def test_rosenbrock_default_falls_at_every_step_to_the_minimum(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its lr (0.0014) and step cap converge from (-1, 1); the global 0.1 diverges."""
+    rosenbrock = FUNCTIONS["rosenbrock"]
+    monkeypatch.setattr(importlib.import_module("micrograd.train"), "PATH_NUMBERS", 10**6)
+    result = gradient_descent(rosenbrock.f, list(rosenbrock.w0), rosenbrock.lr,
+                              max_steps=rosenbrock.max_steps)
+    assert result.reason is StopReason.CONVERGED
+    assert 30_000 < result.steps < rosenbrock.max_steps
+    assert result.w == pytest.approx((1.0, 1.0), abs=1e-7) and result.value < 1e-15
+    values = [value for _, value, _ in result.path]
+    assert len(values) == result.steps + 1 and values[0] == 4.0
+    assert all(b < a for a, b in itertools.pairwise(values))  # f falls at every step
+    diverged = gradient_descent(rosenbrock.f, list(rosenbrock.w0), 0.1)
+    assert diverged.reason is StopReason.DIVERGED and diverged.steps <= 6
+    for name, function in FUNCTIONS.items():  # every default run converges
+        if name != "rosenbrock":
+            done = gradient_descent(function.f, function.w0[0], function.lr,
+                                    max_steps=function.max_steps)
+            assert done.converged, name

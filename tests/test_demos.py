@@ -89,6 +89,16 @@ def test_without_matplotlib_a_demo_prints_its_tables_and_says_how_to_install(
 # ---- xor_221 -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name, option", [("moons_mlp", "--steps"),
+                                          ("spiral_adam", "--epochs"), ("xor_221", "--jobs")])
+def test_a_count_below_one_exits_2(demo, name: str, option: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for value, said in (("0", "must be >= 1, got 0"), ("x", "invalid positive_int value: 'x'")):
+        with pytest.raises(SystemExit) as caught:
+            demo(name).main([option, value])
+        assert caught.value.code == 2 and f"argument {option}: {said}" in capsys.readouterr().err
+
+
 def test_xor_221_table_and_step_cannot_learn(demo, tmp_path, capsys):
     module = demo("xor_221")
     out = run(module, tmp_path, capsys)
@@ -268,3 +278,17 @@ def test_backprop_page_without_a_browser_writes_the_page_and_says_how(
     out = run(module, tmp_path, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop_page.html"]
     assert "no screenshot" in out and "apt-get install chromium" in out
+
+
+# ---- training_page -------------------------------------------------------------------------
+
+
+def test_training_page_writes_the_main_jobs_page_and_its_screenshot(browser, tmp_path):
+    require_dot()
+    done = subprocess.run([sys.executable, str(DEMOS / "training_page.py"), "--quick", "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "gradient below tolerance" in done.stdout
+    page = (tmp_path / "training_page.html").read_text(encoding="utf-8")
+    assert 'id="training-data"' in page and (tmp_path / "training_page.html").stat().st_size <= 1e6
+    assert (tmp_path / "training_page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,6 +6,7 @@ import importlib
 import json
 import math
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import micrograd
 from micrograd import Value, data, losses, nn, ops, reference
 from micrograd.__main__ import main
 from micrograd._numbers import preview
@@ -477,6 +479,21 @@ def test_a_save_path_is_named_even_when_the_write_fails_late(tmp_path: Path) -> 
     assert os.listdir(tmp_path) == ["out.json"]
 
 
+def test_a_path_ending_in_a_slash_names_a_directory(tmp_path: Path) -> None:
+    """open("d.svg/", "w") refuses it; so do check_writable and write_atomic (and save)."""
+    from micrograd._files import check_writable, write_atomic
+
+    target = f"{tmp_path}/d.svg/"
+    with pytest.raises(IsADirectoryError):
+        open(target, "w")  # what Python itself says
+    for write in (check_writable, lambda path: write_atomic(path, b"x"),
+                  lambda path: Net221().save(path)):
+        with pytest.raises(IsADirectoryError) as caught:
+            write(target)
+        assert caught.value.filename == target
+    assert os.listdir(tmp_path) == []
+
+
 NON_FINITE = ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", "1e309"]
 
 
@@ -506,6 +523,95 @@ def test_numeric_arguments_refuse_non_finite_numbers(
 def test_size_arguments_have_upper_bounds(args: list[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
     cli_error(capsys, *args)
+
+
+@pytest.mark.parametrize("command", [[], ["graph"]])
+def test_an_out_path_ending_in_a_slash_exits_2(command: list[str], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    for out in (f"{tmp_path}/d.svg/", f"{tmp_path}/d.dot/"):
+        line = cli_error(capsys, *command, "--out", out)
+        assert f"--out {out!r}: cannot write there: " in line, line
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png", ".pdf", ".html"])
+def test_graph_without_graphviz_exits_2_with_the_hint_before_any_work(
+        suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import micrograd.__main__ as cli
+
+    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(cli, "Net221", None)  # building the sample would fail: no work is done
+    out = f"{tmp_path}/x{suffix}"
+    line = cli_error(capsys, "graph", "--out", out)
+    assert line == (f"micrograd graph: error: --out {out!r}: needs Graphviz's `dot` program, "
+                    "not on PATH (apt-get install graphviz / brew install graphviz)")
+    assert os.listdir(tmp_path) == []
+
+
+def test_graph_without_graphviz_on_path_exits_2_but_writes_dot_source(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # python, but no `dot`
+    run = [sys.executable, "-m", "micrograd", "graph", "--out"]
+    done = subprocess.run([*run, "x.svg"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "apt-get install graphviz" in done.stderr and len(done.stderr.splitlines()) == 1
+    done = subprocess.run([*run, "x.dot"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and (tmp_path / "x.dot").read_text().startswith("digraph")
+    assert os.listdir(tmp_path) == ["x.dot"]
+
+
+def test_hidden_is_bounded_by_its_parameter_count(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """40 layers of 1000 are refused at once (39,043,001 parameters) instead of MemoryError."""
+    import micrograd.__main__ as cli
+
+    line = cli_error(capsys, "train", "--model", "mlp", "--hidden", ",".join(["1000"] * 40))
+    assert line.endswith("--hidden: 39,043,001 parameters; at most 1,000,000 in all "
+                         "(layers × width) and 1,000 neurons a layer")
+    assert "must be 1 to 1,000, got 1001" in cli_error(capsys, "train", "--hidden", "1001")
+    monkeypatch.setattr(cli, "MAX_PARAMETERS", 337)  # 2-16-16-1: 3·16 + 17·16 + 17·1
+    assert main(["train", "--model", "mlp", "--epochs", "1"]) == 0
+    assert capsys.readouterr().out.startswith("MLP 2-16-16-1 (relu) on xor")
+    monkeypatch.setattr(cli, "MAX_PARAMETERS", 336)
+    assert "--hidden: 337 parameters; at most 336" in cli_error(capsys, "train", "--model", "mlp")
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--activation", "x" * 100_000],
+    ["graph", "--activation", "x" * 100_000],
+    ["train", "--dataset", "x" * 100_000],
+    ["train", "--lr", "x" * 100_000],
+    ["train", "--hidden", "16," + "x" * 100_000],
+    ["descend", "--w0", "1," + "x" * 100_000],
+    ["descend", "--function", "x" * 100_000],
+    ["x" * 100_000],
+])
+def test_messages_quote_at_most_about_60_characters_of_input(
+        args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # graph checks it can write net221.svg here
+    line = cli_error(capsys, *args)
+    assert "xxx" in line and max(map(len, re.findall("x+", line))) <= 60, line
+    assert len(line) < 400
+
+
+@pytest.mark.parametrize("args, said", [
+    (["train", "--tol", "-1"], "micrograd train: error: tol must be a number >= 0, got -1.0"),
+    (["train", "--lr", "0"], "micrograd train: error: lr must be a positive finite number"),
+    (["train", "--optimizer", "adam", "--lr", "-2"], "lr must be a positive finite number"),
+    (["descend", "--tol", "-1"], "micrograd descend: error: tol must be a number >= 0, got -1.0"),
+    (["train", "--dataset", "moons", "--noise", "-1"], "moons: noise must be a finite number >= 0"),
+    (["train", "--dataset", "spiral", "--n", "100001"], "n must be an int from 2 to 100,000"),
+    (["train", "--model", "mlp", "--hidden", "0"], "argument --hidden: must be 1 to 1,000, got 0"),
+    (["graph", "--activation", "nope"], "micrograd graph: error: unknown activation 'nope'"),
+])
+def test_the_librarys_errors_are_the_one_line_before_any_output(
+        args: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert said in cli_error(capsys, *args)
 
 
 def test_explain_with_huge_inputs_checks_honestly(capsys: pytest.CaptureFixture[str]) -> None:
@@ -667,15 +773,26 @@ def test_every_op_names_itself_and_the_huge_operand(huge: int, a_user_op: ops.Op
             assert len(message) < 100
 
 
-def test_small_ints_in_data_still_work_and_ops_see_floats() -> None:
+def test_ints_and_bools_in_range_still_work_and_non_numbers_name_the_op() -> None:
     a = Value(1.0)
-    a.data = 3  # type: ignore[assignment]
-    out = a * 2
-    assert type(out.data) is float and out.data == 6.0
-    assert out.local_grads == (2.0, 3.0) and all(type(g) is float for g in out.local_grads)
+    a.data = 2**53 + 1  # type: ignore[assignment]  # no float has it: the op gets the int
+    assert (a * a).data == float((2**53 + 1) ** 2) != float(2**53 + 1) ** 2
     a.data = True  # type: ignore[assignment]
-    with pytest.raises(TypeError, match=r"^mul: operand 1 needs an int or float, got bool"):
-        a * 2
+    assert (a * 2).data == 2.0
+    a.data = "1"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"^mul: operand 2 needs an int or float, got str"):
+        2.0 * a
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_compiled_graph_gives_the_eager_error_for_a_huge_int(compiled: bool) -> None:
+    x, y = Value(1.0, "x"), Value(2.0, "y")
+    root = (x * y).tanh() + y
+    graph = micrograd.compile(root)
+    x.data = HUGE_INT  # type: ignore[assignment]
+    with pytest.raises(ValueError) as caught:
+        graph() if compiled else (x * y).tanh() + y
+    assert str(caught.value).startswith("mul: operand 1: an int of 1329 bits")
 
 
 # ---- 2 and 3. huge inputs and huge ints are quoted short in every message ---------------------
@@ -750,7 +867,7 @@ def test_every_message_quotes_the_input_short(words: str, bad: Any) -> None:
         QUOTED[words](bad)
     message = str(caught.value)
     assert any(w in message for w in words.split(" | "))
-    assert "Exceeds the limit" not in message and "digits" not in message
+    assert "Exceeds the limit" not in message and "4300 digits" not in message
     assert len(message) < 300, message[:400]
 
 

@@ -13,7 +13,7 @@ import pytest
 from micrograd import ops
 from micrograd.engine import Value, topological_order
 from micrograd.losses import bce_with_logits, cross_entropy, half_squared_error, hinge, mse
-from micrograd.nn import MLP, Layer, Module, Net221, Neuron
+from micrograd.nn import MLP, Layer, ModelMismatch, Module, Net221, Neuron
 from micrograd.walk import walk
 
 NET221_NAMES = ["w11", "w12", "w21", "w22", "b1", "b2", "w1", "w2", "b"]
@@ -148,6 +148,14 @@ def test_unknown_activation_lists_the_known_ones() -> None:
         Neuron(1, activation="pow", activation_params={"exponent": "2"})
     with pytest.raises(ValueError, match="linear"):
         Neuron(1, activation="linear", activation_params={"slope": 1.0})
+
+
+def test_an_unknown_activation_is_quoted_cut_short() -> None:
+    with pytest.raises(ValueError) as caught:
+        Net221(activation="x" * 100_000)
+    message = str(caught.value)
+    assert message.startswith("unknown activation 'xxx") and "…" in message
+    assert message.count("x") < 100 and len(message) < 400
 
 
 def test_activation_params_and_a_param_op() -> None:
@@ -473,6 +481,21 @@ def test_a_file_for_another_shape_is_rejected(tmp_path: Path) -> None:
     assert model.state_dict() == before
     with pytest.raises(FileNotFoundError):
         model.load(tmp_path / "missing.json")
+
+
+def test_a_file_of_another_model_says_which_model_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "mlp.json"
+    MLP(2, [16, 16, 3], activation="tanh").save(path)
+    with pytest.raises(ModelMismatch) as caught:
+        Net221().load(path)
+    assert str(caught.value) == f"{path}: holds a 'MLP', not a 'Net221'"
+    assert caught.value.kind == "MLP"
+    assert caught.value.config == {"nin": 2, "nouts": [16, 16, 3], "activation": "tanh",
+                                   "activation_params": {}}
+    with pytest.raises(ModelMismatch) as caught:
+        MLP(2, [16, 1]).load(path)
+    assert "does not match" in str(caught.value) and caught.value.config["nouts"] == [16, 16, 3]
+    assert isinstance(caught.value, ValueError)  # what load() always raised
 
 
 def test_a_failed_save_leaves_the_previous_file_intact(tmp_path: Path,

@@ -13,20 +13,28 @@ import re
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import require_dot
 
-from micrograd import Value
+from micrograd import MLP, Value
 from micrograd._numbers import short
+from micrograd.data import spiral
 from micrograd.engine import topological_order
 from micrograd.graph import INSTALL_HINT, GraphvizNotFound, render
-from micrograd.losses import half_squared_error
+from micrograd.losses import cross_entropy, half_squared_error
 from micrograd.nn import Net221
 from micrograd.page import EXPLAIN_MAX_PATHS, record
-from micrograd.trace import backward_steps, explain, node_names
+from micrograd.trace import (
+    ANSWER_TOLERANCE,
+    backward_steps,
+    explain,
+    local_formula_numbers,
+    node_names,
+)
 
 MARKUP = '<img src=x onerror="document.title=\'pwned\'">'
 CLOSER = "</script><script>document.title='pwned'</script>"
@@ -94,7 +102,15 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                          parameters=net.parameters()),
         "square": render(squared_plus_x(), out / "square.html"),
         "markup": render(c, out / "markup.html"),
+        "mlp": render(mlp_sample(), out / "mlp.html"),
     }
+
+
+def mlp_sample() -> Value:
+    """A 3-class sample page: MLP(2, [4, 3]), softmax cross-entropy on a spiral point."""
+    model = MLP(2, [4, 3], seed=0)
+    x, target = spiral(10)[0]
+    return cross_entropy(model(*x), target)
 
 
 def test_the_221_page_is_one_small_file_that_names_no_other(pages: dict[str, Path]) -> None:
@@ -149,7 +165,7 @@ def test_render_leaves_every_grad_as_it_was(dot: str, tmp_path: Path, state: str
 
 def test_embedded_data_cannot_close_its_script(pages: dict[str, Path]) -> None:
     page = pages["markup"].read_text(encoding="utf-8")
-    body = page.split("<body>", 1)[1]
+    body = page.split("<body", 1)[1]
     # exactly the page's own two script elements close: the labels' </script> is escaped
     assert body.count("</script>") == 2 and "<img" not in body
     assert "\u2028" not in page.split('id="backprop-data">', 1)[1].split("</script>", 1)[0]
@@ -188,10 +204,10 @@ def test_a_leaf_root_has_a_page_with_no_steps(dot: str, tmp_path: Path) -> None:
 # ---- in the browser ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Any]:
+@contextmanager
+def watched_tab(browser: Any, width: int, height: int) -> Iterator[Any]:
     """A fresh tab that records every request and script error; both are checked after."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []
@@ -204,6 +220,20 @@ def tab(browser: Any) -> Iterator[Any]:
     # the page was opened from disk and asked for nothing else: no CDN, no font, no image
     assert requests and all(url.startswith("file://") and url.split("#")[0] == requests[0]
                             for url in requests), requests
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Any]:
+    """A tab of 1400×900."""
+    with watched_tab(browser, 1400, 900) as page:
+        yield page
+
+
+@pytest.fixture
+def default_tab(browser: Any) -> Iterator[Any]:
+    """A tab of the default window, 1280×800: the size the readability bounds hold at."""
+    with watched_tab(browser, 1280, 800) as page:
+        yield page
 
 
 def open_page(tab: Any, path: Path, hash: str = "") -> None:
@@ -360,3 +390,179 @@ def test_a_2000_node_graph_opens_within_3_seconds(dot: str, tab: Any, tmp_path: 
     grads = shown_grads(tab)  # the last step, undone: the first layer's product, not yet x, w0
     assert grads["x"] == grads["w0"] == "grad 0" != grads["b0"]
     print(f"\n2,000-node page ({os.path.getsize(path) / 1e6:.1f} MB) ready in {elapsed:.2f} s")
+
+
+# ---- a readable page -----------------------------------------------------------------------
+
+# What covers what, on screen: every note's box against every node, edge label, the drawing's
+# own label and the other notes; every number inside its box and in the drawing's frame; the
+# smallest text in CSS pixels; whether the step's node is in the drawing pane's view.
+LAYOUT = """() => {
+  const rect = (e) => e.getBoundingClientRect();
+  const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 &&
+    a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
+    a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+  const svg = document.querySelector("#graph svg");
+  const notes = [...svg.querySelectorAll("#overlay g.term")];
+  const shapes = [...svg.querySelectorAll("g.node")].map((g) =>
+    [g.querySelector("text").textContent, rect(g.querySelector("polygon, ellipse"))]);
+  const labels = [...svg.querySelectorAll("g.edge text, g.graph > text")]
+    .filter((t) => getComputedStyle(t).visibility !== "hidden")
+    .map((t) => [t.textContent, rect(t)]);
+  const covered = [];
+  notes.forEach((n, i) => {
+    const box = rect(n.querySelector("rect"));
+    for (const [name, r] of [...shapes, ...labels]) if (hit(box, r)) covered.push([i, name]);
+    notes.forEach((m, j) => { if (j > i && hit(box, rect(m.querySelector("rect"))))
+      covered.push([i, "note " + j]); });
+  });
+  const cut = [];
+  for (const g of svg.querySelectorAll("g.node")) {
+    const shape = rect(g.querySelector("polygon, ellipse"));
+    for (const t of g.querySelectorAll("text")) {
+      if (!inside(rect(t), shape)) cut.push(t.textContent);
+    }
+  }
+  const frame = rect(svg);
+  for (const n of notes) {
+    const box = rect(n.querySelector("rect"));
+    if (!inside(box, frame)) cut.push("note outside the drawing: " + n.textContent);
+    for (const t of n.querySelectorAll("tspan")) if (!inside(rect(t), box)) cut.push(t.textContent);
+  }
+  let smallest = Infinity;
+  for (const t of svg.querySelectorAll("text")) {
+    if (!t.textContent.trim() || getComputedStyle(t).visibility === "hidden") continue;
+    smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+  }
+  const view = rect(document.getElementById("graph"));
+  const active = document.querySelector("#graph g.node.active");
+  return {covered, cut, smallest, notes: notes.length,
+    inView: !active || inside(rect(active), view)};
+}"""
+
+
+@pytest.mark.parametrize("name", ["net221", "mlp"])
+def test_no_note_covers_anything_and_no_number_is_cut_at_any_step(
+        default_tab: Any, pages: dict[str, Path], name: str) -> None:
+    """At 1280×800, every step: notes on no node, label or note; text ≥ 12 px; the step in view."""
+    data = embedded_data(pages[name].read_text(encoding="utf-8"))
+    open_page(default_tab, pages[name])
+    assert not default_tab.is_checked("#fit")  # shrinking to the width would make text small
+    for k in range(len(data["steps"]) + 1):
+        if k:
+            default_tab.keyboard.press("ArrowRight")
+        default_tab.evaluate("() => new Promise((r) => requestAnimationFrame(() => "
+                             "requestAnimationFrame(r)))")  # the view has followed the step
+        layout = default_tab.evaluate(LAYOUT)
+        assert layout["notes"] == (len(data["steps"][k - 1]["updates"]) if k else 0)
+        assert layout["covered"] == [], (name, k)
+        assert layout["cut"] == [], (name, k)
+        assert layout["smallest"] >= 12, (name, k, layout["smallest"])
+        assert layout["inView"], (name, k)
+
+
+# ---- check yourself: the quiz mode ---------------------------------------------------------
+
+
+def test_the_recording_holds_the_quiz_tolerance_and_the_formulas_with_numbers() -> None:
+    _, loss = net221_sample()
+    data = record(loss).data
+    assert data["tolerance"] == ANSWER_TOLERANCE == 1e-3
+    loss.zero_grad()
+    for step, recorded in zip(backward_steps(loss), data["steps"]):
+        for n, (u, r) in enumerate(zip(step.updates, recorded["updates"])):
+            plugged = local_formula_numbers(step.node, n)
+            assert r.get("plugged", plugged) == plugged  # left out when it says nothing more
+            assert "plugged" in r or plugged in (u.formula, short(u.local_grad))
+    z1 = data["steps"][2]["updates"][0]  # ∂z1/∂a1 = 1 - z1², the issue's example
+    assert z1["formula"] == "1 - z1²" and z1["plugged"] == "1 - (-0.6294)²"
+
+
+def quiz_state(tab: Any) -> dict[str, Any]:
+    """What the page shows of the step: the grads drawn, notes, panel, visible edge labels."""
+    return {"grads": shown_grads(tab)} | tab.evaluate("""() => ({
+      notes: [...document.querySelectorAll('#overlay .term')].map((n) => n.textContent),
+      panel: document.querySelector('aside').innerText,
+      labels: [...document.querySelectorAll('#graph g.edge text')]
+        .filter((t) => getComputedStyle(t).visibility !== 'hidden').map((t) => t.textContent),
+    })""")
+
+
+def test_quiz_mode_hides_every_unanswered_number_and_marks_the_answers(
+        default_tab: Any, pages: dict[str, Path]) -> None:
+    tab = default_tab
+    data = embedded_data(pages["net221"].read_text(encoding="utf-8"))
+    names = [n["name"] for n in data["nodes"]]
+    open_page(tab, pages["net221"], "#quiz&step=1")
+    assert tab.is_checked("#quiz") and tab.get_attribute("body", "data-step") == "1"
+    for k in range(1, len(data["steps"]) + 1):  # nothing of step k shows before it is answered
+        step = data["steps"][k - 1]
+        tab.click(f"#graph g.node:has(text:text-is('{names[step['updates'][0]['child']]}'))")
+        state = quiz_state(tab)
+        for u in step["updates"]:
+            assert state["grads"][names[u["child"]]] == "grad ?"
+            d = f"∂{names[step['node']]}/∂{names[u['child']]} = "
+            for secret in (u["edge"], f"→ {u['after']}", d + u["local"], d + str(u["formula"])):
+                assert not any(secret in t for t in [*state["notes"], state["panel"]]), secret
+        assert all(n.startswith("+= ?") for n in state["notes"]) and len(state["notes"]) == len(
+            step["updates"])
+        assert "after the last step" not in state["panel"]
+        assert "The chain rule, path by path" not in state["panel"]
+        later = {u["local"] for s in data["steps"][k - 1:] for u in s["updates"]}
+        assert not later & set(state["labels"]) - {u["local"] for s in data["steps"][:k - 1]
+                                                    for u in s["updates"]}
+        tab.click("#quiz-panel button:text('reveal')")
+        assert quiz_state(tab)["notes"] == [
+            f"+= {u['edge']}grad {u['before']} → {u['after']}" for u in step["updates"]]
+        tab.keyboard.press("ArrowRight")
+    terms = sum(len(s["updates"]) for s in data["steps"])
+    assert tab.inner_text("#quiz-score") == f"score 0 / 0 ({terms} revealed)"
+    # a fresh page, step 3: z1 passes its grad to a1; the local derivative typed for the grad
+    tab.goto("about:blank")
+    open_page(tab, pages["net221"], "#quiz&step=3")
+    z1 = data["steps"][2]
+    (u,) = z1["updates"]
+    tab.fill("#quiz-panel input", u["local"])
+    tab.keyboard.press("Enter")
+    why = tab.inner_text("#quiz-panel")
+    assert "✗ wrong" in why and f"That is the local derivative ∂z1/∂a1 = {u['local']} alone" in why
+    assert f"∂z1/∂a1 = 1 - z1² = {u['plugged']} = {u['local']}" in why
+    assert tab.inner_text("#quiz-score") == "score 0 / 1"
+    assert f"+= {u['edge']}" in quiz_state(tab)["notes"][0]  # answered: the step shows
+    # step 4: a1's five local derivatives, typed as the page shows them; one sign flipped
+    tab.keyboard.press("ArrowRight")
+    tab.select_option("#quiz-ask", "local")
+    a1 = data["steps"][3]["updates"]
+    inputs = tab.locator("#quiz-panel input")
+    for i, v in enumerate(u["local"] for u in a1):
+        inputs.nth(i).fill(v if i != 1 else f"-{v}".replace("--", ""))
+    tab.click("#quiz-panel button:text('Check')")
+    marks = tab.eval_on_selector_all("#quiz-panel .mark", "ms => ms.map(m => m.textContent)")
+    assert marks == ["✓ right", "✗ wrong", "✓ right", "✓ right", "✓ right"]
+    assert "The sign is wrong." in tab.inner_text("#quiz-panel")
+    assert tab.inner_text("#quiz-score") == "score 4 / 6"
+    assert tab.evaluate("location.hash") == "#quiz&step=4"
+    tab.click("#quiz")  # quiz off: every number back, the link without #quiz
+    assert tab.evaluate("location.hash") == "#step=4" and "grad ?" not in quiz_state(tab)[
+        "grads"].values()
+
+
+def test_a_quiz_link_alone_opens_step_0_in_quiz_mode(tab: Any, pages: dict[str, Path]) -> None:
+    open_page(tab, pages["square"], "#quiz")
+    assert tab.is_checked("#quiz") and tab.get_attribute("body", "data-step") == "0"
+    tab.keyboard.press("ArrowRight")  # z = y + x: x and y each get 1
+    assert shown_grads(tab) == {"z": "grad 1", "y": "grad ?", "x": "grad ?"}
+    inputs = tab.locator("#quiz-panel input")
+    inputs.nth(0).fill("1")
+    inputs.nth(1).fill("1.0004")  # within 0.1%: the 4 digits a page shows always pass
+    tab.click("#quiz-panel button:text('Check')")
+    assert tab.inner_text("#quiz-score") == "score 2 / 2"
+    assert shown_grads(tab) == {"z": "grad 1", "y": "grad 1", "x": "grad 1"}
+    tab.keyboard.press("ArrowRight")  # y = x·x: x gets 3 twice; the term typed, 1 forgotten
+    inputs.nth(0).fill("3")
+    inputs.nth(1).fill("7")
+    tab.click("#quiz-panel button:text('Check')")
+    text = tab.inner_text("#quiz-panel")
+    assert "That is the term 3: you forgot to add the grad x had before this step, 1." in text
+    assert tab.inner_text("#quiz-score") == "score 3 / 4"

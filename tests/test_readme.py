@@ -1,4 +1,10 @@
-"""The README tells the truth: every Python example runs, and prints what its comments say."""
+"""The README and the guides in docs/ tell the truth: every Python example runs and prints what
+its comments say, and every link to a local file or heading resolves.
+
+Only ```python blocks run, each in a fresh interpreter, as a reader would paste it; a ```sh block
+or a bare ``` block (output, an excerpt, a module map) is shown, not run. A ```python block
+followed by "prints" and a bare block must print that block's lines, in order ("..." skips).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,86 @@ from pathlib import Path
 import pytest
 from conftest import require_dot
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
+GUIDES = ["ops", "training", "seeing-backprop", "compiled", "cli", "performance", "errata"]
+README_LIMIT = 15_000  # bytes: the README says what it is, how to start, and where to read on
+
+FENCED = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
+PYTHON = re.compile(r"^```python\n(.*?)^```[ \t]*\n(?:\nprints[^\n]*\n\n```\n(.*?)^```)?",
+                    re.S | re.M)
 PRINT_WITH_OUTPUT = re.compile(r"^print\(.*\)\s+# (?P<expected>.+)$")
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$", re.M)
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 
 
-def test_the_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 4
+def name(page: Path) -> str:
+    return page.relative_to(ROOT).as_posix()
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"example{i + 1}" for i in range(len(BLOCKS))])
-def test_example_prints_what_its_comments_say(block: str, tmp_path: Path) -> None:
-    if "render(" in block:
+def examples(page: Path) -> list[tuple[str, str]]:
+    """(code, printed output or "") of each ```python block of a page, in order."""
+    return PYTHON.findall(page.read_text(encoding="utf-8"))
+
+
+EXAMPLES = [(page, i + 1, code, output) for page in PAGES
+            for i, (code, output) in enumerate(examples(page))]
+
+
+def prose(text: str) -> str:
+    """The text without fenced blocks and inline code spans, where links are not links."""
+    return re.sub(r"`[^`\n]*`", "", FENCED.sub("", text))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: its text lower-cased, punctuation dropped, spaces as -."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "").strip().lower()
+    return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors of a Markdown page's headings (a repeated heading gets -1, -2, ...)."""
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in HEADING.findall(FENCED.sub("", page.read_text(encoding="utf-8"))):
+        base = slug(heading)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        found.add(base if count == 0 else f"{base}-{count}")
+    return found
+
+
+def local_links(page: Path) -> list[str]:
+    """The targets of a page's links and images that are not web addresses."""
+    text = prose(page.read_text(encoding="utf-8"))
+    targets = LINK.findall(text) + REFERENCE.findall(text)
+    return [t for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:", t, re.I)]
+
+
+def test_the_readme_and_the_guides_are_there() -> None:
+    assert [name(p) for p in PAGES[1:] if p.stem in GUIDES] == sorted(
+        f"docs/{g}.md" for g in GUIDES)
+    assert len(examples(README)) >= 1
+    assert len(EXAMPLES) >= 10
+
+
+def test_the_readme_is_short() -> None:
+    size = len(README.read_bytes())
+    assert size <= README_LIMIT, f"README.md is {size} bytes; move detail into a guide in docs/"
+
+
+@pytest.mark.parametrize(("page", "index", "code", "output"), EXAMPLES,
+                         ids=[f"{name(p)}-{i}" for p, i, _, _ in EXAMPLES])
+def test_example_prints_what_its_comments_say(page: Path, index: int, code: str, output: str,
+                                              tmp_path: Path) -> None:
+    if "render(" in code:
         require_dot()  # rendering SVG needs Graphviz's dot: skip on a user's machine, fail in CI
-    done = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    expected = [m["expected"].strip() for line in block.splitlines()
+    expected = [m["expected"].strip() for line in code.splitlines()
                 if (m := PRINT_WITH_OUTPUT.match(line.strip()))]
     printed = done.stdout.strip().splitlines()
     assert len(printed) >= len(expected)
@@ -34,3 +103,48 @@ def test_example_prints_what_its_comments_say(block: str, tmp_path: Path) -> Non
     outputs = iter(printed)
     for want in expected:
         assert any(line.strip() == want for line in outputs), f"no line {want!r} in {printed}"
+    # a "prints" block after the example: its lines, in order, "..." for what it leaves out
+    outputs = iter(printed)
+    for want in output.splitlines():
+        if want.strip() not in ("", "..."):
+            assert any(line == want for line in outputs), f"no line {want!r} in {printed}"
+
+
+def test_prints_blocks_are_checked() -> None:
+    assert any(output for _, _, _, output in EXAMPLES)  # the "prints" rule is not dead
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[name(p) for p in PAGES])
+def test_links_to_files_and_headings_resolve(page: Path) -> None:
+    for target in local_links(page):
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.is_file(), f"{name(page)} links to {target!r}: no such file"
+        assert linked.is_relative_to(ROOT), f"{name(page)} links outside the repository: {target!r}"
+        if anchor:
+            assert linked.suffix == ".md", f"{name(page)}: an anchor into a non-Markdown file"
+            assert anchor in anchors(linked), (
+                f"{name(page)} links to {target!r}: no heading with that anchor in "
+                f"{name(linked)} (it has {sorted(anchors(linked))})")
+
+
+def test_every_guide_is_reached_from_the_readme() -> None:
+    reached, todo = {README}, [README]
+    while todo:
+        page = todo.pop()
+        for target in local_links(page):
+            path = target.partition("#")[0]
+            linked = (page.parent / path).resolve()
+            if path.endswith(".md") and linked.is_file() and linked not in reached:
+                reached.add(linked)
+                todo.append(linked)
+    assert [name(p) for p in PAGES if p not in reached] == []
+
+
+def test_the_link_checker_finds_links_and_anchors(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# A `b`: c's d\n\n[x](other.md#e-f) ![y](pic.png) [w](https://e.org)\n"
+                    "`[not](a-link.md)`\n```\n[not](either.md)\n```\n[r]: ref.md\n",
+                    encoding="utf-8")
+    assert local_links(page) == ["other.md#e-f", "pic.png", "ref.md"]
+    assert anchors(page) == {"a-b-cs-d"}

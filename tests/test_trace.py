@@ -12,8 +12,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micrograd import Value, apply
+from micrograd._numbers import short
 from micrograd.engine import topological_order
-from micrograd.trace import BackwardStep, backward_steps, chain_paths, explain
+from micrograd.losses import half_squared_error
+from micrograd.nn import Net221
+from micrograd.trace import (
+    BackwardStep,
+    accepted,
+    backward_steps,
+    chain_paths,
+    check,
+    derivation,
+    explain,
+    explain_each,
+)
+from micrograd.walk import walk
 
 PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
           "w1": 0.7, "w2": -0.4, "b": 0.05}
@@ -225,9 +238,12 @@ def test_explain_total_equals_backward_on_random_graphs(program, pick):
     root, nodes = build(program)
     wrt = nodes[pick % len(nodes)]
     text = explain(root, wrt, max_paths=5)
+    found = derivation(root, wrt, max_paths=5)  # the same text, and the total as a float
+    assert str(found) == found.text == text and type(found.total) is float
     root.backward()
     expected = 1.0 if wrt is root else wrt.grad
     assert same_float(explained_total(text), expected), text
+    assert same_float(found.total, expected), text
     paths = list(islice(chain_paths(root, wrt), 3001))
     if len(paths) <= 3000 and math.isfinite(expected) and wrt is not root:
         products = [p.product for p in paths]
@@ -236,6 +252,17 @@ def test_explain_total_equals_backward_on_random_graphs(program, pick):
             assert abs(sum(products) - expected) <= 1e-12 * scale + 1e-300
         if len(paths) > 1:
             assert f"sum over the {len(paths)} paths" in text.splitlines()[0]
+
+
+def test_derivation_of_the_root_and_of_a_node_outside_the_graph():
+    x, stranger = Value(2.0, "x"), Value(5.0, "s")
+    y = x * x
+    y.label = "y"
+    assert (derivation(y, y).total, str(derivation(y, y))) == (
+        1.0, "∂y/∂y = 1 (the seed of the backward pass)")
+    assert derivation(y, stranger).total == 0.0
+    assert str(derivation(y, stranger)).startswith("∂y/∂s = 0: s is not in the graph of y")
+    assert derivation(y, x).total == 4.0  # 2·x, summed over the two paths
 
 
 def test_explain_caps_the_paths_shown_but_sums_them_all():
@@ -332,3 +359,181 @@ def test_deep_chains_need_no_recursion():
     assert steps == 20_000
     assert "…(19988 more)…" in text
     assert explained_total(text) == x.grad
+
+
+# ---- explain_each: every node's explanation from one pass ------------------------------
+
+
+def shown_by_depth_first_walk(root: Value, wrt: Value, max_paths: int) -> list[str]:
+    """The paths explain shows, as chain_paths' explicit-stack walk of every path finds them."""
+    return [f"  path {k}: {p}" for k, p in enumerate(islice(chain_paths(root, wrt), max_paths), 1)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs, st.integers(0, 4))
+def test_explain_each_is_explain_of_each_node_and_shows_the_depth_first_paths(program, k):
+    root, _ = build(program)
+    everything = topological_order(root)
+    texts = explain_each(root, everything, max_paths=k)
+    assert texts == [explain(root, node, max_paths=k) for node in everything]
+    for node, text in zip(everything, texts):
+        lines = text.splitlines()
+        if "sum over the" in lines[0]:  # several paths: each shown is chain_paths' in its order
+            assert [ln for ln in lines if ln.startswith("  path ")] == \
+                shown_by_depth_first_walk(root, node, k)
+        elif node is not root:
+            (path,) = chain_paths(root, node)
+            assert text.split(" = ", 1)[1] == path.equation(repr(path.product)) or \
+                explained_total(text) == path.product
+
+
+def test_explain_each_elides_long_paths_as_chain_paths_does():
+    x = Value(0.5, "x")
+    y = x
+    for i in range(30):  # two paths of 30+ edges to x, and one to each w<i>
+        y = (y * Value(0.9, f"w{i}")).tanh() + y * 0.1
+    texts = explain_each(y, [x, *(n for n in topological_order(y) if n.label.startswith("w"))])
+    first = [str(p) for p in islice(chain_paths(y, x), 20)]
+    assert [ln.split(": ", 1)[1] for ln in texts[0].splitlines()[1:21]] == first
+    assert any("more)…" in p for p in first)
+    y.backward()
+    assert explained_total(texts[0]) == x.grad
+
+
+def test_explaining_every_leaf_of_a_long_chain_takes_linear_time():
+    """The page explains every leaf: 10 times the nodes must cost about 10 times the time."""
+    def chain(n: int) -> tuple[Value, list[Value]]:
+        y = Value(1.0, "x")
+        for _ in range(n):
+            y = y * 0.999 + 0.001
+        return y, [node for node in topological_order(y) if node.is_leaf]
+
+    seconds = []
+    for n in (2_000, 20_000):
+        root, leaves = chain(n)
+        t0 = time.perf_counter()
+        texts = explain_each(root, leaves, max_paths=6)
+        seconds.append(time.perf_counter() - t0)
+        assert len(texts) == 2 * n + 1
+    assert seconds[1] < 30 * seconds[0] + 0.5, seconds  # quadratic would be 100 times
+
+
+# ---- check: a hand derivation, node by node ----------------------------------------------
+
+
+def net221_loss() -> tuple[Net221, Value, dict[str, Value]]:
+    """The main job's sample: Net221 (tanh), E = ½(y − ŷ)² at x = (1, 0), y = 1; nodes by name."""
+    net = Net221("tanh")
+    loss = half_squared_error(net(1.0, 0.0), 1.0)
+    return net, loss, {name: node for node, name in walk(loss).names.items()}
+
+
+def hand_221(n: dict[str, Value]) -> dict[str, float]:
+    """The notes' derivation of ∂E/∂w11, sign corrected, in plain floats from the nodes' data."""
+    d = n["ŷ"].data - 1.0  # ∂E/∂ŷ = ŷ − y
+    dz1 = d * n["w1"].data  # ∂ŷ/∂z1 = w1
+    da1 = dz1 * (1.0 - n["z1"].data ** 2)  # ∂z1/∂a1 = tanh'(a1) = 1 − z1²
+    return {"E": 1.0, "ŷ": d, "z1": dz1, "a1": da1, "w11": da1 * n["x1"].data}
+
+
+def test_check_passes_a_right_derivation_even_worked_from_4_digit_numbers():
+    _, loss, n = net221_loss()
+    hand = hand_221(n)
+    before = [node.grad for node in n.values()]
+    report = check(loss, hand)
+    assert report.ok and report.first_wrong is None and report.mistake is None
+    assert [m.name for m in report.marks] == ["E", "ŷ", "z1", "a1", "w11"]  # backward order
+    assert str(report).splitlines()[1:] == [f"  ✓ ∂E/∂{k} = {short(v)}" for k, v in hand.items()] \
+        + ["All right: each is the engine's value."]
+    assert [node.grad for node in n.values()] == before  # no grad touched
+    loss.backward()
+    assert [m.value for m in report.marks] == [n[k].grad for k in hand]  # backward()'s floats
+    assert check(loss, {k: float(short(v)) for k, v in hand.items()}).ok  # the page's digits
+    assert not check(loss, {"w11": hand["w11"] * 1.01}).ok  # 1% off is wrong
+    low, high = accepted(hand["w11"])
+    assert low < float(short(hand["w11"])) < high and high - low < 0.003 * abs(hand["w11"])
+
+
+def test_check_tells_a_sign_error_the_notes_y_minus_y_hat():
+    _, loss, n = net221_loss()
+    hand = hand_221(n)
+    notes = {k: -v for k, v in hand.items() if k != "E"}  # the notes' dE/dŷ = (y − ŷ)
+    report = check(loss, notes)
+    assert not report.ok and report.first_wrong == "ŷ" and report.mistake == "sign"
+    lines = str(report).splitlines()
+    assert lines[1] == f"  ✗ ∂E/∂ŷ: yours is {short(-hand['ŷ'])}, the engine's is " \
+        f"{short(hand['ŷ'])}. The chain rule from ŷ's parents:"
+    assert lines[2] == "      ∂E/∂ŷ = ∂E/∂E · ∂E/∂ŷ"
+    assert lines[3] == "            = 1·(ŷ - y)"
+    assert "A sign error" in lines[-2] and lines[-1] == \
+        "  (3 later answers not checked here: fix ∂E/∂ŷ first)"
+
+
+def test_check_tells_a_wrong_local_derivative_tanh_prime_of_a1_not_z1():
+    _, loss, n = net221_loss()
+    hand = hand_221(n)
+    slip = hand["z1"] * (1.0 - n["a1"].data ** 2)  # 1 − a1² in place of 1 − z1²
+    report = check(loss, {"ŷ": hand["ŷ"], "z1": hand["z1"], "a1": slip})
+    assert report.first_wrong == "a1" and report.mistake == "local derivative"
+    z1, local = n["z1"].data, 1.0 - n["z1"].data ** 2
+    g = short(hand["z1"])
+    g = f"({g})" if g.startswith("-") else g
+    assert str(report).splitlines()[3:] == [
+        f"  ✗ ∂E/∂a1: yours is {short(slip)}, the engine's is {short(hand['a1'])}. "
+        "The chain rule from a1's parents:",
+        "      ∂E/∂a1 = ∂E/∂z1 · ∂z1/∂a1",
+        f"             = {g}·(1 - z1²)",
+        f"             = {g}·(1 - ({short(z1)})²)",
+        f"             = {g}·({short(local)})",
+        f"             = {short(hand['a1'])}",
+        f"    A wrong local derivative: with ∂E/∂z1 = {short(hand['z1'])} (yours, right), yours "
+        f"means ∂z1/∂a1 = {short(1.0 - n['a1'].data ** 2)}; it is 1 - z1² = "
+        f"1 - ({short(z1)})² = {short(local)}.",
+    ]
+
+
+def test_check_tells_a_missed_path_an_input_used_by_both_hidden_units():
+    net, loss, n = net221_loss()
+    loss.backward()
+    one_path = n["a1"].grad * net.w11.data  # ∂E/∂x1 through a1 only: a2 uses x1 too
+    report = check(loss, {"a1": n["a1"].grad, "a2": n["a2"].grad, "x1": one_path})
+    assert report.first_wrong == "x1" and report.mistake == "missed path"
+    text = str(report)
+    assert "∂E/∂x1 = ∂E/∂a1 · ∂a1/∂x1 + ∂E/∂a2 · ∂a2/∂x1" in text
+    assert "yours leaves out the one through a2." in text
+    assert f"= {short(n['a1'].grad * net.w11.data)} " in text  # the two terms, summed
+
+
+def test_check_tells_a_missed_path_of_x_times_x():
+    _, _, n = net221_loss()
+    d = n["ŷ"] - 1.0  # E = ½·d·d written out: d is used twice by one node
+    d.label = "d"
+    square = d * d
+    square.label = "d²"
+    half = square * 0.5
+    half.label = "E"
+    report = check(half, {"d²": 0.5, "d": 0.5 * d.data})  # d(d²)/dd taken as d, not 2d
+    assert report.first_wrong == "d" and report.mistake == "missed path"
+    assert "∂E/∂d = ∂E/∂d² · ∂d²/∂d + ∂E/∂d² · ∂d²/∂d (use 2)" in str(report)
+    assert check(half, {"d²": 0.5, "d": d.data}).ok
+
+
+def test_check_tells_a_local_derivative_left_unchained():
+    _, loss, n = net221_loss()
+    hand = hand_221(n)
+    report = check(loss, {"z1": hand["z1"], "a1": 1.0 - n["z1"].data ** 2})
+    assert report.mistake == "local derivative only"
+    assert f"the chain rule multiplies it by ∂E/∂z1 = {short(hand['z1'])}" in str(report)
+
+
+def test_check_names_unknown_nodes_and_non_numbers_before_any_work():
+    _, loss, _ = net221_loss()
+    with pytest.raises(ValueError, match="no node named 'w13', 'yhat' in the graph of E; its "
+                                       "nodes are E, ŷ, w1"):
+        check(loss, {"w11": 0.1, "w13": 0.2, "yhat": 1.0})
+    with pytest.raises(TypeError, match="answers must be numbers: 'w11' is 'abc', 'b' is True"):
+        check(loss, {"w11": "abc", "b": True, "w1": 2})
+    with pytest.raises(TypeError, match="answers must map node names to numbers"):
+        check(loss, [("w11", 0.1)])
+    with pytest.raises(TypeError, match="root must be a Value"):
+        check(1.0, {})

@@ -1,0 +1,65 @@
+"""compile: the time and peak memory of micrograd.compile on chains of 10^4 to 10^6 nodes.
+
+The chain y ← y·a + c (a, c leaves: 2 op nodes per repetition, every node a line of code
+forward and backward) is the graph with the most nodes per leaf. Time is one compile with
+the collector as compile() leaves it; the peak is tracemalloc's, over one more compile of
+the same graph (what compiling allocates at once, the graph itself not counted), and the
+bytes the compiled graph keeps. Both should grow linearly with the nodes.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from time import perf_counter
+
+from benchmarks import harness
+from micrograd import Value, compile
+
+
+def chain(n: int) -> Value:
+    """The chain of n op nodes (n // 2 repetitions of y·a + c)."""
+    a, c = Value(0.999, "a"), Value(0.001, "c")
+    y = Value(1.0, "x")
+    for _ in range(n // 2):
+        y = y * a + c
+    return y
+
+
+def measure(n: int) -> dict[str, float]:
+    """Seconds to compile the n-node chain, MB at the peak while compiling, MB kept."""
+    root = chain(n)
+    gc.collect()
+    t0 = perf_counter()
+    graph = compile(root)
+    seconds = perf_counter() - t0
+    graph()  # it runs
+    del graph
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept_graph = compile(root)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept_graph.root is root
+    return {"seconds": seconds, "peak_mb": (peak - before) / 1e6,
+            "kept_mb": (kept - before) / 1e6}
+
+
+def run(sizes: list[int]) -> list[harness.Row]:
+    """Rows per size: compile seconds, µs per node, peak MB (under 300 MB at 200k nodes)."""
+    rows = []
+    for n in sizes:
+        m = measure(n)
+        name = f"compile chain {n:,} nodes"
+        limit = 300 * max(1.0, n / 200_000)  # the issue's 300 MB at 200k nodes, pro rata
+        rows += [
+            harness.Row(name, "compile seconds", m["seconds"]),
+            harness.Row(name, "compile µs per node", 1e6 * m["seconds"] / n),
+            harness.Row(name, "peak MB while compiling (tracemalloc)", m["peak_mb"],
+                        target=f"≤ {limit:,.0f} MB", passed=m["peak_mb"] <= limit),
+            harness.Row(name, "MB the compiled graph keeps", m["kept_mb"]),
+        ]
+    return rows

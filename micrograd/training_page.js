@@ -1,0 +1,335 @@
+// The training page's script: a timeline over the epochs micrograd recorded (#training-data).
+// Every number it shows is a string formatted by Python; it does no arithmetic on them.
+// Labels are set with textContent only. The sample's graph is page.js's stepper.
+"use strict";
+(function () {
+  const T = JSON.parse(document.getElementById("training-data").textContent);
+  const $ = (id) => document.getElementById(id);
+  const frames = T.frames, names = T.names, lastFrame = frames.length - 1;
+  const cells = [...document.querySelectorAll("#heat rect.cell")];
+  const points = [...document.querySelectorAll("#heat circle.point")];
+  const weights = [...document.querySelectorAll("#net line.w")];
+
+  const negated = (t) => (t.startsWith("-") ? t.slice(1) : "-" + t); // a sign, as text
+
+  // A packed record: its template's texts with its numbers put back (joining strings; the
+  // counters only pick which number goes where). training_page.Packer says how.
+  function unpack(ref) {
+    const t = T.templates[ref[0]], texts = t.pieces, same = t.same, values = ref[1].split("|");
+    let text = texts[0], fresh = 0, r = 0;
+    for (let i = 1; i < texts.length; i++) {
+      let slot;
+      if (r < same.length && same[r] === i - 1) {
+        slot = same[r + 1];
+        r += 2;
+      } else {
+        slot = fresh++;
+      }
+      text += (slot >= 0 ? values[slot] : negated(values[-1 - slot])) + texts[i];
+    }
+    return JSON.parse(text);
+  }
+
+  let frame = 0, sample = 0, stepper = null, drawing = -1, detail = null, values = null;
+  let timer = null;
+
+  // ---- deep links: #epoch=E&sample=S&step=N ---------------------------------------------
+
+  function nearestFrame(epoch) { // the recorded epoch nearest to epoch (the earlier on a tie)
+    let best = 0;
+    for (let i = 1; i < frames.length; i++) {
+      if (Math.abs(frames[i].epoch - epoch) < Math.abs(frames[best].epoch - epoch)) best = i;
+    }
+    return best;
+  }
+
+  function readHash() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const e = params.get("epoch"), s = params.get("sample"), n = params.get("step");
+    let f = 0;
+    if (e === "end") f = lastFrame;
+    else if (/^\d+$/.test(e || "")) f = nearestFrame(Number(e));
+    let k = 0;
+    if (n === "end") k = Infinity;
+    else if (/^\d+$/.test(n || "")) k = Number(n);
+    const picked = /^\d+$/.test(s || "") ? Math.min(Number(s), T.samples.length - 1) : 0;
+    return [f, picked, k];
+  }
+
+  // The hash follows the state once the moves settle (writing it on every step of a played
+  // or scrubbed run costs more than the redraw).
+  let hashTimer = null;
+  function writeHash(step) { // step: the stepper's new step (it calls this before moving)
+    const k = step !== undefined ? step : stepper && shown ? stepper.current : 0;
+    const hash = (stepper && stepper.quizOn ? "#quiz&" : "#") + "epoch=" + frames[frame].epoch +
+      "&sample=" + sample + "&step=" + k;
+    clearTimeout(hashTimer);
+    hashTimer = setTimeout(() => {
+      hashTimer = null;
+      if (location.hash === hash) return;
+      try {
+        history.replaceState(null, "", hash);
+      } catch (e) { // some browsers refuse replaceState on a page opened from disk
+        location.replace(hash);
+      }
+      document.body.dataset.hash = hash;
+    }, 150);
+  }
+
+  // ---- the parameter table --------------------------------------------------------------
+
+  // The table's rows are made once; a move rewrites the texts that changed, nothing else.
+  function fill(row, texts, tag) {
+    while (row.cells.length > texts.length) row.deleteCell(-1);
+    texts.forEach((text, j) => {
+      const c = row.cells[j] || row.appendChild(document.createElement(tag));
+      if (c.textContent !== text) c.textContent = text;
+    });
+  }
+
+  function table() {
+    const head = $("params").tHead, body = $("params").tBodies[0];
+    if (!head.rows.length) {
+      head.insertRow();
+      names.forEach((name, i) => { body.insertRow().dataset.p = String(i); });
+    }
+    const e = frames[frame].epoch, rows = detail && detail.rows;
+    fill(head.rows[0], rows ? T.columns : ["parameter", "at the start of epoch " + e,
+      "at its end"], "th");
+    names.forEach((name, i) => fill(body.rows[i], rows ? [name, ...rows[i]]
+      : [name, values[i], values[names.length + i]], "td"));
+    if (rows) {
+      $("table-title").textContent = T.per_sample
+        ? "Epoch " + e + ", sample " + sample + ": the update this sample's gradient makes " +
+          "(E of this sample " + detail.sample_loss + ")"
+        : "Epoch " + e + ": the full-batch update (the mean of every sample's gradient)";
+      $("rule").textContent = "Update rule: " + T.rule + ". before = the parameter just " +
+        "before this update, after = just after it.";
+    } else {
+      $("table-title").textContent = "Epoch " + e + ": the parameters";
+      $("rule").textContent = "The page holds no update of sample " + sample + " at this " +
+        "epoch (see the note at the bottom for what it holds). Update rule: " + T.rule + ".";
+    }
+  }
+
+  // ---- the plane, the network, the loss cursor --------------------------------------------
+
+  let painted = null; // the heat codes the cells show
+  function plane() {
+    const heat = frames[frame].heat;
+    if (heat && heat !== painted) { // only the cells whose colour changed
+      cells.forEach((c, i) => {
+        if (!painted || heat[i] !== painted[i]) c.setAttribute("fill", T.palette[parseInt(heat[i], 36)]);
+      });
+      painted = heat;
+    }
+    const spread = $("spread");
+    if (spread && spread.textContent !== (frames[frame].spread || "")) {
+      spread.textContent = frames[frame].spread || "";
+    }
+    points.forEach((p, i) => p.classList.toggle("selected", i === sample));
+  }
+
+  function network() {
+    const codes = detail && detail.edges ? detail.edges : frames[frame].edges;
+    for (const w of weights) {
+      const c = codes[Number(w.dataset.p)];
+      if (w.tagName === "line" && w.dataset.c !== c) w.dataset.c = c;
+    }
+  }
+
+  function describe(el) { // the hover text of a weight or a neuron (its bias)
+    if (el.dataset.p === undefined) {
+      return el.dataset.name + ": an input. Sample " + sample + ": " + T.samples[sample];
+    }
+    const i = Number(el.dataset.p), name = names[i];
+    const what = el.tagName === "line" ? "weight " : "neuron, bias ";
+    if (detail && detail.rows) {
+      const r = detail.rows[i];
+      return what + name + " = " + r[0] + " (just before this update)\n∂E/∂" + name + " = " +
+        r[1] + "\n" + r[2];
+    }
+    return what + name + " = " + values[i] + " at the start of epoch " + frames[frame].epoch +
+      ", " + values[names.length + i] + " at its end";
+  }
+
+  let hovered = null;
+  function hover(el) {
+    if (hovered) hovered.classList.remove("hover");
+    for (const row of document.querySelectorAll("#params tr.hover")) row.classList.remove("hover");
+    hovered = el;
+    if (!el) return;
+    el.classList.add("hover");
+    $("net-info").textContent = describe(el);
+    const row = document.querySelector('#params tr[data-p="' + el.dataset.p + '"]');
+    if (row) row.classList.add("hover");
+  }
+  const net = $("net");
+  if (net) {
+    net.addEventListener("mouseover", (e) => {
+      const hit = e.target.closest("line.hit, line.w, circle.n"); // a wide line over each weight
+      if (hit) hover(hit.classList.contains("hit") ? weights.find((w) => w.dataset.p ===
+        hit.dataset.p) : hit);
+    });
+  }
+
+  // ---- the sample's graph: page.js's stepper -------------------------------------------------
+  // An epoch shows the graphs of the nearest epoch that has them (entry.graph, Python's pick).
+  // One drawing per graph shape; moving the epoch only feeds the stepper that epoch's numbers,
+  // and only when they are another record's. A move by the controls feeds it after the
+  // frame is painted (the loss, table, plane and network first): see later().
+
+  let shown = null; // the record on the stepper: "frame:sample"
+
+  function heldGraph() { // [frame index, packed detail] of the graph this state shows, or null
+    const at = frames[frame].graph;
+    const held = at === undefined ? null : frames[at].details[String(sample)];
+    return held && held.drawing >= 0 ? [at, held] : null;
+  }
+
+  function graph(k) {
+    const found = heldGraph(), e = frames[frame].epoch;
+    $("stepper").hidden = !found;
+    $("no-graph").hidden = !!found;
+    if (!found) {
+      shown = null;
+      $("graph-title").textContent = "Sample " + sample + "'s graph at epoch " + e;
+      $("no-graph").textContent = "This page holds no backward pass of sample " + sample +
+        ": pick one of samples " + T.graph_samples_text + ". " + T.held;
+      document.body.dataset.graphEpoch = "";
+      return;
+    }
+    const [at, held] = found, g = frames[at].epoch, key = at + ":" + sample;
+    $("graph-title").textContent = "Sample " + sample + " (" + T.samples[sample] + ") at " +
+      "epoch " + g + ": the forward and backward pass train() ran" +
+      (T.per_sample ? ", with the parameters just before this sample's update" :
+        ", at the epoch's parameters (the full-batch update uses the mean over the samples)") +
+      (at === frame ? "" : ". (The page holds no backward pass at epoch " + e + "; epoch " + g +
+        " is the nearest it holds.)");
+    if (key === shown) {
+      if (k !== undefined) stepper.show(Math.min(k, stepper.last), false);
+      return;
+    }
+    const record = at === frame ? detail.graph : unpack(held.packed).graph;
+    let svg = null;
+    if (held.drawing !== drawing) { // another shape: its drawing, copied once per switch
+      svg = document.getElementById("drawing-" + held.drawing).content
+        .querySelector("svg").cloneNode(true);
+      $("graph").replaceChildren(svg);
+      drawing = held.drawing;
+    }
+    const step = Math.min(k === undefined ? (stepper ? stepper.current : 0) : k,
+      record.steps.length);
+    if (!stepper) {
+      stepper = micrograd.stepper(svg, record, {onStep: (n) => writeHash(n),
+        onQuiz: () => writeHash(undefined)});
+    }
+    stepper.load(record, svg || undefined, step); // its data texts: this epoch's
+    shown = key;
+    document.body.dataset.graphEpoch = String(g);
+  }
+
+  let pending = null; // the step of a graph to feed once the frame is painted
+  function later(k) {
+    const first = pending === null;
+    pending = {k: k};
+    if (!first) return;
+    requestAnimationFrame(() => setTimeout(() => {
+      const wanted = pending;
+      pending = null;
+      if (wanted) graph(wanted.k);
+    }, 0));
+  }
+
+  // ---- showing a state -------------------------------------------------------------------
+
+  function show(f, s, k, write, lazy) {
+    frame = Math.max(0, Math.min(lastFrame, f));
+    sample = Math.max(0, Math.min(T.samples.length - 1, s));
+    const entry = frames[frame];
+    const packed = entry.details[String(sample)];
+    detail = packed ? Object.assign(unpack(packed.packed), {edges: packed.edges}) : null;
+    // (a detail with a graph holds its record: detail.graph)
+    values = unpack(entry.values);
+    $("epoch-scrub").value = String(frame);
+    $("epoch-counter").textContent = "epoch " + entry.epoch + " (" + (frame + 1) + " of " +
+      frames.length + " held)";
+    $("epoch-first").disabled = $("epoch-prev").disabled = frame === 0;
+    $("epoch-next").disabled = $("epoch-last").disabled = frame === lastFrame;
+    $("sample").value = String(sample);
+    $("epoch-status").textContent = "Epoch " + entry.epoch + " of " + T.last_epoch +
+      " (epoch 0 starts from the initial parameters): mean loss " + entry.loss +
+      ". Sample " + sample + ": " + T.samples[sample] + ".";
+    const [cx, cy] = entry.cursor.split(",");
+    const cursor = $("cursor");
+    cursor.setAttribute("x1", cx);
+    cursor.setAttribute("x2", cx);
+    $("cursor-dot").setAttribute("cx", cx);
+    $("cursor-dot").setAttribute("cy", cy);
+    plane();
+    network();
+    table();
+    const found = heldGraph();
+    if (lazy && found && shown !== frames[frame].graph + ":" + sample) later(k);
+    else {
+      pending = null;
+      graph(k);
+    }
+    if (hovered) hover(hovered);
+    document.body.dataset.epoch = String(entry.epoch);
+    document.body.dataset.sample = String(sample);
+    if (write) writeHash(undefined);
+  }
+
+  // ---- controls ----------------------------------------------------------------------------
+
+  const select = $("sample");
+  T.samples.forEach((text, i) => {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = i + ": " + text;
+    select.appendChild(option);
+  });
+  select.addEventListener("change", () => show(frame, Number(select.value), undefined, true, true));
+  points.forEach((p, i) => p.addEventListener("click", () => show(frame, i, undefined, true, true)));
+
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+    $("epoch-play").textContent = "play";
+  }
+  function play() {
+    if (timer) { stop(); return; }
+    if (frame >= lastFrame) show(0, sample, undefined, true, true);
+    $("epoch-play").textContent = "pause";
+    timer = setInterval(() => (frame >= lastFrame ? stop()
+      : show(frame + 1, sample, undefined, true, true)), 500);
+  }
+  const go = (f) => () => { stop(); show(f(), sample, undefined, true, true); };
+  $("epoch-first").addEventListener("click", go(() => 0));
+  $("epoch-prev").addEventListener("click", go(() => frame - 1));
+  $("epoch-next").addEventListener("click", go(() => frame + 1));
+  $("epoch-last").addEventListener("click", go(() => lastFrame));
+  $("epoch-play").addEventListener("click", play);
+  const scrub = $("epoch-scrub");
+  scrub.max = String(lastFrame);
+  scrub.addEventListener("input", () => {
+    stop();
+    show(Number(scrub.value), sample, undefined, true, true);
+  });
+
+  $("legend").textContent = T.legend;
+  $("held").textContent = T.summary + ". " + T.held;
+  if (!cells.length) $("plane-box").hidden = true;
+  if (!net) $("net-box").hidden = true;
+
+  window.addEventListener("hashchange", () => {
+    const [f, s, k] = readHash();
+    const quiz = /(^#|&)quiz(&|$)/.test(location.hash);
+    if (stepper && quiz !== stepper.quizOn) stepper.quiz(quiz);
+    show(f, s, k, false);
+  });
+  const [f, s, k] = readHash();
+  show(f, s, k, false);
+  document.documentElement.dataset.ready = "1";
+})();
