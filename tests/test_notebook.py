@@ -119,3 +119,30 @@ if __name__ == "__main__":  # re-execute the notebook and save it with its outpu
     nbformat.write(without_addresses(execute(nbformat, nbclient)), NOTEBOOK)
     print(f"saved {NOTEBOOK} ({NOTEBOOK.stat().st_size} bytes)")
     sys.exit(0)
+
+
+def test_the_test_extra_installs_what_the_notebook_imports() -> None:
+    """`pip install '.[test]' && python -m pytest` runs the notebook (no skip for a missing
+    import), and the notebook extra installs a Jupyter front-end and the same imports."""
+    import ast
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((NOTEBOOK.parents[1] / "pyproject.toml").read_text("utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    nbformat = require_module("nbformat")
+    imported = set()
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Import):
+                    imported.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "micrograd"}
+    assert third_party == {"matplotlib"}
+    assert third_party | {"nbclient", "nbformat", "ipykernel"} <= names(extras["test"])
+    assert third_party | {"jupyterlab"} <= names(extras["notebook"])

@@ -8,6 +8,7 @@ followed by "prints" and a bare block must print that block's lines, in order ("
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -148,3 +149,57 @@ def test_the_link_checker_finds_links_and_anchors(tmp_path: Path) -> None:
                     encoding="utf-8")
     assert local_links(page) == ["other.md#e-f", "pic.png", "ref.md"]
     assert anchors(page) == {"a-b-cs-d"}
+
+
+# ---- the debugger path ----------------------------------------------------------------------
+
+ENGINE = ROOT / "micrograd" / "engine.py"
+CHAIN_RULE_LINE = "child.grad += local_grad * grad_output"
+SEEING = ROOT / "docs" / "seeing-backprop.md"
+
+
+def test_the_documented_breakpoint_is_the_chain_rule_line() -> None:
+    """Every `engine.py:<line>` in the docs is the chain rule's line, so it cannot go stale."""
+    lines = ENGINE.read_text(encoding="utf-8").splitlines()
+    found = []
+    for page in PAGES:
+        for number in re.findall(r"engine\.py:(\d+)\b", page.read_text(encoding="utf-8")):
+            found.append((name(page), int(number)))
+            assert CHAIN_RULE_LINE in lines[int(number) - 1], (name(page), number)
+        for number in re.findall(r"engine\.py` line (\d+)", page.read_text(encoding="utf-8")):
+            assert CHAIN_RULE_LINE in lines[int(number) - 1], (name(page), number)
+    assert {page for page, _ in found} >= {"README.md", "docs/seeing-backprop.md"}
+
+
+def test_the_set_up_installs_the_checkout_editable_and_names_the_notebook_extra() -> None:
+    text = README.read_text(encoding="utf-8")
+    setup = text[text.index("## Set up"):text.index("## A worked example")]
+    assert "pip install -e . && python -m micrograd" in setup
+    assert "pip install -e '.[test]' && python -m pytest" in setup
+    assert "pip install -e '.[notebook]'" in setup
+
+
+def test_the_documented_pdb_session_stops_at_the_chain_rule_and_prints_what_it_says() -> None:
+    """The debugger section's commands, run: pdb stops at the chain rule, `p` prints its line."""
+    text = SEEING.read_text(encoding="utf-8")
+    block = text[text.index("## In a debugger"):]
+    block = block[block.index("```sh\n") + 6:block.index("\n```", block.index("```sh\n"))]
+    command, ask, answer = block.splitlines()[:3]
+    assert "node.label" in ask and ask.startswith("(Pdb) p ")
+    argv = command.replace("$PWD", str(ROOT)).split()
+    assert argv[:3] == ["python", "-m", "pdb"]
+    args = re.findall(r'"([^"]*)"|(\S+)', command.replace("$PWD", str(ROOT))[len("python "):])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(  # as `pip install -e .` makes it:
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # the checkout runs
+    done = subprocess.run([sys.executable, *[a or b for a, b in args]], cwd=ROOT, env=env,
+                          input=f"{ask.removeprefix('(Pdb) ')}\nq\n", capture_output=True,
+                          text=True, timeout=120)
+    out = done.stdout
+    assert f"engine.py(74)backward()\n-> {CHAIN_RULE_LINE}" in out.replace(
+        f"engine.py({_chain_rule_line()})", "engine.py(74)"), out[-2000:]
+    assert f"(Pdb) {answer}" in out, out[-2000:]
+
+
+def _chain_rule_line() -> int:
+    lines = ENGINE.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if CHAIN_RULE_LINE in line)
