@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import os
 import re
@@ -19,14 +18,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from micrograd import data, losses
-from micrograd._files import check_writable
+from micrograd import compiler, data, losses, optim
+from micrograd._files import check_writable, parse_json, read_small_file
 from micrograd._numbers import clip, preview
-from micrograd.data import DATASETS, FUNCTIONS
 from micrograd.engine import Value
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
-from micrograd.nn import MLP, ModelMismatch, Module, Net221
-from micrograd.optim import OPTIMIZERS
+from micrograd.nn import MAX_FILE_BYTES, MLP, ModelMismatch, Module, Net221
 from micrograd.trace import check, derivation
 from micrograd.train import correct, gradient_descent, train
 
@@ -36,10 +33,8 @@ BOUNDS = {"epochs": (0, 1_000_000), "max_steps": (0, 1_000_000), "lines": (1, 10
           "hidden": (1, 1_000)}  # --hidden: the neurons of a layer
 MAX_PARAMETERS = 1_000_000  # train --hidden: parameters in all (layers × width; ~600 MB)
 DOT_HINT = "apt-get install graphviz / brew install graphviz"
-
-
-class UsageError(Exception):
-    """A bad argument found after parsing (a bad file to --load, an unknown format)."""
+PAGE_HINT = ("open it in a browser to replay the run, epoch by epoch, and step through each "
+             "sample's backward pass (it opens at epoch 0)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,9 +78,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
         option, (low, high) = "--" + dest.replace("_", "-"), BOUNDS.get(dest, (-math.inf, math.inf))
         for x in value if isinstance(value, list) else [value]:
             if isinstance(x, float) and not math.isfinite(x):
-                raise UsageError(f"argument {option}: not a finite number: {preview(value)}")
+                raise ValueError(f"argument {option}: not a finite number: {preview(value)}")
             if type(x) is int and not low <= x <= high:
-                raise UsageError(f"argument {option}: must be {low} to {high:,}, got {preview(x)}")
+                raise ValueError(f"argument {option}: must be {low} to {high:,}, got {preview(x)}")
 
 
 def _fill(args: argparse.Namespace, defaults: Any, *names: str) -> Any:
@@ -96,11 +91,11 @@ def _fill(args: argparse.Namespace, defaults: Any, *names: str) -> Any:
 
 
 def _check_output(option: str, path: str) -> None:
-    """UsageError naming the user's path if a file cannot be written there (before any work)."""
+    """ValueError naming the user's path if a file cannot be written there (before any work)."""
     try:
         check_writable(path)
     except OSError as err:
-        raise UsageError(f"{option} {preview(path, 250)}: cannot write there: "
+        raise ValueError(f"{option} {preview(path, 250)}: cannot write there: "
                          f"{err.strerror or err}") from None
 
 
@@ -112,12 +107,12 @@ def _graph_files(out: str, main_job: bool) -> list[Path]:
     """
     path, suffix, where = Path(out), Path(out).suffix.lower(), f"--out {preview(out, 250)}"
     if suffix not in FORMATS:
-        raise UsageError(f"{where}: unknown file suffix {preview(path.suffix)}; use one of "
+        raise ValueError(f"{where}: unknown file suffix {preview(path.suffix)}; use one of "
                          f"{', '.join(FORMATS)}")
     files = [out]  # as given: Path() would drop a trailing slash
     if suffix != ".dot" and shutil.which("dot") is None:
         if not main_job:
-            raise UsageError(f"{where}: needs Graphviz's `dot` program, not on PATH ({DOT_HINT})")
+            raise ValueError(f"{where}: needs Graphviz's `dot` program, not on PATH ({DOT_HINT})")
         files = [str(path.with_suffix(".dot"))]
     elif main_job and suffix not in (".dot", ".html"):
         files.append(str(path.with_suffix(".html")))
@@ -133,10 +128,8 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _print_parameters(title: str, model: Module) -> None:
-    width = max(len(name) for name, _ in model.named_parameters())
-    print(title, *(f"  {name:<{width}} = {p.data:+.4f}" for name, p in model.named_parameters()),
-          sep="\n")
+def _print_parameters(title: str, net: Net221) -> None:
+    print(title, *(f"  {name:<3} = {p.data:+.4f}" for name, p in net.named_parameters()), sep="\n")
 
 
 def _shown(count: int, lines: int, phase: int = 0) -> list[int]:
@@ -148,19 +141,6 @@ def _shown(count: int, lines: int, phase: int = 0) -> list[int]:
 def _print_losses(per_epoch: Sequence[float]) -> None:
     for epoch in _shown(len(per_epoch), 10, phase=1):  # epochs 1, 10, 20, …: counted from 1
         print(f"  epoch {epoch + 1:>6}  loss {per_epoch[epoch]:.6g}")
-
-
-def _write_graph(root: Value, out: Path, parameters: list[Value], local_grads: bool) -> None:
-    render(root, out, show_local_grads=local_grads, parameters=parameters)
-    print(f"graph written to {out}")
-    if out.suffix.lower() == ".html":
-        print(f"open {out} in a browser to step through backprop")
-
-
-def _page_written(page: Any) -> None:
-    if page is not None:
-        print(f"training page written to {page}: open it in a browser to replay the run, epoch "
-              "by epoch, and step through each sample's backward pass (it opens at epoch 0)")
 
 
 def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
@@ -177,7 +157,7 @@ def main_job(args: argparse.Namespace) -> int:
     """Train the notes' 2-2-1 network on XOR and draw the graph of one sample."""
     files = _graph_files(args.out, main_job=True)
     net, xor = Net221(activation="tanh", seed=args.seed), data.xor()
-    lr, epochs = data.LR["sgd"], DATASETS["xor"].epochs
+    lr, epochs = data.LR["sgd"], data.DATASETS["xor"].epochs
     print("The notes' 2-2-1 network (tanh) on XOR: per-sample gradient descent, "
           f"lr = {lr}, up to {epochs} epochs, E = ½(y − ŷ)²\n")
     _print_parameters("parameters before training (random, seed "
@@ -199,8 +179,10 @@ def main_job(args: argparse.Namespace) -> int:
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
     loss = _one_sample(net, x1, x2, y)
     for file in (file for file in files if file != page):
-        _write_graph(loss, file, net.parameters(), local_grads=True)
-    _page_written(page)
+        render(loss, file, show_local_grads=True, parameters=net.parameters())
+        print(f"graph written to {file}")
+    if page is not None:  # (none without Graphviz's dot: its sample graphs are dot's layout)
+        print(f"training page written to {page}: {PAGE_HINT}")
     return 0
 
 
@@ -208,31 +190,31 @@ def main_job(args: argparse.Namespace) -> int:
 
 
 def _model(args: argparse.Namespace, classes: int) -> Net221 | MLP:
-    """The model the options ask for; UsageError for a bad mix or an --hidden over the bounds."""
+    """The model the options ask for; ValueError for a bad mix or an --hidden over the bounds."""
     if args.model == "net221" and args.loss == "cross_entropy":
-        raise UsageError("net221 has one output; --loss cross_entropy needs --model mlp")
+        raise ValueError("net221 has one output; --loss cross_entropy needs --model mlp")
     if args.model == "net221":
         return Net221(activation=args.activation or "tanh", seed=args.seed)
     sizes = [2, *args.hidden, classes if args.loss == "cross_entropy" else 1]
     if (count := sum((a + 1) * b for a, b in itertools.pairwise(sizes))) > MAX_PARAMETERS:
-        raise UsageError(f"--hidden: {count:,} parameters; at most {MAX_PARAMETERS:,} in all "
+        raise ValueError(f"--hidden: {count:,} parameters; at most {MAX_PARAMETERS:,} in all "
                          f"(layers × width) and {BOUNDS['hidden'][1]:,} neurons a layer")
     return MLP(2, sizes[1:], activation=args.activation or "relu", seed=args.seed)
 
 
 def _load(model: Module, path: str) -> None:
-    """model.load(path); a missing file, or one holding another model, is a UsageError."""
+    """model.load(path); a missing file, or one holding another model, is a ValueError."""
     try:
         model.load(path)
     except OSError as err:
-        raise UsageError(f"--load {preview(path, 250)}: cannot read: {err.strerror}") from None
+        raise ValueError(f"--load {preview(path, 250)}: cannot read: {err.strerror}") from None
     except ModelMismatch as err:
-        raise UsageError(f"{err}; it loads with {_model_options(err.kind, err.config)}") from None
+        raise ValueError(f"{err}; it loads with {_model_options(err.kind, err.config)}") from None
 
 
 def _model_options(kind: Any, config: Any) -> str:
     """The options that make the model a saved file holds: "--model mlp --hidden 16,16 …"."""
-    config = config if isinstance(config, dict) else {}
+    config = config if isinstance(config, dict) else {}  # as the file has it: any JSON
     nouts = config["nouts"] if isinstance(config.get("nouts"), list) and config["nouts"] else [1]
     hidden = f" --hidden {clip(','.join(map(str, nouts[:-1])), 60)}" if len(nouts) > 1 else ""
     classes = f" --loss cross_entropy ({nouts[-1]} classes)" if nouts[-1] != 1 else ""
@@ -242,10 +224,10 @@ def _model_options(kind: Any, config: Any) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
-    dataset = _fill(args, DATASETS[args.dataset], "loss", "epochs", "noise")
+    dataset = _fill(args, data.DATASETS[args.dataset], "loss", "epochs", "noise")
     args.model = args.model or ("mlp" if args.loss == "cross_entropy" else "net221")
     if dataset.classes > 2 and args.loss != "cross_entropy":
-        raise UsageError(f"--loss {args.loss} is for two classes; {args.dataset} has "
+        raise ValueError(f"--loss {args.loss} is for two classes; {args.dataset} has "
                          f"{dataset.classes}: use --loss cross_entropy")
     for option, path in (("--save", args.save), ("--page", args.page)):
         if path is not None:
@@ -270,7 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save is not None:
         model.save(args.save)
         print(f"saved parameters to {args.save}")
-    _page_written(args.page)
+    if args.page is not None:
+        print(f"training page written to {args.page}: {PAGE_HINT}")
     return 0
 
 
@@ -279,9 +262,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_descend(args: argparse.Namespace) -> int:
     """The notes' part 1: w ← w − lr·f'(w) until |f'(w)| < tol, on a named function."""
-    function = _fill(args, FUNCTIONS[args.function], "w0", "lr", "max_steps")
+    function = _fill(args, data.FUNCTIONS[args.function], "w0", "lr", "max_steps")
     if len(args.w0) != len(function.w0):
-        raise UsageError(f"--w0: {args.function} takes {_plural(len(function.w0), 'number')}")
+        raise ValueError(f"--w0: {args.function} takes {_plural(len(function.w0), 'number')}")
     start = args.w0[0] if len(args.w0) == 1 else list(args.w0)
     result = gradient_descent(function.f, start, args.lr, args.tol, args.max_steps)
     print(f"{function.title}, w0 = {start}, lr = {args.lr}, tol = {args.tol}")
@@ -301,8 +284,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """Draw the graph of one 2-2-1 sample with its gradients."""
     [out] = _graph_files(args.out, main_job=False)
     net = Net221(activation=args.activation, seed=args.seed)
-    _write_graph(_one_sample(net, args.x1, args.x2, args.y), out, net.parameters(),
-                 args.local_grads)
+    render(_one_sample(net, args.x1, args.x2, args.y), out, show_local_grads=args.local_grads,
+           parameters=net.parameters())
+    print(f"graph written to {out}", *[f"open {out} in a browser to step through backprop"]
+          * (out.suffix.lower() == ".html"), sep="\n")
     return 0
 
 
@@ -310,49 +295,37 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """The notes' derivation, corrected, with numbers: each ∂E/∂p as a chain-rule product."""
     net = Net221(activation=args.activation, seed=args.seed)
     loss = _one_sample(net, args.x1, args.x2, args.y)
-    if args.code:
-        return _print_code(net, loss, args)
-    print(f"E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, "
-          f"activation {net.activation}: ŷ = {loss.children[0].data:.6g}, E = {loss.data:.6g}\n")
-    worst = 0.0
-    for p in net.parameters():
-        partial = derivation(loss, p)  # the text, and the total as a float
-        print(f"{partial}\n")
-        if partial.total != p.grad and not (math.isnan(partial.total) and math.isnan(p.grad)):
-            worst = max(worst, abs(partial.total - p.grad), key=lambda d: (math.isnan(d), d))
-    print(f"check: every total above equals backward()'s gradient "
-          f"(largest difference {worst:.1e})")
-    return 0 if worst == 0.0 else 1
+    expected, params = [p.grad for p in net.parameters()], net.parameters()  # from backward()
+    sample = (f"E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, "
+              f"activation {net.activation}")
+    if args.code:  # the same, as micrograd.compile writes it: the chain rule unrolled as Python
+        graph = compiler.compile(loss)
+        print(f"# {sample}, as micrograd.compile(E) writes it\n\n{graph.source}")
+        net.zero_grad()
+        graph()
+        got, said = [p.grad for p in params], "# check: running it gives"
+    else:
+        print(f"{sample}: ŷ = {loss.children[0].data:.6g}, E = {loss.data:.6g}\n")
+        partials = [derivation(loss, p) for p in params]  # each text, and its total
+        print(*partials, sep="\n\n", end="\n\n")
+        got, said = [d.total for d in partials], "check: every total above equals"
+    differ = [a - b for a, b in zip(got, expected)
+              if a != b and not (math.isnan(a) and math.isnan(b))]
+    print(f"{said} backward()'s gradient (largest difference "
+          f"{max(map(abs, differ), default=0.0):.1e})")
+    return 1 if differ else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check your hand derivation of one 2-2-1 sample: exit 0 all right, 1 a wrong answer."""
-    try:
-        with open(args.answers, encoding="utf-8") as f:
-            answers = json.load(f)
-    except json.JSONDecodeError as err:
-        raise UsageError(f"--answers {args.answers} is not JSON: {err}") from None
-    except OSError as err:  # missing, a directory, unreadable: a bad argument
-        raise UsageError(f"--answers {args.answers}: {err.strerror or err}") from None
-    net = Net221(activation=args.activation, seed=args.seed)
+    try:  # a small regular file of strict JSON (a directory or a FIFO is refused unread)
+        answers = parse_json(read_small_file(args.answers, MAX_FILE_BYTES))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--answers {preview(args.answers, 250)} is {err}") from None
+    net = Net221(activation=args.activation, seed=args.seed)  # the main job's sample
     report = check(_one_sample(net, args.x1, args.x2, args.y), answers)
     print(report)
     return 0 if report.ok else 1
-
-
-def _print_code(net: Net221, loss: Value, args: argparse.Namespace) -> int:
-    """The sample's graph as micrograd.compile writes it: the chain rule unrolled as Python."""
-    from micrograd.compiler import compile
-
-    graph, expected = compile(loss), [p.grad for p in net.parameters()]  # from backward()
-    print(f"# E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, activation "
-          f"{net.activation}, as micrograd.compile(E) writes it\n\n{graph.source}")
-    net.zero_grad()
-    graph()
-    same = [p.grad for p in net.parameters()] == expected
-    print(f"# check: running it gives backward()'s nine gradients "
-          f"{'bit for bit' if same else 'NOT exactly'}")
-    return 0 if same else 1
 
 
 # ---- the parser --------------------------------------------------------------------------
@@ -386,29 +359,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     p = _subcommand(sub, cmd_train, "train a network on a small data set")
-    p.add_argument("--dataset", choices=list(DATASETS), default="xor")
+    p.add_argument("--dataset", choices=list(data.DATASETS), default="xor")
     p.add_argument("--model", choices=["net221", "mlp"], help="default mlp for cross_entropy")
-    p.add_argument("--loss", choices=list(data.TARGETS), help=_defaults(DATASETS, "loss"))
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    p.add_argument("--loss", choices=list(data.TARGETS), help=_defaults(data.DATASETS, "loss"))
+    p.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="sgd")
     p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="MLP layers: 16,16")
     p.add_argument("--activation", help="a one-input op (default tanh for net221, relu for mlp)")
     p.add_argument("--lr", type=float, help=_defaults(data.LR, "lr"))
-    p.add_argument("--epochs", type=int, help=_defaults(DATASETS, "epochs"))
+    p.add_argument("--epochs", type=int, help=_defaults(data.DATASETS, "epochs"))
     p.add_argument("--tol", type=float, default=1e-6, help="stop when max |∂E/∂p| < tol (1e-6)")
     p.add_argument("--seed", type=int, help="initialisation (and data) seed")
     p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
     p.add_argument("--n", type=int, default=100, help="points (spiral: per class; default 100)")
-    p.add_argument("--noise", type=float, help=_defaults(DATASETS, "noise"))
+    p.add_argument("--noise", type=float, help=_defaults(data.DATASETS, "noise"))
     p.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
     p.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
     p.add_argument("--page", metavar="PATH", help="write a training page (.html) of the run")
 
     p = _subcommand(sub, cmd_descend, "gradient descent on a named function (the notes' part 1)")
-    p.add_argument("--function", choices=list(FUNCTIONS), default="quadratic")
+    p.add_argument("--function", choices=list(data.FUNCTIONS), default="quadratic")
     p.add_argument("--w0", type=_numbers(float), help="start, comma-separated (--w0 -1,1)")
-    p.add_argument("--lr", type=float, help=_defaults(FUNCTIONS, "lr"))
+    p.add_argument("--lr", type=float, help=_defaults(data.FUNCTIONS, "lr"))
     p.add_argument("--tol", type=float, default=1e-8, help="(default 1e-8)")
-    p.add_argument("--max-steps", type=int, help=_defaults(FUNCTIONS, "max_steps"))
+    p.add_argument("--max-steps", type=int, help=_defaults(data.FUNCTIONS, "max_steps"))
     p.add_argument("--lines", type=int, default=12, help="path lines to print (default 12)")
 
     p = _subcommand(sub, cmd_graph, "draw the graph of one 2-2-1 sample")
@@ -433,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_numbers(args)
         return int(args.run(args))
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError) as err:
         _fail(args.prog, str(err))  # a bad argument: status 2
     except BrokenPipeError:  # `python -m micrograd explain | head`: the reader left
         sys.stdout = open(os.devnull, "w")  # keep Python quiet at exit

@@ -61,6 +61,12 @@ def test_optim_holds_the_optimisers_only() -> None:
     assert set(optim.__all__) == {"OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer"}
 
 
+def test_the_command_line_is_thin() -> None:
+    assert code_lines(PACKAGE / "__main__.py") <= 300
+    source = (PACKAGE / "__main__.py").read_text(encoding="utf-8")
+    assert "ArgumentTypeError" not in source  # plain types: the library's errors say what is wrong
+
+
 def test_train_is_the_one_module_that_knows_the_compiler_and_the_models() -> None:
     library = [path.stem for path in PACKAGE.glob("*.py") if not path.stem.startswith("__")]
     both = [name for name in library if {"micrograd.compiler", "micrograd.nn"} <= imports(name)]
