@@ -36,25 +36,9 @@ VIEWPORT = {"width": 1400, "height": 860}
 
 def screenshot(page: Path, png: Path) -> Path | None:
     """A PNG of page at STEP with CLICKED inspected, by headless Chromium; None if unavailable."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print(f"playwright is not installed, so no screenshot: {demo_common.BROWSER_HINT}")
+    click = f"#graph g.node:has(text:text-is('{CLICKED}'))"
+    if demo_common.screenshot(page, png, f"#step={STEP}", VIEWPORT, click, full_page=True) is None:
         return None
-    path = demo_common.chromium_path()
-    if path is None:
-        print(f"Chromium is not installed, so no screenshot: {demo_common.BROWSER_HINT}")
-        return None
-    with sync_playwright() as playwright:
-        browser = demo_common.launch_chromium(playwright, path)
-        try:
-            tab = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
-            tab.goto(f"{page.resolve().as_uri()}#step={STEP}")
-            tab.wait_for_selector("html[data-ready='1']")
-            tab.click(f"#graph g.node:has(text:text-is('{CLICKED}'))")
-            tab.screenshot(path=str(png), full_page=True)
-        finally:
-            browser.close()
     print(f"wrote {demo_common.shown(png)} (step {STEP}, {CLICKED} clicked)")
     return png
 

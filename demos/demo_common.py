@@ -55,6 +55,35 @@ def launch_chromium(playwright: Any, path: str) -> Any:
     return playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS))
 
 
+def screenshot(page: Path, png: Path, hash: str, viewport: dict[str, int],
+               click: str | None = None, full_page: bool = False) -> Path | None:
+    """A PNG of page opened at hash (after clicking the selector click) by headless Chromium.
+
+    None, saying how to install what is missing, without playwright or Chromium.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print(f"playwright is not installed, so no screenshot: {BROWSER_HINT}")
+        return None
+    path = chromium_path()
+    if path is None:
+        print(f"Chromium is not installed, so no screenshot: {BROWSER_HINT}")
+        return None
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, path)
+        try:
+            tab = browser.new_page(viewport=viewport, device_scale_factor=1)
+            tab.goto(f"{page.resolve().as_uri()}{hash}")
+            tab.wait_for_selector("html[data-ready='1']")
+            if click is not None:
+                tab.click(click)
+            tab.screenshot(path=str(png), full_page=full_page)
+        finally:
+            browser.close()
+    return png
+
+
 def shown(path: Path) -> str:
     """path relative to the working directory when it lies inside it, else as given."""
     try:

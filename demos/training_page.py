@@ -29,24 +29,8 @@ VIEWPORT = {"width": 1400, "height": 1000}
 
 def screenshot(page: Path, png: Path) -> Path | None:
     """A PNG of the page's first screen at HASH; None without playwright or Chromium."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print(f"playwright is not installed, so no screenshot: {demo_common.BROWSER_HINT}")
+    if demo_common.screenshot(page, png, HASH, VIEWPORT) is None:
         return None
-    path = demo_common.chromium_path()
-    if path is None:
-        print(f"Chromium is not installed, so no screenshot: {demo_common.BROWSER_HINT}")
-        return None
-    with sync_playwright() as playwright:
-        browser = demo_common.launch_chromium(playwright, path)
-        try:
-            tab = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
-            tab.goto(f"{page.resolve().as_uri()}{HASH}")
-            tab.wait_for_selector("html[data-ready='1']")
-            tab.screenshot(path=str(png))
-        finally:
-            browser.close()
     print(f"wrote {demo_common.shown(png)} ({HASH})")
     return png
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from itertools import chain
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeAlias
 
 from micrograd import ops
@@ -26,6 +27,7 @@ from micrograd._numbers import as_float, check_operands, preview
 __all__ = ["Value", "apply", "topological_order"]
 
 Operand: TypeAlias = "Value | int | float"
+NO_PARAMS: Mapping[str, float] = MappingProxyType({})  # a leaf's params, and a plain op's
 
 
 class Value:
@@ -36,11 +38,11 @@ class Value:
     def __init__(self, data: int | float, label: str = "") -> None:
         if type(label) is not str:
             raise TypeError(f"Value label must be a str, got {type(label).__name__}")
-        self.data: float = as_float(data)
+        self.data: float = data if type(data) is float else as_float(data)
         self.grad: float = 0.0
         self.label = label
         self.op = ""  # the name of the op that made this node; "" for a leaf
-        self.params: Mapping[str, float] = {}  # the op's fixed params: {"exponent": 2.0}
+        self.params: Mapping[str, float] = NO_PARAMS  # the op's fixed params: {"exponent": 2.0}
         self.children: tuple[Value, ...] = ()  # the operands, in order, duplicates kept
         self.local_grads: tuple[float, ...] = ()  # ∂self/∂child for each child
 
@@ -187,11 +189,12 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
             raise TypeError(f"{op.name}: no param {preview(key)}; its params: {list(op.params)}")
         params[key] = as_float(params[key], f"{op.name} param {key!r}")
     fixed = {**op.params, **params} if params else op.params  # the op's defaults filled in
-    children = tuple(x if isinstance(x, Value) else Value(as_float(x, f"{op.name}: operand {i}"))
-                     for i, x in enumerate(operands, 1))
+    children = tuple([x if isinstance(x, Value) else
+                      Value(as_float(x, f"{op.name}: operand {operands.index(x) + 1}"))
+                      for x in operands])
     xs = [child.data for child in children]
-    if not all(type(x) is float for x in xs):  # .data set by hand: an int past the float range?
-        check_operands(op.name, xs)
+    if not all(map(float.__instancecheck__, xs)):  # a .data set by hand: is it a number
+        check_operands(op.name, xs)  # in the float range? (all floats: the fast test above)
     out = op.forward(*xs, **fixed)
     node = Value(out)
     node.op, node.params, node.children = op.name, fixed, children

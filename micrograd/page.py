@@ -80,8 +80,8 @@ class Recording:
         title = f"backprop through {clip(self.data['nodes'][0]['name'], 60)} · micrograd"
         title = title.encode("utf-8", "replace").decode("utf-8")  # no lone surrogate
         return _TEMPLATE.format(
-            title=html.escape(title), css=asset("page.css"), svg=svg[start:].strip(),
-            data=payload, js=asset("page.js"),
+            controls=STEPPER_CONTROLS, panels=STEPPER_PANELS, title=html.escape(title),
+            css=asset("page.css"), svg=svg[start:].strip(), data=payload, js=asset("page.js"),
         )
 
 
@@ -159,6 +159,31 @@ def asset(name: str) -> str:
     return text
 
 
+#: The stepper's markup, which page.js finds by id: its controls, and the panels beside the
+#: drawing. The backprop page and the training page both hold them.
+STEPPER_CONTROLS = """  <div class="controls" role="toolbar" aria-label="backward pass">
+    <button id="first" title="first step (Home)">|◀</button>
+    <button id="prev" title="previous step (←)">◀</button>
+    <button id="play" class="play" title="play (space)">play</button>
+    <button id="next" title="next step (→)">▶</button>
+    <button id="last" title="last step (End)">▶|</button>
+    <input id="scrub" type="range" min="0" max="0" value="0" aria-label="step">
+    <span id="counter">step 0 / 0</span>
+    <label class="fit"><input id="fit" type="checkbox"> fit width</label>
+  </div>
+  <div id="status"></div>"""
+STEPPER_PANELS = """  <aside>
+    <section>
+      <h2>This step, as <code>backward_steps</code> prints it</h2>
+      <pre id="step-text"></pre>
+    </section>
+    <section>
+      <h2>Node <span class="hint">(click one)</span></h2>
+      <div id="node-info"><p class="hint">Click a node of the graph to see its op, data,
+      grad and local derivatives.</p></div>
+    </section>
+  </aside>"""
+
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -170,33 +195,13 @@ _TEMPLATE = """<!DOCTYPE html>
 </head>
 <body class="backprop">
 <header>
-  <div class="controls" role="toolbar" aria-label="backward pass">
-    <button id="first" title="first step (Home)">|◀</button>
-    <button id="prev" title="previous step (←)">◀</button>
-    <button id="play" class="play" title="play (space)">play</button>
-    <button id="next" title="next step (→)">▶</button>
-    <button id="last" title="last step (End)">▶|</button>
-    <input id="scrub" type="range" min="0" max="0" value="0" aria-label="step">
-    <span id="counter">step 0 / 0</span>
-    <label class="fit"><input id="fit" type="checkbox"> fit width</label>
-  </div>
-  <div id="status"></div>
+{controls}
 </header>
 <main>
   <div id="graph">
 {svg}
   </div>
-  <aside>
-    <section>
-      <h2>This step, as <code>backward_steps</code> prints it</h2>
-      <pre id="step-text"></pre>
-    </section>
-    <section>
-      <h2>Node <span class="hint">(click one)</span></h2>
-      <div id="node-info"><p class="hint">Click a node of the graph to see its op, data,
-      grad and local derivatives.</p></div>
-    </section>
-  </aside>
+{panels}
 </main>
 <script type="application/json" id="backprop-data">{data}</script>
 <script>

@@ -32,7 +32,7 @@ from micrograd._numbers import preview, short
 from micrograd.engine import Value
 from micrograd.nn import MLP, Module, Net221
 from micrograd.optim import SGD, Adam, AdamW
-from micrograd.page import asset, embed_json, record
+from micrograd.page import STEPPER_CONTROLS, STEPPER_PANELS, asset, embed_json, record
 from micrograd.record import Frame, Recording, Update, evenly
 from micrograd.train import TrainHistory
 from micrograd.walk import walk
@@ -533,7 +533,8 @@ def write_page(path: str | os.PathLike[str], history: TrainHistory, model: Modul
             p.data, p.grad = d, g
     title = f"training run · {type(model).__name__} · micrograd"
     page = _TEMPLATE.format(
-        title=html.escape(title), css=asset("page.css") + asset("training_page.css"),
+        controls=STEPPER_CONTROLS, panels=STEPPER_PANELS, title=html.escape(title),
+        css=asset("page.css") + asset("training_page.css"),
         loss=data.pop("loss_svg_markup"), heat=data.pop("heat_svg_markup"),
         net=data.pop("net_svg_markup"), data=embed_json(data),
         drawings="".join(f'<template id="drawing-{k}">{svg}</template>'
@@ -790,30 +791,10 @@ _TEMPLATE = """<!DOCTYPE html>
   <h2 id="graph-title">The sample's graph</h2>
   <p id="no-graph" class="hint" hidden></p>
   <div id="stepper">
-  <div class="controls" role="toolbar" aria-label="backward pass">
-    <button id="first" title="first step (Home)">|◀</button>
-    <button id="prev" title="previous step (←)">◀</button>
-    <button id="play" class="play" title="play (space)">play</button>
-    <button id="next" title="next step (→)">▶</button>
-    <button id="last" title="last step (End)">▶|</button>
-    <input id="scrub" type="range" min="0" max="0" value="0" aria-label="step">
-    <span id="counter">step 0 / 0</span>
-    <label class="fit"><input id="fit" type="checkbox"> fit width</label>
-  </div>
-  <div id="status"></div>
+{controls}
   <main>
     <div id="graph"></div>
-    <aside>
-      <section>
-        <h2>This step, as <code>backward_steps</code> prints it</h2>
-        <pre id="step-text"></pre>
-      </section>
-      <section>
-        <h2>Node <span class="hint">(click one)</span></h2>
-        <div id="node-info"><p class="hint">Click a node of the graph to see its op, data,
-        grad and local derivatives.</p></div>
-      </section>
-    </aside>
+{panels}
   </main>
   </div>
 </section>
