@@ -5,8 +5,8 @@ op registry; ``gradcheck`` holds backward() to central differences; ``nn`` has t
 (``MLP``, the notes' ``Net221``), ``losses`` the losses, ``optim`` SGD, Adam and AdamW;
 ``train`` is the training loop and the notes' gradient descent; ``compile`` records a graph
 once and replays it as generated Python; ``data`` small data sets; ``reference`` the notes'
-hand formulas. Drawing (``micrograd.graph``), step-through backprop (``micrograd.trace``)
-and the pages (``micrograd.page``) are imported on first use.
+hand formulas; ``check`` marks a hand derivation node by node. Drawing (``micrograd.graph``)
+and the pages (``micrograd.page``, ``micrograd.training_page``) are imported on first use.
 """
 
 from micrograd import data, losses, nn, ops, optim, reference
@@ -21,7 +21,6 @@ from micrograd.train import gradient_descent, train
 __all__ = [
     "MLP", "SGD", "Adam", "AdamW", "CompiledGraph", "GradcheckError", "Layer", "Module",
     "Net221", "Neuron", "Value", "apply", "check", "compile", "data", "gradcheck",
-    "gradient_descent",
-    "losses", "nn", "ops", "optim", "reference", "train",
+    "gradient_descent", "losses", "nn", "ops", "optim", "reference", "train",
 ]
 __version__ = "0.1.0"
