@@ -189,8 +189,8 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
             raise TypeError(f"{op.name}: no param {preview(key)}; its params: {list(op.params)}")
         params[key] = as_float(params[key], f"{op.name} param {key!r}")
     fixed = {**op.params, **params} if params else op.params  # the op's defaults filled in
-    children = tuple([x if isinstance(x, Value) else
-                      Value(as_float(x, f"{op.name}: operand {operands.index(x) + 1}"))
+    children = tuple([x if isinstance(x, Value) else Value(x if type(x) is float else
+                      as_float(x, f"{op.name}: operand {operands.index(x) + 1}"))
                       for x in operands])
     xs = [child.data for child in children]
     if not all(map(float.__instancecheck__, xs)):  # a .data set by hand: is it a number
