@@ -78,26 +78,80 @@
 
   // ---- the parameter table --------------------------------------------------------------
 
-  // The table's rows are made once; a move rewrites the texts that changed, nothing else.
-  function fill(row, texts, tag) {
-    while (row.cells.length > texts.length) row.deleteCell(-1);
-    texts.forEach((text, j) => {
-      const c = row.cells[j] || row.appendChild(document.createElement(tag));
-      if (c.textContent !== text) c.textContent = text;
-    });
+  // The table's rows and columns are made once, its column widths fixed (T.widths, Python's
+  // widest text of each): an epoch without this sample's update shows its start in "before"
+  // and its end in "after", the other cells empty. A move rewrites the texts of the rows in
+  // view (and a margin) at once, the others in small batches after the frame is painted or
+  // as soon as they scroll into view: body[data-table] is the state ("frame:sample") every
+  // row shows once all are written.
+  let tableKey = "", filled = [], fillTimer = null, rowHeight = 0;
+  const after = T.columns.indexOf("after"); // the column an epoch's end goes to
+
+  function fillRow(i) {
+    if (filled[i] === tableKey) return;
+    const cells = $("params").tBodies[0].rows[i].cells, rows = detail && detail.rows;
+    for (let j = 1; j < cells.length; j++) {
+      const text = rows ? rows[i][j - 1] : j === 1 ? values[i]
+        : j === after ? values[names.length + i] : "";
+      if (cells[j].textContent !== text) cells[j].textContent = text;
+    }
+    filled[i] = tableKey;
+  }
+
+  let viewTop = 0, viewHeight = 0; // the scroll box's, kept by its scroll event (no layout read)
+  function fillInView() {
+    if (!rowHeight) { // measured once, with the first rows written
+      const box = $("params").parentElement;
+      for (let i = 0; i < Math.min(names.length, 40); i++) fillRow(i);
+      rowHeight = $("params").tBodies[0].rows[0].getBoundingClientRect().height || 20;
+      viewHeight = box.clientHeight || 400;
+      box.addEventListener("scroll", () => {
+        viewTop = box.scrollTop;
+        fillInView();
+      }, {passive: true});
+    }
+    const top = Math.floor(viewTop / rowHeight) - 20;
+    const end = Math.ceil((viewTop + viewHeight) / rowHeight) + 20;
+    for (let i = Math.max(0, top); i < Math.min(names.length, end); i++) fillRow(i);
+    done();
+  }
+
+  function fillRest() {
+    let budget = 60;
+    for (let i = 0; i < names.length && budget > 0; i++) {
+      if (filled[i] !== tableKey) { fillRow(i); budget--; }
+    }
+    if (!done()) fillTimer = setTimeout(fillRest, 0);
+  }
+
+  function done() {
+    let all = true;
+    for (let i = 0; i < names.length && all; i++) all = filled[i] === tableKey;
+    document.body.dataset.table = all ? tableKey : "";
+    return all;
   }
 
   function table() {
     const head = $("params").tHead, body = $("params").tBodies[0];
     if (!head.rows.length) {
-      head.insertRow();
-      names.forEach((name, i) => { body.insertRow().dataset.p = String(i); });
+      const row = head.insertRow();
+      T.columns.forEach((text, j) => { // fixed widths: a move lays out no column anew
+        const th = row.appendChild(document.createElement("th"));
+        th.textContent = text;
+        th.style.width = T.widths[j] + "ch";
+      });
+      names.forEach((name, i) => {
+        const r = body.insertRow();
+        r.dataset.p = String(i);
+        r.insertCell().textContent = name;
+        for (let j = 1; j < T.columns.length; j++) r.insertCell();
+      });
     }
     const e = frames[frame].epoch, rows = detail && detail.rows;
-    fill(head.rows[0], rows ? T.columns : ["parameter", "at the start of epoch " + e,
-      "at its end"], "th");
-    names.forEach((name, i) => fill(body.rows[i], rows ? [name, ...rows[i]]
-      : [name, values[i], values[names.length + i]], "td"));
+    tableKey = frame + ":" + sample;
+    fillInView();
+    clearTimeout(fillTimer);
+    fillTimer = setTimeout(fillRest, 0);
     if (rows) {
       $("table-title").textContent = T.per_sample
         ? "Epoch " + e + ", sample " + sample + ": the update this sample's gradient makes " +
@@ -106,7 +160,8 @@
       $("rule").textContent = "Update rule: " + T.rule + ". before = the parameter just " +
         "before this update, after = just after it.";
     } else {
-      $("table-title").textContent = "Epoch " + e + ": the parameters";
+      $("table-title").textContent = "Epoch " + e + ": the parameters at its start (before) " +
+        "and its end (after)";
       $("rule").textContent = "The page holds no update of sample " + sample + " at this " +
         "epoch (see the note at the bottom for what it holds). Update rule: " + T.rule + ".";
     }

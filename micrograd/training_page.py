@@ -582,13 +582,17 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
                for f in frames] if graph_frames else []
     drawings: list[tuple[Any, Value, list[str], list[str], list[float], list[float]]] = []
     out_frames = []
+    columns = table_columns(recording)
+    widths = [max(len(c) for c in (columns[0], *recording.names)), *map(len, columns[1:])]
     for i, frame in enumerate(frames):
         for p, v in zip(params, frame.start):
             p.data = v
+        start, end = [short(v) for v in frame.start], [short(v) for v in frame.end]
+        widths[1] = max(widths[1], *map(len, start))
+        widths[4] = max(widths[4], *map(len, end))
         entry: dict[str, Any] = {"epoch": frame.epoch, "loss": short(frame.loss),
                                  "cursor": cursor(frame.epoch),
-                                 "values": packer.pack([short(v) for v in frame.start]
-                                                       + [short(v) for v in frame.end]),
+                                 "values": packer.pack(start + end),
                                  "edges": edge_styles(frame.start, scale), "details": {}}
         if graph_frames:  # the frame whose graphs this epoch shows: the nearest that has them
             entry["graph"] = nearest[i]
@@ -602,6 +606,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
             detail: dict[str, Any] = {}
             if update is not None:
                 detail["rows"] = table_rows(recording, update)
+                for row in detail["rows"]:
+                    widths[1:] = [max(w, len(t)) for w, t in zip(widths[1:], row)]
                 detail["sample_loss"] = short(update.loss)
                 detail["edges"] = edge_styles(update.before, scale)
             if i in graph_set and s in graph_samples:
@@ -621,7 +627,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     names = recording.names
     data: dict[str, Any] = {
         "names": names,
-        "columns": table_columns(recording),
+        "columns": columns,
+        "widths": widths,  # each column's widest text, in characters: the table's fixed layout
         "rule": update_rule(recording),
         "per_sample": recording.per_sample,
         "last_epoch": recording.epochs - 1,

@@ -235,6 +235,8 @@ def state(tab: Any) -> tuple[str, str, str]:
 
 
 def table(tab: Any) -> list[list[str]]:
+    """The parameter table's texts, once every row shows the state (body[data-table])."""
+    tab.wait_for_function("document.body.dataset.table", timeout=5_000)
     return tab.eval_on_selector_all(
         "#params tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
 
@@ -393,3 +395,42 @@ def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
     assert tab.get_attribute("body", "data-graph-epoch") == "0"
     assert "no backward pass at epoch 1; epoch 0 is the nearest" in tab.inner_text("#graph-title")
     assert "leaves out explain()" in tab.inner_text("#held")
+
+
+def test_a_long_table_keeps_its_columns_and_writes_the_rows_in_view_first(
+        tab: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """371 parameters: a move writes the rows in view at once and the rest after the paint; an
+    epoch without the sample's update keeps the columns (its start under before, its end under
+    after, the other cells empty); every row ends up showing the recorded numbers."""
+    require_dot()
+    monkeypatch.setattr(training_page, "GRAPH_NODES", 1)
+    samples = [(x, int(t)) for x, t in data.spiral(8, noise=0.2, seed=0)]
+    net = MLP(2, [16, 16, 3], activation="relu", seed=0)
+    path = tmp_path / "long.html"
+    history = train(net, samples, loss=cross_entropy, lr=0.01, epochs=12, tol=0.0,
+                    optimizer="adam", page=path, progress=False)
+    frames = history.recording.frames
+    plain = next(i for i, f in enumerate(frames) if not f.updates)  # an epoch without updates
+    assert plain > 0 and frames[plain - 1].updates and len(history.recording.names) == 371
+    open_page(tab, path, f"#epoch={frames[plain - 1].epoch}&sample=6&step=0")
+    head = tab.eval_on_selector_all("#params th", "ts => ts.map(t => t.textContent)")
+    assert head == ["parameter", "before", "∂E/∂p", "update", "after", "m", "v"]
+    update = next(u for u in frames[plain - 1].updates if u.sample == 6)
+    last = [short(update.before[-1]), short(update.grads[-1])]
+    assert table(tab)[-1][1:3] == last
+    assert table(tab)[-1][-2:] == [short(update.state["m"][-1]), short(update.state["v"][-1])]
+    # the move itself: the rows in view written, the last one not yet, the columns kept
+    first, at_once, written = tab.evaluate("""() => {
+      document.getElementById('epoch-next').click();
+      const rows = document.querySelectorAll('#params tbody tr');
+      return [[...rows[0].cells].map(c => c.textContent), rows[370].cells[1].textContent,
+              document.body.dataset.table];
+    }""")
+    start, end = frames[plain].start, frames[plain].end
+    assert first == ["L0.N0.w0", short(start[0]), "", "", short(end[0]), "", ""]
+    assert (at_once, written) == (last[0], "")
+    assert tab.eval_on_selector_all("#params th", "ts => ts.map(t => t.textContent)") == head
+    rows = table(tab)
+    assert all(len(r) == 7 for r in rows)
+    assert rows[-1][1:] == [short(start[-1]), "", "", short(end[-1]), "", ""]
+    assert "at its start (before) and its end (after)" in tab.inner_text("#table-title")
