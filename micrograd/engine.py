@@ -182,7 +182,7 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
     """The node ``op(*operands)``, the one place nodes are made; numbers become constant leaves."""
     if not isinstance(op, ops.Op):
         op = ops.get(op)
-    if op.arity is not None and len(operands) != op.arity:
+    if op.operands is not None and len(operands) != len(op.operands):  # (None: any number)
         raise TypeError(f"{op.name}: takes {op.arity} operand(s), got {len(operands)}")
     for key in params:
         if key not in op.params:
@@ -218,6 +218,6 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
-            stack.extend((child, False) for child in node.children if leaves or child.children)
+            stack.extend([(child, False) for child in node.children if leaves or child.children])
     order.reverse()
     return order
