@@ -21,7 +21,7 @@ from micrograd._files import write_atomic
 from micrograd._numbers import clip, preview, short
 from micrograd.engine import Value
 from micrograd.page import record
-from micrograd.walk import Walk, walk
+from micrograd.walk import Walk, walk_of
 
 __all__ = ["FORMATS", "LABEL_LIMIT", "GraphvizFailed", "GraphvizNotFound", "draw_dot", "render"]
 
@@ -110,9 +110,7 @@ def draw_dot(
                 raise TypeError(f"draw_dot: parameters must be Values, got {type(p).__name__}")
         is_parameter = set(params).__contains__
 
-    graph = walk(root) if walked is None else walked
-    if graph.root is not root:
-        raise ValueError("draw_dot: the walk given is of another graph than root's")
+    graph = walk_of(root, walked)
     order, names, index = graph.order, graph.names, graph.index
     lines: list[str] = []
     add = lines.append

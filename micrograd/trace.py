@@ -30,7 +30,7 @@ from itertools import combinations
 from micrograd import ops
 from micrograd._numbers import number, preview, short
 from micrograd.engine import Value
-from micrograd.walk import Walk, node_names, walk
+from micrograd.walk import Walk, node_names, walk, walk_of
 
 __all__ = [
     "ANSWER_TOLERANCE",
@@ -51,15 +51,6 @@ __all__ = [
     "local_formula_numbers",
     "node_names",
 ]
-
-
-def _walked(root: Value, walked: Walk | None) -> Walk:
-    """The walk of root's graph: the one given (made by ``walk(root)``), else a new one."""
-    if walked is None:
-        return walk(root)
-    if walked.root is not root:
-        raise ValueError("the walk given is of another graph than root's")
-    return walked
 
 
 # ---- local derivatives as formulas ------------------------------------------------------
@@ -168,7 +159,7 @@ def backward_steps(root: Value, walked: Walk | None = None) -> Iterator[Backward
     leaves accumulate; consumed fully it leaves exactly the grads backward() gives.
     ``walked`` is ``walk(root)`` if the caller has it already (else it is made here).
     """
-    graph = _walked(root, walked)
+    graph = walk_of(root, walked)
     names = graph.names
     interior = graph.interior
     for node in interior:
@@ -497,7 +488,7 @@ def _derivations(root: Value, wrts: Iterable[Value], max_paths: int,
     """derivation(root, wrt) for each of wrts: explain_each's work."""
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"explain: max_paths must be an int >= 0, got {preview(max_paths)}")
-    graph = _walked(root, walked)
+    graph = walk_of(root, walked)
     wrts = list(wrts)
     for wrt in wrts:
         if not isinstance(wrt, Value):
@@ -626,7 +617,7 @@ def check(root: Value, answers: Mapping[str, float], walked: Walk | None = None)
     touched). The report stops at the first wrong answer in backward order, which is the
     first whose parents' grads are all right or not given, so its own chain rule is at fault.
     """
-    graph = _walked(root, walked)
+    graph = walk_of(root, walked)
     if not isinstance(answers, Mapping):
         raise TypeError(f"check: answers must map node names to numbers, got "
                         f"{type(answers).__name__}")

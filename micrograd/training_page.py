@@ -569,14 +569,15 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     detail_frames = [i for i, f in enumerate(frames) if f.updates]
     pool = recording.samples if recording.per_sample else evenly(len(samples), 4)
     probe_root = loss(model(*samples[0][0]), samples[0][1])
-    graph_nodes = len(walk(probe_root).order)
+    probe_nodes = walk(probe_root).order
+    graph_nodes = len(probe_nodes)
     fit = max(1, GRAPH_NODES // (graph_nodes * GRAPH_FRAMES))
     graph_samples = [pool[i] for i in evenly(len(pool), fit)]
     per_frame = max(1, graph_nodes * len(graph_samples))
     graph_frames = sorted({detail_frames[i] for i in evenly(len(detail_frames),
                                                             max(2, GRAPH_NODES // per_frame))})
     graph_set = set(graph_frames)
-    explained = sum(1 for n in walk(probe_root).order if n.is_leaf) <= EXPLAIN_LEAVES
+    explained = sum(1 for n in probe_nodes if n.is_leaf) <= EXPLAIN_LEAVES
 
     nearest = [min(graph_frames, key=lambda g: (abs(frames[g].epoch - f.epoch), g))
                for f in frames] if graph_frames else []

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from micrograd.engine import Value, topological_order
 
-__all__ = ["Walk", "node_names", "walk"]
+__all__ = ["Walk", "node_names", "walk", "walk_of"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +39,15 @@ def walk(root: Value) -> Walk:
     order = topological_order(root)
     return Walk(root, order, dict(zip(order, node_names(order))),
                 {node: i for i, node in enumerate(order)})
+
+
+def walk_of(root: Value, walked: Walk | None) -> Walk:
+    """The walk of root's graph: ``walked`` if the caller has it (checked), else walk(root)."""
+    if walked is None:
+        return walk(root)
+    if walked.root is not root:
+        raise ValueError("the walk given is of another graph than root's")
+    return walked
 
 
 def node_names(order: Sequence[Value]) -> list[str]:

@@ -199,3 +199,5 @@ def test_a_walk_of_another_graph_is_refused() -> None:
     a, b = Value(1.0, "a"), Value(2.0, "b")
     with pytest.raises(ValueError, match="another graph"):
         list(backward_steps(a * b, walk(a + b)))
+    with pytest.raises(ValueError, match="another graph"):
+        draw_dot(a * b, walked=walk(a + b))
