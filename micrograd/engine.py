@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from itertools import chain
-from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeAlias
 
 from micrograd import ops
@@ -27,7 +26,7 @@ from micrograd._numbers import as_float, check_operands, preview
 __all__ = ["Value", "apply", "topological_order"]
 
 Operand: TypeAlias = "Value | int | float"
-NO_PARAMS: Mapping[str, float] = MappingProxyType({})  # a leaf's params, and a plain op's
+NO_PARAMS: Mapping[str, float] = ops.Params()  # a leaf's params, and a plain op's
 
 
 class Value:
@@ -188,16 +187,22 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
         if key not in op.params:
             raise TypeError(f"{op.name}: no param {preview(key)}; its params: {list(op.params)}")
         params[key] = as_float(params[key], f"{op.name} param {key!r}")
-    fixed = {**op.params, **params} if params else op.params  # the op's defaults filled in
-    children = tuple([x if isinstance(x, Value) else Value(x if type(x) is float else
+    fixed = ops.Params({**op.params, **params}) if params else op.params  # defaults filled in
+    children: list[Value] = []  # the operands as nodes: a number becomes a constant leaf
+    xs: list[float] = []  # their data
+    for x in operands:
+        if not isinstance(x, Value):
+            x = Value(x if type(x) is float else
                       as_float(x, f"{op.name}: operand {operands.index(x) + 1}"))
-                      for x in operands])
-    xs = [child.data for child in children]
-    if not all(map(float.__instancecheck__, xs)):  # a .data set by hand: is it a number
-        check_operands(op.name, xs)  # in the float range? (all floats: the fast test above)
+        children.append(x)
+        xs.append(x.data)
+    for x in xs:
+        if type(x) is not float:  # a .data set by hand: is it a number in the float range?
+            check_operands(op.name, xs)
+            break
     out = op.forward(*xs, **fixed)
     node = Value(out)
-    node.op, node.params, node.children = op.name, fixed, children
+    node.op, node.params, node.children = op.name, fixed, tuple(children)
     node.local_grads = op.derivative(*xs, out, **fixed)
     return node
 
@@ -209,15 +214,17 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     post-order, so the first child's branch comes before the second's, the same in every run.
     """
     order: list[Value] = []
-    visited: set[Value] = set()
-    stack = [(root, False)] if leaves or root.children else []
+    visited = {root}
+    stack = [(root, reversed(root.children))] if leaves or root.children else []
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
+        node, children = stack[-1]
+        for child in children:  # the next child not yet visited, if any
+            if child not in visited and (leaves or child.children):
+                visited.add(child)
+                stack.append((child, reversed(child.children)))
+                break
+        else:  # all its children are done: the node follows them
+            stack.pop()
             order.append(node)
-        elif node not in visited:
-            visited.add(node)
-            stack.append((node, True))
-            stack.extend([(child, False) for child in node.children if leaves or child.children])
     order.reverse()
     return order

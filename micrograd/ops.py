@@ -27,7 +27,6 @@ import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from micrograd._numbers import as_float, clip, preview, short
@@ -74,6 +73,21 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+class Params(dict[str, float]):
+    """An op's fixed params, read-only: a dict, so that ``f(**params)`` takes dict's fast path."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("an op's params are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, float]]]:
+        return Params, (dict(self),)
 
 
 _REGISTRY: dict[str, Op] = {}
@@ -149,7 +163,7 @@ def _register(name: str, forward: Callable[..., float], derivative: Callable[...
     if not isinstance(symbol, str):
         raise TypeError(f"register({preview(name)}): symbol must be a str, "
                         f"got {type(symbol).__name__}")
-    op = Op(name, forward, derivative, operands, MappingProxyType(params), symbol or name,
+    op = Op(name, forward, derivative, operands, Params(params), symbol or name,
             formula, tuple(as_float(k, f"register({preview(name)}) kink") for k in kinks), builtin)
     _check_texts(op)
     if not builtin:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import io
 import math
 import os
+import pickle
 import subprocess
 import sys
 import tracemalloc
@@ -18,7 +20,7 @@ from conftest import graph_recipes as shared_graph_recipes
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from micrograd import Value, gradcheck
+from micrograd import Value, gradcheck, ops
 from micrograd.engine import topological_order
 
 
@@ -275,3 +277,26 @@ def test_values_have_slots_and_no_dict() -> None:
     with pytest.raises(AttributeError):
         x.colour = "red"  # type: ignore[attr-defined]
     assert not hasattr(x * x, "__dict__")
+
+
+# ---- params ----------------------------------------------------------------------------
+
+
+def test_params_are_read_only_and_copy() -> None:
+    x = Value(2.0, "x")
+    y = x.leaky_relu(0.1) ** 3
+    defaults = dict(ops.get("pow").params)
+    for params in (y.params, y.children[0].params, x.params, ops.get("pow").params):
+        for change in (lambda p: p.__setitem__("slope", 1.0), lambda p: p.update(slope=1.0),
+                       lambda p: p.pop("slope"), lambda p: p.popitem(), lambda p: p.clear(),
+                       lambda p: p.setdefault("slope", 1.0), lambda p: p.__delitem__("slope"),
+                       lambda p: p.__ior__({"slope": 1.0})):
+            with pytest.raises(TypeError, match="read-only"):
+                change(params)
+    assert dict(y.params) == {"exponent": 3.0} and dict(ops.get("pow").params) == defaults
+    y.backward()
+    for twin in (copy.deepcopy(y), pickle.loads(pickle.dumps(y))):
+        assert (twin.params, twin.children[0].params) == ({"exponent": 3.0}, {"slope": 0.1})
+        assert twin.data == y.data and twin.children[0].children[0].grad == x.grad
+        with pytest.raises(TypeError, match="read-only"):
+            twin.params["exponent"] = 2.0  # type: ignore[index]
