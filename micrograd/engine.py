@@ -192,8 +192,8 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
     xs: list[float] = []  # their data
     for x in operands:
         if not isinstance(x, Value):
-            x = Value(x if type(x) is float else
-                      as_float(x, f"{op.name}: operand {operands.index(x) + 1}"))
+            x = Value(x if type(x) is float else as_float(  # (1 == True: not .index(x))
+                x, f"{op.name}: operand {[y is x for y in operands].index(True) + 1}"))
         children.append(x)
         xs.append(x.data)
     for x in xs:
@@ -210,8 +210,9 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
 def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """Every node reachable from root (leaves too unless leaves=False), each before its children.
 
-    An iterative depth-first search (no recursion limit, no change to it): reversed
-    post-order, so the first child's branch comes before the second's, the same in every run.
+    An iterative depth-first search (no recursion limit, no change to it) that enters a node's
+    children last first; reversed, its post-order puts the first child's branch before the
+    second's, the same in every run.
     """
     order: list[Value] = []
     visited = {root}

@@ -782,6 +782,8 @@ def test_ints_and_bools_in_range_still_work_and_non_numbers_name_the_op() -> Non
     a.data = "1"  # type: ignore[assignment]
     with pytest.raises(TypeError, match=r"^mul: operand 2 needs an int or float, got str"):
         2.0 * a
+    with pytest.raises(TypeError, match=r"^add: operand 2 needs an int or float, got bool"):
+        apply("add", 1, True)  # 1 == True: the position of the bool itself
 
 
 @pytest.mark.parametrize("compiled", [False, True])
