@@ -385,12 +385,13 @@ def _compile(root: Value) -> CompiledGraph:
     count = len(members) if backward else 1
     number = next(_filenames)
     namespace: dict[str, Any] = {"math": math, **functions}
-    templates = _Templates()
+    template = _templates(backward)
+    unlabelled = {node for node in walked.order if _AUTO.fullmatch(names[node])}
     texts, parts = [], []
     for i in range(count):
         if backward:
             generator = _Part(i, members[i], forward_order[i], root, names, slot, crossing,
-                              edges, parent, templates)
+                              edges, parent, template, unlabelled)
             text = generator.text()
         else:  # the root is a leaf: backward() adds 1 to its grad
             text = "def part0(D, G):\n    yield\n    G[0] += 1.0\n"
@@ -525,18 +526,16 @@ class _Template:
         self.uses_out = count in derivative_reads
 
 
-class _Templates:
-    """The _Template of each (op, operand count, params), made once per graph."""
-
-    def __init__(self) -> None:
-        self.made: dict[tuple[str, int, tuple[tuple[str, float], ...]], _Template] = {}
-
-    def of(self, node: Value) -> _Template:
+def _templates(nodes: list[Value]) -> dict[Value, _Template]:
+    """Each node's _Template, made once per (op, operand count, params) of the graph."""
+    made: dict[tuple[str, int, tuple[tuple[str, float], ...]], _Template] = {}
+    template = {}
+    for node in nodes:
         key = (node.op, len(node.children), tuple(node.params.items()))
-        template = self.made.get(key)
-        if template is None:
-            template = self.made[key] = _Template(ops.get(node.op), key[1], key[2])
-        return template
+        if key not in made:
+            made[key] = _Template(ops.get(node.op), key[1], key[2])
+        template[node] = made[key]
+    return template
 
 
 def _fill(pieces: list[Any], args: Sequence[list[Any]]) -> list[Any]:
@@ -562,23 +561,24 @@ class _Part:
     def __init__(self, index: int, nodes: list[Value], order: list[Value], root: Value,
                  names: dict[Value, str], slot: dict[Value, int], crossing: set[Value],
                  edges: dict[Value, int], parent: dict[Value, tuple[Value, int]],
-                 templates: _Templates) -> None:
+                 template: dict[Value, _Template], unlabelled: set[Value]) -> None:
         self.index, self.nodes, self.order, self.root = index, nodes, order, root
         self.names, self.slot, self.crossing = names, slot, crossing
-        self.edges, self.parent, self.templates = edges, parent, templates
+        self.edges, self.parent, self.template = edges, parent, template
+        self.unlabelled = unlabelled  # the nodes named v<i>
 
     def text(self) -> str:
-        names, slot, templates = self.names, self.slot, self.templates
+        names, slot, template_of = self.names, self.slot, self.template
+        auto = self.unlabelled
         inside = set(self.nodes)
         outer: dict[Value, int] = {}  # the leaves and earlier nodes this part reads: edges
         for node in self.nodes:
             for child in node.children:
                 if child not in inside:
                     outer[child] = outer.get(child, 0) + 1
-        auto_nodes = sum(1 for node in self.nodes if _AUTO.fullmatch(names[node]))
-        registers = auto_nodes > REGISTERS_ABOVE
+        registers = sum(1 for node in self.nodes if node in auto) > REGISTERS_ABOVE
         loaded = [child for child, n in outer.items()  # labelled: by name, in a small part
-                  if n > 1 or not (registers or _AUTO.fullmatch(names[child]))]
+                  if n > 1 or not (registers or child in auto)]
         value: dict[Value, list[Any]] = {}
         grad: dict[Value, Ref] = {}
         for child in loaded:
@@ -586,7 +586,6 @@ class _Part:
         for child in outer:
             if child not in value:
                 value[child], grad[child] = [f"D[{slot[child]}]"], f"G[{slot[child]}]"
-        auto = {node for node in [*self.nodes, *loaded] if _AUTO.fullmatch(names[node])}
 
         lines: list[Line] = []
         add = lines.append
@@ -594,7 +593,7 @@ class _Part:
             add(["    ", ("v", child), f" = D[{slot[child]}]"])
         add(["    # forward: one line per node"])
         for node in self.order:
-            template = templates.of(node)
+            template = template_of[node]
             args = [value[child] for child in node.children]
             if template.called:
                 var, d = ("v", node), ("d", node)
@@ -638,7 +637,7 @@ class _Part:
                 add(["    ", ("g", node), f" = G[{slot[node]}]"])
                 started.add(node)
         for node in reversed(self.nodes):  # backward()'s order
-            template = templates.of(node)
+            template = template_of[node]
             args = [value[child] for child in node.children]
             args += [value[node], [("d", node)]]
             g = grad[node]
@@ -678,9 +677,9 @@ class _Part:
                 or len(expression) > 2 * CHUNK):
             return False
         reader, position = self.parent[node]
-        if reader not in inside or self.templates.of(reader).called:
+        if reader not in inside or self.template[reader].called:
             return False
-        return self.templates.of(reader).reads[position] == 1
+        return self.template[reader].reads[position] == 1
 
 
 class _Names(dict):  # type: ignore[type-arg]
