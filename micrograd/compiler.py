@@ -366,7 +366,7 @@ def _compile(root: Value) -> CompiledGraph:
     forward_order = [_evaluation_order(nodes, walked.index) for nodes in members]
 
     leaves = list(dict.fromkeys(child for nodes in forward_order for node in nodes
-                                for child in node.children if child.is_leaf)) or [root]
+                                for child in node.children if not child.op)) or [root]  # leaves
     slot = {leaf: i for i, leaf in enumerate(leaves)}
     edges: dict[Value, int] = {}  # how many edges lead into each node
     parent: dict[Value, tuple[Value, int]] = {}  # a node's parent and operand position
@@ -375,7 +375,7 @@ def _compile(root: Value) -> CompiledGraph:
         for i, child in enumerate(node.children):
             edges[child] = edges.get(child, 0) + 1
             parent[child] = (node, i)
-            if not child.is_leaf and part_of[child] != part_of[node]:
+            if child.op and part_of[child] != part_of[node]:  # (child.op: not a leaf)
                 crossing.add(child)
     for nodes in forward_order:
         for node in nodes:
@@ -386,7 +386,8 @@ def _compile(root: Value) -> CompiledGraph:
     number = next(_filenames)
     namespace: dict[str, Any] = {"math": math, **functions}
     template = _templates(backward)
-    unlabelled = {node for node in walked.order if _AUTO.fullmatch(names[node])}
+    unlabelled = {node for node in walked.order
+                  if not node.label or _AUTO.fullmatch(names[node])}
     texts, parts = [], []
     for i in range(count):
         if backward:
@@ -416,14 +417,16 @@ def _evaluation_order(nodes: list[Value], index: dict[Value, int]) -> list[Value
     ``x.log() + y / z`` computes the log before the division, as Python built it.
     """
     inside = set(nodes)
-    waiting: dict[Value, int] = {}
-    users: dict[Value, list[Value]] = {}
+    waiting: dict[Value, int] = {}  # edges from operands of this part not yet made
+    users: dict[Value, list[Value]] = {}  # a user once per edge (x * x: twice)
     ready = []
     for node in nodes:
-        operands = {child for child in node.children if child in inside}
-        waiting[node] = len(operands)
-        for child in operands:
-            users.setdefault(child, []).append(node)
+        operands = 0
+        for child in node.children:
+            if child in inside:
+                operands += 1
+                users.setdefault(child, []).append(node)
+        waiting[node] = operands
         if not operands:
             ready.append((index[node], node))
     heapq.heapify(ready)
@@ -453,6 +456,9 @@ def _identifiers(graph: Walk, functions: set[str]) -> dict[Value, str]:
     repeats = {name for name, n in Counter(normal).items() if n > 1}
     names = {}
     for i, (node, name) in enumerate(zip(graph.order, normal)):
+        if not node.label:  # the walk named it v<i> (or _v<i>): a generated name
+            names[node] = f"v{i}"
+            continue
         usable = (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
                   and name not in repeats and not _GENERATED.fullmatch(name)
                   and (name.isascii() or unicodedata.normalize("NFKC", f"g_{name}")
