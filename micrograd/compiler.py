@@ -573,16 +573,18 @@ class _Part:
         self.edges, self.parent, self.template = edges, parent, template
         self.unlabelled = unlabelled  # the nodes named v<i>
         self.registers = False
-        self.fields = 0  # the variables written as fields {k}, to get registers
+        self.lines: list[str] = []
+        self.first: list[int] = []  # the line that writes field {k} first, by k
 
     def variable(self, kind: str, node: Value) -> str:
         """A new variable of node, kind "v" (value), "g" (grad) or "d" (derivative result).
 
-        Its name ("v3", "g_v3", "d_v3"), or the field of a register to be chosen.
+        Its name ("v3", "g_v3", "d_v3"), or the field of a register to be chosen: the
+        caller adds the line that writes it next.
         """
         if self.registers and node in self.unlabelled:
-            self.fields += 1
-            return f"{{{self.fields - 1}}}"
+            self.first.append(len(self.lines))
+            return f"{{{len(self.first) - 1}}}"
         name = self.names[node]
         return name if kind == "v" else f"{kind}_{name}"
 
@@ -601,24 +603,25 @@ class _Part:
                   if n > 1 or not (registers or child in auto)]
         value: dict[Value, str] = {}  # a node's value as the code reads it
         grad: dict[Value, str] = {}
+        lines = self.lines
+        add = lines.append
         for child in loaded:
-            value[child], grad[child] = variable("v", child), variable("g", child)
+            value[child] = variable("v", child)
+            add(f"    {value[child]} = D[{slot[child]}]")
         for child in outer:
             if child not in value:
                 value[child], grad[child] = f"D[{slot[child]}]", f"G[{slot[child]}]"
         size: dict[Value, int] = {}  # the pieces of a value written inline (others: 1)
         result: dict[Value, str] = {}  # the variable of a called derivative's result
 
-        lines = [f"    {value[child]} = D[{slot[child]}]" for child in loaded]
-        add = lines.append
         add("    # forward: one line per node")
         for node in self.order:
             template = template_of[node]
             args = [value[child] for child in node.children]
             if template.called:
                 var = value[node] = variable("v", node)
-                d = result[node] = variable("d", node)
                 add(f"    {var} = {template.chunks[0].format(*args)}")
+                d = result[node] = variable("d", node)
                 add(f"    {d} = {template.call.format(*args, var)}")
                 continue
             if template.single:
@@ -642,6 +645,7 @@ class _Part:
 
         started = set(outer)
         for child in loaded:
+            grad[child] = variable("g", child)
             add(f"    {grad[child]} = G[{slot[child]}]")
         add("    # backward: one line per chain-rule term")
         for node in reversed(self.nodes):
@@ -676,7 +680,7 @@ class _Part:
             add(f"    G[{slot[child]}] = {grad[child]}")
 
         text = "\n".join([f"def part{self.index}(D, G):", *lines]) + "\n"
-        return text.format(*_registers(lines, self.fields)) if registers else text
+        return text.format(*_registers(lines, self.first)) if registers else text
 
     def _inline(self, node: Value, template: _Template, size: dict[Value, int]) -> int:
         """The size of node's expression if it is written inside its one reader's, else 0.
@@ -695,33 +699,27 @@ class _Part:
         return pieces if pieces <= 2 * CHUNK else 0
 
 
-def _registers(lines: list[str], fields: int) -> list[str]:
-    """Registers r0, r1, … for the fields {0} … {fields - 1}, each reused once it is dead.
+def _registers(lines: list[str], first: list[int]) -> list[str]:
+    """Registers r0, r1, … for the fields {k} of lines, each reused once it is dead.
 
-    Linear scan: a variable is live from the line that first names it (where it is
-    written) to the last; a line's reads come before its write, so a variable may take the
-    register of one whose last line is its first.
+    Linear scan: field k is live from its first line, first[k] (where it is written;
+    ascending in k) to the last that names it; a line's reads come before its write, so a
+    variable may take the register of one whose last line is its first.
     """
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        for field in _FIELD.findall(line):
-            if field not in first:
-                first[field] = i
-            last[field] = i
+    last = {field: i for i, line in enumerate(lines) for field in _FIELD.findall(line)}
     ending: list[tuple[int, int]] = []  # (last line, register) of the live variables
     free: list[int] = []
     count = 0
-    register = [""] * fields
-    for field, start in first.items():  # insertion order is line order
+    register = []
+    for k, start in enumerate(first):
         while ending and ending[0][0] <= start:
             heapq.heappush(free, heapq.heappop(ending)[1])
         if free:
             number = heapq.heappop(free)
         else:
             number, count = count, count + 1
-        heapq.heappush(ending, (last[field], number))
-        register[int(field)] = f"r{number}"
+        heapq.heappush(ending, (last[str(k)], number))
+        register.append(f"r{number}")
     return register
 
 
