@@ -496,12 +496,15 @@ class _Template:
     most CHUNK terms, added left to right (one chunk, ``single`` term, for most ops);
     ``call``: the derivative's call; ``locals``: per operand (kind, factor), kind "+" for
     a local grad of exactly 1.0 (the term is g), "-" for -1.0 (the term is -g), "*" for
-    factor·g. ``reads``: how often the forward and the derivatives read each field;
-    ``fields``: the operand fields of a single term, in order (for its size in pieces).
+    factor·g; ``products``: whether any is "*". ``reads``: how often the forward and the
+    derivatives read each field; ``once``: the operands read once, by the forward only
+    (one may be written inline there); ``movable``: whether the node itself may be (it
+    cannot raise and its derivative does not read its value); ``fields``: the operand
+    fields of a single term, in order (for its size in pieces).
     """
 
-    __slots__ = ("called", "pure", "single", "chunks", "fields", "call", "locals", "reads",
-                 "uses_out")
+    __slots__ = ("called", "pure", "single", "chunks", "fields", "call", "locals", "products",
+                 "reads", "uses_out", "once", "movable")
 
     def __init__(self, op: ops.Op, count: int, params: tuple[tuple[str, float], ...]) -> None:
         fixed = {k: _literal(v) for k, v in params}
@@ -534,6 +537,9 @@ class _Template:
             reads[field] += count + 2  # read by the backward pass: never written inline
         self.reads = reads
         self.uses_out = count in derivative_reads
+        self.products = any(kind == "*" for kind, _ in self.locals)
+        self.once = set() if self.called else {i for i, n in reads.items() if n == 1}
+        self.movable = self.pure and not self.uses_out
 
     def size(self, node: Value, size: dict[Value, int]) -> int:
         """The pieces of node's single term: its text pieces and its operands' (size)."""
@@ -659,8 +665,10 @@ class _Part:
                 started.add(node)
         for node in reversed(self.nodes):  # backward()'s order
             template = template_of[node]
-            args = [value[child] for child in node.children]
-            args += [value[node], result.get(node, "")]
+            args = []  # the factors' fields: operands, value, derivative's result
+            if template.products:
+                args = [value[child] for child in node.children]
+                args += [value[node], result.get(node, "")]
             g = grad[node]
             for child, (kind, factor) in zip(node.children, template.locals):
                 if child in started:
@@ -689,11 +697,11 @@ class _Part:
         that reads it once and whose derivative does not: its value is needed nowhere
         else. Only ops that cannot raise move, so errors keep their order.
         """
-        if (node not in self.unlabelled or node is self.root or node in self.crossing
-                or self.edges.get(node) != 1 or not template.pure or template.uses_out):
+        if (not template.movable or node not in self.unlabelled or node is self.root
+                or node in self.crossing or self.edges.get(node) != 1):
             return 0
         reader, position = self.parent[node]  # in this part, as node is not crossing
-        if self.template[reader].called or self.template[reader].reads[position] != 1:
+        if position not in self.template[reader].once:
             return 0
         pieces = template.size(node, size)
         return pieces if pieces <= 2 * CHUNK else 0
