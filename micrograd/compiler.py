@@ -363,19 +363,19 @@ def _compile(root: Value) -> CompiledGraph:
         part_of[node] = len(members) - 1
         members[-1].append(node)
         lines += size
-    forward_order = [_evaluation_order(nodes, walked.index) for nodes in members]
+    forward_order = [_evaluation_order(nodes, walked) for nodes in members]
 
     leaves = list(dict.fromkeys(child for nodes in forward_order for node in nodes
                                 for child in node.children if not child.op)) or [root]  # leaves
     slot = {leaf: i for i, leaf in enumerate(leaves)}
-    edges: dict[Value, int] = {}  # how many edges lead into each node
-    parent: dict[Value, tuple[Value, int]] = {}  # a node's parent and operand position
+    edges = Counter(child for node in backward for child in node.children)  # edges into each
+    parent: dict[Value, Value] = {}  # a node's parent (its only one, where that matters)
     crossing: set[Value] = set()  # interior nodes that a later part reads
     for node in backward:
-        for i, child in enumerate(node.children):
-            edges[child] = edges.get(child, 0) + 1
-            parent[child] = (node, i)
-            if child.op and part_of[child] != part_of[node]:  # (child.op: not a leaf)
+        part = part_of[node]
+        for child in node.children:
+            parent[child] = node
+            if part_of.get(child, part) != part:  # (a leaf has no part)
                 crossing.add(child)
     for nodes in forward_order:
         for node in nodes:
@@ -409,13 +409,14 @@ def _compile(root: Value) -> CompiledGraph:
     return graph
 
 
-def _evaluation_order(nodes: list[Value], index: dict[Value, int]) -> list[Value]:
+def _evaluation_order(nodes: list[Value], walked: Walk) -> list[Value]:
     """The part's nodes in the order code evaluates them: the order the graph was built in.
 
     Derived from the walk: each node as soon as its operands are made, the one first in the
     walk's order first (the walk puts the first operand's branch before the second's), so
     ``x.log() + y / z`` computes the log before the division, as Python built it.
     """
+    index = walked.index
     inside = set(nodes)
     waiting: dict[Value, int] = {}  # edges from operands of this part not yet made
     users: dict[Value, list[Value]] = {}  # a user once per edge (x * x: twice)
@@ -428,16 +429,16 @@ def _evaluation_order(nodes: list[Value], index: dict[Value, int]) -> list[Value
                 users.setdefault(child, []).append(node)
         waiting[node] = operands
         if not operands:
-            ready.append((index[node], node))
-    heapq.heapify(ready)
+            ready.append(index[node])
+    heapq.heapify(ready)  # the walk's indices of the nodes ready to be made
     order = []
     while ready:
-        _, node = heapq.heappop(ready)
+        node = walked.order[heapq.heappop(ready)]
         order.append(node)
         for user in users.get(node, ()):
             waiting[user] -= 1
             if not waiting[user]:
-                heapq.heappush(ready, (index[user], user))
+                heapq.heappush(ready, index[user])
     return order
 
 
@@ -572,7 +573,7 @@ class _Part:
 
     def __init__(self, index: int, nodes: list[Value], order: list[Value], root: Value,
                  names: dict[Value, str], slot: dict[Value, int], crossing: set[Value],
-                 edges: dict[Value, int], parent: dict[Value, tuple[Value, int]],
+                 edges: Counter[Value], parent: dict[Value, Value],
                  template: dict[Value, _Template], unlabelled: set[Value]) -> None:
         self.index, self.nodes, self.order, self.root = index, nodes, order, root
         self.names, self.slot, self.crossing = names, slot, crossing
@@ -700,7 +701,8 @@ class _Part:
         if (not template.movable or node not in self.unlabelled or node is self.root
                 or node in self.crossing or self.edges.get(node) != 1):
             return 0
-        reader, position = self.parent[node]  # in this part, as node is not crossing
+        reader = self.parent[node]  # in this part, as node is not crossing
+        position = reader.children.index(node)  # its one edge
         if position not in self.template[reader].once:
             return 0
         pieces = template.size(node, size)
