@@ -70,8 +70,9 @@ __all__ = ["CODE", "Code", "CompiledGraph", "RegistryChanged", "compile"]
 
 #: Lines per generated function (a "part"). CPython compiles functions of some thousands of
 #: lines much faster, and in far less memory, than one of 100,000 lines; each part is
-#: compiled on its own and its text kept compressed.
-PART_LINES = 10_000
+#: compiled on its own and its text kept compressed. Each part loads the leaves it reads
+#: more than once and stores their grads, so fewer, longer parts have fewer such lines.
+PART_LINES = 20_000
 
 #: A part with more unlabelled nodes than this names them by registers r0, r1, …, each
 #: reused once its value is dead, and writes an unlabelled node read once, whose value the
@@ -363,19 +364,19 @@ def _compile(root: Value) -> CompiledGraph:
         part_of[node] = len(members) - 1
         members[-1].append(node)
         lines += size
-    forward_order = [_evaluation_order(nodes, walked.index) for nodes in members]
+    forward_order = [_evaluation_order(nodes, walked) for nodes in members]
 
     leaves = list(dict.fromkeys(child for nodes in forward_order for node in nodes
-                                for child in node.children if child.is_leaf)) or [root]
+                                for child in node.children if not child.op)) or [root]  # leaves
     slot = {leaf: i for i, leaf in enumerate(leaves)}
-    edges: dict[Value, int] = {}  # how many edges lead into each node
-    parent: dict[Value, tuple[Value, int]] = {}  # a node's parent and operand position
+    edges = Counter(child for node in backward for child in node.children)  # edges into each
+    parent: dict[Value, Value] = {}  # a node's parent (its only one, where that matters)
     crossing: set[Value] = set()  # interior nodes that a later part reads
     for node in backward:
-        for i, child in enumerate(node.children):
-            edges[child] = edges.get(child, 0) + 1
-            parent[child] = (node, i)
-            if not child.is_leaf and part_of[child] != part_of[node]:
+        part = part_of[node]
+        for child in node.children:
+            parent[child] = node
+            if part_of.get(child, part) != part:  # (a leaf has no part)
                 crossing.add(child)
     for nodes in forward_order:
         for node in nodes:
@@ -385,12 +386,14 @@ def _compile(root: Value) -> CompiledGraph:
     count = len(members) if backward else 1
     number = next(_filenames)
     namespace: dict[str, Any] = {"math": math, **functions}
-    templates = _Templates()
+    template = _templates(backward)
+    unlabelled = {node for node in walked.order
+                  if not node.label or _AUTO.fullmatch(names[node])}
     texts, parts = [], []
     for i in range(count):
         if backward:
             generator = _Part(i, members[i], forward_order[i], root, names, slot, crossing,
-                              edges, parent, templates)
+                              edges, parent, template, unlabelled)
             text = generator.text()
         else:  # the root is a leaf: backward() adds 1 to its grad
             text = "def part0(D, G):\n    yield\n    G[0] += 1.0\n"
@@ -407,33 +410,36 @@ def _compile(root: Value) -> CompiledGraph:
     return graph
 
 
-def _evaluation_order(nodes: list[Value], index: dict[Value, int]) -> list[Value]:
+def _evaluation_order(nodes: list[Value], walked: Walk) -> list[Value]:
     """The part's nodes in the order code evaluates them: the order the graph was built in.
 
     Derived from the walk: each node as soon as its operands are made, the one first in the
     walk's order first (the walk puts the first operand's branch before the second's), so
     ``x.log() + y / z`` computes the log before the division, as Python built it.
     """
+    index = walked.index
     inside = set(nodes)
-    waiting: dict[Value, int] = {}
-    users: dict[Value, list[Value]] = {}
+    waiting: dict[Value, int] = {}  # edges from operands of this part not yet made
+    users: dict[Value, list[Value]] = {}  # a user once per edge (x * x: twice)
     ready = []
     for node in nodes:
-        operands = {child for child in node.children if child in inside}
-        waiting[node] = len(operands)
-        for child in operands:
-            users.setdefault(child, []).append(node)
+        operands = 0
+        for child in node.children:
+            if child in inside:
+                operands += 1
+                users.setdefault(child, []).append(node)
+        waiting[node] = operands
         if not operands:
-            ready.append((index[node], node))
-    heapq.heapify(ready)
+            ready.append(index[node])
+    heapq.heapify(ready)  # the walk's indices of the nodes ready to be made
     order = []
     while ready:
-        _, node = heapq.heappop(ready)
+        node = walked.order[heapq.heappop(ready)]
         order.append(node)
         for user in users.get(node, ()):
             waiting[user] -= 1
             if not waiting[user]:
-                heapq.heappush(ready, (index[user], user))
+                heapq.heappush(ready, index[user])
     return order
 
 
@@ -452,6 +458,9 @@ def _identifiers(graph: Walk, functions: set[str]) -> dict[Value, str]:
     repeats = {name for name, n in Counter(normal).items() if n > 1}
     names = {}
     for i, (node, name) in enumerate(zip(graph.order, normal)):
+        if not node.label:  # the walk named it v<i> (or _v<i>): a generated name
+            names[node] = f"v{i}"
+            continue
         usable = (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
                   and name not in repeats and not _GENERATED.fullmatch(name)
                   and (name.isascii() or unicodedata.normalize("NFKC", f"g_{name}")
@@ -473,28 +482,31 @@ def _header(root: Value, names: dict[Value, str], nodes: int, leaves: int, parts
     )
 
 
-Ref = Any  # a variable of a generated part: (kind, node), kind "v", "g" or "d"; or text
-Line = list[Any]  # text pieces and Refs, joined once the variables have their names
-
-
-def _pieces(text: str) -> list[Any]:
-    """A text with fields {0}, {1}, … as pieces: the text between them, and ints."""
-    split = _FIELD.split(text)
-    return [int(piece) if i % 2 else piece for i, piece in enumerate(split)]
+# A part is written as lines of text. A variable is written by its name, except in a part
+# that uses registers, where an unlabelled node's variable is written as a field "{k}" (k
+# its number in the part) until _registers has chosen its register; one str.format then
+# fills them all. The generated code has no braces of its own (a Code text's braces are
+# its placeholders, filled before, and names are identifiers), so the fields are the only
+# ones. The op templates are format strings too: ``"{0} * {1}".format(x, y)``.
 
 
 class _Template:
-    """One op's code for a count of operands and fixed params, as pieces.
+    """One op's code for a count of operands and fixed params, as format strings.
 
-    Fields: the operands 0 … n-1, the node's value n, its derivative's result n+1 (for an
-    op called rather than written inline). ``terms``: the forward, as terms added left to
-    right; ``call``: the derivative's call; ``locals``: per operand (kind, factor pieces),
-    kind "+" for a local grad of exactly 1.0 (the term is g), "-" for -1.0 (the term is
-    -g), "*" for factor·g. ``reads``: how often the forward and the derivatives read each
-    field.
+    Fields: the operands {0} … {n-1}, the node's value {n}, its derivative's result {n+1}
+    (for an op called rather than written inline). ``chunks``: the forward as sums of at
+    most CHUNK terms, added left to right (one chunk, ``single`` term, for most ops);
+    ``call``: the derivative's call; ``locals``: per operand (kind, factor), kind "+" for
+    a local grad of exactly 1.0 (the term is g), "-" for -1.0 (the term is -g), "*" for
+    factor·g; ``products``: whether any is "*". ``reads``: how often the forward and the
+    derivatives read each field; ``once``: the operands read once, by the forward only
+    (one may be written inline there); ``movable``: whether the node itself may be (it
+    cannot raise and its derivative does not read its value); ``fields``: the operand
+    fields of a single term, in order (for its size in pieces).
     """
 
-    __slots__ = ("called", "pure", "terms", "call", "locals", "reads", "uses_out")
+    __slots__ = ("called", "pure", "single", "chunks", "fields", "call", "locals", "products",
+                 "reads", "uses_out", "once", "movable")
 
     def __init__(self, op: ops.Op, count: int, params: tuple[tuple[str, float], ...]) -> None:
         fixed = {k: _literal(v) for k, v in params}
@@ -505,49 +517,50 @@ class _Template:
             terms = [fill(term) for term in code.terms(count)]
             texts = [fill(code.derivative_text(i, count)) for i in range(count)]
             self.pure = not any("_forward(" in term for term in terms)
-            self.call: list[Any] | None = None
+            self.call = ""
         else:
             args = ", ".join(f"{{{i}}}" for i in range(count))
             keywords = "".join(f", {k}={v}" for k, v in fixed.items())
             terms = [f"{op.name}_forward({args}{keywords})"]
-            self.call = _pieces(f"{op.name}_derivative({args}, {{{count}}}{keywords})")
+            self.call = f"{op.name}_derivative({args}, {{{count}}}{keywords})"
             texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
             self.pure = False
-        self.terms = [_pieces(term) for term in terms]
+        self.single = len(terms) == 1
+        self.chunks = [" + ".join(terms[start:start + CHUNK])
+                       for start in range(0, len(terms), CHUNK)]
+        self.fields = [int(field) for field in _FIELD.findall(terms[0])]
         self.locals = [_kind(text) for text in texts]
         reads: Counter[int] = Counter()
-        for pieces in self.terms:
-            reads.update(p for p in pieces if p.__class__ is int)
-        derivative_reads = {p for _, factor in self.locals for p in factor if p.__class__ is int}
+        for term in terms:
+            reads.update(int(field) for field in _FIELD.findall(term))
+        derivative_reads = {int(field) for _, factor in self.locals
+                            for field in _FIELD.findall(factor)}
         for field in derivative_reads:
             reads[field] += count + 2  # read by the backward pass: never written inline
         self.reads = reads
         self.uses_out = count in derivative_reads
+        self.products = any(kind == "*" for kind, _ in self.locals)
+        self.once = set() if self.called else {i for i, n in reads.items() if n == 1}
+        self.movable = self.pure and not self.uses_out
+
+    def size(self, node: Value, size: dict[Value, int]) -> int:
+        """The pieces of node's single term: its text pieces and its operands' (size)."""
+        total = len(self.fields) + 1
+        for i in self.fields:
+            total += size.get(node.children[i], 1)
+        return total
 
 
-class _Templates:
-    """The _Template of each (op, operand count, params), made once per graph."""
-
-    def __init__(self) -> None:
-        self.made: dict[tuple[str, int, tuple[tuple[str, float], ...]], _Template] = {}
-
-    def of(self, node: Value) -> _Template:
-        key = (node.op, len(node.children), tuple(node.params.items()))
-        template = self.made.get(key)
-        if template is None:
-            template = self.made[key] = _Template(ops.get(node.op), key[1], key[2])
-        return template
-
-
-def _fill(pieces: list[Any], args: Sequence[list[Any]]) -> list[Any]:
-    """pieces with each field i replaced by the pieces args[i]."""
-    line: list[Any] = []
-    for p in pieces:
-        if p.__class__ is int:
-            line += args[p]
-        else:
-            line.append(p)
-    return line
+def _templates(nodes: list[Value]) -> dict[Value, _Template]:
+    """Each node's _Template, made once per (op, operand count, params) of the graph."""
+    made: dict[tuple[str, int, tuple[tuple[str, float], ...]], _Template] = {}
+    template = {}
+    for node in nodes:
+        key = (node.op, len(node.children), tuple(node.params.items()) if node.params else ())
+        if key not in made:
+            made[key] = _Template(ops.get(node.op), key[1], key[2])
+        template[node] = made[key]
+    return template
 
 
 class _Part:
@@ -561,169 +574,163 @@ class _Part:
 
     def __init__(self, index: int, nodes: list[Value], order: list[Value], root: Value,
                  names: dict[Value, str], slot: dict[Value, int], crossing: set[Value],
-                 edges: dict[Value, int], parent: dict[Value, tuple[Value, int]],
-                 templates: _Templates) -> None:
+                 edges: Counter[Value], parent: dict[Value, Value],
+                 template: dict[Value, _Template], unlabelled: set[Value]) -> None:
         self.index, self.nodes, self.order, self.root = index, nodes, order, root
         self.names, self.slot, self.crossing = names, slot, crossing
-        self.edges, self.parent, self.templates = edges, parent, templates
+        self.edges, self.parent, self.template = edges, parent, template
+        self.unlabelled = unlabelled  # the nodes named v<i>
+        self.registers = False
+        self.lines: list[str] = []
+        self.first: list[int] = []  # the line that writes field {k} first, by k
+
+    def variable(self, kind: str, node: Value) -> str:
+        """A new variable of node, kind "v" (value), "g" (grad) or "d" (derivative result).
+
+        Its name ("v3", "g_v3", "d_v3"), or the field of a register to be chosen: the
+        caller adds the line that writes it next.
+        """
+        if self.registers and node in self.unlabelled:
+            self.first.append(len(self.lines))
+            return f"{{{len(self.first) - 1}}}"
+        name = self.names[node]
+        return name if kind == "v" else f"{kind}_{name}"
 
     def text(self) -> str:
-        names, slot, templates = self.names, self.slot, self.templates
+        slot, template_of, auto = self.slot, self.template, self.unlabelled
+        variable = self.variable
         inside = set(self.nodes)
         outer: dict[Value, int] = {}  # the leaves and earlier nodes this part reads: edges
         for node in self.nodes:
             for child in node.children:
                 if child not in inside:
                     outer[child] = outer.get(child, 0) + 1
-        auto_nodes = sum(1 for node in self.nodes if _AUTO.fullmatch(names[node]))
-        registers = auto_nodes > REGISTERS_ABOVE
+        registers = self.registers = sum(1 for node in self.nodes
+                                         if node in auto) > REGISTERS_ABOVE
         loaded = [child for child, n in outer.items()  # labelled: by name, in a small part
-                  if n > 1 or not (registers or _AUTO.fullmatch(names[child]))]
-        value: dict[Value, list[Any]] = {}
-        grad: dict[Value, Ref] = {}
-        for child in loaded:
-            value[child], grad[child] = [("v", child)], ("g", child)
-        for child in outer:
-            if child not in value:
-                value[child], grad[child] = [f"D[{slot[child]}]"], f"G[{slot[child]}]"
-        auto = {node for node in [*self.nodes, *loaded] if _AUTO.fullmatch(names[node])}
-
-        lines: list[Line] = []
+                  if n > 1 or not (registers or child in auto)]
+        value: dict[Value, str] = {}  # a node's value as the code reads it
+        grad: dict[Value, str] = {}
+        lines = self.lines
         add = lines.append
         for child in loaded:
-            add(["    ", ("v", child), f" = D[{slot[child]}]"])
-        add(["    # forward: one line per node"])
+            value[child] = variable("v", child)
+            add(f"    {value[child]} = D[{slot[child]}]")
+        for child in outer:
+            if child not in value:
+                value[child], grad[child] = f"D[{slot[child]}]", f"G[{slot[child]}]"
+        size: dict[Value, int] = {}  # the pieces of a value written inline (others: 1)
+        result: dict[Value, str] = {}  # the variable of a called derivative's result
+
+        add("    # forward: one line per node")
         for node in self.order:
-            template = templates.of(node)
+            template = template_of[node]
             args = [value[child] for child in node.children]
             if template.called:
-                var, d = ("v", node), ("d", node)
-                value[node] = [var]
-                add(["    ", var, " = ", *_fill(template.terms[0], args)])
-                assert template.call is not None
-                add(["    ", d, " = ", *_fill(template.call, [*args, [var]])])
+                var = value[node] = variable("v", node)
+                add(f"    {var} = {template.chunks[0].format(*args)}")
+                d = result[node] = variable("d", node)
+                add(f"    {d} = {template.call.format(*args, var)}")
                 continue
-            if len(template.terms) == 1:
-                expression = _fill(template.terms[0], args)
-                if registers and self._inline(node, template, expression, auto, inside):
-                    value[node] = ["(", *expression, ")"]
+            if template.single:
+                expression = template.chunks[0].format(*args)
+                pieces = self._inline(node, template, size) if registers else 0
+                if pieces:
+                    value[node] = f"({expression})"
+                    size[node] = pieces + 2
                     continue
-                value[node] = [("v", node)]
-                add(["    ", ("v", node), " = ", *expression])
+                var = value[node] = variable("v", node)
+                add(f"    {var} = {expression}")
                 continue
-            var = ("v", node)  # a sum or linear node: CHUNK terms per statement
-            value[node] = [var]
-            for start in range(0, len(template.terms), CHUNK):
-                terms = [_fill(term, args) for term in template.terms[start:start + CHUNK]]
-                line: Line = ["    ", var, " = "] + ([var, " + "] if start else [])
-                for k, term in enumerate(terms):
-                    line += [" + ", *term] if k else term
-                add(line)
+            var = value[node] = variable("v", node)  # a sum or linear node: CHUNK terms
+            add(f"    {var} = {template.chunks[0].format(*args)}")  # per statement
+            for chunk in template.chunks[1:]:
+                add(f"    {var} = {var} + {chunk.format(*args)}")
         for node in self.nodes:
             if node in slot:
-                add([f"    D[{slot[node]}] = ", *value[node]])
-        add(["    yield"])
+                add(f"    D[{slot[node]}] = {value[node]}")
+        add("    yield")
 
         started = set(outer)
         for child in loaded:
-            add(["    ", ("g", child), f" = G[{slot[child]}]"])
-        add(["    # backward: one line per chain-rule term"])
+            grad[child] = variable("g", child)
+            add(f"    {grad[child]} = G[{slot[child]}]")
+        add("    # backward: one line per chain-rule term")
         for node in reversed(self.nodes):
             if node is self.root:
-                grad[node] = ("g", node)
-                add(["    ", ("g", node), " = 1.0"])
+                grad[node] = variable("g", node)
+                add(f"    {grad[node]} = 1.0")
                 started.add(node)
             elif node in self.crossing:
-                grad[node] = ("g", node)
-                add(["    ", ("g", node), f" = G[{slot[node]}]"])
+                grad[node] = variable("g", node)
+                add(f"    {grad[node]} = G[{slot[node]}]")
                 started.add(node)
         for node in reversed(self.nodes):  # backward()'s order
-            template = templates.of(node)
-            args = [value[child] for child in node.children]
-            args += [value[node], [("d", node)]]
+            template = template_of[node]
+            args = []  # the factors' fields: operands, value, derivative's result
+            if template.products:
+                args = [value[child] for child in node.children]
+                args += [value[node], result.get(node, "")]
             g = grad[node]
             for child, (kind, factor) in zip(node.children, template.locals):
                 if child in started:
-                    term = ([" += ", g] if kind == "+" else [" -= ", g] if kind == "-"
-                            else [" += ", *_fill(factor, args), " * ", g])
-                    add(["    ", grad[child], *term])
+                    add(f"    {grad[child]} += {g}" if kind == "+" else
+                        f"    {grad[child]} -= {g}" if kind == "-" else
+                        f"    {grad[child]} += {factor.format(*args)} * {g}")
                     continue
                 if kind == "+" and self.edges[child] == 1 and child not in self.crossing:
                     grad[child] = g  # its grad is its parent's: one variable
                     continue
-                grad[child] = ("g", child)
-                term = ([" = ", g] if kind == "+" else [" = 0.0 - ", g] if kind == "-"
-                        else [" = 0.0 + ", *_fill(factor, args), " * ", g])
-                add(["    ", grad[child], *term])
+                grad[child] = variable("g", child)
+                add(f"    {grad[child]} = {g}" if kind == "+" else
+                    f"    {grad[child]} = 0.0 - {g}" if kind == "-" else
+                    f"    {grad[child]} = 0.0 + {factor.format(*args)} * {g}")
                 started.add(child)
         for child in loaded:
-            add([f"    G[{slot[child]}] = ", ("g", child)])
+            add(f"    G[{slot[child]}] = {grad[child]}")
 
-        name_of = _Names(names, _registers(lines, auto) if registers else {})
-        text = [f"def part{self.index}(D, G):"]
-        text += ["".join([p if p.__class__ is str else name_of[p] for p in line])
-                 for line in lines]
-        return "\n".join(text) + "\n"
+        text = "\n".join([f"def part{self.index}(D, G):", *lines]) + "\n"
+        return text.format(*_registers(lines, self.first)) if registers else text
 
-    def _inline(self, node: Value, template: _Template, expression: list[Any],
-                auto: set[Value], inside: set[Value]) -> bool:
-        """Whether node's expression is written inside its one reader's instead of a line.
+    def _inline(self, node: Value, template: _Template, size: dict[Value, int]) -> int:
+        """The size of node's expression if it is written inside its one reader's, else 0.
 
         So for an unlabelled node read once, by a node of this part written inline too,
         that reads it once and whose derivative does not: its value is needed nowhere
         else. Only ops that cannot raise move, so errors keep their order.
         """
-        if (node not in auto or node is self.root or node in self.crossing
-                or self.edges.get(node) != 1 or not template.pure or template.uses_out
-                or len(expression) > 2 * CHUNK):
-            return False
-        reader, position = self.parent[node]
-        if reader not in inside or self.templates.of(reader).called:
-            return False
-        return self.templates.of(reader).reads[position] == 1
+        if (not template.movable or node not in self.unlabelled or node is self.root
+                or node in self.crossing or self.edges.get(node) != 1):
+            return 0
+        reader = self.parent[node]  # in this part, as node is not crossing
+        position = reader.children.index(node)  # its one edge
+        if position not in self.template[reader].once:
+            return 0
+        pieces = template.size(node, size)
+        return pieces if pieces <= 2 * CHUNK else 0
 
 
-class _Names(dict):  # type: ignore[type-arg]
-    """A variable's Python name: its register, else the node's name ("v3", "g_v3", "d_v3")."""
+def _registers(lines: list[str], first: list[int]) -> list[str]:
+    """Registers r0, r1, … for the fields {k} of lines, each reused once it is dead.
 
-    def __init__(self, names: dict[Value, str], registers: dict[Ref, str]) -> None:
-        super().__init__(registers)
-        self.names = names
-
-    def __missing__(self, ref: Ref) -> str:
-        kind, node = ref
-        text = self[ref] = self.names[node] if kind == "v" else f"{kind}_{self.names[node]}"
-        return text
-
-
-def _registers(lines: list[Line], auto: set[Value]) -> dict[Ref, str]:
-    """Registers r0, r1, … for the unlabelled nodes' variables, each reused once it is dead.
-
-    Linear scan: a variable is live from the line that first names it (where it is
-    written) to the last; a line's reads come before its write, so a variable may take the
-    register of one whose last line is its first.
+    Linear scan: field k is live from its first line, first[k] (where it is written;
+    ascending in k) to the last that names it; a line's reads come before its write, so a
+    variable may take the register of one whose last line is its first.
     """
-    first: dict[Ref, int] = {}
-    last: dict[Ref, int] = {}
-    for i, line in enumerate(lines):
-        for ref in line:
-            if ref.__class__ is tuple and ref[1] in auto:
-                if ref not in first:
-                    first[ref] = i
-                last[ref] = i
+    last = {field: i for i, line in enumerate(lines) for field in _FIELD.findall(line)}
     ending: list[tuple[int, int]] = []  # (last line, register) of the live variables
     free: list[int] = []
     count = 0
-    register: dict[Ref, str] = {}
-    for ref, start in first.items():  # insertion order is line order
+    register = []
+    for k, start in enumerate(first):
         while ending and ending[0][0] <= start:
             heapq.heappush(free, heapq.heappop(ending)[1])
         if free:
             number = heapq.heappop(free)
         else:
             number, count = count, count + 1
-        heapq.heappush(ending, (last[ref], number))
-        register[ref] = f"r{number}"
+        heapq.heappush(ending, (last[str(k)], number))
+        register.append(f"r{number}")
     return register
 
 
@@ -745,8 +752,8 @@ def _positional(op: ops.Op, count: int, params: dict[str, str]) -> Callable[[str
     return fill
 
 
-def _kind(text: str) -> tuple[str, list[Any]]:
-    """A local grad's text as (kind, factor pieces): "+" for exactly 1.0, "-" for -1.0, else "*".
+def _kind(text: str) -> tuple[str, str]:
+    """A local grad's text as (kind, factor): "+" for exactly 1.0, "-" for -1.0, else "*".
 
     ``1.0 * g`` is g and ``-1.0 * g`` is -g exactly, so those are written without the
     product. An interior grad is never -0.0 (it starts at 0.0, and 0.0 + x is not -0.0),
@@ -757,12 +764,12 @@ def _kind(text: str) -> tuple[str, list[Any]]:
     except ValueError:
         constant = None
     if constant == 1.0:
-        return "+", []
+        return "+", ""
     if constant == -1.0:
-        return "-", []
+        return "-", ""
     atomic = re.fullmatch(r"[\w.]*(\{\d+\}|\(.*\))(\[\d+\])?|\d+(\.\d*)?(e[+-]?\d+)?",
                           text) if text.count("(") <= 1 else None
-    return "*", _pieces(text if atomic else f"({text})")
+    return "*", text if atomic else f"({text})"
 
 
 def _literal(x: float) -> str:
