@@ -1,10 +1,12 @@
-"""compile: the time and peak memory of micrograd.compile on chains of 10^4 to 10^6 nodes.
+"""compile: the time and peak memory of micrograd.compile on chains of 10^4 to 10^6 nodes,
+and on one wide ``linear`` node of 10^4 and 10^5 weight-input pairs.
 
 The chain y ← y·a + c (a, c leaves: 2 op nodes per repetition, every node a line of code
 forward and backward) is the graph with the most nodes per leaf. Time is one compile with
 the collector as compile() leaves it; the peak is tracemalloc's, over one more compile of
 the same graph (what compiling allocates at once, the graph itself not counted), and the
-bytes the compiled graph keeps. Both should grow linearly with the nodes.
+bytes the compiled graph keeps. Both should grow linearly with the nodes, and with a
+node's operands (each pair is a product forward and two terms backward).
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ def chain(n: int) -> Value:
     return y
 
 
-def measure(n: int) -> dict[str, float]:
-    """Seconds to compile the n-node chain, MB at the peak while compiling, MB kept."""
-    root = chain(n)
+def wide(n: int) -> Value:
+    """One linear node of n (weight, input) pairs and a bias: 2n + 1 operands."""
+    return Value.linear([Value(1.0 / (i + 1)) for i in range(n)],
+                        [Value(float(i % 7)) for i in range(n)], Value(0.5, "b"))
+
+
+def measure(root: Value) -> dict[str, float]:
+    """Seconds to compile root's graph, MB at the peak while compiling, MB kept."""
     gc.collect()
     t0 = perf_counter()
     graph = compile(root)
@@ -48,11 +55,20 @@ def measure(n: int) -> dict[str, float]:
             "kept_mb": (kept - before) / 1e6}
 
 
-def run(sizes: list[int]) -> list[harness.Row]:
-    """Rows per size: compile seconds, µs per node, peak MB (under 300 MB at 200k nodes)."""
+def run(sizes: list[int], widths: list[int]) -> list[harness.Row]:
+    """Rows per size: compile seconds, µs per node, peak MB (under 300 MB at 200k nodes);
+    per width: seconds and µs per pair."""
     rows = []
+    for n in widths:
+        m = measure(wide(n))
+        name = f"compile linear {n:,} pairs"
+        rows += [
+            harness.Row(name, "compile seconds", m["seconds"]),
+            harness.Row(name, "compile µs per pair", 1e6 * m["seconds"] / n),
+            harness.Row(name, "peak MB while compiling (tracemalloc)", m["peak_mb"]),
+        ]
     for n in sizes:
-        m = measure(n)
+        m = measure(chain(n))
         name = f"compile chain {n:,} nodes"
         limit = 300 * max(1.0, n / 200_000)  # the issue's 300 MB at 200k nodes, pro rata
         rows += [

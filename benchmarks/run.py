@@ -64,6 +64,7 @@ class Config:
     karpathy_inner: dict[str, int]
     record_sizes: list[int]
     compile_sizes: list[int]
+    compile_widths: list[int]
     torch_rounds_large: int = 3  # PyTorch runs in this many rounds on chain N = 100,000
     torch_rounds_wide: int = 1  # and on wide (about 10 s per run)
 
@@ -82,6 +83,7 @@ FULL = Config(
     karpathy_points=100,
     karpathy_inner={"engine": 5, "compiled": 200, "floor": 200, "torch": 1},
     compile_sizes=[10_000, 100_000, 1_000_000],
+    compile_widths=[10_000, 100_000],
     record_sizes=[1_000, 10_000, 100_000],
 )
 
@@ -97,6 +99,7 @@ QUICK = Config(
     karpathy_points=4,
     karpathy_inner={"engine": 1, "compiled": 2, "floor": 2, "torch": 1},
     compile_sizes=[1_000, 4_000],
+    compile_widths=[1_000, 4_000],
     record_sizes=[1_000, 2_000],
 )
 
@@ -126,7 +129,7 @@ def run(config: Config, torch: ModuleType | None, only: Sequence[str] = WORKLOAD
         "wide": lambda: wide.run(config.wide_n, r, torch, config.torch_rounds_wide),
         "memory": lambda: memory.run(config.memory_n),
         "net221": lambda: net221.run(config.net221_epochs, r, torch),
-        "compile": lambda: compile_size.run(config.compile_sizes),
+        "compile": lambda: compile_size.run(config.compile_sizes, config.compile_widths),
         "record": lambda: record.run(config.record_sizes, min(r, 3)),
     }
     for name in WORKLOADS:

@@ -625,7 +625,7 @@ class _Part:
         add("    # forward: one line per node")
         for node in self.order:
             template = template_of[node]
-            args = [value[child] for child in node.children]
+            args = tuple([value[child] for child in node.children])  # format(*a tuple): no copy
             if template.called:
                 var = value[node] = variable("v", node)
                 add(f"    {var} = {template.chunks[0].format(*args)}")
@@ -667,10 +667,10 @@ class _Part:
                 started.add(node)
         for node in reversed(self.nodes):  # backward()'s order
             template = template_of[node]
-            args = []  # the factors' fields: operands, value, derivative's result
-            if template.products:
-                args = [value[child] for child in node.children]
-                args += [value[node], result.get(node, "")]
+            args = ()  # the factors' fields: operands, value, its result
+            if template.products:  # (a tuple: format(*args) per operand must not copy it)
+                args = (*[value[child] for child in node.children], value[node],
+                        result.get(node, ""))
             g = grad[node]
             for child, (kind, factor) in zip(node.children, template.locals):
                 if child in started:

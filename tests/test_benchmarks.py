@@ -380,7 +380,11 @@ def test_steady_includes_the_closing_collection_and_clean_heap_leaves_it_out() -
 def test_compile_size_measures_a_chain() -> None:
     root = compile_size.chain(1_000)
     assert len(topological_order(root, leaves=False)) == 1_000
-    measured = compile_size.measure(2_000)
+    measured = compile_size.measure(compile_size.chain(2_000))
     assert measured["seconds"] > 0 and 0 < measured["kept_mb"] < measured["peak_mb"]
-    rows = compile_size.run([1_000])
+    wide = compile_size.wide(3)
+    assert (wide.op, len(wide.children)) == ("linear", 7)
+    assert wide.data == 1.0 * 0 + 0.5 * 1 + (1 / 3) * 2 + 0.5
+    rows = compile_size.run([1_000], [500])
     assert [r.passed for r in rows if r.target] == [True]
+    assert {r.workload for r in rows} == {"compile linear 500 pairs", "compile chain 1,000 nodes"}
