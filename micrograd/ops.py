@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 
 from micrograd._numbers import as_float, clip, preview, short
 
-__all__ = ["RESERVED", "Op", "get", "names", "register", "unregister"]
+__all__ = ["RESERVED", "Op", "Params", "get", "names", "register", "unregister"]
 
 NAN, INF = math.nan, math.inf
 
