@@ -184,7 +184,8 @@ STEPPER_PANELS = """  <aside>
     </section>
   </aside>"""
 
-_TEMPLATE = """<!DOCTYPE html>
+#: The start of every page this package writes, up to its <body>: fields {title} and {css}.
+DOCUMENT_HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -193,7 +194,9 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 {css}</style>
 </head>
-<body class="backprop">
+"""
+
+_TEMPLATE = DOCUMENT_HEAD + """<body class="backprop">
 <header>
 {controls}
 </header>

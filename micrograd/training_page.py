@@ -32,7 +32,14 @@ from micrograd._numbers import preview, short
 from micrograd.engine import Value
 from micrograd.nn import MLP, Module, Net221
 from micrograd.optim import SGD, Adam, AdamW
-from micrograd.page import STEPPER_CONTROLS, STEPPER_PANELS, asset, embed_json, record
+from micrograd.page import (
+    DOCUMENT_HEAD,
+    STEPPER_CONTROLS,
+    STEPPER_PANELS,
+    asset,
+    embed_json,
+    record,
+)
 from micrograd.record import Frame, Recording, Update, evenly
 from micrograd.train import TrainHistory
 from micrograd.walk import walk
@@ -762,16 +769,7 @@ def _list(xs: list[int], limit: int = 14) -> str:
     return ", ".join(map(str, xs[: limit - 4])) + ", …, " + ", ".join(map(str, xs[-3:]))
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-{css}</style>
-</head>
-<body class="training">
+_TEMPLATE = DOCUMENT_HEAD + """<body class="training">
 <header>
   <div class="controls" role="toolbar" aria-label="epochs">
     <button id="epoch-first" title="first epoch">|◀</button>
