@@ -498,15 +498,14 @@ class _Template:
     most CHUNK terms, added left to right (one chunk, ``single`` term, for most ops);
     ``call``: the derivative's call; ``locals``: per operand (kind, factor), kind "+" for
     a local grad of exactly 1.0 (the term is g), "-" for -1.0 (the term is -g), "*" for
-    factor·g; ``products``: whether any is "*". ``reads``: how often the forward and the
-    derivatives read each field; ``once``: the operands read once, by the forward only
-    (one may be written inline there); ``movable``: whether the node itself may be (it
-    cannot raise and its derivative does not read its value); ``fields``: the operand
-    fields of a single term, in order (for its size in pieces).
+    factor·g; ``products``: whether any is "*". ``once``: the operands read once, by the
+    forward only (one may be written inline there); ``movable``: whether the node itself
+    may be (it cannot raise and its derivative does not read its value); ``fields``: the
+    operand fields of a single term, in order (for its size in pieces).
     """
 
-    __slots__ = ("called", "pure", "single", "chunks", "fields", "call", "locals", "products",
-                 "reads", "uses_out", "once", "movable")
+    __slots__ = ("called", "single", "chunks", "fields", "call", "locals", "products", "once",
+                 "movable")
 
     def __init__(self, op: ops.Op, count: int, params: tuple[tuple[str, float], ...]) -> None:
         fixed = {k: _literal(v) for k, v in params}
@@ -516,7 +515,7 @@ class _Template:
             fill = _positional(op, count, fixed)
             terms = [fill(term) for term in code.terms(count)]
             texts = [fill(code.derivative_text(i, count)) for i in range(count)]
-            self.pure = not any("_forward(" in term for term in terms)
+            pure = not any("_forward(" in term for term in terms)  # cannot raise
             self.call = ""
         else:
             args = ", ".join(f"{{{i}}}" for i in range(count))
@@ -524,7 +523,7 @@ class _Template:
             terms = [f"{op.name}_forward({args}{keywords})"]
             self.call = f"{op.name}_derivative({args}, {{{count}}}{keywords})"
             texts = [f"{{{count + 1}}}[{i}]" for i in range(count)]
-            self.pure = False
+            pure = False
         self.single = len(terms) == 1
         self.chunks = [" + ".join(terms[start:start + CHUNK])
                        for start in range(0, len(terms), CHUNK)]
@@ -537,11 +536,9 @@ class _Template:
                             for field in _FIELD.findall(factor)}
         for field in derivative_reads:
             reads[field] += count + 2  # read by the backward pass: never written inline
-        self.reads = reads
-        self.uses_out = count in derivative_reads
         self.products = any(kind == "*" for kind, _ in self.locals)
         self.once = set() if self.called else {i for i, n in reads.items() if n == 1}
-        self.movable = self.pure and not self.uses_out
+        self.movable = pure and count not in derivative_reads  # (count: the value field)
 
     def size(self, node: Value, size: dict[Value, int]) -> int:
         """The pieces of node's single term: its text pieces and its operands' (size)."""
