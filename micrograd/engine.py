@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from itertools import chain
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from micrograd import ops
 from micrograd._numbers import as_float, check_operands, preview
@@ -215,17 +215,16 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     second's, the same in every run.
     """
     order: list[Value] = []
-    visited = {root}
-    stack = [(root, reversed(root.children))] if leaves or root.children else []
+    visited: set[Value] = set()
+    stack: list[Any] = [root]  # nodes to enter; None sits on a node whose children are done
     while stack:
-        node, children = stack[-1]
-        for child in children:  # the next child not yet visited, if any
-            if child not in visited and (leaves or child.children):
-                visited.add(child)
-                stack.append((child, reversed(child.children)))
-                break
-        else:  # all its children are done: the node follows them
-            stack.pop()
-            order.append(node)
+        node = stack.pop()
+        if node is None:  # every child of the node below is in order: the node follows them
+            order.append(stack.pop())
+        elif node not in visited and (leaves or node.children):
+            visited.add(node)
+            stack.append(node)
+            stack.append(None)
+            stack.extend(node.children)  # the last child is entered first
     order.reverse()
     return order
