@@ -224,6 +224,33 @@ def test_topological_order_lists_each_node_once_before_its_children() -> None:
     assert x not in topological_order(root, leaves=False)
 
 
+def recursive_order(root: Value, leaves: bool) -> list[Value]:
+    """The docstring's order, written recursively: enter the children last first, post-order
+    reversed."""
+    order: list[Value] = []
+    visited: set[Value] = set()
+
+    def enter(node: Value) -> None:
+        if node in visited or not (leaves or node.children):
+            return
+        visited.add(node)
+        for child in reversed(node.children):
+            enter(child)
+        order.append(node)
+
+    enter(root)
+    return order[::-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(graph_recipes(), st.booleans())
+def test_topological_order_is_the_recursive_depth_first_order(recipe: Recipe,
+                                                              leaves: bool) -> None:
+    nodes = build(recipe, recipe[0])
+    for root in nodes:  # every node as a root: leaves, shared nodes, x * x
+        assert topological_order(root, leaves) == recursive_order(root, leaves)
+
+
 # ---- memory ------------------------------------------------------------------------
 
 
