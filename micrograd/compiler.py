@@ -72,7 +72,7 @@ __all__ = ["CODE", "Code", "CompiledGraph", "RegistryChanged", "compile"]
 #: lines much faster, and in far less memory, than one of 100,000 lines; each part is
 #: compiled on its own and its text kept compressed. Each part loads the leaves it reads
 #: more than once and stores their grads, so fewer, longer parts have fewer such lines.
-PART_LINES = 20_000
+PART_LINES = 40_000
 
 #: A part with more unlabelled nodes than this names them by registers r0, r1, …, each
 #: reused once its value is dead, and writes an unlabelled node read once, whose value the
