@@ -183,11 +183,13 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
         op = ops.get(op)
     if op.operands is not None and len(operands) != len(op.operands):  # (None: any number)
         raise TypeError(f"{op.name}: takes {op.arity} operand(s), got {len(operands)}")
-    for key in params:
-        if key not in op.params:
-            raise TypeError(f"{op.name}: no param {preview(key)}; its params: {list(op.params)}")
-        params[key] = as_float(params[key], f"{op.name} param {key!r}")
-    fixed = ops.Params({**op.params, **params}) if params else op.params  # defaults filled in
+    fixed = op.params  # the op's params: its defaults, and any given here
+    if params:
+        for key in params:
+            if key not in op.params:
+                raise TypeError(f"{op.name}: no param {preview(key)}; its params: {[*op.params]}")
+            params[key] = as_float(params[key], f"{op.name} param {key!r}")
+        fixed = ops.Params({**op.params, **params})
     children: list[Value] = []  # the operands as nodes: a number becomes a constant leaf
     xs: list[float] = []  # their data
     for x in operands:
@@ -200,10 +202,10 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
         if type(x) is not float:  # a .data set by hand: is it a number in the float range?
             check_operands(op.name, xs)
             break
-    out = op.forward(*xs, **fixed)
+    out = op.forward(*xs, **fixed) if fixed else op.forward(*xs)  # (** copies a Params)
     node = Value(out)
     node.op, node.params, node.children = op.name, fixed, tuple(children)
-    node.local_grads = op.derivative(*xs, out, **fixed)
+    node.local_grads = op.derivative(*xs, out, **fixed) if fixed else op.derivative(*xs, out)
     return node
 
 

@@ -55,6 +55,14 @@ def imports(module: str) -> set[str]:
     return found
 
 
+def test_the_engine_is_one_screen_of_teaching_code() -> None:
+    """engine.py: at most 150 code lines, one node constructor (apply), no folds or caches."""
+    assert code_lines(PACKAGE / "engine.py") <= 150
+    source = (PACKAGE / "engine.py").read_text(encoding="utf-8")
+    assert "__new__" not in source and "cache" not in source  # nodes are made by Value() only
+    assert imports("engine") == {"micrograd.ops", "micrograd._numbers"}
+
+
 def test_optim_holds_the_optimisers_only() -> None:
     assert code_lines(PACKAGE / "optim.py") <= 200
     assert imports("optim") <= {"micrograd.engine", "micrograd._numbers"}
