@@ -218,10 +218,10 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """
     order: list[Value] = []
     visited: set[Value] = set()
-    stack: list[Any] = [root]  # nodes to enter; None sits on a node whose children are done
+    stack: list[Any] = [root]  # nodes to enter, and a None above each node entered
     while stack:
         node = stack.pop()
-        if node is None:  # every child of the node below is in order: the node follows them
+        if node is None:  # the children above it are done: the node below follows them
             order.append(stack.pop())
         elif node not in visited and (leaves or node.children):
             visited.add(node)
