@@ -202,7 +202,7 @@ def apply(op: str | ops.Op, *operands: Operand, **params: float) -> Value:
         if type(x) is not float:  # a .data set by hand: is it a number in the float range?
             check_operands(op.name, xs)
             break
-    out = op.forward(*xs, **fixed) if fixed else op.forward(*xs)  # (** copies a Params)
+    out = op.forward(*xs, **fixed) if fixed else op.forward(*xs)  # (** costs, even empty)
     node = Value(out)
     node.op, node.params, node.children = op.name, fixed, tuple(children)
     node.local_grads = op.derivative(*xs, out, **fixed) if fixed else op.derivative(*xs, out)

@@ -76,7 +76,7 @@ class Op:
 
 
 class Params(dict[str, float]):
-    """An op's fixed params, read-only: a dict, so that ``f(**params)`` takes dict's fast path."""
+    """An op's fixed params, read-only: a dict, so ``f(**params)`` costs what a dict's does."""
 
     __slots__ = ()
 
