@@ -173,11 +173,12 @@ def main_job(args: argparse.Namespace) -> int:
     print("\npredictions:", *(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {net(x1, x2).data:.4f}  "
           f"{'right' if ok else 'WRONG'}" for ((x1, x2), y), ok in zip(xor, right)), sep="\n")
     (x1, x2), y = xor[2]
-    print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, "
-          "with its gradients:")
+    loss = _one_sample(net, x1, x2, y)
+    print(f"{sum(right)}/4 right\n\nthe sample x = ({x1:g}, {x2:g}), y = {y:g}: "
+          f"E = {loss.data:.4g}, with its gradients:",
+          *(f"  ∂E/∂{name:<3} = {p.grad:+.4g}" for name, p in net.named_parameters()), sep="\n")
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
-    loss = _one_sample(net, x1, x2, y)
     for file in (file for file in files if file != page):
         render(loss, file, show_local_grads=True, parameters=net.parameters())
         print(f"graph written to {file}")

@@ -47,6 +47,13 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     predictions = re.findall(r"y = ([01])  ŷ = (-?[0-9.]+)", out)
     assert len(predictions) == 4
     assert all(abs(float(y_hat) - float(y)) < 0.1 for y, y_hat in predictions)
+    # "with its gradients:" is followed by them: ∂E/∂p of each of the nine, then the files
+    said = out.split("with its gradients:\n", 1)[1].splitlines()
+    grads = [re.fullmatch(rf"  ∂E/∂{name} *= ([-+][0-9.e+-]+)", line)
+             for name, line in zip(Net221.NAMES, said)]
+    assert all(grads), said[:10]
+    assert all(abs(float(g[1])) < 1e-3 for g in grads if g)  # trained: the gradient is small
+    assert said[9].startswith("graph written to ")
     svg = ET.parse(tmp_path / "net221.svg").getroot()
     text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     for name in ("w11", "w12", "b1", "w1", "w2", "a1", "z1", "ŷ", "E"):
