@@ -5,12 +5,13 @@ cell's width (``Value._repr_mimebundle_`` calls ``mimebundle`` here). A graph of
 ``INLINE_NODES`` nodes, too many to read at a cell's width, shows a one-line summary instead,
 and so does any graph when Graphviz's ``dot`` program is missing. ``show(root)`` shows the
 backprop page of root, and ``show("run.html")`` any page already written (the page of
-``train(..., page="run.html")``, or of ``render(root, "x.html")``), in an inline frame.
+``train(..., page="run.html")``, or of ``render(root, "x.html")``), in an inline frame as
+wide as the cell.
 """
 
 from __future__ import annotations
 
-import html
+import base64
 import os
 import tempfile
 from pathlib import Path
@@ -55,13 +56,18 @@ def mimebundle(root: Value) -> dict[str, str]:
 
 
 class InlinePage:
-    """A page as a notebook output: its HTML in an inline frame (``_repr_html_``)."""
+    """A page as a notebook output: its HTML in an inline frame (``_repr_html_``).
+
+    The frame's document is a data: URL, not a srcdoc: a srcdoc frame resolves the page's
+    ``#step=N`` links against the notebook's own address and would load the notebook in it.
+    """
 
     def __init__(self, page_html: str, height: int = PAGE_HEIGHT) -> None:
         self.html, self.height = page_html, height
 
     def _repr_html_(self) -> str:
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+        data = base64.b64encode(self.html.encode("utf-8")).decode("ascii")
+        return (f'<iframe src="data:text/html;charset=utf-8;base64,{data}" '
                 f'style="width:100%;height:{self.height}px;border:1px solid #ddd"></iframe>')
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ models, micrograd 0.1.0's initial weights, and microgpt's training loop.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -477,7 +478,10 @@ def test_show_puts_a_page_in_an_inline_frame(dot: str, tmp_path: Path) -> None:
 
     e = (Value(2.0, "a") * Value(-3.0, "b")).tanh()
     inline = show(e)._repr_html_()
-    assert inline.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and "width:100%" in inline
+    start = '<iframe src="data:text/html;charset=utf-8;base64,'
+    assert inline.startswith(start) and "width:100%" in inline
+    page = base64.b64decode(inline[len(start):inline.index('"', len(start))]).decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page == show(e).html
     path = render(e, tmp_path / "e.html")
     assert show(path)._repr_html_() == inline  # the same page as render writes
     assert 'height:500px' in show(str(path), height=500)._repr_html_()
@@ -510,7 +514,28 @@ def test_in_a_notebook_values_and_pages_display_inline(tmp_path: Path) -> None:
     assert "max-width:100%" in shown[1]["image/svg+xml"]
     assert "text/plain" in shown[1] and "image/svg+xml" not in shown[2]
     assert "a graph of more than 200 nodes" in shown[2]["text/plain"]
-    assert shown[3]["text/html"].startswith("<iframe srcdoc=") and "backprop" in shown[3][
-        "text/html"]
-    assert shown[4]["text/html"].startswith("<iframe srcdoc=") and "training" in shown[4][
-        "text/html"]
+    for cell, body in ((3, "backprop"), (4, "training")):
+        frame = shown[cell]["text/html"]
+        assert frame.startswith('<iframe src="data:text/html;charset=utf-8;base64,')
+        assert f'<body class="{body}">' in base64.b64decode(frame.split(",")[1].split('"')[0]
+                                                             ).decode("utf-8")
+
+
+def test_the_inline_page_steps_inside_its_frame(browser: Any, dot: str, tmp_path: Path) -> None:
+    """Stepping writes #step=N into the frame's own address, never the notebook's."""
+    from micrograd.notebook import show
+
+    e = (Value(2.0, "a") * Value(-3.0, "b")).tanh()
+    cell = tmp_path / "cell.html"
+    cell.write_text(f"<p>a notebook cell</p>{show(e)._repr_html_()}", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    try:
+        page.goto(cell.as_uri())
+        frame = page.frames[1]
+        frame.locator("#next").click()
+        frame.locator("#next").click()
+        assert frame.locator("#counter").inner_text() == "step 2 / 2"
+        assert frame.evaluate("location.hash") == "#step=2"
+        assert frame.url.startswith("data:text/html") and len(page.frames) == 2
+    finally:
+        page.close()
