@@ -20,7 +20,8 @@ from conftest import require_dot
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
-GUIDES = ["ops", "training", "seeing-backprop", "compiled", "cli", "performance", "errata"]
+GUIDES = ["ops", "training", "seeing-backprop", "compiled", "cli", "performance", "errata",
+          "from-karpathy"]
 README_LIMIT = 15_000  # bytes: the README says what it is, how to start, and where to read on
 
 FENCED = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
