@@ -438,7 +438,8 @@ class MLP(Module):
         out: list[Value] = [x if isinstance(x, Value) else Value(x, f"x{i}")
                             for i, x in enumerate(xs, 1)]
         for layer in self.layers:
-            out = [neuron(*out) for neuron in layer.neurons]  # (a list: even of one neuron)
+            y = layer(*out)
+            out = [y] if isinstance(y, Value) else y  # (a one-neuron layer gives its Value)
         return out[0] if self._single else out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
