@@ -84,8 +84,9 @@ def _rng(seed: Seed, default: int, init: str = "scaled") -> random.Random | Modu
 
 
 def _inputs(model: Module, xs: tuple[Any, ...], nin: int) -> tuple[Any, ...]:
-    """The call's nin inputs, given as model(x1, …, xn) or as one list, model([x1, …, xn])."""
-    if len(xs) == 1 and isinstance(xs[0], (list, tuple)):
+    """The call's nin inputs, given as model(x1, …, xn) or as one list, model([x1, …, xn])
+    (or any one iterable of them but a string: a tuple, a NumPy row)."""
+    if len(xs) == 1 and isinstance(xs[0], Iterable) and not isinstance(xs[0], (Value, str)):
         xs = tuple(xs[0])
     if len(xs) != nin:
         names = ", ".join(f"x{i}" for i in range(1, nin + 1)) if nin <= 3 else f"x1, …, x{nin}"

@@ -152,6 +152,25 @@ def test_models_take_one_list_as_well_as_the_inputs() -> None:
     assert [v.data for v in layer([0.5, -1.0])] == [v.data for v in layer(0.5, -1.0)]
     one = Neuron(1, "tanh", seed=0)
     assert one([2.0]).data == one(2.0).data == math.tanh(one.w[0].data * 2.0)
+    np = require_module("numpy")
+    assert model(np.array([1.5, 2.0])).data == model(1.5, 2.0).data  # a NumPy row, as X[i]
+    with pytest.raises(TypeError, match="takes 2 inputs, got 1"):
+        model("ab")  # a string is one input, not two
+
+
+class Doubled(Layer):
+    """A user's layer with its own __call__: an MLP holding it calls it."""
+
+    def __call__(self, *xs: Any) -> Any:
+        out = super().__call__(*xs)
+        return [v * 2 for v in out] if isinstance(out, list) else out * 2
+
+
+def test_an_mlp_calls_its_layers() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    plain = model(1.0, 2.0).data
+    model.layers[1].__class__ = Doubled  # its one neuron's Value, doubled
+    assert model(1.0, 2.0).data == 2 * plain
 
 
 def test_a_wrong_number_of_inputs_says_how_to_call() -> None:
