@@ -79,8 +79,8 @@ class Value:
         for node in topological_order(self):
             node.grad = 0.0
 
-    # ---- karpathy's names, for code written for micrograd, its lecture or microgpt ----------
-    # A thin bridge (docs/from-karpathy.md): each forwards to the attribute or loop above.
+    # ---- karpathy's names (micrograd, its lecture, microgpt), and Jupyter's display ----------
+    # A thin bridge (docs/from-karpathy.md): each forwards to an attribute above or chain_rule.
 
     _prev = _children = property(lambda self: self.children, doc="micrograd's, microgpt's children")
     _local_grads = property(lambda self: self.local_grads, doc="microgpt's local_grads")
