@@ -30,6 +30,8 @@ __all__ = ["Value", "apply", "chain_rule", "topological_order"]
 
 Operand: TypeAlias = "Value | int | float"
 NO_PARAMS: Mapping[str, float] = ops.Params()  # a leaf's params, and a plain op's
+#: What Jupyter shows of a node: micrograd.notebook, which draws (above the engine), sets it.
+NOTEBOOK_VIEW: Callable[[Value], dict[str, str]] | None = None
 
 
 class Value:
@@ -91,10 +93,8 @@ class Value:
         chain_rule((self,))
 
     def _repr_mimebundle_(self, **options: Any) -> dict[str, str]:
-        """Jupyter's view of a node: its graph, drawn by micrograd.notebook (imported on use)."""
-        from micrograd.notebook import mimebundle  # drawing sits above the engine
-
-        return mimebundle(self)
+        """Jupyter's view of a node: NOTEBOOK_VIEW's drawing of its graph, else its repr."""
+        return NOTEBOOK_VIEW(self) if NOTEBOOK_VIEW else {"text/plain": repr(self)}
 
     # ---- the ops: each names its registry entry ---------------------------------
 

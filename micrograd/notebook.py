@@ -1,7 +1,9 @@
 """Jupyter: a Value shows its graph inline, and the pages show inline in an output cell.
 
 A cell that ends in a ``Value`` displays ``draw_dot(value)`` as SVG, scaled down to the
-cell's width (``Value._repr_mimebundle_`` calls ``mimebundle`` here). A graph of more than
+cell's width: ``Value._repr_mimebundle_`` calls ``mimebundle`` here, which this module puts
+in ``engine.NOTEBOOK_VIEW`` when it is imported (the package imports it; drawing sits above the
+engine, so the engine imports nothing of it). A graph of more than
 ``INLINE_NODES`` nodes, too many to read at a cell's width, shows a one-line summary instead,
 and so does any graph when Graphviz's ``dot`` program is missing. ``show(root)`` shows the
 backprop page of root, and ``show("run.html")`` any page already written (the page of
@@ -16,6 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from micrograd import engine
 from micrograd._numbers import preview
 from micrograd.engine import Value
 
@@ -53,6 +56,9 @@ def mimebundle(root: Value) -> dict[str, str]:
     start = svg.index("<svg") + len("<svg")  # scaled to the cell's width, its shape kept
     svg = svg[:start] + ' style="max-width:100%;height:auto"' + svg[start:]
     return {"image/svg+xml": svg, "text/plain": text}
+
+
+engine.NOTEBOOK_VIEW = mimebundle  # a Value in a notebook cell shows its drawing
 
 
 class InlinePage:

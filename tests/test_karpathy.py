@@ -450,6 +450,15 @@ def test_a_value_displays_its_graph_as_svg_no_wider_than_the_cell(dot: str) -> N
     assert ">a<" in svg and ">b<" in svg and ">*<" in svg
 
 
+def test_the_engine_shows_what_the_notebook_module_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    from micrograd import engine, notebook
+
+    assert engine.NOTEBOOK_VIEW is notebook.mimebundle  # set when the package is imported
+    monkeypatch.setattr(engine, "NOTEBOOK_VIEW", None)  # the engine alone: its repr
+    c = Value(2.0) * 3.0
+    assert c._repr_mimebundle_() == {"text/plain": repr(c)}
+
+
 def test_a_graph_too_large_to_read_displays_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     from micrograd import notebook
 
