@@ -233,6 +233,8 @@ def test_init_karpathy_draws_micrograd_010s_weights_from_the_global_random() -> 
     assert MLP(2, [3, 1]).state_dict() == MLP(2, [3, 1]).state_dict()  # the default: no global
     with pytest.raises(ValueError, match="init must be one of scaled, karpathy"):
         MLP(2, [3, 1], init="he")
+    with pytest.raises(TypeError, match=r"an int, a random\.Random, the random module or None"):
+        MLP(2, [3, 1], seed=math)  # type: ignore[arg-type]  (a module, but not random)
 
 
 DEMO_LOSSES = [0.8958441028683222, 1.7235905336972022, 0.7429006313851131]  # demo.ipynb prints
