@@ -537,3 +537,55 @@ def test_check_names_unknown_nodes_and_non_numbers_before_any_work():
         check(loss, [("w11", 0.1)])
     with pytest.raises(TypeError, match="root must be a Value"):
         check(1.0, {})
+
+
+# ---- linear in the edges: work counted as the calls the interpreter makes -----------------
+
+
+def _calls(run: Callable[[], object]) -> int:
+    """How many Python and C function calls run() makes (sys.setprofile's call events)."""
+    import sys
+
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def _wide(kind: str, n: int) -> Value:
+    """An n-operand sum, or an n-input neuron (2n + 1 operands), times 2, after backward()."""
+    xs = [Value(0.001 * i, f"a{i}") for i in range(n)]
+    node = Value.sum(xs) if kind == "sum" else Value.linear(
+        [Value(0.5, f"w{i}") for i in range(n)], xs, Value(0.1, "b"))
+    root = node * 2.0
+    root.backward()
+    return root
+
+
+def _record(root: Value) -> object:
+    from micrograd.page import record
+
+    return record(root)
+
+
+def _check(root: Value) -> object:
+    n = sum(1 for node in walk(root).order if node.label.startswith("a"))
+    return check(root, {f"a{i}": 2.0 for i in range(0, n, 7)})
+
+
+@pytest.mark.parametrize("kind", ["sum", "linear"])
+@pytest.mark.parametrize("run", [lambda r: list(backward_steps(r)), _record, _check],
+                         ids=["backward_steps", "record", "check"])
+def test_steps_record_and_check_are_linear_in_a_nodes_operands(kind, run) -> None:
+    roots = [_wide(kind, n) for n in (200, 400)]
+    small, large = (_calls(lambda r=r: run(r)) for r in roots)
+    assert large <= 2.3 * small, (small, large)  # quadratic work would be about 4x
