@@ -128,8 +128,9 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _print_parameters(title: str, net: Net221) -> None:
-    print(title, *(f"  {name:<3} = {p.data:+.4f}" for name, p in net.named_parameters()), sep="\n")
+def _print_parameters(title: str, net: Net221, grads: bool = False) -> None:
+    print(title, *(f"  ∂E/∂{name:<3} = {p.grad:+.4g}" if grads else f"  {name:<3} = {p.data:+.4f}"
+                   for name, p in net.named_parameters()), sep="\n")
 
 
 def _shown(count: int, lines: int, phase: int = 0) -> list[int]:
@@ -172,11 +173,9 @@ def main_job(args: argparse.Namespace) -> int:
     right = correct(net, xor) or []  # targets 0/1: a class each
     print("\npredictions:", *(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {net(x1, x2).data:.4f}  "
           f"{'right' if ok else 'WRONG'}" for ((x1, x2), y), ok in zip(xor, right)), sep="\n")
-    (x1, x2), y = xor[2]
-    loss = _one_sample(net, x1, x2, y)
-    print(f"{sum(right)}/4 right\n\nthe sample x = ({x1:g}, {x2:g}), y = {y:g}: "
-          f"E = {loss.data:.4g}, with its gradients:",
-          *(f"  ∂E/∂{name:<3} = {p.grad:+.4g}" for name, p in net.named_parameters()), sep="\n")
+    loss = _one_sample(net, x1 := xor[2][0][0], x2 := xor[2][0][1], y := xor[2][1])
+    _print_parameters(f"{sum(right)}/4 right\n\nthe sample x = ({x1:g}, {x2:g}), y = {y:g}: "
+                      f"E = {loss.data:.4g}, with its gradients:", net, grads=True)
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
     for file in (file for file in files if file != page):
