@@ -521,8 +521,8 @@ def _compile(root: Value, first: Sequence[Value] = (),
     forward_order = [_evaluation_order(nodes, walked) for nodes in members]
 
     leaves = list(dict.fromkeys([*first, *(child for nodes in forward_order for node in nodes
-                                           for child in node.children if not child.op)]))
-    leaves = leaves or [root]  # (the root is a leaf)
+                                           for child in node.children if not child.op),
+                                 *(() if backward else (root,))]))  # (a root that is a leaf)
     slot = {leaf: i for i, leaf in enumerate(leaves)}
     needs = None if wanted is None else _needing_grads(reversed(backward), wanted)
     wide = _wide(backward, slot)
@@ -554,7 +554,7 @@ def _compile(root: Value, first: Sequence[Value] = (),
                               edges, parent, template, unlabelled, wide, needs)
             text = generator.text()
         else:  # the root is a leaf: backward() adds 1 to its grad
-            text = "def part0(D, G):\n    yield\n    G[0] += 1.0\n"
+            text = f"def part0(D, G):\n    yield\n    G[{slot[root]}] += 1.0\n"
         if i == 0:
             text = _header(root, names, len(backward), len(leaves), count) + text
         filename = f"micrograd-compiled-{number}-part{i}.py"

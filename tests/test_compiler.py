@@ -1170,6 +1170,16 @@ def test_trainer_values_are_current_after_sync_and_not_before() -> None:
     assert "G[0] = _first" not in step.source  # (a narrow graph keeps its per-term code)
 
 
+def test_a_trainer_step_whose_loss_is_a_parameter_or_reads_none() -> None:
+    """The loss a leaf: its grad is 1 (the second parameter here, not the first slot)."""
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    trainer = compiler.Trainer(micrograd.SGD([a, b], lr=0.5))
+    assert trainer.compile(b)() == 2.0
+    assert trainer.compile(Value(3.0) * 2.0)() == 6.0  # no parameter in the graph
+    trainer.sync()
+    assert (a.data, a.grad, b.data, b.grad) == (1.0, 0.0, 1.5, 0.0)  # b took 2.0 - 0.5·1
+
+
 def test_a_trainer_refuses_what_it_cannot_replay() -> None:
     w = Value(1.0, "w")
 
