@@ -34,6 +34,7 @@ from micrograd.nn import MLP, Module, Net221
 from micrograd.optim import SGD, Adam, AdamW
 from micrograd.page import (
     DOCUMENT_HEAD,
+    KEYS,
     STEPPER_CONTROLS,
     STEPPER_PANELS,
     asset,
@@ -438,10 +439,10 @@ def loss_svg(losses: list[float], width: int = 360, height: int = 160) -> tuple[
            f'<path class="curve" d="{path}"/>'
            f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{short(high)}</text>'
            f'<text x="{left - 4}" y="{bottom}" text-anchor="end">{short(low)}</text>'
-           f'<text x="{left}" y="{height - 10}">epoch 0</text>'
-           f'<text x="{right}" y="{height - 10}" text-anchor="end">{n - 1}</text>'
+           f'<text x="{left}" y="{height - 10}">epoch 1</text>'
+           f'<text x="{right}" y="{height - 10}" text-anchor="end">{n}</text>'
            f'<text x="{(left + right) / 2}" y="{height - 10}" text-anchor="middle">'
-           f'mean loss per epoch{" (log scale)" if log else ""}</text>'
+           f'mean loss{" (log scale)" if log else ""}</text>'
            f'<line id="cursor" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>'
            f'<circle id="cursor-dot" cx="{left}" cy="{bottom}" r="3.5"/></svg>')
     return svg, lambda e: f"{x_of(e):.1f},{y_of(losses[e]):.1f}"
@@ -541,6 +542,8 @@ def write_page(path: str | os.PathLike[str], history: TrainHistory, model: Modul
     title = f"training run · {type(model).__name__} · micrograd"
     page = _TEMPLATE.format(
         controls=STEPPER_CONTROLS, panels=STEPPER_PANELS, title=html.escape(title),
+        heading=html.escape(f"Watch {_model_text(model)} learn, epoch by epoch"),
+        lede=_LEDE, keys=html.escape(KEYS),
         css=asset("page.css") + asset("training_page.css"),
         loss=data.pop("loss_svg_markup"), heat=data.pop("heat_svg_markup"),
         net=data.pop("net_svg_markup"), data=embed_json(data),
@@ -592,6 +595,7 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     out_frames = []
     columns = table_columns(recording)
     widths = [max(len(c) for c in (columns[0], *recording.names)), *map(len, columns[1:])]
+    moved: dict[int, int] = {}  # per sample of the first graphs, how many grads are not 0
     for i, frame in enumerate(frames):
         for p, v in zip(params, frame.start):
             p.data = v
@@ -624,6 +628,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
                 detail["graph"], detail["drawing"] = _graph(
                     model, params, samples[s], loss, before, drawings, explained,
                     update.grads if (update is not None and recording.per_sample) else None)
+                if i == graph_frames[0]:
+                    moved[s] = sum(h[-1][1] != "0" for h in detail["graph"]["grads"])
             if detail:
                 entry["details"][str(s)] = _pack_detail(packer, detail)
         out_frames.append(entry)
@@ -640,6 +646,11 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         "rule": update_rule(recording),
         "per_sample": recording.per_sample,
         "last_epoch": recording.epochs - 1,
+        # the page opens on the sample whose first graph has the most grads that are not 0
+        "open_sample": max(moved, key=lambda s: (moved[s], -s)) if moved else 0,
+        "kept": "" if len(frames) == recording.epochs else (
+            f"The page keeps {len(frames)} of the {recording.epochs} epochs, evenly spaced "
+            "(◀ ▶ move between them)."),
         "reason": str(history.reason),
         "frames": out_frames,
         "templates": packer.templates(),
@@ -732,13 +743,27 @@ def _slim(svg: str) -> str:
     return re.sub(r'points="(\S+)( [^"]*) \1"', r'points="\1\2"', svg)
 
 
+_LEDE = ("The run train() made, replayed. First press → (or ▶ of the backward pass): the "
+         "sample's graph runs backward() one node at a time; then move the epochs (↑ ↓) and "
+         "watch the loss, the plane and the weights change.")
+
+
+def _model_text(model: Module) -> str:
+    """ "MLP 2-8-8-1 (relu)": the model's kind, sizes and activation, for the heading."""
+    if isinstance(model, Net221):
+        return f"the notes' 2-2-1 network ({model.activation})"
+    if isinstance(model, MLP):
+        return f"MLP {'-'.join(map(str, [model.nin, *model.nouts]))} ({model.activation})"
+    return type(model).__name__
+
+
 def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[int],
                graph_frames: list[int], graph_samples: list[int], n_samples: int,
                explained: bool) -> str:
     """What the page holds, in words: its epochs, samples, updates and graphs."""
-    epochs = [f.epoch for f in frames]
+    epochs = [f.epoch + 1 for f in frames]  # counted from 1, as train() prints them
     if len(epochs) == recording.epochs:
-        text = f"This page holds every epoch of the run (0 to {epochs[-1]})."
+        text = f"This page holds every epoch of the run (1 to {epochs[-1]})."
     else:
         text = (f"This page holds {len(epochs)} of the {recording.epochs} epochs, evenly "
                 f"spaced, the first and the last included: {_list(epochs)}.")
@@ -749,7 +774,7 @@ def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[in
 
     def when(chosen: list[int]) -> str:
         return "on every epoch it holds" if len(chosen) == len(frames) else (
-            f"on epochs {_list([frames[i].epoch for i in chosen])}")
+            f"on epochs {_list([frames[i].epoch + 1 for i in chosen])}")
 
     if recording.per_sample:
         text += f" Parameter updates: {which(recording.samples)}, {when(detail_frames)}."
@@ -771,18 +796,35 @@ def _list(xs: list[int], limit: int = 14) -> str:
 
 _TEMPLATE = DOCUMENT_HEAD + """<body class="training">
 <header>
+  <h1>{heading}</h1>
+  <p class="lede">{lede} {keys}</p>
   <div class="controls" role="toolbar" aria-label="epochs">
+    <span class="row-label">Epochs</span>
     <button id="epoch-first" title="first epoch">|◀</button>
-    <button id="epoch-prev" title="previous recorded epoch">◀</button>
+    <button id="epoch-prev" title="previous recorded epoch (↑)">◀</button>
     <button id="epoch-play" class="play" title="play the epochs">play</button>
-    <button id="epoch-next" title="next recorded epoch">▶</button>
+    <button id="epoch-next" title="next recorded epoch (↓)">▶</button>
     <button id="epoch-last" title="last epoch">▶|</button>
     <input id="epoch-scrub" type="range" min="0" max="0" value="0" aria-label="epoch">
-    <span id="epoch-counter">epoch 0</span>
+    <span id="epoch-counter">epoch 1</span>
     <label class="pick">sample <select id="sample" aria-label="sample"></select></label>
   </div>
   <div id="epoch-status"></div>
+  <div id="stepper-controls">
+{controls}
+  </div>
 </header>
+<div class="app">
+<section id="stepper-box">
+  <h2 id="graph-title">The sample's graph</h2>
+  <p id="no-graph" class="hint" hidden></p>
+  <div id="stepper">
+    <div id="graph"></div>
+  </div>
+</section>
+<div class="side">
+{panels}
+<div class="run">
 <section class="panels">
   <figure><figcaption>Loss</figcaption>{loss}</figure>
   <figure id="plane-box"><figcaption>The model's output over the input plane
@@ -793,23 +835,15 @@ _TEMPLATE = DOCUMENT_HEAD + """<body class="training">
     <pre id="net-info" class="hint">Hover an edge (a weight) or a neuron (its bias).</pre>
   </figure>
 </section>
-<section class="box" id="stepper-box">
-  <h2 id="graph-title">The sample's graph</h2>
-  <p id="no-graph" class="hint" hidden></p>
-  <div id="stepper">
-{controls}
-  <main>
-    <div id="graph"></div>
-{panels}
-  </main>
-  </div>
-</section>
 <section class="box" id="table-box">
   <h2 id="table-title">The update</h2>
   <p id="rule" class="hint"></p>
   <div class="scroll"><table id="params"><thead></thead><tbody></tbody></table></div>
 </section>
 <p id="held" class="hint"></p>
+</div>
+</div>
+</div>
 <script type="application/json" id="training-data">{data}</script>
 {drawings}
 <script>
