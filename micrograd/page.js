@@ -123,11 +123,12 @@ micrograd.stepper = function (svg, data, hooks) {
 
   // ---- the step's badges: a numbered disc on each edge, tied to its row beside the graph ----
 
-  let obstacles = null; // the drawing's nodes and texts, as boxes in graph0's units
+  let obstacles = null, shapes = 0; // the drawing's nodes and texts, as boxes in its units
   function drawingBoxes() {
     if (obstacles) return obstacles;
     obstacles = [];
     for (const g of [...records, ...opNodes]) if (g) obstacles.push(outline(g));
+    shapes = obstacles.length; // the nodes' boxes come first, then the texts
     for (const t of svg.querySelectorAll("g.edge text, g.graph > text")) obstacles.push(textBox(t));
     return obstacles;
   }
@@ -146,14 +147,20 @@ micrograd.stepper = function (svg, data, hooks) {
     b.x < a.x + a.width + margin && a.y < b.y + b.height + margin &&
     b.y < a.y + a.height + margin;
 
-  // Where an edge's badge goes: on the edge, walking from its child's end (where edges are
-  // spread out) towards the op, at the first spot on no node, edge label or earlier badge.
+  // Where an edge's badge goes: on the edge (or just beside it), walking from its child's end
+  // (where edges are spread out) towards the op, at the first spot on no node, edge label or
+  // earlier badge; failing that, the first on no node or badge.
   let tails = new Map(); // edge -> the spots along it (fixed geometry)
   function spots(edge) {
     if (!tails.has(edge)) {
       const path = edge.querySelector("path"), length = path.getTotalLength(), out = [];
-      for (let at = BADGE_R + 4; at <= length - BADGE_R - 8; at += 6) out.push(path.getPointAtLength(at));
-      if (!out.length) out.push(path.getPointAtLength(length / 2));
+      for (let at = BADGE_R + 2; at <= Math.max(BADGE_R + 2, length - BADGE_R - 6); at += 3) {
+        const p = path.getPointAtLength(at), q = path.getPointAtLength(Math.min(length, at + 1));
+        const d = Math.hypot(q.x - p.x, q.y - p.y) || 1, nx = (p.y - q.y) / d, ny = (q.x - p.x) / d;
+        for (const side of [0, 1.4, -1.4]) {
+          out.push({x: p.x + side * BADGE_R * nx, y: p.y + side * BADGE_R * ny});
+        }
+      }
       tails.set(edge, out);
     }
     return tails.get(edge);
@@ -162,8 +169,10 @@ micrograd.stepper = function (svg, data, hooks) {
   function badge(edge, n, taken) {
     const all = spots(edge), box = (p) => ({x: p.x - BADGE_R, y: p.y - BADGE_R,
       width: 2 * BADGE_R, height: 2 * BADGE_R});
-    const p = all.find((q) => ![...drawingBoxes(), ...taken].some((b) => overlaps(box(q), b, 1)))
-      || all[0];
+    const nodeBoxes = drawingBoxes().slice(0, shapes), free = (q, boxes) =>
+      !boxes.some((b) => overlaps(box(q), b, 1));
+    const p = all.find((q) => free(q, drawingBoxes()) && free(q, taken)) ||
+      all.find((q) => free(q, nodeBoxes) && free(q, taken)) || all[0];
     const g = tag(overlay, "g", "badge");
     g.setAttribute("transform", "translate(" + p.x + "," + p.y + ")");
     g.dataset.n = String(n);

@@ -231,6 +231,7 @@ def settled_hash(tab: Any, hash: str) -> None:
 
 
 def state(tab: Any) -> tuple[str, str, str]:
+    """The page's epoch (counted from 1, as train() prints them), sample and step."""
     return tuple(tab.get_attribute("body", f"data-{k}") for k in ("epoch", "sample", "step"))
 
 
@@ -249,14 +250,14 @@ def leaf_grads(tab: Any) -> dict[str, str]:
 
 
 def test_every_number_shown_is_the_hand_run(tab: Any, run: tuple[Any, Path], hand: Hand) -> None:
-    """At epochs 0, a middle one and end, for every sample: the table and the graph's data and
+    """At epochs 1, a middle one and end, for every sample: the table and the graph's data and
     grads (the graph of the nearest epoch holding one, its title says which)."""
     history, path = run
     epochs = [f.epoch for f in history.recording.frames]
     for epoch in (0, epochs[len(epochs) // 2], epochs[-1]):
         for s in range(4):
-            go(tab, path, f"#epoch={epoch}&sample={s}&step=end")
-            assert state(tab) == (str(epoch), str(s), "6")
+            go(tab, path, f"#epoch={epoch + 1}&sample={s}&step=end")
+            assert state(tab) == (str(epoch + 1), str(s), "6")
             before, grads, after = hand[epoch, s]
             rows = table(tab)
             assert [r[0] for r in rows] == list(Net221.NAMES)
@@ -266,7 +267,7 @@ def test_every_number_shown_is_the_hand_run(tab: Any, run: tuple[Any, Path], han
                 assert row[1:] == [short(b), short(g), rule, short(a)]
             shown = int(tab.get_attribute("body", "data-graph-epoch"))
             assert f"at epoch {shown}:" in tab.inner_text("#graph-title")
-            before, grads, _ = hand[shown, s]
+            before, grads, _ = hand[shown - 1, s]
             texts = {t[0]: t[1:] for t in tab.eval_on_selector_all(
                 "#graph g.node", "gs => gs.map(g => [...g.querySelectorAll('text')]"
                 ".map(t => t.textContent))") if len(t) == 3}
@@ -275,20 +276,33 @@ def test_every_number_shown_is_the_hand_run(tab: Any, run: tuple[Any, Path], han
 
 
 def test_deep_links_snap_and_follow_the_controls(tab: Any, run: tuple[Any, Path]) -> None:
+    """#epoch=E counts from 1 and snaps to the nearest recorded epoch (the earlier on a tie),
+    exactly for any size of E; end and huge numbers give the last; other text the default."""
     history, path = run
-    epochs = [f.epoch for f in history.recording.frames]
-    last = epochs[-1]
+    epochs = [f.epoch + 1 for f in history.recording.frames]  # as the page counts them
+    last, gap = epochs[-1], epochs[6] - epochs[5]
+    assert gap >= 4  # room for a number between two recorded epochs
     open_page(tab, path)
-    assert state(tab) == ("0", "0", "0")
+    opened = ("1", "3", "0")  # x = (1, 1): every grad moves (x = (0, 0) leaves w11 … at 0)
+    assert state(tab) == opened
+    huge = "9" * 30  # as a float it rounds: every epoch would look as near as the last
     for hash, expected in [("#epoch=end&sample=3&step=end", (str(last), "3", "6")),
                            (f"#epoch={epochs[5] + 1}&sample=1&step=2", (str(epochs[5]), "1", "2")),
+                           (f"#epoch={epochs[6] - 1}&sample=1&step=2", (str(epochs[6]), "1", "2")),
+                           (f"#epoch={last - 1}&sample=1&step=2", (str(last), "1", "2")),
+                           (f"#epoch={huge}&sample={huge}&step={huge}", (str(last), "3", "6")),
                            ("#epoch=99999&sample=9&step=99", (str(last), "3", "6")),
-                           ("#epoch=0&sample=0&step=0", ("0", "0", "0"))]:
+                           ("#epoch=0&sample=0&step=0", ("1", "0", "0")),
+                           ("#epoch=1&sample=0&step=0", ("1", "0", "0")),
+                           ("#epoch=-5&sample=x&step=1e9", opened),
+                           ("#epoch=12.5&sample=&step=%ZZ", opened),
+                           ("#epoch=Infinity&sample=NaN&step=-1", opened),
+                           ("#epoch=%EF%BC%92&sample=0x1&step=end", (*opened[:2], "6"))]:
         go(tab, path, hash)
         assert state(tab) == expected, hash
     open_page(tab, path, "#epoch=end&sample=2&step=1")  # a fresh load opens the state too
     assert state(tab) == (str(last), "2", "1")
-    go(tab, path, "#epoch=0&sample=0&step=0")
+    go(tab, path, "#epoch=1&sample=0&step=0")
     tab.click("#epoch-next")
     settled_hash(tab, f"#epoch={epochs[1]}&sample=0&step=0")
     tab.click("#next")
@@ -301,10 +315,10 @@ def test_deep_links_snap_and_follow_the_controls(tab: Any, run: tuple[Any, Path]
 
 def test_clicking_a_point_selects_its_sample(tab: Any, run: tuple[Any, Path]) -> None:
     _, path = run
-    go(tab, path, "#epoch=0&sample=0&step=0")
+    go(tab, path, "#epoch=1&sample=0&step=0")
     tab.click("#heat circle.point[data-sample='3']")
     assert state(tab)[1] == "3"
-    settled_hash(tab, "#epoch=0&sample=3&step=0")
+    settled_hash(tab, "#epoch=1&sample=3&step=0")
     tab.wait_for_function("document.getElementById('graph-title').textContent"
                           ".includes('x = (1, 1), y = 0')")
     assert tab.locator("#heat circle.point.selected").get_attribute("data-sample") == "3"
@@ -312,13 +326,13 @@ def test_clicking_a_point_selects_its_sample(tab: Any, run: tuple[Any, Path]) ->
 
 def test_play_moves_the_epochs_and_pauses(browser: Any, run: tuple[Any, Path]) -> None:
     history, path = run
-    epochs = [f.epoch for f in history.recording.frames]
+    epochs = [f.epoch + 1 for f in history.recording.frames]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         tab = context.new_page()
         _, errors = watch(tab)
         tab.clock.install()  # a clock of its own: this test's tab only
-        open_page(tab, path, "#epoch=0&sample=1&step=0")
+        open_page(tab, path, "#epoch=1&sample=1&step=0")
         tab.click("#epoch-play")
         assert tab.inner_text("#epoch-play") == "pause"
         tab.clock.run_for(1_000)
@@ -335,7 +349,7 @@ def test_play_moves_the_epochs_and_pauses(browser: Any, run: tuple[Any, Path]) -
 def test_hovering_a_weight_shows_its_update_with_numbers(tab: Any, run: tuple[Any, Path],
                                                          hand: Hand) -> None:
     _, path = run
-    go(tab, path, "#epoch=0&sample=2&step=0")
+    go(tab, path, "#epoch=1&sample=2&step=0")
     before, grads, after = hand[0, 2]
     # each weight has a wide invisible line over it: hovering near the edge is enough
     assert tab.locator("#net line.hit").count() == tab.locator("#net line.w").count() == 6
@@ -352,7 +366,7 @@ def test_hovering_a_weight_shows_its_update_with_numbers(tab: Any, run: tuple[An
 def test_the_plane_says_what_its_colours_and_points_mean(tab: Any, run: tuple[Any, Path]) -> None:
     """The colour bar's numbers, the range of ŷ at the epoch (Python's), the points' legend."""
     history, path = run
-    go(tab, path, "#epoch=0&sample=0&step=0")
+    go(tab, path, "#epoch=1&sample=0&step=0")
     bar = tab.eval_on_selector_all("#heat .bar text", "ts => ts.map(t => t.textContent)")
     assert bar == ["-1", "0", "0.5", "1", "2"]
     net = Net221("tanh")
@@ -380,7 +394,7 @@ def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
     history = train(net, samples, loss=cross_entropy, lr=0.01, epochs=4, tol=0.0,
                     optimizer="adam", page=path)
     open_page(tab, path, "#epoch=end&sample=5&step=end")
-    assert state(tab)[:2] == ("3", "5")
+    assert state(tab)[:2] == ("4", "5")
     head = tab.eval_on_selector_all("#params th", "ts => ts.map(t => t.textContent)")
     assert head[-2:] == ["m", "v"]
     update = history.recording.frames[-1].updates[5]
@@ -391,9 +405,9 @@ def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
     assert tab.locator("#net line.w").count() == 2 * 8 + 8 * 3
     assert "holds no backward pass of sample 5: pick one of samples 0." in tab.inner_text(
         "#no-graph")
-    go(tab, path, "#epoch=1&sample=0&step=end")
-    assert tab.get_attribute("body", "data-graph-epoch") == "0"
-    assert "no backward pass at epoch 1; epoch 0 is the nearest" in tab.inner_text("#graph-title")
+    go(tab, path, "#epoch=2&sample=0&step=end")
+    assert tab.get_attribute("body", "data-graph-epoch") == "1"
+    assert "no backward pass at epoch 2; epoch 1 is the nearest" in tab.inner_text("#graph-title")
     assert "leaves out explain()" in tab.inner_text("#held")
 
 
@@ -412,7 +426,7 @@ def test_a_long_table_keeps_its_columns_and_writes_the_rows_in_view_first(
     frames = history.recording.frames
     plain = next(i for i, f in enumerate(frames) if not f.updates)  # an epoch without updates
     assert plain > 0 and frames[plain - 1].updates and len(history.recording.names) == 371
-    open_page(tab, path, f"#epoch={frames[plain - 1].epoch}&sample=6&step=0")
+    open_page(tab, path, f"#epoch={frames[plain - 1].epoch + 1}&sample=6&step=0")
     head = tab.eval_on_selector_all("#params th", "ts => ts.map(t => t.textContent)")
     assert head == ["parameter", "before", "∂E/∂p", "update", "after", "m", "v"]
     update = next(u for u in frames[plain - 1].updates if u.sample == 6)
