@@ -154,9 +154,9 @@ def _plugged(node: Value, n: int, u: ChildUpdate) -> dict[str, str]:
 
 
 def asset(name: str) -> str:
-    """The text of a file shipped beside this module (the page's script and style)."""
+    """The text of a file shipped beside this module (a page's script, style or markup)."""
     text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
-    if "</" in text:  # it is inlined into a <script> / <style> element
+    if name.endswith((".js", ".css")) and "</" in text:  # inlined into <script> / <style>
         raise ValueError(f"page: {name} must not contain '</'")
     return text
 

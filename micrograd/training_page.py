@@ -238,7 +238,7 @@ def write_page(path: str | os.PathLike[str], history: TrainHistory, model: Modul
         for p, (d, g) in zip(params, saved):
             p.data, p.grad = d, g
     title = f"training run · {type(model).__name__} · micrograd"
-    page = _TEMPLATE.format(
+    page = (DOCUMENT_HEAD + asset("training_page.html")).format(
         controls=STEPPER_CONTROLS, panels=STEPPER_PANELS, title=html.escape(title),
         heading=html.escape(f"Watch {_model_text(model)} learn, epoch by epoch"),
         lede=_LEDE, keys=html.escape(KEYS),
@@ -464,64 +464,3 @@ def _list(xs: list[int], limit: int = 14) -> str:
     if len(xs) <= limit:
         return ", ".join(map(str, xs))
     return ", ".join(map(str, xs[: limit - 4])) + ", …, " + ", ".join(map(str, xs[-3:]))
-
-
-_TEMPLATE = DOCUMENT_HEAD + """<body class="training">
-<header>
-  <h1>{heading}</h1>
-  <p class="lede">{lede} {keys}</p>
-  <div class="controls" role="toolbar" aria-label="epochs">
-    <span class="row-label">Epochs</span>
-    <button id="epoch-first" title="first epoch">|◀</button>
-    <button id="epoch-prev" title="previous recorded epoch (↑)">◀</button>
-    <button id="epoch-play" class="play" title="play the epochs">play</button>
-    <button id="epoch-next" title="next recorded epoch (↓)">▶</button>
-    <button id="epoch-last" title="last epoch">▶|</button>
-    <input id="epoch-scrub" type="range" min="0" max="0" value="0" aria-label="epoch">
-    <span id="epoch-counter">epoch 1</span>
-    <label class="pick">sample <select id="sample" aria-label="sample"></select></label>
-  </div>
-  <div id="epoch-status"></div>
-  <div id="stepper-controls">
-{controls}
-  </div>
-</header>
-<div class="app">
-<section id="stepper-box">
-  <h2 id="graph-title">The sample's graph</h2>
-  <p id="no-graph" class="hint" hidden></p>
-  <div id="stepper">
-    <div id="graph"></div>
-  </div>
-</section>
-<div class="side">
-{panels}
-<div class="run">
-<section class="panels">
-  <figure><figcaption>Loss</figcaption>{loss}</figure>
-  <figure id="plane-box"><figcaption>The model's output over the input plane
-    <span class="hint">(click a point: its sample)</span></figcaption>{heat}
-    <p id="spread" class="hint"></p><p id="legend" class="hint"></p></figure>
-  <figure id="net-box"><figcaption>The network <span class="hint">(hover a weight or a
-    neuron; blue weights are positive, red negative, thicker is larger)</span></figcaption>{net}
-    <pre id="net-info" class="hint">Hover an edge (a weight) or a neuron (its bias).</pre>
-  </figure>
-</section>
-<section class="box" id="table-box">
-  <h2 id="table-title">The update</h2>
-  <p id="rule" class="hint"></p>
-  <div class="scroll"><table id="params"><thead></thead><tbody></tbody></table></div>
-</section>
-<p id="held" class="hint"></p>
-</div>
-</div>
-</div>
-<script type="application/json" id="training-data">{data}</script>
-{drawings}
-<script>
-{js}</script>
-<script>
-{tjs}</script>
-</body>
-</html>
-"""
