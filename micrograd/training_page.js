@@ -304,6 +304,7 @@
     }
     stepper.load(record, svg || undefined, step); // its data texts: this epoch's
     shown = key;
+    quizMoved(); // (the table was written before this graph was on the stepper)
     document.body.dataset.graphEpoch = String(g);
   }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_dot
+from conftest import ONE_SCREEN, require_dot
 
 from micrograd import MLP, Value
 from micrograd._numbers import short
@@ -479,6 +479,42 @@ def test_no_note_covers_anything_and_no_number_is_cut_at_any_step(
         assert layout["cut"] == [], (name, k)
         assert layout["smallest"] >= 12, (name, k, layout["smallest"])
         assert layout["inView"], (name, k)
+
+
+@pytest.mark.parametrize("quiz", [False, True], ids=["normal", "quiz"])
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)], ids=["1280", "1920"])
+def test_every_step_fits_one_screen(browser: Any, pages: dict[str, Path], size: tuple[int, int],
+                                    quiz: bool) -> None:
+    """Keys only, no scrolling: each step's node in view, its terms or its answer fields in the
+    window, ← ▶ reachable, no text under 12 px; the page says which keys do what."""
+    with watched_tab(browser, *size) as tab:
+        open_page(tab, pages["net221"], "#quiz" if quiz else "")
+        assert "→ ← step, space plays" in tab.inner_text("header")
+        screen = tab.evaluate(ONE_SCREEN, quiz)
+        assert (screen["steps"], screen["bad"]) == (6, [])
+
+
+def test_the_graph_zooms_pans_and_keeps_its_text_readable(tab: Any, pages: dict[str, Path]) -> None:
+    """+ and the wheel zoom in, − and 0 (fit) no further out than 12 px text; a drag pans."""
+    open_page(tab, pages["net221"])
+    size = "() => document.querySelector('#graph svg').getBoundingClientRect().width"
+    least = tab.evaluate(size)
+    tab.keyboard.press("-")  # already as small as 12 px text allows
+    assert tab.evaluate(size) == least and tab.is_disabled("#zoom-out")
+    tab.keyboard.press("+")
+    assert tab.evaluate(size) == pytest.approx(1.25 * least, abs=0.1)
+    box = tab.locator("#graph").bounding_box()
+    tab.mouse.move(box["x"] + 200, box["y"] + 200)
+    tab.mouse.wheel(0, -100)  # the wheel zooms in at the pointer
+    assert tab.evaluate(size) > 1.25 * least
+    left = tab.evaluate("document.getElementById('graph').scrollLeft")
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + 300, box["y"] + 200, steps=5)
+    tab.mouse.up()
+    assert tab.evaluate("document.getElementById('graph').scrollLeft") == pytest.approx(left - 100)
+    assert tab.get_attribute("body", "data-step") == "0"  # a drag is not a click on a node
+    tab.keyboard.press("0")
+    assert tab.evaluate(size) == pytest.approx(least, abs=0.1)
 
 
 # ---- check yourself: the quiz mode ---------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_dot
+from conftest import ONE_SCREEN, require_dot
 
 from micrograd import MLP, SGD, Adam, AdamW, Net221, data, train, training_page
 from micrograd._numbers import short
@@ -448,3 +448,75 @@ def test_a_long_table_keeps_its_columns_and_writes_the_rows_in_view_first(
     assert all(len(r) == 7 for r in rows)
     assert rows[-1][1:] == [short(start[-1]), "", "", short(end[-1]), "", ""]
     assert "at its start (before) and its end (after)" in tab.inner_text("#table-title")
+
+
+# ---- one screen per step -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlp_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLP(2, [8, 8, 1]) run's page: its widest steps pass a grad to 17 children."""
+    require_dot()
+    path = tmp_path_factory.mktemp("mlp") / "mlp.html"
+    train(MLP(2, [8, 8, 1], seed=0), data.moons(40, 0.1, 0, (0.0, 1.0)), lr=0.05, epochs=20,
+          progress=False, page=path)
+    return path
+
+
+@pytest.mark.parametrize("quiz", [False, True], ids=["normal", "quiz"])
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)], ids=["1280", "1920"])
+@pytest.mark.parametrize("which", ["main job", "mlp"])
+def test_every_backward_step_fits_one_screen(browser: Any, run: tuple[Any, Path],
+                                             mlp_page: Path, which: str, size: tuple[int, int],
+                                             quiz: bool) -> None:
+    """Each step, keys only, no scrolling: the node being processed in the graph's view, its
+    terms or its answer fields in the window, the step buttons reachable, no text under 12 px."""
+    path, steps = (run[1], 6) if which == "main job" else (mlp_page, 34)
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    try:
+        tab = context.new_page()
+        _, errors = watch(tab)
+        open_page(tab, path, "#quiz" if quiz else "")
+        assert tab.is_checked("#quiz") == quiz
+        screen = tab.evaluate(ONE_SCREEN, quiz)
+        assert (screen["steps"], screen["bad"]) == (steps, []), which
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_quiz_hides_what_it_asks_everywhere(tab: Any, run: tuple[Any, Path],
+                                                hand: Hand) -> None:
+    """In quiz mode a grad the sample's graph asks for shows nowhere (the table, the network's
+    hover, the graph, the panels) until its steps are answered; #quiz&step=N opens step N with
+    the steps before it open."""
+    _, path = run
+    before, grads, after = hand[0, 2]
+    secrets = [short(g) for g in grads if abs(g) > 1e-3] + [
+        short(a) for a, b in zip(after, before) if short(a) != short(b)]
+    open_page(tab, path, "#quiz&epoch=1&sample=2&step=0")
+    assert tab.is_checked("#quiz") and state(tab) == ("1", "2", "0")
+    rows = table(tab)
+    assert [r[2:] for r in rows] == [["?", "", ""]] * 9
+    tab.dispatch_event("#net line.hit[data-p='0']", "mouseover")
+    assert "∂E/∂w11 = ?" in tab.inner_text("#net-info")
+    shown = tab.inner_text("body")
+    assert not [t for t in secrets if t in shown]
+    for _ in range(6):  # answer each step by revealing it: its parameters' rows show
+        tab.keyboard.press("ArrowRight")
+        tab.click("#quiz-panel button:text('reveal')")
+    signed = [f"({short(g)})" if short(g).startswith("-") else short(g) for g in grads]
+    rows = table(tab)
+    assert [r[2] for r in rows] == [short(g) for g in grads]
+    assert [r[3] for r in rows] == [f"{n} ← {r[1]} − 0.1·{g} = {short(a)}"
+                                    for n, r, g, a in zip(Net221.NAMES, rows, signed, after)]
+    tab.dispatch_event("#net line.hit[data-p='0']", "mouseover")
+    assert f"∂E/∂w11 = {short(grads[0])}" in tab.inner_text("#net-info")
+    # step 3 of a fresh page: steps 1 and 2 (E, then ŷ into w1, w2, b) are behind, not asked
+    open_page(tab, path, "#quiz&epoch=1&sample=2&step=3")
+    assert tab.is_checked("#quiz") and state(tab) == ("1", "2", "3")
+    rows = {r[0]: r[2] for r in table(tab)}
+    assert [rows[n] for n in ("w1", "w2", "b")] == [short(grads[i]) for i in (6, 7, 8)]
+    assert {rows[n] for n in ("w11", "w12", "b1", "w21", "w22", "b2")} == {"?"}
+    tab.click("#quiz")  # quiz off: every number back
+    assert [r[2] for r in table(tab)] == [short(g) for g in grads]
