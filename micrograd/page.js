@@ -262,7 +262,7 @@ micrograd.stepper = function (svg, data, hooks) {
         const row = el(terms, "li", undefined, "term");
         tied(row, n);
         el(row, "span", String(n), "badge");
-        el(row, "span", nodes[u.child].name, "who");
+        el(row, "span", cut(nodes[u.child].name), "who");
         el(row, "span", u.before + " + " + u.local + "·" + paren(s.grad) + " = " + u.after,
           "sum"); // its grad before + the term = its grad after
         row.title = nodes[u.child].name + ".grad += " + u.edge;
@@ -420,6 +420,10 @@ micrograd.stepper = function (svg, data, hooks) {
 
   const quiz = {on: false, ask: "grad", done: new Map(), right: 0, wrong: 0, revealed: 0};
   const paren = (t) => (t.startsWith("-") ? "(" + t + ")" : t); // a number as a factor
+  function cut(name) { // a name for a row: at most 40 characters (the panels say it whole)
+    const chars = Array.from(name);
+    return chars.length > 40 ? chars.slice(0, 39).join("") + "…" : name;
+  }
 
   function numbers(u) { // a term's numbers, or null when one is not finite (not asked)
     const n = {local: Number(u.local), term: Number(u.term), grad: Number(u.after),
@@ -560,7 +564,7 @@ micrograd.stepper = function (svg, data, hooks) {
         "then press Check. Press → (or ▶) to start." : "Nothing to ask at this step.", "hint");
       return;
     }
-    const s = steps[k - 1], name = nodes[s.node].name, done = quiz.done.get(k);
+    const s = steps[k - 1], name = cut(nodes[s.node].name), done = quiz.done.get(k);
     const ask = done ? done.ask : quiz.ask;
     el(panel, "p", ask === "grad" ? "Each child's new grad: its grad before + ∂" + name +
       "/∂child · " + name + "'s grad (" + s.grad + ")." : "Each local derivative ∂" + name +
@@ -569,7 +573,7 @@ micrograd.stepper = function (svg, data, hooks) {
       const row = el(panel, "div", undefined, "quiz-row");
       tied(row, j + 1);
       el(row, "span", String(j + 1), "badge");
-      const c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
+      const c = cut(nodes[u.child].name), d = "∂" + name + "/∂" + c;
       const whole = ask === "grad" ? c + ".grad = " + u.before + " + " + d + "·" +
         paren(s.grad) + " =" : d + " =";
       const label = el(row, "label"); // one line a row: a long one says "…" (the hint says it)
