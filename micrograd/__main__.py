@@ -177,8 +177,8 @@ def main_job(args: argparse.Namespace) -> int:
           "the parameters before training (the random ones above), with its gradients there:")
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
-    start = Net221(activation="tanh", seed=args.seed)  # as net was made: its first parameters
-    loss = _one_sample(start, x1, x2, y)  # (after training every gradient is about 0)
+    # net as it was made, its first parameters (after training every gradient is about 0)
+    loss = _one_sample(start := Net221(activation="tanh", seed=args.seed), x1, x2, y)
     for file in (file for file in files if file != page):
         render(loss, file, show_local_grads=True, parameters=start.parameters())
         print(f"graph written to {file}")
