@@ -100,7 +100,8 @@
   // In quiz mode a parameter's grad, update and what follows show once the sample's graph
   // has had its steps into that parameter answered (page.js's stepper says which).
   const hidden = (i) => !!(stepper && shown && stepper.hides(names[i]));
-  let mask = "";
+  const hiding = () => names.map((_, i) => (hidden(i) ? "1" : "0")).join("");
+  let mask = ""; // hiding() as the table shows it: "1" for each parameter the quiz hides
 
   function fillRow(i) {
     if (filled[i] === tableKey) return;
@@ -164,7 +165,7 @@
       });
     }
     const e = numbered(frame), rows = detail && detail.rows;
-    mask = names.map((_, i) => (hidden(i) ? "1" : "0")).join("");
+    mask = hiding();
     tableKey = frame + ":" + sample + ":" + mask;
     fillInView();
     clearTimeout(fillTimer);
@@ -309,7 +310,7 @@
   }
 
   function quizMoved() { // a step shown or answered: the table and the hover follow the quiz
-    if (!shown || names.map((_, i) => (hidden(i) ? "1" : "0")).join("") === mask) return;
+    if (!shown || hiding() === mask) return;
     table();
     if (hovered) hover(hovered);
   }
@@ -337,7 +338,7 @@
     // (a detail with a graph holds its record: detail.graph)
     values = unpack(entry.values);
     $("epoch-scrub").value = String(frame);
-    $("epoch-counter").textContent = "epoch " + numbered(frame) + " of " + (T.last_epoch + 1);
+    $("epoch-counter").textContent = "epoch " + numbered(frame) + " of " + T.epochs;
     $("epoch-first").disabled = $("epoch-prev").disabled = frame === 0;
     $("epoch-next").disabled = $("epoch-last").disabled = frame === lastFrame;
     $("sample").value = String(sample);

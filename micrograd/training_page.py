@@ -343,7 +343,7 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         "widths": widths,  # each column's widest text, in characters: the table's fixed layout
         "rule": update_rule(recording),
         "per_sample": recording.per_sample,
-        "last_epoch": recording.epochs - 1,
+        "epochs": recording.epochs,
         # the page opens on the sample whose first graph has the most grads that are not 0
         "open_sample": max(moved, key=lambda s: (moved[s], -s)) if moved else 0,
         "kept": "" if len(frames) == recording.epochs else (

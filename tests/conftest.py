@@ -86,7 +86,7 @@ def browser() -> Iterator[Any]:
 # reachable (covered or off screen), the window scrolled, or any visible text under 12 px (an
 # SVG text's size times its scale on screen). Returns {steps, bad: [[k, [what]], ...]}.
 ONE_SCREEN = """async (quiz) => {
-  const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const frame = () => new Promise((r) => requestAnimationFrame(r)); // (the view follows in it)
   const W = innerWidth, H = innerHeight, screen = [0, 0, W, H];
   const box = (e) => {
     const r = e.getBoundingClientRect();
@@ -111,13 +111,21 @@ ONE_SCREEN = """async (quiz) => {
     return inside(b, screen) && (t === e || e.contains(t)); };
   function smallest() {
     let least = Infinity, what = "";
+    const graph = document.querySelector("#graph svg"); // one scale for all of its texts:
+    const m = graph.querySelector("g.graph").getScreenCTM(), scale = Math.hypot(m.a, m.b);
+    for (const t of graph.querySelectorAll("text")) { // every one, in view or not
+      const px = parseFloat(t.getAttribute("font-size") || getComputedStyle(t).fontSize) * scale;
+      if (px < least && t.textContent.trim()) { least = px; what = t.textContent.slice(0, 40); }
+    }
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let t = walker.nextNode(); t; t = walker.nextNode()) {
       const e = t.parentElement;
-      if (!t.textContent.trim()) continue;
+      if (!t.textContent.trim() || graph.contains(e)) continue;
       if (e.closest("script, style, template, title, option, [hidden]")) continue;
-      const r = e.getBoundingClientRect(), c = clipped(e);
-      if (!r.width || !r.height || getComputedStyle(e).visibility === "hidden") continue;
+      const r = e.getBoundingClientRect();
+      if (!r.width || !r.height || r.bottom < 0 || r.right < 0 || r.top > H || r.left > W) continue;
+      if (getComputedStyle(e).visibility === "hidden") continue;
+      const c = clipped(e);
       if (c[2] <= Math.max(0, c[0]) || c[3] <= Math.max(0, c[1])) continue; // scrolled away
       if (c[0] >= W || c[1] >= H) continue;
       let px = parseFloat(getComputedStyle(e).fontSize);

@@ -481,8 +481,9 @@ def test_no_note_covers_anything_and_no_number_is_cut_at_any_step(
         assert layout["inView"], (name, k)
 
 
-@pytest.mark.parametrize("quiz", [False, True], ids=["normal", "quiz"])
-@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)], ids=["1280", "1920"])
+@pytest.mark.parametrize(("size", "quiz"), [((1280, 800), False), ((1280, 800), True),
+                                           ((1920, 1080), True)], ids=["1280", "1280-quiz",
+                                                                       "1920-quiz"])
 def test_every_step_fits_one_screen(browser: Any, pages: dict[str, Path], size: tuple[int, int],
                                     quiz: bool) -> None:
     """Keys only, no scrolling: each step's node in view, its terms or its answer fields in the

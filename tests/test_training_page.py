@@ -458,7 +458,7 @@ def mlp_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An MLP(2, [8, 8, 1]) run's page: its widest steps pass a grad to 17 children."""
     require_dot()
     path = tmp_path_factory.mktemp("mlp") / "mlp.html"
-    train(MLP(2, [8, 8, 1], seed=0), data.moons(40, 0.1, 0, (0.0, 1.0)), lr=0.05, epochs=20,
+    train(MLP(2, [8, 8, 1], seed=0), data.moons(8, 0.1, 0, (0.0, 1.0)), lr=0.05, epochs=3,
           progress=False, page=path)
     return path
 
