@@ -177,7 +177,7 @@ def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 210) -
     g = plane.grid
     cell = size / g
     x0, x1, y0, y1 = plane.box
-    parts = [f'<svg id="heat" viewBox="-44 -4 {size + 48} {size + 62}" width="{size + 48}" '
+    parts = [f'<svg id="heat" viewBox="-54 -4 {size + 58} {size + 62}" width="{size + 58}" '
              f'height="{size + 62}" role="img" aria-label="the model\'s output over the '
              f'input plane">']
     for j in range(g):
