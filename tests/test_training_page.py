@@ -520,3 +520,28 @@ def test_the_quiz_hides_what_it_asks_everywhere(tab: Any, run: tuple[Any, Path],
     assert {rows[n] for n in ("w11", "w12", "b1", "w21", "w22", "b2")} == {"?"}
     tab.click("#quiz")  # quiz off: every number back
     assert [r[2] for r in table(tab)] == [short(g) for g in grads]
+
+
+def test_the_keys_step_play_and_move_the_epochs_and_the_page_says_so(
+        tab: Any, run: tuple[Any, Path]) -> None:
+    history, path = run
+    epochs = [f.epoch + 1 for f in history.recording.frames]
+    open_page(tab, path, "#epoch=1&sample=2&step=0")
+    header = tab.inner_text("header")
+    assert "First press →" in header and "→ ← step, space plays" in header
+    assert "↑ ↓" in header and "Epochs" in header and "Backward pass" in header
+    assert tab.inner_text("#epoch-counter") == f"epoch 1 of {history.epochs}"
+    assert f"keeps {len(epochs)} of the {history.epochs} epochs" in tab.inner_text("#epoch-status")
+    tab.keyboard.press("ArrowRight")
+    tab.keyboard.press("ArrowRight")
+    tab.keyboard.press("ArrowLeft")
+    assert state(tab) == ("1", "2", "1")
+    tab.click("#next")  # a focused button: space still plays, it does not press the button
+    tab.keyboard.press(" ")
+    assert tab.inner_text("#play") == "pause" and state(tab)[2] == "2"
+    tab.keyboard.press(" ")
+    assert tab.inner_text("#play") == "play"
+    tab.keyboard.press("ArrowDown")
+    tab.wait_for_function("(e) => document.body.dataset.epoch === e", arg=str(epochs[1]))
+    tab.keyboard.press("ArrowUp")
+    tab.wait_for_function("document.body.dataset.epoch === '1'")
