@@ -195,7 +195,9 @@ micrograd.stepper = function (svg, data, hooks) {
   // Hovering a term's row (or its badge, its row in the quiz) lights its edge and its child.
   function tie(n, on) {
     for (const el of ties[n] || []) el.classList.toggle("hot", on);
-    for (const el of document.querySelectorAll('[data-n="' + n + '"]')) el.classList.toggle("hot", on);
+    for (const el of document.querySelectorAll('[data-n="' + n + '"]')) {
+      el.classList.toggle("hot", on);
+    }
   }
   function tied(el, n) {
     el.dataset.n = String(n);
@@ -263,8 +265,8 @@ micrograd.stepper = function (svg, data, hooks) {
         tied(row, n);
         el(row, "span", String(n), "badge");
         el(row, "span", cut(nodes[u.child].name), "who");
-        el(row, "span", u.before + " + " + u.local + "·" + paren(s.grad) + " = " + u.after,
-          "sum"); // its grad before + the term = its grad after
+        el(row, "span", u.before + " + " + paren(u.local) + "·" + paren(s.grad) + " = " +
+          u.after, "sum"); // its grad before + the term = its grad after
         row.title = nodes[u.child].name + ".grad += " + u.edge;
       });
       for (const g of overlay.children) tied(g, Number(g.dataset.n));
@@ -669,7 +671,8 @@ micrograd.stepper = function (svg, data, hooks) {
     const view = svg.parentNode, r = view.getBoundingClientRect();
     const [cx, cy] = at || [r.left + r.width / 2, r.top + r.height / 2];
     const before = svg.getBoundingClientRect();
-    const fx = (cx - before.left) / (before.width || 1), fy = (cy - before.top) / (before.height || 1);
+    const fx = (cx - before.left) / (before.width || 1);
+    const fy = (cy - before.top) / (before.height || 1);
     zoom = Math.max(least(), Math.min(MAX_ZOOM, z));
     svg.setAttribute("width", (base.width * zoom).toFixed(2) + "pt");
     svg.setAttribute("height", (base.height * zoom).toFixed(2) + "pt");

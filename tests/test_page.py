@@ -261,8 +261,8 @@ def term_rows(tab: Any) -> list[list[str]]:
 
 def expected_rows(step: dict[str, Any], names: list[str]) -> list[list[str]]:
     """The rows of a recorded step: the child's grad before + local·grad = its grad after."""
-    return [[str(n), names[u["child"]], f"{u['before']} + {u['local']}·{paren(step['grad'])} = "
-             f"{u['after']}"] for n, u in enumerate(step["updates"], 1)]
+    return [[str(n), names[u["child"]], f"{u['before']} + {paren(u['local'])}·"
+             f"{paren(step['grad'])} = {u['after']}"] for n, u in enumerate(step["updates"], 1)]
 
 
 def notes_covering_the_active_node(tab: Any) -> int:

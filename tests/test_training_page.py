@@ -377,6 +377,10 @@ def test_the_plane_says_what_its_colours_and_points_mean(tab: Any, run: tuple[An
     low, high = (float(v) for v in spread.split("from ")[1].split(" over")[0].split(" to "))
     assert low <= min(corners) and max(corners) <= high  # the plane holds the four corners
     assert "blue y = 0, orange y = 1; ringed: the selected one" in tab.inner_text("#legend")
+    rings = tab.eval_on_selector_all("#heat circle.point", "ps => ps.map((p) => [getComputedStyle"
+                                     "(p).stroke, getComputedStyle(p).strokeWidth])")
+    assert all(colour == "rgb(33, 37, 41)" and float(width.removesuffix("px")) >= 2
+               for colour, width in rings), rings  # a dark ring: a blue point shows on blue
     colours = set(tab.eval_on_selector_all("#heat rect.cell",
                                            "cs => cs.map(c => c.getAttribute('fill'))"))
     assert len(colours) >= 2  # epoch 0 is not one flat colour
