@@ -1,7 +1,7 @@
 """The backprop page: render(root, "x.html"), checked as a file and in headless Chromium.
 
 The browser tests press the page's controls and read what it shows (the records' texts, the
-step panel, the notes on the edges), and hold every number against ``backward_steps``
+step panel, the numbered terms beside the graph), and hold every number against ``backward_steps``
 replayed here, independently of the page's JSON.
 """
 
