@@ -571,6 +571,7 @@ micrograd.stepper = function (svg, data, hooks) {
     el(panel, "p", ask === "grad" ? "Each child's new grad: its grad before + ∂" + name +
       "/∂child · " + name + "'s grad (" + s.grad + ")." : "Each local derivative ∂" + name +
       "/∂child: the rule of " + nodes[s.node].op + " at the data drawn.", "hint");
+    const long = []; // [the row's text, its short form]
     s.updates.forEach((u, j) => {
       const row = el(panel, "div", undefined, "quiz-row");
       tied(row, j + 1);
@@ -578,9 +579,9 @@ micrograd.stepper = function (svg, data, hooks) {
       const c = cut(nodes[u.child].name), d = "∂" + name + "/∂" + c;
       const whole = ask === "grad" ? c + ".grad = " + u.before + " + " + d + "·" +
         paren(s.grad) + " =" : d + " =";
-      const label = el(row, "label"); // one line a row: a long one says "…" (the hint says it)
-      el(label, "span", whole.length <= 36 || ask !== "grad" ? whole : c + ".grad = " +
-        u.before + " + … =", "say");
+      const label = el(row, "label");
+      const say = el(label, "span", whole, "say");
+      if (ask === "grad") long.push([say, c + ".grad = " + u.before + " + … ="]);
       const input = el(label, "input");
       input.title = whole;
       input.type = "text";
@@ -604,6 +605,10 @@ micrograd.stepper = function (svg, data, hooks) {
       el(buttons, "button", "Check").addEventListener("click", () => checkStep(k, false));
       el(buttons, "button", "reveal").addEventListener("click", () => checkStep(k, true));
       el(buttons, "span", "", "hint").id = "quiz-hint";
+    }
+    const line = long.length ? 1.5 * parseFloat(getComputedStyle(long[0][0]).lineHeight) : 0;
+    for (const [say, text] of long) { // one line a row: a longer one says "…" (the hint says it)
+      if (say.offsetHeight > line) say.textContent = text;
     }
     inView(panel);
   }
