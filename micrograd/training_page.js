@@ -32,7 +32,7 @@
 
   let frame = 0, sample = T.open_sample, stepper = null, drawing = -1, detail = null;
   let values = null;
-  const numbered = (f) => frames[f].epoch + 1; // epochs count from 1, as train() prints them
+  const numbered = (f) => frames[f].epoch + 1; // epochs count from 1, as the CLI prints them
   let timer = null;
 
   // ---- deep links: #epoch=E&sample=S&step=N ---------------------------------------------

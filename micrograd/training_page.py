@@ -433,7 +433,7 @@ def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[in
                graph_frames: list[int], graph_samples: list[int], n_samples: int,
                explained: bool) -> str:
     """What the page holds, in words: its epochs, samples, updates and graphs."""
-    epochs = [f.epoch + 1 for f in frames]  # counted from 1, as train() prints them
+    epochs = [f.epoch + 1 for f in frames]  # counted from 1, as the command line prints them
     if len(epochs) == recording.epochs:
         text = f"This page holds every epoch of the run (1 to {epochs[-1]})."
     else:

@@ -231,7 +231,7 @@ def settled_hash(tab: Any, hash: str) -> None:
 
 
 def state(tab: Any) -> tuple[str, str, str]:
-    """The page's epoch (counted from 1, as train() prints them), sample and step."""
+    """The page's epoch (counted from 1, as the command line prints them), sample and step."""
     return tuple(tab.get_attribute("body", f"data-{k}") for k in ("epoch", "sample", "step"))
 
 
