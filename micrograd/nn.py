@@ -41,7 +41,8 @@ from micrograd.losses import (  # noqa: F401 (the losses' old import path: micro
     mse,
 )
 
-__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names"]
+__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names",
+           "vouched"]
 
 FORMAT = "micrograd-notes/state"
 FORMAT_VERSION = 1
@@ -148,9 +149,10 @@ class Module:
 
     DEFAULT_SEED: ClassVar[int] = 0  # the seed used when seed=None
     __call__: Callable[..., Any]  # a subclass maps inputs to its output Value (or Values)
-    #: Declared True beside a ``__call__`` that has no branch on Value data (the same graph
+    #: Declared True in a class body whose code has no branch on Value data (the same graph
     #: for any data), so train() may record a sample's graph once and replay it. It vouches
-    #: for the __call__ of the class that sets it only: a subclass's own __call__ is not.
+    #: for the code of that class body only; ``vouched(model)`` says whether it covers all
+    #: the code a call of a model reaches.
     branch_free: ClassVar[bool] = False
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -265,6 +267,61 @@ class Module:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+#: Methods no ``__call__`` of the package reaches: a subclass that overrides only these
+#: (and sets data) runs the package's code when called, so it stays vouched for.
+NOT_IN_A_CALL = frozenset({
+    "__init__", "__repr__", "config", "named_parameters", "parameters", "hidden_parameters",
+    "zero_grad", "state_dict", "load_state_dict", "save", "load"})
+
+
+def _class_vouched(cls: type) -> bool:
+    """Every class body in cls's MRO that defines code a call may run declares branch_free."""
+    for c in cls.__mro__:
+        if c is Module or c is object or vars(c).get("branch_free") is True:
+            continue
+        if any(name not in NOT_IN_A_CALL
+               and (callable(v) or isinstance(v, (property, staticmethod, classmethod)))
+               for name, v in vars(c).items()):
+            return False
+    return True
+
+
+def _registered_activation(f: Any) -> bool:
+    """f is an activation as _activation makes it: apply bound to a registered op's name."""
+    return (isinstance(f, partial) and f.func is apply and len(f.args) == 1
+            and isinstance(f.args[0], str) and f.args[0] in ops.names())
+
+
+def vouched(model: Module) -> bool:
+    """True if all the code a call of model reaches is declared free of branches on Value data.
+
+    That is: every module in the model's tree (itself, and every Module held in an attribute,
+    or in a list, tuple or dict there) has a class whose code-defining bodies each declare
+    ``branch_free = True`` (methods of NOT_IN_A_CALL aside), and every function held by a
+    module is an activation from the op registry (an op is a node: a replay evaluates it
+    again). A lambda or method set on an instance, or a subclass that overrides a helper
+    without declaring, makes the model unvouched.
+    """
+    seen: set[int] = set()
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Module):
+            if not _class_vouched(type(item)):
+                return False
+            stack.extend(getattr(item, "__dict__", {}).values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif callable(item) and not isinstance(item, Value) and not _registered_activation(item):
+            return False
+    return True
 
 
 # ---- Neuron, Layer, MLP --------------------------------------------------------------

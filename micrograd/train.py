@@ -6,8 +6,8 @@ epoch cap is reached, or when the value stops being finite (diverged: the step w
 large for the Taylor argument) — and says which.
 
 This is the one module that knows both the models and the compiler: ``train()`` records a
-sample's graph once and replays it where the model and the loss declare that their code
-has no branch on Value data (``Module.branch_free``, ``losses.LOSSES``).
+sample's graph once and replays it where all the code it runs is vouched free of branches
+on Value data (``nn.vouched``, ``losses.LOSSES``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from micrograd import compiler
 from micrograd._numbers import as_float, number, positive, preview
 from micrograd.engine import Value
 from micrograd.losses import LOSSES, TARGET_LEAF, class_index, half_squared_error
-from micrograd.nn import Module
+from micrograd.nn import Module, vouched
 from micrograd.optim import OPTIMIZERS, SGD, Optimizer
 from micrograd.record import FRAMES, Recorder
 
@@ -216,9 +216,11 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     batch once and replays it (``micrograd.compile``): the same floats, bit for bit, as
     compile=False, which rebuilds the graph at every step, and many times faster. A
     recorded graph does not follow branches of the Python that built it, so:
-      - "auto" (or None, the default) replays the package's models and losses (a model
-        class declares ``branch_free = True`` beside its __call__; losses.LOSSES), and
-        trains a model or loss of your own eagerly;
+      - "auto" (or None, the default) replays a model only where all the code its call
+        reaches is vouched for (``nn.vouched``: the package's classes, and subclasses that
+        override no method a call runs, with registered activations; a class body of your
+        own vouches by declaring ``branch_free = True``), with a loss of losses.LOSSES; it
+        trains anything else eagerly, so its floats are always compile=False's;
       - True replays any model and loss, on your promise that their Python code has no
         branch on Value data (``if y.data > 0:``), the contract of torch.jit.trace: a
         branch is decided once, for the values it saw when recording;
@@ -325,10 +327,9 @@ def _replay(compile: Any, model: Module, loss: Callable[..., Any]) -> bool:
 
 
 def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
-    """Model and loss declared free of branches on Value data: the model's __call__ by
-    ``branch_free = True`` in the class that defines it, the loss by being in LOSSES."""
-    owner = next((c for c in type(model).__mro__ if "__call__" in vars(c)), object)
-    return vars(owner).get("branch_free") is True and loss in LOSSES.values()
+    """Model and loss vouched free of branches on Value data: all the code a call of the
+    model reaches (``nn.vouched``), and a loss of LOSSES."""
+    return vouched(model) and loss in LOSSES.values()
 
 
 def _sample_step(model: Module, loss: Callable[[Any, Any], Value],

@@ -26,7 +26,7 @@ import micrograd
 from micrograd import CompiledGraph, Value, apply, compile, compiler, ops
 from micrograd.engine import topological_order
 from micrograd.losses import half_squared_error, hinge
-from micrograd.nn import MLP, Net221
+from micrograd.nn import MLP, Module, Net221
 
 Build = Callable[[Sequence[Value]], Value]
 
@@ -1056,3 +1056,127 @@ def test_compiling_is_linear_in_width() -> None:
 
     small, large = source_size(5_000), source_size(50_000)
     assert large < 12 * small
+
+
+# ---- "auto" vouches for what runs, not for the class that defines __call__ (issue 29) ----
+
+
+def branchy(a: Value) -> Value:
+    """An activation of one's own that branches on Value data: a recorded graph freezes it."""
+    return a.tanh() if a.data > 0 else a * 0.25
+
+
+class Helped(Module):
+    """Declares branch_free for its own code: __call__ delegates to a helper method."""
+
+    branch_free = True
+
+    def __init__(self) -> None:
+        self.net = Net221(activation="tanh")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return self.net.named_parameters()
+
+    def helper(self, y: Value) -> Value:
+        return y
+
+    def __call__(self, x1: Any, x2: Any) -> Value:
+        return self.helper(self.net(x1, x2))
+
+
+class HelperOverridden(Helped):
+    """Overrides only the helper, with a branch on Value data, and declares nothing."""
+
+    def helper(self, y: Value) -> Value:
+        return y * 2.0 if y.data > 0.5 else y
+
+
+class BranchyLayer(micrograd.nn.Layer):
+    """A layer of one's own whose __call__ branches on its outputs' data."""
+
+    def __call__(self, *xs: Any) -> list[Value]:
+        return [branchy(z) for z in super().__call__(*xs)]
+
+
+def with_activation(make: Callable[[], Any]) -> Callable[[], Any]:
+    def build() -> Any:
+        net = make()
+        for neuron in [net] if isinstance(net, Net221) else net.layers[0].neurons:
+            neuron._activate = branchy  # an instance attribute: the code the call reaches
+        return net
+    return build
+
+
+def with_layer() -> MLP:
+    mlp = MLP(2, [4, 1], activation="tanh", seed=2)
+    mlp.layers[0] = BranchyLayer(2, 4, "linear", seed=3)
+    mlp.layers[0]._label("L0.")
+    return mlp
+
+
+class BranchyNeuron(micrograd.nn.Neuron):
+    def __call__(self, *xs: Any) -> Value:
+        return branchy(super().__call__(*xs))
+
+
+def with_neuron() -> MLP:
+    mlp = MLP(2, [3, 1], activation="tanh", seed=2)
+    mlp.layers[0].neurons[1] = BranchyNeuron(2, "linear", seed=5)
+    return mlp
+
+
+UNVOUCHED: dict[str, Callable[[], Module]] = {
+    "helper overridden": HelperOverridden,
+    "Net221 activation attribute": with_activation(lambda: Net221(activation="tanh")),
+    "MLP neurons' activation attribute": with_activation(
+        lambda: MLP(2, [3, 1], activation="tanh", seed=1)),
+    "sub-module replaced": with_layer,
+    "one neuron replaced": with_neuron,
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(UNVOUCHED))
+def test_auto_trains_unvouched_code_as_compile_false(name: str, per_sample: bool) -> None:
+    """The code each call reaches branches on Value data, but no class that runs it declares
+    branch_free: "auto" must give compile=False's floats (a replay gives others)."""
+    make = UNVOUCHED[name]
+    assert not micrograd.nn.vouched(make())
+    points = [((math.cos(0.7 * i), math.sin(1.3 * i)), (i % 3) / 2) for i in range(12)]
+    options = dict(lr=0.2, epochs=8, per_sample=per_sample)
+    assert_same_training(make, points, engine="auto", **options)
+    if per_sample:  # what a replay of this model would train: each branch frozen at sample 0
+        replayed, eager = train_both(make, points, engine=True, **options)
+        assert replayed[0].losses != eager[0].losses
+
+
+class Declared(Helped):
+    """Overrides the helper without a branch, and vouches for it."""
+
+    branch_free = True
+
+    def helper(self, y: Value) -> Value:
+        return y * 0.5
+
+
+def test_auto_replays_what_is_vouched_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package's models, a subclass overriding only what no call runs, a class that declares
+    its own code, and an activation that is a user's registered op (a node: evaluated again)."""
+    class Configured(MLP):
+        def config(self) -> dict[str, Any]:
+            return {**super().config(), "note": "mine"}
+
+    ops.register("kinked", lambda x: x if x > 0 else 0.1 * x,
+                 lambda x, out: (1.0 if x > 0 else 0.1,))
+    try:
+        points = [((math.cos(0.7 * i), math.sin(1.3 * i)), (i % 3) / 2) for i in range(12)]
+        makes = [lambda: MLP(2, [3, 1], seed=1), lambda: Configured(2, [3, 1], seed=1),
+                 Declared, lambda: MLP(2, [3, 1], activation="kinked", seed=1),
+                 lambda: Net221(activation="kinked")]
+        for make in makes:
+            recorded = count_recordings(monkeypatch)
+            assert micrograd.nn.vouched(make())
+            assert_same_training(make, points, engine="auto", lr=0.2, epochs=4)
+            assert recorded, make
+    finally:
+        ops.unregister("kinked")
