@@ -332,17 +332,24 @@ def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
     return vouched(model) and loss in LOSSES.values()
 
 
-def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
-                 replay: bool) -> Callable[[tuple[Any, ...], Any], float]:
+def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
+                 weight: Value | None = None) -> Callable[[tuple[Any, ...], Any], float]:
     """E = loss(model(*inputs), target) and its backward pass; returns E.
 
     Replayed: the inputs are leaves x1, x2, … whose .data each sample sets. A loss of
     TARGET_LEAF takes the target as a leaf y (or y1, y2, … for a list) set the same way;
     another has one recorded graph per target value (hinge checks y = ±1, cross_entropy
-    picks the target's logit).
+    picks the target's logit). With a weight (a leaf), the graph is E·weight instead, and
+    returns that: ∂/∂weight = E is added into weight.grad.
     """
-    def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
+    def graph_of(inputs: Sequence[Any], target: Any) -> Value:
         e = loss(model(*inputs), target)
+        if not isinstance(e, Value):
+            raise TypeError(f"train: the loss must return a Value, got {type(e).__name__}")
+        return e if weight is None else e * weight
+
+    def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
+        e = graph_of(inputs, target)
         e.backward()
         return e.data
 
@@ -370,7 +377,7 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
             ys = [] if values is None else [Value(t, "y" if key[1] is None else f"y{i + 1}")
                                             for i, t in enumerate(values)]
             y = target if values is None else ys[0] if key[1] is None else ys
-            recorded = graphs[key] = (compiler.compile(loss(model(*xs), y)), ys)
+            recorded = graphs[key] = (compiler.compile(graph_of(xs, y)), ys)
         graph, ys = recorded
         for y, t in zip(ys, values or ()):
             y.data = t
@@ -400,24 +407,30 @@ def _target_key(target: Any) -> Any:
 
 def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
                 samples: list[tuple[tuple[Any, ...], Any]], replay: bool) -> Callable[[], float]:
-    """The mean loss over all samples and its backward pass; returns it."""
-    def build() -> Value:
-        e = Value.sum([loss(model(*inputs), target) for inputs, target in samples])
-        return e / len(samples)
+    """The mean loss over all samples and its backward pass; returns it.
 
+    Replayed, as each sample's graph of E_i·(1/n) (``_sample_step`` with the weight 1/n),
+    sample after sample: the batch graph's floats, bit for bit (each E_i gets the grad 1/n,
+    each leaf adds the samples' terms in their order, and the weight's grad adds up
+    E_1 + … + E_n left to right, as the sum node does), for the cost of recording one sample.
+    """
     def rebuilt() -> float:
-        e = build()
+        e = Value.sum([loss(model(*inputs), target) for inputs, target in samples]) / len(samples)
         e.backward()
         return e.data
 
-    graphs: list[compiler.CompiledGraph] = []
+    if not replay:
+        return rebuilt
+    weight = Value(1.0 / len(samples), "1/n")  # what the sum node's grad is: ∂(s/n)/∂s
+    step = _sample_step(model, loss, True, weight)
 
     def replayed() -> float:
-        if not graphs:
-            graphs.append(compiler.compile(build()))
-        return graphs[0]()
+        weight.grad = 0.0
+        for inputs, target in samples:
+            step(inputs, target)
+        return weight.grad / len(samples)
 
-    return replayed if replay else rebuilt
+    return replayed
 
 
 def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
