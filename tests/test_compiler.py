@@ -575,7 +575,8 @@ def train_both(make: Callable[[], Any], data: Any, engine: bool | str = True,
     for compiled in (engine, False):
         model = make()
         history = micrograd.train(model, data, compile=compiled, **options)
-        results.append((history, [p.data for p in model.parameters()]))
+        results.append((history, [p.data for p in model.parameters()]
+                        + [p.grad for p in model.parameters()]))
     return results[0], results[1]
 
 
@@ -584,7 +585,8 @@ def assert_same_training(make: Callable[[], Any], data: Any, **options: Any) -> 
     assert_same(history.losses, eager_history.losses, "losses")
     assert (history.epochs, history.reason) == (eager_history.epochs, eager_history.reason)
     assert same(history.max_grad, eager_history.max_grad)
-    assert_same(params, eager_params, "parameters")
+    assert history.accuracy == eager_history.accuracy  # the accuracy pass is replayed too
+    assert_same(params, eager_params, "parameters, then their grads")
     return history
 
 
@@ -620,12 +622,14 @@ def test_train_cross_entropy_on_classes_is_bit_for_bit_the_eager_run(
 
 
 def count_recordings(monkeypatch: pytest.MonkeyPatch) -> list[Value]:
-    """The roots train() records from now on (compiler.compile still compiles them)."""
+    """The roots train() records for its steps from now on (compiler.compile still compiles
+    them; the accuracy pass's graph of the outputs, labelled "outputs", is not counted)."""
     recorded: list[Value] = []
     original = compiler.compile
 
     def counting(root: Value) -> CompiledGraph:
-        recorded.append(root)
+        if root.label != "outputs":
+            recorded.append(root)
         return original(root)
 
     monkeypatch.setattr(compiler, "compile", counting)
@@ -1199,3 +1203,24 @@ def test_a_full_batch_replays_one_samples_graph(monkeypatch: pytest.MonkeyPatch,
     assert len(recorded) == (3 if loss == "cross_entropy" else 1)
     one_sample = len(topological_order(micrograd.losses.mse(MLP(2, [5, 1])(0.0, 0.0), 0.0)))
     assert all(len(topological_order(root)) < 3 * one_sample for root in recorded)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_auto_runs_the_model_eagerly_only_to_record(monkeypatch: pytest.MonkeyPatch,
+                                                    per_sample: bool) -> None:
+    """The check pass before training and the accuracy pass after it are replayed too (issue
+    29: they ran eagerly, so the first compiled epoch was no faster than an eager one): the
+    model's Python runs once per recording, not once per sample."""
+    calls = []
+    original = MLP.__call__
+
+    def counting(self: MLP, *xs: Any) -> Any:
+        calls.append(xs)
+        return original(self, *xs)
+
+    monkeypatch.setattr(MLP, "__call__", counting)
+    points = micrograd.data.spiral(20, noise=0.1, seed=2)  # 60 points, 3 classes
+    history = micrograd.train(MLP(2, [4, 3], seed=1), points, loss=micrograd.losses.cross_entropy,
+                              lr=0.1, epochs=2, per_sample=per_sample)
+    assert history.accuracy is not None
+    assert len(calls) == 3 + 1  # a graph per class, and the outputs' graph for the accuracy
