@@ -70,15 +70,35 @@ def _rng(seed: Seed, default: int) -> random.Random:
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
 
 
+#: The most inputs or neurons a layer takes: a neuron of 10**8 weights would already need
+#: about 10 GB of Values (a larger count is refused before any is made).
+MAX_WIDTH = 10**8
+
+
 def _positive_int(x: Any, what: str) -> int:
     if not isinstance(x, int) or isinstance(x, bool) or x < 1:
         raise ValueError(f"{what} must be a positive int, got {preview(x)}")
+    if x > MAX_WIDTH:
+        raise ValueError(f"{what} must be at most MAX_WIDTH ({MAX_WIDTH:,}), got {preview(x)}")
     return x
 
 
+#: The points activation_names() tries each one-input op at: an activation is defined on
+#: the whole real line (log is not, so it is not offered; it is still accepted by name).
+PROBES = (-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0)
+
+
 def activation_names() -> list[str]:
-    """The valid activation names: "linear" (none) and every registered one-input op."""
-    return ["linear", *(name for name in ops.names() if ops.get(name).arity == 1)]
+    """"linear" (none) and every registered one-input op finite at every point of PROBES."""
+    return ["linear", *(name for name in ops.names()
+                        if ops.get(name).arity == 1 and _defined_everywhere(ops.get(name)))]
+
+
+def _defined_everywhere(op: ops.Op) -> bool:
+    try:
+        return all(math.isfinite(op.forward(x, **op.params)) for x in PROBES)
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[

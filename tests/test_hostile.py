@@ -136,7 +136,7 @@ def test_a_malformed_sample_raises_before_any_update(
 def test_a_loss_that_is_not_a_value_raises_before_any_update() -> None:
     net = Net221("tanh")
     before = net.state_dict()
-    with pytest.raises(TypeError, match=r"data\[0\].*float"):
+    with pytest.raises(TypeError, match=r"loss must return a Value, got float(.|\n)*data\[0\]"):
         train(net, [((1.0, 0.0), 1.0)], loss=lambda y_hat, y: 0.5)
     assert net.state_dict() == before
 
@@ -213,7 +213,7 @@ def test_files_over_the_bound_are_refused_before_reading(tmp_path: Path, size: i
     with open(big, "wb") as f:
         f.truncate(size)  # sparse: no disk used, and reading it would take the whole size
     message = load_error(big)
-    assert f"{size:,} bytes is over MAX_FILE_BYTES" in message
+    assert f"{size:,} bytes, over the limit of {nn.MAX_FILE_BYTES:,}" in message
 
 
 def test_the_bound_is_inclusive_and_save_refuses_to_write_more(
@@ -225,7 +225,7 @@ def test_the_bound_is_inclusive_and_save_refuses_to_write_more(
     monkeypatch.setattr("micrograd.nn.MAX_FILE_BYTES", size)
     net.load(path)  # exactly at the bound: read
     monkeypatch.setattr("micrograd.nn.MAX_FILE_BYTES", size - 1)
-    assert "over MAX_FILE_BYTES" in load_error(path)
+    assert "bytes, over the limit of" in load_error(path)
     with pytest.raises(ValueError, match=r"cannot save.*over MAX_FILE_BYTES"):
         net.save(tmp_path / "other.json")
     assert not (tmp_path / "other.json").exists()
@@ -605,7 +605,8 @@ def test_messages_quote_at_most_about_60_characters_of_input(
     (["train", "--dataset", "moons", "--noise", "-1"], "moons: noise must be a finite number >= 0"),
     (["train", "--dataset", "spiral", "--n", "100001"], "n must be an int from 2 to 100,000"),
     (["train", "--model", "mlp", "--hidden", "0"], "argument --hidden: must be 1 to 1,000, got 0"),
-    (["graph", "--activation", "nope"], "micrograd graph: error: unknown activation 'nope'"),
+    (["graph", "--activation", "nope"],
+     "micrograd graph: error: argument --activation: invalid choice: 'nope'"),
 ])
 def test_the_librarys_errors_are_the_one_line_before_any_output(
         args: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -1051,3 +1052,56 @@ def test_the_issue_reproducer_sgd_q_q_no_longer_steps_twice() -> None:
     with pytest.raises(ValueError, match=r"^SGD: parameter 1 is parameter 0 again"):
         SGD([q, q], lr=0.1)
     assert q.data == 1.0
+
+
+# ---- issue 29: the papercuts of the command line and of nn -------------------------------
+
+
+def test_the_activations_offered_are_defined_everywhere(capsys: pytest.CaptureFixture) -> None:
+    """log fails on the first sample whose pre-activation is ≤ 0: it is not offered (the CLI
+    refuses it before any work), though the library still takes it by name."""
+    offered = nn.activation_names()
+    assert {"linear", "tanh", "sigmoid", "relu", "leaky_relu", "step"} <= set(offered)
+    assert "log" not in offered and "log" in ops.names()
+    nn.MLP(2, [3, 1], activation="log")  # accepted by name
+    for command in (["train"], ["graph"], ["check", "--answers", "a.json"]):
+        with pytest.raises(SystemExit) as caught:
+            main([*command, "--activation", "log"])
+        assert caught.value.code == 2
+        assert "invalid choice: 'log'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", [lambda n: nn.MLP(n, [1]), lambda n: nn.MLP(2, [n]),
+                                  lambda n: nn.Neuron(n), lambda n: nn.Layer(2, n)])
+def test_a_huge_width_is_a_clear_error(make: Callable[[int], Any]) -> None:
+    """MLP(10**6000, [1]) raised a bare "int too large to convert to float"."""
+    for n in (10**6000, nn.MAX_WIDTH + 1):
+        with pytest.raises(ValueError, match=r"must be at most MAX_WIDTH \(100,000,000\), got"):
+            make(n)
+
+
+def test_help_says_every_default(capsys: pytest.CaptureFixture) -> None:
+    for command in ("train", "descend", "graph", "explain", "check"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for said in {"train": ["--dataset {xor,and,or,moons,circles,spiral} a data set of "
+                               "micrograd.data (default xor)", "(default sgd)",
+                               "(default 16,16)", "moons mlp", "xor net221"],
+                     "descend": ["(default quadratic)", "rosenbrock -1.0,1.0"],
+                     "graph": ["(default tanh)", "default net221.svg"],
+                     "explain": ["(default tanh)", "(default 1)"],
+                     "check": ["(default tanh)", '"yhat" spells ŷ']}[command]:
+            assert said in text, (command, said)
+
+
+def test_options_before_the_command_are_the_commands(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """`micrograd --seed 3 train` ignored the seed (the command's default overwrote it)."""
+    first, second = tmp_path / "a.dot", tmp_path / "b.dot"
+    assert main(["--seed", "3", "--out", str(first), "graph"]) == 0
+    assert main(["graph", "--seed", "3", "--out", str(second)]) == 0
+    assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
+    assert main(["graph", "--out", str(second)]) == 0  # the default seed: other numbers
+    assert first.read_text(encoding="utf-8") != second.read_text(encoding="utf-8")
+    capsys.readouterr()
