@@ -25,7 +25,7 @@ from micrograd.engine import Value
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
 from micrograd.nn import MLP, ModelMismatch, Module, Net221, activation_names
 from micrograd.trace import check, derivation
-from micrograd.train import correct, gradient_descent, train
+from micrograd.train import correct, gradient_descent, train, with_history
 
 # The command line's bounds on sizes, so that a run stays within minutes and memory (the
 # library checks the rest, and bounds the data sets itself: data.MAX_SAMPLES).
@@ -256,6 +256,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     history = train(model, samples, loss=losses.LOSSES[args.loss], lr=lr, epochs=args.epochs,
                     tol=args.tol, per_sample=not args.batch, optimizer=args.optimizer,
                     page=args.page)
+    try:  # after the run: an error is no bad argument (status 1, see main)
+        _report_training(args, model, samples, lr, history)
+    except Exception as err:
+        with_history(err, history)
+        raise
+    return 0
+
+
+def _report_training(args: argparse.Namespace, model: Net221 | MLP, samples: list[Any],
+                     lr: float, history: Any) -> None:
     sizes = [2, 2, 1] if isinstance(model, Net221) else [model.nin, *model.nouts]  # which model
     print(f"{type(model).__name__} {'-'.join(map(str, sizes))} ({model.activation}) on "
           f"{args.dataset} ({len(samples)} samples), loss {args.loss}, {args.optimizer} lr {lr}, "
@@ -270,7 +280,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"saved parameters to {args.save}")
     if args.page is not None:
         print(f"training page written to {args.page}: {PAGE_HINT}")
-    return 0
 
 
 # ---- descend, graph, explain -------------------------------------------------------------
@@ -464,13 +473,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_numbers(args)
         return int(args.run(args))
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        _fail(args.prog, str(err))  # a bad argument: status 2
     except BrokenPipeError:  # `python -m micrograd explain | head`: the reader left
         sys.stdout = open(os.devnull, "w")  # keep Python quiet at exit
         return 0
-    except (GraphvizNotFound, GraphvizFailed, OSError) as err:
-        _fail(args.prog, str(err), status=1)  # no argument can fix it
+    except Exception as err:
+        history = getattr(err, "history", None)
+        if history is not None:  # raised after a run (train's page, --save): status 1
+            _fail(args.prog, f"after {_plural(history.epochs, 'epoch')} ({history.reason}): "
+                  f"{err or type(err).__name__}", status=1)
+        if isinstance(err, (ValueError, TypeError, FileNotFoundError)):
+            _fail(args.prog, str(err))  # a bad argument: status 2
+        if isinstance(err, (GraphvizNotFound, GraphvizFailed, OSError)):
+            _fail(args.prog, str(err), status=1)  # no argument can fix it
+        raise
 
 
 if __name__ == "__main__":

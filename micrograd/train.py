@@ -17,7 +17,7 @@ import numbers
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -31,7 +31,7 @@ from micrograd.record import FRAMES, Recorder, StopReason, TrainHistory
 
 __all__ = [
     "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
-    "train",
+    "train", "with_history",
 ]
 
 Point = float | tuple[float, ...]
@@ -202,8 +202,10 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
 
     page="run.html" records the run (``history.recording``, see ``micrograd.record``: about
     ``page_frames`` evenly spaced epochs, first and last kept) and writes a page that
-    replays it (``micrograd.training_page``). Recording reads the floats, never changes one:
-    the run is the same as without ``page``.
+    replays it (``micrograd.training_page``), a diverged run's too. Recording reads the
+    floats, never changes one: the run is the same as without ``page``. Samples the page
+    cannot draw (inputs that are not numbers) are refused before the first epoch. An error
+    raised after training (writing the page) carries the run as ``err.history``.
     """
     lr, tol = positive(lr, "lr"), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
@@ -218,7 +220,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     if page is not None:
         from micrograd.training_page import check_page
 
-        check_page(page)
+        check_page(page, samples)
         recorder = Recorder(model, opt, len(samples), per_sample, page_frames)
     hidden = {id(p) for p in model.hidden_parameters()}
     hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
@@ -276,14 +278,27 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     finally:
         if bar is not None:
             bar.close()
-    history = TrainHistory(losses, len(losses), reason, max_grad,
-                           _fraction(_correct(model, samples, replay)),
+    history = TrainHistory(losses, len(losses), reason, max_grad, None,
                            None if recorder is None else recorder.recording())
-    if page is not None and history.recording is not None:
-        from micrograd.training_page import write_page
+    try:  # after training: whatever raises carries the run, as err.history
+        history = replace(history, accuracy=_fraction(_correct(model, samples, replay)))
+        if page is not None and history.recording is not None:
+            from micrograd.training_page import write_page
 
-        write_page(page, history, model, samples, loss)
+            write_page(page, history, model, samples, loss)
+    except Exception as err:
+        with_history(err, history)
+        raise
     return history
+
+
+def with_history(err: BaseException, history: TrainHistory) -> None:
+    """Let err carry the run it came after, as ``err.history`` (and say so in a note)."""
+    err.history = history  # type: ignore[attr-defined]
+    add_note = getattr(err, "add_note", None)  # 3.11+
+    if add_note is not None:
+        add_note(f"train: raised after {history.epochs} epochs of training ({history.reason}); "
+                 "the run is this error's .history")
 
 
 # ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----

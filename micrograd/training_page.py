@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from micrograd._files import check_writable, write_atomic
-from micrograd._numbers import preview, short
+from micrograd._numbers import number, preview, same, short
 from micrograd.engine import Value
 from micrograd.nn import Module
 from micrograd.optim import SGD, Adam, AdamW
@@ -78,10 +78,16 @@ _NUMBER = re.compile(r"\(-\d+(?:\.\d+)?(?:e[-+]?\d+)?\)"
                      r"|(?<![\w.#])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
 
 
-def check_page(path: str | os.PathLike[str]) -> None:
-    """ValueError or OSError, before training, if path cannot take the training page."""
+def check_page(path: str | os.PathLike[str], samples: list[Sample]) -> None:
+    """ValueError or OSError, before training, if path cannot take the training page or the
+    page cannot draw the samples (inputs that are not numbers: a Value's grads would change)."""
     if Path(path).suffix.lower() != ".html":
         raise ValueError(f"train: page must be an .html file, got {preview(str(path), 200)}")
+    for i, (inputs, _) in enumerate(samples):
+        bad = next((v for v in inputs if number(v) is None), None)
+        if bad is not None:
+            raise TypeError(f"train: page= draws samples whose inputs are numbers; data[{i}] "
+                            f"has {preview(bad)} (give its .data)")
     check_writable(path)
 
 
@@ -382,7 +388,7 @@ def _graph(model: Module, params: list[Value], sample: Sample, loss: Callable[[A
         for p in params:
             p.grad = 0.0
         root.backward()
-        if [p.grad for p in params] != grads:
+        if not same([p.grad for p in params], grads):
             raise RuntimeError("training page: the rebuilt sample graph's grads differ from "
                                "the ones train() used")
     order = rec.order

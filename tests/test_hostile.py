@@ -1105,3 +1105,82 @@ def test_options_before_the_command_are_the_commands(tmp_path: Path,
     assert main(["graph", "--out", str(second)]) == 0  # the default seed: other numbers
     assert first.read_text(encoding="utf-8") != second.read_text(encoding="utf-8")
     capsys.readouterr()
+
+
+# ---- issue 29, class 2: a run is never lost after training --------------------------------
+
+
+DIVERGING = {
+    "lr far too large": (lambda: Net221("tanh"), data.xor(), {"lr": 1e300}),
+    "an inf input": (lambda: Net221("tanh"), [((math.inf, 0.0), 1.0), ((0.0, 1.0), 0.0)], {}),
+    "a NaN target": (lambda: Net221("tanh"), [((1.0, 0.0), math.nan), ((0.0, 1.0), 0.0)], {}),
+    "a NaN input, three classes": (lambda: nn.MLP(2, [4, 3]), [
+        ((math.nan, 0.0), 1), ((0.0, 1.0), 0), ((1.0, 1.0), 2)], {"loss": losses.cross_entropy}),
+    "an input near the float limit": (lambda: nn.MLP(2, [4, 1]), [
+        ((1e308, -1e308), 1.0), ((0.0, 1.0), 0.0)], {"loss": losses.mse}),
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(DIVERGING))
+def test_a_diverged_run_writes_its_page(tmp_path: Path, name: str, per_sample: bool) -> None:
+    """The page raised (NaN != NaN in its grads check; math.floor of inf or NaN in the heatmap)
+    after training, and the history was lost: watching a run diverge is what the page is for."""
+    make, points, options = DIVERGING[name]
+    page = tmp_path / "run.html"
+    history = train(make(), points, epochs=5, per_sample=per_sample, page=page, **options)
+    plain = train(make(), points, epochs=5, per_sample=per_sample, **options)
+    assert history.losses == plain.losses or all(  # NaN compared as NaN
+        a == b or (a != a and b != b) for a, b in zip(history.losses, plain.losses))
+    text = page.read_text(encoding="utf-8")
+    assert history.reason == "diverged" or not all(map(math.isfinite, history.losses))
+    assert f"stopped: {history.reason}" in text and "nan" in text.lower()
+
+
+def test_a_page_refuses_samples_it_cannot_draw_before_training(tmp_path: Path) -> None:
+    net = Net221("tanh")
+    before = net.state_dict()
+    points = [((Value(1.0), Value(0.0)), 1.0), ((Value(0.0), Value(1.0)), 0.0)]
+    with pytest.raises(TypeError, match=r"page= draws samples whose inputs are numbers; "
+                                        r"data\[0\] has Value"):
+        train(net, points, epochs=3, page=tmp_path / "run.html")
+    assert net.state_dict() == before and not (tmp_path / "run.html").exists()
+    assert all(v.grad == 0.0 for x, _ in points for v in x)
+
+
+def test_an_error_after_training_carries_the_run(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    page_module = importlib.import_module("micrograd.training_page")
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("the page failed")
+
+    monkeypatch.setattr(page_module, "write_page", failing)
+    with pytest.raises(RuntimeError, match="the page failed") as caught:
+        train(Net221("tanh"), data.xor(), epochs=7, page=tmp_path / "run.html")
+    history = caught.value.history  # type: ignore[attr-defined]
+    assert history.epochs == 7 and history.losses == train(Net221("tanh"), data.xor(),
+                                                           epochs=7).losses
+    assert history.accuracy is not None and history.recording is not None
+    with pytest.raises(SystemExit) as exit_:  # the CLI: one line, status 1
+        main(["train", "--epochs", "2", "--page", str(tmp_path / "run.html")])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err == ("micrograd train: error: after 2 epochs (epoch cap reached): "
+                   "the page failed\n")
+
+
+def test_save_after_a_diverged_run_is_status_1(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """Status 2 is for bad arguments found before any work: a diverged run's parameters that
+    cannot be saved are found after it."""
+    saved = tmp_path / "net.json"
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--lr", "1e300", "--save", str(saved)])
+    assert exit_.value.code == 1
+    captured = capsys.readouterr()
+    assert "stopped after 1 epoch: diverged" in captured.out
+    assert captured.err.startswith("micrograd train: error: after 1 epoch (diverged): ")
+    assert captured.err.count("\n") == 1 and "not finite" in captured.err
+    assert not saved.exists()
