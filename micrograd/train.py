@@ -337,7 +337,8 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
     picks the target's logit). With a weight (a leaf), the graph is E·weight instead, and
     returns that: ∂/∂weight = E is added into weight.grad.
     """
-    graph_of = partial(_sample_loss, model, loss, weight)
+    def graph_of(inputs: Sequence[Any], target: Any) -> Value:
+        return _sample_loss(loss, weight, model(*inputs), target)
 
     def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
         e = graph_of(inputs, target)
@@ -350,10 +351,11 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
     if not replay:
         return rebuilt, forward
     xs: list[Value] = []
-    graphs: dict[Any, tuple[compiler.CompiledGraph, list[Value]]] = {}
+    graphs: dict[Any, tuple[compiler.CompiledGraph, list[Value], Any]] = {}
     leaf_target = loss in TARGET_LEAF
 
-    def replayed(inputs: tuple[Any, ...], target: Any, eager: SampleStep = rebuilt) -> float:
+    def replayed(inputs: tuple[Any, ...], target: Any, eager: SampleStep = rebuilt,
+                 check: bool = False) -> float:
         if not xs:
             xs.extend(Value(0.0, f"x{i + 1}") for i in range(len(inputs)))
         values = _target_numbers(target) if leaf_target else None
@@ -368,22 +370,32 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
         for x, v in zip(xs, inputs):
             x.data = v if type(v) is float else as_float(v)  # Value(v)'s check and message
         if recorded is None:
+            out = model(*xs)
+            # stand-ins of the model's output, for the loss's own check of a leaf target as
+            # given ("y ∈ [0, 1]", a length), which a replay does not run
+            probe = (Value(0.0) if isinstance(out, Value) else
+                     [Value(0.0) for _ in out] if isinstance(out, (list, tuple)) else out)
+            if values is not None:
+                loss(probe, target)
             ys = [] if values is None else [Value(t, "y" if key[1] is None else f"y{i + 1}")
                                             for i, t in enumerate(values)]
             y = target if values is None else ys[0] if key[1] is None else ys
-            recorded = graphs[key] = (compiler.compile(graph_of(xs, y)), ys)
-        graph, ys = recorded
+            recorded = graphs[key] = (compiler.compile(_sample_loss(loss, weight, out, y)), ys,
+                                      probe)
+        graph, ys, probe = recorded
         for y, t in zip(ys, values or ()):
             y.data = t
+        if check and values is not None:
+            loss(probe, target)
         return graph()
 
-    return replayed, partial(replayed, eager=forward)
+    return replayed, partial(replayed, eager=forward, check=True)
 
 
-def _sample_loss(model: Module, loss: Callable[[Any, Any], Value], weight: Value | None,
-                 inputs: Sequence[Any], target: Any) -> Value:
-    """E = loss(model(*inputs), target), or E·weight; TypeError if the loss is not a Value."""
-    e = loss(model(*inputs), target)
+def _sample_loss(loss: Callable[[Any, Any], Value], weight: Value | None, out: Any,
+                 target: Any) -> Value:
+    """E = loss(out, target) for a model's output, or E·weight; TypeError if E is no Value."""
+    e = loss(out, target)
     if not isinstance(e, Value):
         raise TypeError(f"train: the loss must return a Value, got {type(e).__name__}")
     return e if weight is None else e * weight

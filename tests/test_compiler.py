@@ -1224,3 +1224,32 @@ def test_auto_runs_the_model_eagerly_only_to_record(monkeypatch: pytest.MonkeyPa
                               lr=0.1, epochs=2, per_sample=per_sample)
     assert history.accuracy is not None
     assert len(calls) == 3 + 1  # a graph per class, and the outputs' graph for the accuracy
+
+
+BAD_LATER_SAMPLE = {
+    "bce target out of [0, 1]": (micrograd.losses.bce_with_logits, ((1.0, 1.0), 2.0)),
+    "bce target NaN": (micrograd.losses.bce_with_logits, ((1.0, 1.0), math.nan)),
+    "a target that is text": (half_squared_error, ((1.0, 1.0), "1")),
+    "a list target of the wrong length": (micrograd.losses.mse, ((1.0, 1.0), [0.0, 1.0])),
+    "an input that is text": (half_squared_error, ((1.0, "1"), 0.0)),
+    "one input too many": (half_squared_error, ((1.0, 1.0, 1.0), 0.0)),
+    "a hinge target of 0": (hinge, ((1.0, 1.0), 0.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_LATER_SAMPLE))
+def test_the_replayed_check_pass_raises_as_the_eager_one(name: str) -> None:
+    """The check pass before the first update replays (issue 29): a bad sample after good ones
+    still raises the eager check's error, naming its index, with the model unchanged."""
+    loss, bad = BAD_LATER_SAMPLE[name]
+    good = [((0.1 * i, -0.2 * i), 1.0 if loss is hinge else 0.5) for i in range(5)]
+    errors = []
+    for engine in ("auto", False):
+        model = MLP(2, [3, 1], activation="tanh", seed=1)
+        before = model.state_dict()
+        with pytest.raises((TypeError, ValueError)) as caught:
+            micrograd.train(model, [*good, bad], loss=loss, epochs=2, compile=engine)
+        assert model.state_dict() == before and all(p.grad == 0.0 for p in model.parameters())
+        assert "train: raised by data[5], before any update" in caught.value.__notes__
+        errors.append((type(caught.value), str(caught.value)))
+    assert errors[0] == errors[1]
