@@ -313,7 +313,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     curve, cursor = loss_svg(history.losses)
     layers = network_layout(model)
     scale = max((abs(v) for f in frames for v in f.start if math.isfinite(v)), default=1.0)
-    two_inputs = all(len(x) == 2 for x, _ in samples)
+    # the plane: 2 inputs, and targets that are numbers (one output's, or classes), not lists
+    two_inputs = all(len(x) == 2 and not isinstance(t, (list, tuple)) for x, t in samples)
     plane = heat = None
     heat_markup = ""
     if two_inputs:

@@ -1184,3 +1184,41 @@ def test_save_after_a_diverged_run_is_status_1(tmp_path: Path,
     assert captured.err.startswith("micrograd train: error: after 1 epoch (diverged): ")
     assert captured.err.count("\n") == 1 and "not finite" in captured.err
     assert not saved.exists()
+
+
+class Quadratic(Module):
+    """A model of one's own with one input."""
+
+    def __init__(self) -> None:
+        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [("a", self.a), ("b", self.b), ("c", self.c)]
+
+    def __call__(self, x: Any) -> Value:
+        return self.a * x * x + self.b * x + self.c
+
+
+SHAPES = {
+    "two outputs, list targets": (lambda: MLP(2, [4, 2], seed=1), [
+        ((0.1 * i, -0.1 * i), [0.05 * i, 1.0 - 0.05 * i]) for i in range(6)], losses.mse),
+    "two outputs, tuple targets": (lambda: MLP(2, [4, 2], seed=1), [
+        ((0.1 * i, -0.1 * i), (0.05 * i, 0.5)) for i in range(6)], losses.mse),
+    "three inputs, list targets": (lambda: MLP(3, [4, 2], seed=1), [
+        ((0.1 * i, -0.1 * i, 0.2), [0.05 * i, 0.1]) for i in range(6)], losses.mse),
+    "one input, a model of one's own": (Quadratic, [((0.2 * i,), 0.1 * i) for i in range(5)],
+                                        half_squared_error),
+    "three classes": (lambda: MLP(2, [4, 3], seed=1), data.spiral(4), losses.cross_entropy),
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_what_train_records_its_page_draws(tmp_path: Path, name: str, per_sample: bool) -> None:
+    """Multi-output regression with list targets on two inputs raised a bare TypeError from
+    the plane (which took several outputs for classes) after training."""
+    make, points, loss = SHAPES[name]
+    history = train(make(), points, loss=loss, epochs=3, per_sample=per_sample,
+                    page=tmp_path / "run.html")
+    assert history.recording is not None
+    assert "training run" in (tmp_path / "run.html").read_text(encoding="utf-8")
