@@ -339,7 +339,7 @@ def vouched(model: Module) -> bool:
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
-        elif callable(item) and not isinstance(item, Value) and not _registered_activation(item):
+        elif callable(item) and not _registered_activation(item):
             return False
     return True
 

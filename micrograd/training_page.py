@@ -80,8 +80,9 @@ _NUMBER = re.compile(r"\(-\d+(?:\.\d+)?(?:e[-+]?\d+)?\)"
 
 
 def check_page(path: str | os.PathLike[str], samples: list[Sample]) -> None:
-    """ValueError or OSError, before training, if path cannot take the training page or the
-    page cannot draw the samples (inputs that are not numbers: a Value's grads would change)."""
+    """ValueError or OSError, before training, if path cannot take the training page; TypeError
+    if the page cannot draw the samples (inputs that are not numbers: a Value's grads would
+    change)."""
     if Path(path).suffix.lower() != ".html":
         raise ValueError(f"train: page must be an .html file, got {preview(str(path), 200)}")
     for i, (inputs, _) in enumerate(samples):
