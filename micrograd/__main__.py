@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from micrograd import compiler, data, losses, optim
-from micrograd._files import check_writable, parse_json, read_small_file
+from micrograd._files import check_writable
 from micrograd._numbers import clip, preview
 from micrograd.engine import Value
+from micrograd.grading import read_answers
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
 from micrograd.nn import MLP, ModelMismatch, Module, Net221, activation_names
 from micrograd.trace import check, derivation
-from micrograd.train import correct, gradient_descent, train, with_history
+from micrograd.train import carrying, correct, gradient_descent, train
 
 # The command line's bounds on sizes, so that a run stays within minutes and memory (the
 # library checks the rest, and bounds the data sets itself: data.MAX_SAMPLES).
@@ -37,24 +38,8 @@ PAGE_HINT = ("open it in a browser to replay the run, epoch by epoch, and step t
              "sample's backward pass (it opens at epoch 0)")
 
 
-class _Help(argparse.HelpFormatter):
-    """--help says each option's default, where its help does not already."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
-        if "default" in text or default in (None, False, argparse.SUPPRESS):
-            return text
-        shown = ",".join(map(str, default)) if isinstance(default, list) else f"{default}"
-        return f"{text} (default {shown})".lstrip()
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse whose errors are one line and exit 2, never a usage dump or a traceback."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Help)
-        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         message = re.sub(r"'[^'\n]{61,}'", lambda m: preview(m[0][1:-1]), message)  # ~60 chars
@@ -256,16 +241,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     history = train(model, samples, loss=losses.LOSSES[args.loss], lr=lr, epochs=args.epochs,
                     tol=args.tol, per_sample=not args.batch, optimizer=args.optimizer,
                     page=args.page)
-    try:  # after the run: an error is no bad argument (status 1, see main)
-        _report_training(args, model, samples, lr, history)
-    except Exception as err:
-        with_history(err, history)
-        raise
-    return 0
-
-
-def _report_training(args: argparse.Namespace, model: Net221 | MLP, samples: list[Any],
-                     lr: float, history: Any) -> None:
     sizes = [2, 2, 1] if isinstance(model, Net221) else [model.nin, *model.nouts]  # which model
     print(f"{type(model).__name__} {'-'.join(map(str, sizes))} ({model.activation}) on "
           f"{args.dataset} ({len(samples)} samples), loss {args.loss}, {args.optimizer} lr {lr}, "
@@ -276,10 +251,12 @@ def _report_training(args: argparse.Namespace, model: Net221 | MLP, samples: lis
         print(f"training accuracy {round(history.accuracy * len(samples))}/{len(samples)} "
               f"({100 * history.accuracy:.1f}%)")
     if args.save is not None:
-        model.save(args.save)
+        with carrying(history):  # after the run: an error is no bad argument (status 1)
+            model.save(args.save)
         print(f"saved parameters to {args.save}")
     if args.page is not None:
         print(f"training page written to {args.page}: {PAGE_HINT}")
+    return 0
 
 
 # ---- descend, graph, explain -------------------------------------------------------------
@@ -341,43 +318,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 1 if differ else 0
 
 
-#: check --answers: the most bytes read, and the ASCII spellings taken for a node's name.
-ANSWERS_BYTES = 2**20
-ASCII_NAMES = {"yhat": "ŷ", "y_hat": "ŷ"}
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Check your hand derivation of one 2-2-1 sample: exit 0 all right, 1 a wrong answer."""
     net = Net221(activation=args.activation, seed=args.seed)  # the main job's sample
-    report = check(_one_sample(net, args.x1, args.x2, args.y), _answers(args.answers))
-    print(report)
+    print(report := check(_one_sample(net, args.x1, args.x2, args.y), read_answers(args.answers)))
     return 0 if report.ok else 1
-
-
-def _answers(path: str) -> dict[str, Any]:
-    """The --answers file: a JSON object of node names (ASCII_NAMES too) and numbers."""
-    where = f"--answers {preview(path, 250)}"
-    try:  # a small regular file of strict JSON (a directory or a FIFO is refused unread)
-        document = parse_json(read_small_file(path, ANSWERS_BYTES))
-    except OSError as err:
-        raise ValueError(f"{where}: cannot read: {err.strerror or err}") from None
-    except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
-    example = '{"ŷ": -1.771, "w11": -0.3242}'
-    if not isinstance(document, dict):
-        raise ValueError(f"{where}: must be a JSON object of node names and your ∂E/∂node, "
-                         f"like {example}; it holds a JSON {type(document).__name__}")
-    if not document:
-        raise ValueError(f"{where}: no answers to check: give at least one node name and your "
-                         f"∂E/∂node, like {example}")
-    answers: dict[str, Any] = {}
-    for name, value in document.items():
-        node = ASCII_NAMES[name] if name in ASCII_NAMES else name
-        if node in answers:
-            raise ValueError(f"{where}: two answers for {node} ({preview(name)} is its ASCII "
-                             "spelling)")
-        answers[node] = value
-    return answers
 
 
 # ---- the parser --------------------------------------------------------------------------
@@ -385,10 +330,7 @@ def _answers(path: str) -> dict[str, Any]:
 
 def _defaults(table: dict[str, Any], attribute: str) -> str:
     """ "default xor 1000, …, spiral 50": a table's default for each name, for --help."""
-    def shown(x: Any) -> str:
-        return ",".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x)
-    return "default " + ", ".join(f"{k} {shown(getattr(v, attribute, v))}"
-                                  for k, v in table.items())
+    return "default " + ", ".join(f"{k} {getattr(v, attribute, v)}" for k, v in table.items())
 
 
 def _subcommand(sub: Any, run: Callable[[argparse.Namespace], int], help: str) -> Any:
@@ -398,10 +340,8 @@ def _subcommand(sub: Any, run: Callable[[argparse.Namespace], int], help: str) -
 
 
 def _sample_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activation", default="tanh", choices=activation_names(),
-                   help="hidden activation")
-    p.add_argument("--seed", type=int, default=argparse.SUPPRESS,  # micrograd --seed 3 graph
-                   help="initialisation seed (default: Net221's)")
+    p.add_argument("--activation", default="tanh", choices=activation_names(), help="default tanh")
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="(default: Net221's)")
     for name, default in (("--x1", 1.0), ("--x2", 0.0), ("--y", 1.0)):
         p.add_argument(name, type=float, default=default, help=f"(default {default:g})")
 
@@ -409,29 +349,23 @@ def _sample_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="micrograd", description="A tiny scalar autograd engine. With no "
                      "command: train the notes' 2-2-1 network on XOR and draw one sample's graph.")
-    parser.add_argument("--seed", type=int, help="the initialisation seed, of the main job or "
-                        "of a command (default: Net221's)")
+    parser.add_argument("--seed", type=int, help="initialisation seed (default: Net221's)")
     parser.add_argument("--out", default="net221.svg", help=f"the main job's graph file: "
                         f"{' '.join(FORMATS)} (default net221.svg; the .html page beside it)")
     parser.set_defaults(run=main_job, prog=parser.prog)
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     p = _subcommand(sub, cmd_train, "train a network on a small data set")
-    p.add_argument("--dataset", choices=list(data.DATASETS), default="xor",
-                   help="a data set of micrograd.data")
-    p.add_argument("--model", choices=["net221", "mlp"],
-                   help=_defaults(data.DATASETS, "model") + "; mlp for cross_entropy")
+    p.add_argument("--dataset", choices=list(data.DATASETS), default="xor", help="(default xor)")
+    p.add_argument("--model", choices=["net221", "mlp"], help=_defaults(data.DATASETS, "model"))
     p.add_argument("--loss", choices=list(data.TARGETS), help=_defaults(data.DATASETS, "loss"))
-    p.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="sgd",
-                   help="the update rule")
-    p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="MLP hidden layers")
-    p.add_argument("--activation", choices=activation_names(),
-                   help="default tanh for net221, relu for mlp")
+    p.add_argument("--optimizer", choices=[*optim.OPTIMIZERS], default="sgd", help="(default sgd)")
+    p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="(default 16,16)")
+    p.add_argument("--activation", choices=activation_names(), help="default tanh; mlp: relu")
     p.add_argument("--lr", type=float, help=_defaults(data.LR, "lr"))
     p.add_argument("--epochs", type=int, help=_defaults(data.DATASETS, "epochs"))
-    p.add_argument("--tol", type=float, default=1e-6, help="stop when max |∂E/∂p| < tol")
-    p.add_argument("--seed", type=int, default=argparse.SUPPRESS,  # micrograd --seed 3 train
-                   help="initialisation (and data) seed (default: the model's, data seed 0)")
+    p.add_argument("--tol", type=float, default=1e-6, help="stop when max |∂E/∂p| < tol (1e-6)")
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="initialisation, data seed")
     p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
     p.add_argument("--n", type=int, default=100, help="points (spiral: per class; default 100)")
     p.add_argument("--noise", type=float, help=_defaults(data.DATASETS, "noise"))
@@ -440,10 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page", metavar="PATH", help="write a training page (.html) of the run")
 
     p = _subcommand(sub, cmd_descend, "gradient descent on a named function (the notes' part 1)")
-    p.add_argument("--function", choices=list(data.FUNCTIONS), default="quadratic",
-                   help="a function of micrograd.data.FUNCTIONS")
-    p.add_argument("--w0", type=_numbers(float), help="start, comma-separated (--w0 -1,1); "
-                   + _defaults(data.FUNCTIONS, "w0"))
+    p.add_argument("--function", choices=[*data.FUNCTIONS], default="quadratic", help="(quadratic)")
+    p.add_argument("--w0", type=_numbers(float), help="start, comma-separated (--w0 -1,1)")
     p.add_argument("--lr", type=float, help=_defaults(data.FUNCTIONS, "lr"))
     p.add_argument("--tol", type=float, default=1e-8, help="(default 1e-8)")
     p.add_argument("--max-steps", type=int, help=_defaults(data.FUNCTIONS, "max_steps"))
@@ -451,8 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subcommand(sub, cmd_graph, "draw the graph of one 2-2-1 sample")
     _sample_options(p)
-    p.add_argument("--out", default=argparse.SUPPRESS,  # micrograd --out x.png graph too
-                   help=" ".join(FORMATS) + " (.html: a backprop page; default net221.svg)")
+    p.add_argument("--out", default=argparse.SUPPRESS, help=" ".join(FORMATS) + " (net221.svg)")
     p.add_argument("--local-grads", action="store_true", help="write local derivatives on edges")
 
     p = _subcommand(sub, cmd_explain, "the chain-rule derivation of all nine partials")
@@ -462,8 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, cmd_check, "check your hand derivation of one 2-2-1 sample")
     _sample_options(p)
     p.add_argument("--answers", required=True, metavar="JSON", help='a JSON object of node '
-                   'names and your ∂E/∂node: {"ŷ": -1.771, "z1": -0.5369, "w11": -0.3242} '
-                   '("yhat" spells ŷ)')
+                   'names and your ∂E/∂node: {"ŷ": -1.771, "w11": -0.3242} ("yhat": ŷ)')
     return parser
 
 
@@ -476,15 +406,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `python -m micrograd explain | head`: the reader left
         sys.stdout = open(os.devnull, "w")  # keep Python quiet at exit
         return 0
-    except Exception as err:
-        history = getattr(err, "history", None)
-        if history is not None:  # raised after a run (train's page, --save): status 1
-            _fail(args.prog, f"after {_plural(history.epochs, 'epoch')} ({history.reason}): "
-                  f"{err or type(err).__name__}", status=1)
-        if isinstance(err, (ValueError, TypeError, FileNotFoundError)):
+    except Exception as err:  # err.history: raised after a run (its page, --save): status 1
+        if (run := getattr(err, "history", None)) is None and isinstance(
+                err, (ValueError, TypeError, FileNotFoundError)):
             _fail(args.prog, str(err))  # a bad argument: status 2
-        if isinstance(err, (GraphvizNotFound, GraphvizFailed, OSError)):
-            _fail(args.prog, str(err), status=1)  # no argument can fix it
+        if run is not None or isinstance(err, (GraphvizNotFound, GraphvizFailed, OSError)):
+            _fail(args.prog, f"after {_plural(run.epochs, 'epoch')}: {err}" if run else str(err), 1)
         raise
 
 

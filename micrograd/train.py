@@ -16,7 +16,8 @@ import math
 import numbers
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -30,8 +31,8 @@ from micrograd.optim import OPTIMIZERS, SGD, Optimizer
 from micrograd.record import FRAMES, Recorder, StopReason, TrainHistory
 
 __all__ = [
-    "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
-    "train", "with_history",
+    "DescentResult", "StopReason", "TrainHistory", "accuracy", "carrying", "correct",
+    "gradient_descent", "train",
 ]
 
 Point = float | tuple[float, ...]
@@ -280,25 +281,28 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
             bar.close()
     history = TrainHistory(losses, len(losses), reason, max_grad, None,
                            None if recorder is None else recorder.recording())
-    try:  # after training: whatever raises carries the run, as err.history
+    with carrying(history):  # after training: whatever raises carries the run
         history = replace(history, accuracy=_fraction(_correct(model, samples, replay)))
-        if page is not None and history.recording is not None:
-            from micrograd.training_page import write_page
+    if page is not None and history.recording is not None:
+        from micrograd.training_page import write_page
 
+        with carrying(history):
             write_page(page, history, model, samples, loss)
-    except Exception as err:
-        with_history(err, history)
-        raise
     return history
 
 
-def with_history(err: BaseException, history: TrainHistory) -> None:
-    """Let err carry the run it came after, as ``err.history`` (and say so in a note)."""
-    err.history = history  # type: ignore[attr-defined]
-    add_note = getattr(err, "add_note", None)  # 3.11+
-    if add_note is not None:
-        add_note(f"train: raised after {history.epochs} epochs of training ({history.reason}); "
-                 "the run is this error's .history")
+@contextmanager
+def carrying(history: TrainHistory) -> Iterator[None]:
+    """An error raised inside carries the run it came after, as ``err.history`` (and a note)."""
+    try:
+        yield
+    except Exception as err:
+        err.history = history  # type: ignore[attr-defined]
+        add_note = getattr(err, "add_note", None)  # 3.11+
+        if add_note is not None:
+            add_note(f"train: raised after {history.epochs} epochs of training "
+                     f"({history.reason}); the run is this error's .history")
+        raise
 
 
 # ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----
