@@ -87,6 +87,7 @@ def draw_dot(
     show_local_grads: bool = False,
     parameters: Iterable[Value] | None = None,
     walked: Walk | None = None,
+    format: str = "svg",
 ) -> graphviz.Digraph:
     """The graph of root: a record (name | data | grad) per Value, an op node before each result.
 
@@ -94,6 +95,7 @@ def draw_dot(
     ``parameters``); with ``show_local_grads`` each input → op edge carries ∂out/∂input.
     Names and op symbols are drawn literally, cut to LABEL_LIMIT characters (ending in …),
     with what DOT cannot hold (NUL, control characters, lone surrogates) as escapes (\\x00).
+    ``format`` (the lecture's keyword, as ``rankdir``) is what ``.render()`` of the result writes.
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
@@ -101,6 +103,9 @@ def draw_dot(
         raise ValueError(
             f"draw_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got {preview(rankdir)}"
         )
+    if format not in graphviz.FORMATS:
+        raise ValueError(f"draw_dot: format must be one of Graphviz's (svg, png, pdf, …), "
+                         f"got {preview(format)}")
     if parameters is None:
         is_parameter = None
     else:
@@ -137,6 +142,7 @@ def draw_dot(
                        "labelloc": "b", "fontsize": "11"}
     return graphviz.Digraph(
         "micrograd",
+        format=format,
         graph_attr=graph_attr,
         node_attr={"shape": "record", "fontname": "DejaVu Sans", "fontsize": "12"},
         edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555"},
