@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Recipe, build_graph, graph_recipes
+from conftest import Quadratic, Recipe, build_graph, graph_recipes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -682,19 +682,6 @@ def test_regression_with_list_targets_replays_one_graph(monkeypatch: pytest.Monk
     assert_same_training(lambda: MLP(1, [4, 2], activation="tanh", seed=1), points,
                          loss=micrograd.losses.mse, lr=0.05, epochs=3)
     assert len(recorded) == 1
-
-
-class Quadratic(micrograd.nn.Module):
-    """A model of one's own: ŷ = a·x² + b·x + c, no branch on Value data."""
-
-    def __init__(self) -> None:
-        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [("a", self.a), ("b", self.b), ("c", self.c)]
-
-    def __call__(self, x: Any) -> Value:
-        return self.a * x * x + self.b * x + self.c
 
 
 def test_compile_true_trains_a_model_of_ones_own_bit_for_bit(

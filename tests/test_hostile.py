@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Quadratic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1183,19 +1184,6 @@ def test_save_after_a_diverged_run_is_status_1(tmp_path: Path,
     assert captured.err.startswith("micrograd train: error: after 1 epoch: ")
     assert captured.err.count("\n") == 1 and "not finite" in captured.err
     assert not saved.exists()
-
-
-class Quadratic(Module):
-    """A model of one's own with one input."""
-
-    def __init__(self) -> None:
-        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [("a", self.a), ("b", self.b), ("c", self.c)]
-
-    def __call__(self, x: Any) -> Value:
-        return self.a * x * x + self.b * x + self.c
 
 
 SHAPES = {
