@@ -375,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subcommand(sub, cmd_descend, "gradient descent on a named function (the notes' part 1)")
     p.add_argument("--function", choices=[*data.FUNCTIONS], default="quadratic", help="(quadratic)")
-    p.add_argument("--w0", type=_numbers(float), help="start, comma-separated (--w0 -1,1)")
+    p.add_argument("--w0", type=_numbers(float), help="start (--w0 -1,1; default: the function's)")
     p.add_argument("--lr", type=float, help=_defaults(data.FUNCTIONS, "lr"))
     p.add_argument("--tol", type=float, default=1e-8, help="(default 1e-8)")
     p.add_argument("--max-steps", type=int, help=_defaults(data.FUNCTIONS, "max_steps"))
