@@ -9,8 +9,9 @@ stepper (page.js): the very forward and backward pass train() ran for that sampl
 epoch, rebuilt here at the parameters recorded just before its update and checked to give
 the grads train() used, bit for bit.
 
-This module is what the page holds (the frames, packed; the update table; the data its
-script reads) and writes it; how the pictures are drawn is ``micrograd.training_svg``.
+This module is what the page holds (the frames, packed; the data its script reads) and
+writes it; how the pictures are drawn is ``micrograd.training_svg``, how each update is
+written in the parameter table ``micrograd.updates``.
 
 What a page holds: the frames ``history.recording`` kept; the updates and sample graphs of
 its detail samples on its detail frames (the page lists both); on a large graph (more than
@@ -30,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from micrograd._files import check_writable, write_atomic
-from micrograd._numbers import preview, short
+from micrograd._numbers import number, preview, same, short
 from micrograd.engine import Value
 from micrograd.nn import MLP, Module, Net221
-from micrograd.optim import SGD, Adam, AdamW
 from micrograd.page import (
     DOCUMENT_HEAD,
     KEYS,
@@ -43,8 +43,7 @@ from micrograd.page import (
     embed_json,
     record,
 )
-from micrograd.record import Frame, Recording, TrainHistory, Update, evenly
-from micrograd.steps import signed
+from micrograd.record import Frame, Recording, TrainHistory, evenly
 from micrograd.training_svg import (
     Heat,
     Plane,
@@ -58,6 +57,7 @@ from micrograd.training_svg import (
     network_svg,
     sample_text,
 )
+from micrograd.updates import table_columns, table_rows, update_rule
 from micrograd.walk import walk
 
 __all__ = ["EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "Packer",
@@ -79,10 +79,17 @@ _NUMBER = re.compile(r"\(-\d+(?:\.\d+)?(?:e[-+]?\d+)?\)"
                      r"|(?<![\w.#])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
 
 
-def check_page(path: str | os.PathLike[str]) -> None:
-    """ValueError or OSError, before training, if path cannot take the training page."""
+def check_page(path: str | os.PathLike[str], samples: list[Sample]) -> None:
+    """ValueError or OSError, before training, if path cannot take the training page; TypeError
+    if the page cannot draw the samples (inputs that are not numbers: a Value's grads would
+    change)."""
     if Path(path).suffix.lower() != ".html":
         raise ValueError(f"train: page must be an .html file, got {preview(str(path), 200)}")
+    for i, (inputs, _) in enumerate(samples):
+        bad = next((v for v in inputs if number(v) is None), None)
+        if bad is not None:
+            raise TypeError(f"train: page= draws samples whose inputs are numbers; data[{i}] "
+                            f"has {preview(bad)} (give its .data)")
     check_writable(path)
 
 
@@ -160,67 +167,6 @@ def unpack(template: dict[str, Any], ref: list[Any]) -> Any:
     return json.loads(text)
 
 
-# ---- the parameter table: each update as the notes' formula with numbers ----------------
-
-
-def table_columns(recording: Recording) -> list[str]:
-    """The table's column heads for this optimiser."""
-    head = ["parameter", "before", "∂E/∂p", "update", "after"]
-    opt = recording.optimizer
-    if isinstance(opt, Adam):
-        return [*head, "m", "v"]
-    if isinstance(opt, SGD) and opt.momentum:
-        return [*head, "velocity v"]
-    return head
-
-
-def update_rule(recording: Recording) -> str:
-    """The optimiser's update, as the page's caption writes it."""
-    opt = recording.optimizer
-    if isinstance(opt, Adam):
-        b1, b2 = opt.betas
-        decay = ""
-        if opt.weight_decay:
-            decay = (f"; first p ← p·(1 − lr·λ), λ = {short(opt.weight_decay)}"
-                     if isinstance(opt, AdamW) else
-                     f"; g = ∂E/∂p + λ·p, λ = {short(opt.weight_decay)}")
-        return (f"{type(opt).__name__}, lr = {short(opt.lr)}: m ← {short(b1)}·m + "
-                f"{short(1 - b1)}·g, v ← {short(b2)}·v + {short(1 - b2)}·g², "
-                f"p ← p − lr/(1 − β1ᵗ)·m/(√v/√(1 − β2ᵗ) + ε), ε = {short(opt.eps)}{decay}")
-    if isinstance(opt, SGD) and opt.momentum:
-        return (f"SGD with momentum {short(opt.momentum)}, lr = {short(opt.lr)}: "
-                f"v ← {short(opt.momentum)}·v + ∂E/∂p, p ← p − lr·v")
-    return f"the notes' gradient descent, lr = {short(opt.lr)}: p ← p − lr·∂E/∂p"
-
-
-def table_rows(recording: Recording, update: Update) -> list[list[str]]:
-    """One row per parameter: name, before, grad, the update with numbers, after (+ state)."""
-    opt = recording.optimizer
-    rows = []
-    for i, name in enumerate(recording.names):
-        before, grad, after = update.before[i], update.grads[i], update.after[i]
-        if isinstance(opt, Adam):
-            m, v = update.state["m"][i], update.state["v"][i]
-            b1, b2 = opt.betas
-            step = opt.lr / (1.0 - b1 ** update.t)
-            root = math.sqrt(1.0 - b2 ** update.t)
-            start = short(before)
-            if opt.weight_decay and isinstance(opt, AdamW):
-                start = f"{short(before)}·{short(1.0 - opt.lr * opt.weight_decay)}"
-            rule = (f"{name} ← {start} − {short(step)}·{signed(short(m))}/(√{short(v)}/"
-                    f"{short(root)} + {short(opt.eps)}) = {short(after)}")
-            rows.append([short(before), short(grad), rule, short(after), short(m), short(v)])
-        elif isinstance(opt, SGD) and opt.momentum:
-            v = update.state["velocity"][i]
-            rule = f"{name} ← {short(before)} − {short(opt.lr)}·{signed(short(v))} = {short(after)}"
-            rows.append([short(before), short(grad), rule, short(after), short(v)])
-        else:
-            rule = (f"{name} ← {short(before)} − {short(opt.lr)}·{signed(short(grad))} = "
-                    f"{short(after)}")
-            rows.append([short(before), short(grad), rule, short(after)])
-    return rows
-
-
 # ---- the page --------------------------------------------------------------------------------
 
 
@@ -261,7 +207,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     curve, cursor = loss_svg(history.losses)
     layers = network_layout(model)
     scale = max((abs(v) for f in frames for v in f.start if math.isfinite(v)), default=1.0)
-    two_inputs = all(len(x) == 2 for x, _ in samples)
+    # the plane: 2 inputs, and targets that are numbers (one output's, or classes), not lists
+    two_inputs = all(len(x) == 2 and not isinstance(t, (list, tuple)) for x, t in samples)
     plane = heat = None
     heat_markup = ""
     if two_inputs:
@@ -393,7 +340,7 @@ def _graph(model: Module, params: list[Value], sample: Sample, loss: Callable[[A
         for p in params:
             p.grad = 0.0
         root.backward()
-        if [p.grad for p in params] != grads:
+        if not same([p.grad for p in params], grads):
             raise RuntimeError("training page: the rebuilt sample graph's grads differ from "
                                "the ones train() used")
     order = rec.order

@@ -15,6 +15,9 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 
+import micrograd
+from micrograd import Value
+
 REQUIRE_EXTRAS = os.environ.get("MICROGRAD_REQUIRE_EXTRAS") == "1"
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 sys.path.insert(0, str(DEMOS))  # demo_common: the browser the demos use is the tests' browser
@@ -194,3 +197,19 @@ def build_graph(formulas: Formulas, recipe: Recipe, leaves: Sequence[Any]) -> li
     for formula, i, j in recipe[1]:
         nodes.append(formulas[formula](nodes[i], nodes[j]))
     return nodes
+
+
+# ---- a model of one's own --------------------------------------------------------------
+
+
+class Quadratic(micrograd.nn.Module):
+    """A model of one's own: ŷ = a·x² + b·x + c, one input, no branch on Value data."""
+
+    def __init__(self) -> None:
+        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [("a", self.a), ("b", self.b), ("c", self.c)]
+
+    def __call__(self, x: Any) -> Value:
+        return self.a * x * x + self.b * x + self.c

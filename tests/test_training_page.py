@@ -549,3 +549,73 @@ def test_the_keys_step_play_and_move_the_epochs_and_the_page_says_so(
     tab.wait_for_function("(e) => document.body.dataset.epoch === e", arg=str(epochs[1]))
     tab.keyboard.press("ArrowUp")
     tab.wait_for_function("document.body.dataset.epoch === '1'")
+
+
+# ---- issue 29, class 5: each update as the step that made it ------------------------------
+
+
+class Decaying(SGD):
+    """SGD of one's own whose lr halves after every step: its steps are the notes' rule, each
+    with its own lr."""
+
+    def step(self) -> None:
+        super().step()
+        self.lr *= 0.5
+
+
+class SignDescent(SGD):
+    """An SGD subclass with another rule: p ← p − lr·sign(∂E/∂p)."""
+
+    def step(self) -> None:
+        for p in self.params:
+            p.data -= self.lr * ((p.grad > 0) - (p.grad < 0))
+
+
+def recorded(optimizer: type, tmp_path: Path) -> Any:
+    net = Net221("tanh")
+    history = train(net, data.xor, epochs=3, optimizer=optimizer(net.parameters(), 0.5),
+                    page=tmp_path / "run.html", progress=False)
+    assert history.recording is not None
+    return history.recording
+
+
+def test_each_update_is_written_with_the_lr_its_step_took(tmp_path: Path) -> None:
+    """Issue 29: every row took the optimiser's final lr, so 3 XOR epochs of a decaying lr
+    (84 rows) did not add up."""
+    recording = recorded(Decaying, tmp_path)
+    updates = [u for f in recording.frames for u in f.updates]
+    assert len({u.lr for u in updates}) == len(updates) == 12  # every step its own lr
+    for update in updates:
+        assert update.after == [b - update.lr * g for b, g in zip(update.before, update.grads)]
+        for name, row in zip(recording.names, training_page.table_rows(recording, update)):
+            assert row[2] == (f"{name} ← {row[0]} − {short(update.lr)}·"
+                              f"{row[1] if not row[1].startswith('-') else f'({row[1]})'} = "
+                              f"{row[3]}")
+    rule = training_page.update_rule(recording)
+    assert rule.startswith("the notes' gradient descent, lr as each step took it (0.5 at first")
+    assert (tmp_path / "run.html").read_text(encoding="utf-8").count(short(updates[-1].lr)) > 0
+
+
+@pytest.mark.parametrize("optimizer", ["SignDescent", "Optimizer"])
+def test_an_optimiser_the_page_does_not_know_is_written_as_its_own_step(
+        tmp_path: Path, optimizer: str) -> None:
+    """Not "the notes' gradient descent": p ← p + Δp, the change the step made."""
+    from micrograd.optim import Optimizer
+
+    class Halving(Optimizer):
+        def step(self) -> None:
+            for p in self.params:
+                p.data -= 0.5 * self.lr * p.grad
+
+    recording = recorded(SignDescent if optimizer == "SignDescent" else Halving, tmp_path)
+    name = type(recording.optimizer).__name__
+    assert training_page.update_rule(recording).startswith(f"{name}'s own step")
+    assert training_page.table_columns(recording) == [
+        "parameter", "before", "∂E/∂p", "update", "after"]
+    update = recording.frames[-1].updates[0]
+    rows = training_page.table_rows(recording, update)
+    for param, row, b, a in zip(recording.names, rows, update.before, update.after):
+        delta = short(a - b)
+        assert row[2] == f"{param} ← {short(b)} + {f'({delta})' if a < b else delta} = {short(a)}"
+    assert "the notes' gradient descent" not in (tmp_path / "run.html").read_text(
+        encoding="utf-8")
