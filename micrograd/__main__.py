@@ -35,7 +35,7 @@ BOUNDS = {"epochs": (0, 1_000_000), "max_steps": (0, 1_000_000), "lines": (1, 10
 MAX_PARAMETERS = 1_000_000  # train --hidden: parameters in all (layers × width; ~600 MB)
 DOT_HINT = "apt-get install graphviz / brew install graphviz"
 PAGE_HINT = ("open it in a browser to replay the run, epoch by epoch, and step through each "
-             "sample's backward pass (it opens at epoch 0)")
+             "sample's backward pass (it opens at epoch 1, before any update)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,7 +155,7 @@ def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
 
 
 def main_job(args: argparse.Namespace) -> int:
-    """Train the notes' 2-2-1 network on XOR and draw the graph of one sample."""
+    """Train the notes' 2-2-1 network on XOR; draw one sample's graph at the initial parameters."""
     files = _graph_files(args.out, main_job=True)
     net, xor = Net221(activation="tanh", seed=args.seed), data.xor()
     lr, epochs = data.LR["sgd"], data.DATASETS["xor"].epochs
@@ -174,13 +174,14 @@ def main_job(args: argparse.Namespace) -> int:
     print("\npredictions:", *(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {net(x1, x2).data:.4f}  "
           f"{'right' if ok else 'WRONG'}" for ((x1, x2), y), ok in zip(xor, right)), sep="\n")
     (x1, x2), y = xor[2]
-    print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, "
-          "with its gradients:")
+    print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g} at "
+          "the parameters before training (the random ones above), with its gradients there:")
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
-    loss = _one_sample(net, x1, x2, y)
+    # net as it was made, its first parameters (after training every gradient is about 0)
+    loss = _one_sample(start := Net221(activation="tanh", seed=args.seed), x1, x2, y)
     for file in (file for file in files if file != page):
-        render(loss, file, show_local_grads=True, parameters=net.parameters())
+        render(loss, file, show_local_grads=True, parameters=start.parameters())
         print(f"graph written to {file}")
     if page is not None:  # (none without Graphviz's dot: its sample graphs are dot's layout)
         print(f"training page written to {page}: {PAGE_HINT}")

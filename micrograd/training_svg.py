@@ -177,7 +177,7 @@ def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 210) -
     g = plane.grid
     cell = size / g
     x0, x1, y0, y1 = plane.box
-    parts = [f'<svg id="heat" viewBox="-44 -4 {size + 48} {size + 62}" width="{size + 48}" '
+    parts = [f'<svg id="heat" viewBox="-54 -4 {size + 58} {size + 62}" width="{size + 58}" '
              f'height="{size + 62}" role="img" aria-label="the model\'s output over the '
              f'input plane">']
     for j in range(g):
@@ -259,10 +259,10 @@ def loss_svg(losses: list[float], width: int = 360, height: int = 160) -> tuple[
            f'<path class="curve" d="{path}"/>'
            f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{short(high)}</text>'
            f'<text x="{left - 4}" y="{bottom}" text-anchor="end">{short(low)}</text>'
-           f'<text x="{left}" y="{height - 10}">epoch 0</text>'
-           f'<text x="{right}" y="{height - 10}" text-anchor="end">{n - 1}</text>'
+           f'<text x="{left}" y="{height - 10}">epoch 1</text>'
+           f'<text x="{right}" y="{height - 10}" text-anchor="end">{n}</text>'
            f'<text x="{(left + right) / 2}" y="{height - 10}" text-anchor="middle">'
-           f'mean loss per epoch{" (log scale)" if log else ""}</text>'
+           f'mean loss{" (log scale)" if log else ""}</text>'
            f'<line id="cursor" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>'
            f'<circle id="cursor-dot" cx="{left}" cy="{bottom}" r="3.5"/></svg>')
     return svg, lambda e: f"{x_of(e):.1f},{y_of(losses[e]):.1f}"

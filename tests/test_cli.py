@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 
 from micrograd.__main__ import build_parser, main
+from micrograd._numbers import short
 from micrograd.engine import Value
 from micrograd.losses import half_squared_error
 from micrograd.nn import Net221
 from micrograd.trace import check
 from micrograd.walk import walk
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def run_cli(
@@ -48,9 +51,20 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     assert len(predictions) == 4
     assert all(abs(float(y_hat) - float(y)) < 0.1 for y, y_hat in predictions)
     svg = ET.parse(tmp_path / "net221.svg").getroot()
-    text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    texts = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    text = " ".join(texts)
     for name in ("w11", "w12", "b1", "w1", "w2", "a1", "z1", "ŷ", "E"):
         assert re.search(rf"(^| ){re.escape(name)}( |$)", text), name
+    # the drawing is of the start: the random parameters and their real gradients (after
+    # training they are all about 1e-7), as the README's picture shows it
+    start = Net221("tanh")
+    half_squared_error(start(1.0, 0.0), 1.0).backward()
+    for p in (start.w11, start.w1, start.b):
+        assert f"data {short(p.data)}" in texts and f"grad {short(p.grad)}" in texts
+        assert abs(p.grad) > 1e-3
+    picture = ET.parse(DOCS / "net221_graph.svg").getroot()
+    assert texts == [t.text or "" for t in picture.iter("{http://www.w3.org/2000/svg}text")]
+    assert "at the parameters before training" in out
     # the training page beside the drawing: the run, opening at epoch 0, sample 0, step 0
     assert "training page written to net221.html: open it in a browser" in out
     page = (tmp_path / "net221.html").read_text(encoding="utf-8")
