@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Recipe, build_graph, graph_recipes
+from conftest import Quadratic, Recipe, build_graph, graph_recipes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,7 @@ import micrograd
 from micrograd import CompiledGraph, Value, apply, compile, compiler, ops
 from micrograd.engine import topological_order
 from micrograd.losses import half_squared_error, hinge
-from micrograd.nn import MLP, Net221
+from micrograd.nn import MLP, Module, Net221
 
 Build = Callable[[Sequence[Value]], Value]
 
@@ -575,7 +575,8 @@ def train_both(make: Callable[[], Any], data: Any, engine: bool | str = True,
     for compiled in (engine, False):
         model = make()
         history = micrograd.train(model, data, compile=compiled, **options)
-        results.append((history, [p.data for p in model.parameters()]))
+        results.append((history, [p.data for p in model.parameters()]
+                        + [p.grad for p in model.parameters()]))
     return results[0], results[1]
 
 
@@ -584,7 +585,8 @@ def assert_same_training(make: Callable[[], Any], data: Any, **options: Any) -> 
     assert_same(history.losses, eager_history.losses, "losses")
     assert (history.epochs, history.reason) == (eager_history.epochs, eager_history.reason)
     assert same(history.max_grad, eager_history.max_grad)
-    assert_same(params, eager_params, "parameters")
+    assert history.accuracy == eager_history.accuracy  # the accuracy pass is replayed too
+    assert_same(params, eager_params, "parameters, then their grads")
     return history
 
 
@@ -620,12 +622,14 @@ def test_train_cross_entropy_on_classes_is_bit_for_bit_the_eager_run(
 
 
 def count_recordings(monkeypatch: pytest.MonkeyPatch) -> list[Value]:
-    """The roots train() records from now on (compiler.compile still compiles them)."""
+    """The roots train() records for its steps from now on (compiler.compile still compiles
+    them; the accuracy pass's graph of the outputs, labelled "outputs", is not counted)."""
     recorded: list[Value] = []
     original = compiler.compile
 
     def counting(root: Value) -> CompiledGraph:
-        recorded.append(root)
+        if root.label != "outputs":
+            recorded.append(root)
         return original(root)
 
     monkeypatch.setattr(compiler, "compile", counting)
@@ -678,19 +682,6 @@ def test_regression_with_list_targets_replays_one_graph(monkeypatch: pytest.Monk
     assert_same_training(lambda: MLP(1, [4, 2], activation="tanh", seed=1), points,
                          loss=micrograd.losses.mse, lr=0.05, epochs=3)
     assert len(recorded) == 1
-
-
-class Quadratic(micrograd.nn.Module):
-    """A model of one's own: ŷ = a·x² + b·x + c, no branch on Value data."""
-
-    def __init__(self) -> None:
-        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [("a", self.a), ("b", self.b), ("c", self.c)]
-
-    def __call__(self, x: Any) -> Value:
-        return self.a * x * x + self.b * x + self.c
 
 
 def test_compile_true_trains_a_model_of_ones_own_bit_for_bit(
@@ -1056,6 +1047,199 @@ def test_compiling_is_linear_in_width() -> None:
 
     small, large = source_size(5_000), source_size(50_000)
     assert large < 12 * small
+
+
+# ---- "auto" vouches for what runs, not for the class that defines __call__ (issue 29) ----
+
+
+def branchy(a: Value) -> Value:
+    """An activation of one's own that branches on Value data: a recorded graph freezes it."""
+    return a.tanh() if a.data > 0 else a * 0.25
+
+
+class Helped(Module):
+    """Declares branch_free for its own code: __call__ delegates to a helper method."""
+
+    branch_free = True
+
+    def __init__(self) -> None:
+        self.net = Net221(activation="tanh")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return self.net.named_parameters()
+
+    def helper(self, y: Value) -> Value:
+        return y
+
+    def __call__(self, x1: Any, x2: Any) -> Value:
+        return self.helper(self.net(x1, x2))
+
+
+class HelperOverridden(Helped):
+    """Overrides only the helper, with a branch on Value data, and declares nothing."""
+
+    def helper(self, y: Value) -> Value:
+        return y * 2.0 if y.data > 0.5 else y
+
+
+class BranchyLayer(micrograd.nn.Layer):
+    """A layer of one's own whose __call__ branches on its outputs' data."""
+
+    def __call__(self, *xs: Any) -> list[Value]:
+        return [branchy(z) for z in super().__call__(*xs)]
+
+
+def with_activation(make: Callable[[], Any]) -> Callable[[], Any]:
+    def build() -> Any:
+        net = make()
+        for neuron in [net] if isinstance(net, Net221) else net.layers[0].neurons:
+            neuron._activate = branchy  # an instance attribute: the code the call reaches
+        return net
+    return build
+
+
+def with_layer() -> MLP:
+    mlp = MLP(2, [4, 1], activation="tanh", seed=2)
+    mlp.layers[0] = BranchyLayer(2, 4, "linear", seed=3)
+    mlp.layers[0]._label("L0.")
+    return mlp
+
+
+class BranchyNeuron(micrograd.nn.Neuron):
+    def __call__(self, *xs: Any) -> Value:
+        return branchy(super().__call__(*xs))
+
+
+def with_neuron() -> MLP:
+    mlp = MLP(2, [3, 1], activation="tanh", seed=2)
+    mlp.layers[0].neurons[1] = BranchyNeuron(2, "linear", seed=5)
+    return mlp
+
+
+UNVOUCHED: dict[str, Callable[[], Module]] = {
+    "helper overridden": HelperOverridden,
+    "Net221 activation attribute": with_activation(lambda: Net221(activation="tanh")),
+    "MLP neurons' activation attribute": with_activation(
+        lambda: MLP(2, [3, 1], activation="tanh", seed=1)),
+    "sub-module replaced": with_layer,
+    "one neuron replaced": with_neuron,
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(UNVOUCHED))
+def test_auto_trains_unvouched_code_as_compile_false(name: str, per_sample: bool) -> None:
+    """The code each call reaches branches on Value data, but no class that runs it declares
+    branch_free: "auto" must give compile=False's floats (a replay gives others)."""
+    make = UNVOUCHED[name]
+    assert not micrograd.nn.vouched(make())
+    points = [((math.cos(0.7 * i), math.sin(1.3 * i)), (i % 3) / 2) for i in range(12)]
+    options = dict(lr=0.2, epochs=8, per_sample=per_sample)
+    assert_same_training(make, points, engine="auto", **options)
+    if per_sample:  # what a replay of this model would train: each branch frozen at sample 0
+        replayed, eager = train_both(make, points, engine=True, **options)
+        assert replayed[0].losses != eager[0].losses
+
+
+class Declared(Helped):
+    """Overrides the helper without a branch, and vouches for it."""
+
+    branch_free = True
+
+    def helper(self, y: Value) -> Value:
+        return y * 0.5
+
+
+def test_auto_replays_what_is_vouched_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package's models, a subclass overriding only what no call runs, a class that declares
+    its own code, and an activation that is a user's registered op (a node: evaluated again)."""
+    class Configured(MLP):
+        def config(self) -> dict[str, Any]:
+            return {**super().config(), "note": "mine"}
+
+    ops.register("kinked", lambda x: x if x > 0 else 0.1 * x,
+                 lambda x, out: (1.0 if x > 0 else 0.1,))
+    try:
+        points = [((math.cos(0.7 * i), math.sin(1.3 * i)), (i % 3) / 2) for i in range(12)]
+        makes = [lambda: MLP(2, [3, 1], seed=1), lambda: Configured(2, [3, 1], seed=1),
+                 Declared, lambda: MLP(2, [3, 1], activation="kinked", seed=1),
+                 lambda: Net221(activation="kinked")]
+        for make in makes:
+            recorded = count_recordings(monkeypatch)
+            assert micrograd.nn.vouched(make())
+            assert_same_training(make, points, engine="auto", lr=0.2, epochs=4)
+            assert recorded, make
+    finally:
+        ops.unregister("kinked")
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_a_full_batch_replays_one_samples_graph(monkeypatch: pytest.MonkeyPatch,
+                                                loss: str) -> None:
+    """Full batch under "auto" records a sample's graph (one per class for cross_entropy),
+    never the batch's, whose recording cost many eager epochs (issue 29: 172 s vs 12 s), and
+    replays it sample after sample: the batch graph's floats, bit for bit."""
+    recorded = count_recordings(monkeypatch)
+    points = micrograd.data.spiral(30, noise=0.1, seed=1)  # 3 classes, 90 points
+    nouts = [5, 3] if loss == "cross_entropy" else [5, 1]
+    if loss == "mse":
+        points = [(x, float(y) - 1.0) for x, y in points]
+    assert_same_training(lambda: MLP(2, nouts, activation="tanh", seed=2), points,
+                         engine="auto", loss=getattr(micrograd.losses, loss), lr=0.1, epochs=4,
+                         per_sample=False)
+    assert len(recorded) == (3 if loss == "cross_entropy" else 1)
+    one_sample = len(topological_order(micrograd.losses.mse(MLP(2, [5, 1])(0.0, 0.0), 0.0)))
+    assert all(len(topological_order(root)) < 3 * one_sample for root in recorded)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_auto_runs_the_model_eagerly_only_to_record(monkeypatch: pytest.MonkeyPatch,
+                                                    per_sample: bool) -> None:
+    """The check pass before training and the accuracy pass after it are replayed too (issue
+    29: they ran eagerly, so the first compiled epoch was no faster than an eager one): the
+    model's Python runs once per recording, not once per sample."""
+    calls = []
+    original = MLP.__call__
+
+    def counting(self: MLP, *xs: Any) -> Any:
+        calls.append(xs)
+        return original(self, *xs)
+
+    monkeypatch.setattr(MLP, "__call__", counting)
+    points = micrograd.data.spiral(20, noise=0.1, seed=2)  # 60 points, 3 classes
+    history = micrograd.train(MLP(2, [4, 3], seed=1), points, loss=micrograd.losses.cross_entropy,
+                              lr=0.1, epochs=2, per_sample=per_sample)
+    assert history.accuracy is not None
+    assert len(calls) == 3 + 1  # a graph per class, and the outputs' graph for the accuracy
+
+
+BAD_LATER_SAMPLE = {
+    "bce target out of [0, 1]": (micrograd.losses.bce_with_logits, ((1.0, 1.0), 2.0)),
+    "bce target NaN": (micrograd.losses.bce_with_logits, ((1.0, 1.0), math.nan)),
+    "a target that is text": (half_squared_error, ((1.0, 1.0), "1")),
+    "a list target of the wrong length": (micrograd.losses.mse, ((1.0, 1.0), [0.0, 1.0])),
+    "an input that is text": (half_squared_error, ((1.0, "1"), 0.0)),
+    "one input too many": (half_squared_error, ((1.0, 1.0, 1.0), 0.0)),
+    "a hinge target of 0": (hinge, ((1.0, 1.0), 0.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_LATER_SAMPLE))
+def test_the_replayed_check_pass_raises_as_the_eager_one(name: str) -> None:
+    """The check pass before the first update replays (issue 29): a bad sample after good ones
+    still raises the eager check's error, naming its index, with the model unchanged."""
+    loss, bad = BAD_LATER_SAMPLE[name]
+    good = [((0.1 * i, -0.2 * i), 1.0 if loss is hinge else 0.5) for i in range(5)]
+    errors = []
+    for engine in ("auto", False):
+        model = MLP(2, [3, 1], activation="tanh", seed=1)
+        before = model.state_dict()
+        with pytest.raises((TypeError, ValueError)) as caught:
+            micrograd.train(model, [*good, bad], loss=loss, epochs=2, compile=engine)
+        assert model.state_dict() == before and all(p.grad == 0.0 for p in model.parameters())
+        assert "train: raised by data[5], before any update" in caught.value.__notes__
+        errors.append((type(caught.value), str(caught.value)))
+    assert errors[0] == errors[1]
 
 
 # ---- wide linear nodes, written as C loops over slices ----------------------------------

@@ -277,7 +277,7 @@ def test_backprop_page_writes_the_page_and_a_screenshot_of_it(browser, tmp_path)
     data = (tmp_path / "backprop_page.png").read_bytes()
     assert data[:8] == PNG_SIGNATURE
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert width == 1400 and height >= 700, (width, height)
+    assert (width, height) == (1280, 800)  # one screen
 
 
 def test_backprop_page_without_a_browser_writes_the_page_and_says_how(
@@ -301,4 +301,5 @@ def test_training_page_writes_the_main_jobs_page_and_its_screenshot(browser, tmp
     assert "gradient below tolerance" in done.stdout
     page = (tmp_path / "training_page.html").read_text(encoding="utf-8")
     assert 'id="training-data"' in page and (tmp_path / "training_page.html").stat().st_size <= 1e6
-    assert (tmp_path / "training_page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for png in ("training_page.png", "training_page_quiz.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
