@@ -58,7 +58,7 @@ import unicodedata
 import weakref
 import zlib
 from collections import Counter
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from operator import add, mul
@@ -395,7 +395,7 @@ class Trainer:
 
     When the Values are current: the trainer reads the parameters' data when it is made
     (and at ``load()``) and writes them, with the grads of the latest step, at ``sync()``
-    and when a ``with trainer:`` block ends (train() does both for you). In between, the
+    and when a ``with trainer:`` block ends (train() does not use a Trainer yet). Between, the
     parameters' Values hold what they held before, and a value set on one by hand is not
     seen until ``load()``. Inputs and targets are leaves read at every step (as floats);
     their grads are not computed.
@@ -568,7 +568,7 @@ def _compile(root: Value, first: Sequence[Value] = (),
     return graph
 
 
-def _needing_grads(upward: Any, wanted: set[Value]) -> set[Value]:
+def _needing_grads(upward: Iterable[Value], wanted: set[Value]) -> set[Value]:
     """The wanted leaves and every node with one of them below it (upward: children first)."""
     needs = set(wanted)
     for node in upward:
@@ -880,9 +880,9 @@ class _Part:
                         add(f"    G[{into}] = _first(D[{local}], {g})" if first else
                             f"    G[{into}] = _accumulate(G[{into}], D[{local}], {g})")
                 terms = [(node.children[-1], template.locals[-1])]  # the bias: as any node's
-            args = ()  # the factors' fields: operands, value, its result
-            if template.products and node not in wide:  # (a tuple: format(*args) per operand
-                args = (*[value[child] for child in node.children], value[node],  # no copy)
+            args = ()  # the factors' fields: operands, value, its result (a tuple, so that
+            if template.products and node not in wide:  # format(*args) does not copy it)
+                args = (*[value[child] for child in node.children], value[node],
                         result.get(node, ""))
             for child, (kind, factor) in terms:
                 if needs is not None and child not in needs:
