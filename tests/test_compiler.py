@@ -1240,3 +1240,145 @@ def test_the_replayed_check_pass_raises_as_the_eager_one(name: str) -> None:
         assert "train: raised by data[5], before any update" in caught.value.__notes__
         errors.append((type(caught.value), str(caught.value)))
     assert errors[0] == errors[1]
+
+
+# ---- wide linear nodes, written as C loops over slices ----------------------------------
+
+
+def _awkward(rng: random.Random, n: int) -> list[float]:
+    return [rng.choice(SPECIAL) if rng.random() < 0.2 else rng.uniform(-2, 2) for _ in range(n)]
+
+
+@pytest.mark.parametrize("pairs", [compiler.WIDE, 40])
+def test_a_wide_linear_node_replays_bit_for_bit(pairs: int) -> None:
+    """Weights and inputs as slices: values, every leaf's grad (accumulated), -0.0 and NaN."""
+    rng = random.Random(pairs)
+
+    def build(xs: Sequence[Value]) -> Value:
+        w, x = xs[:pairs], xs[pairs:2 * pairs]
+        a = Value.linear(w, x, xs[-1])
+        b = Value.linear(w[::-1], x, 0.5)  # the inputs shared with a, read by a second node
+        return (a.relu() * b + x[0] * 2.0).tanh()
+
+    n = 2 * pairs + 1
+    for _ in range(20):
+        graph = check_replay(build, _awkward(rng, n), _awkward(rng, n), _awkward(rng, n))
+    assert graph is not None and "_dot(D[" in graph.source and "_accumulate(G[" in graph.source
+
+
+def test_a_linear_node_that_repeats_a_leaf_is_written_term_by_term() -> None:
+    def build(xs: Sequence[Value]) -> Value:
+        return Value.linear([xs[0]] * 20, xs[1:21], xs[21])
+
+    graph = check_replay(build, [0.5] * 22, [float(i) for i in range(22)])
+    assert graph is not None and "_dot" not in graph.source
+
+
+@pytest.mark.parametrize("form", ["sum", "reduce"])
+def test_dot_adds_left_to_right_as_linear_does(form: str) -> None:
+    """Both forms of _dot (sum below 3.12, reduce from 3.12) give ops.linear's floats."""
+    from functools import reduce
+    from operator import add, mul
+    rng = random.Random(1)
+    for _ in range(200):
+        w, x = _awkward(rng, 30), _awkward(rng, 30)
+        dot = (sum(map(mul, w, x), -0.0) if form == "sum" else reduce(add, map(mul, w, x), -0.0))
+        expected = ops.linear(*[v for pair in zip(w, x) for v in pair], -0.0)
+        assert same(dot + -0.0, expected)
+        assert same(compiler._dot(w, x) + -0.0, expected)
+    assert same(compiler._dot([-0.0], [1.0]), -0.0)  # the product's sign of zero kept
+
+
+# ---- the Trainer: a training step on lists --------------------------------------------------
+
+
+def _trainer_run(optimizer: Callable[[list[Value]], micrograd.optim.Optimizer], compiled: bool,
+                 samples: list[tuple[list[float], int]]) -> tuple[list[float], list[float],
+                                                                  list[float], dict[str, Any]]:
+    from micrograd.losses import cross_entropy
+    model = MLP(20, [6, 3], seed=4)
+    extra = Value(0.25, "unused")  # a parameter no graph reads: its grad is 0, still updated
+    opt = optimizer([*model.parameters(), extra])
+    losses = []
+    if compiled:
+        xs = [Value(0.0, f"x{i}") for i in range(20)]
+        trainer = compiler.Trainer(opt)
+        steps = {t: trainer.compile(cross_entropy(model(*xs), t)) for t in range(3)}
+        with trainer:
+            for x, t in samples:
+                for leaf, v in zip(xs, x):
+                    leaf.data = v
+                losses.append(steps[t]())
+    else:
+        for x, t in samples:
+            opt.zero_grad()
+            loss = cross_entropy(model(*x), t)
+            loss.backward()
+            opt.step()
+            losses.append(loss.data)
+    params = opt.params
+    return losses, [p.data for p in params], [p.grad for p in params], opt.state()
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: micrograd.SGD(ps, lr=0.1),
+    lambda ps: micrograd.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: micrograd.Adam(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: micrograd.AdamW(ps, lr=0.01),
+], ids=["sgd", "momentum", "adam", "adamw"])
+def test_a_trainer_takes_the_eager_steps_bit_for_bit(make: Any) -> None:
+    rng = random.Random(7)
+    samples = [([rng.uniform(-1, 1) for _ in range(20)], rng.randrange(3)) for _ in range(12)]
+    eager, replayed = _trainer_run(make, False, samples), _trainer_run(make, True, samples)
+    for what, a, e in zip(("loss", "data", "grad"), replayed, eager):
+        assert_same(a, e, what)
+    assert replayed[3] == eager[3]  # the optimiser's state
+
+
+def test_trainer_values_are_current_after_sync_and_not_before() -> None:
+    from micrograd.losses import half_squared_error
+    w, x = Value(2.0, "w"), Value(3.0, "x")
+    trainer = compiler.Trainer(micrograd.SGD([w], lr=0.1))
+    step = trainer.compile(half_squared_error(w * x, 1.0))
+    assert step() == 12.5  # ½(1 - 6)²
+    assert (w.data, w.grad) == (2.0, 0.0)  # the trainer owns w until sync()
+    assert trainer.grads == [15.0]  # (ŷ - y)·x
+    trainer.sync()
+    assert (w.data, w.grad) == (2.0 - 0.1 * 15.0, 15.0)
+    w.data = 1.0
+    trainer.load()  # a value set by hand is taken again
+    x.data = 2.0  # an input leaf: read at every step
+    assert step() == 0.5
+    trainer.sync()
+    assert w.data == 1.0 - 0.1 * 2.0 and x.grad == 0.0  # an input's grad is not computed
+    assert "G[0] = _first" not in step.source  # (a narrow graph keeps its per-term code)
+
+
+def test_a_trainer_step_whose_loss_is_a_parameter_or_reads_none() -> None:
+    """The loss a leaf: its grad is 1 (the second parameter here, not the first slot)."""
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    trainer = compiler.Trainer(micrograd.SGD([a, b], lr=0.5))
+    assert trainer.compile(b)() == 2.0
+    assert trainer.compile(Value(3.0) * 2.0)() == 6.0  # no parameter in the graph
+    trainer.sync()
+    assert (a.data, a.grad, b.data, b.grad) == (1.0, 0.0, 1.5, 0.0)  # b took 2.0 - 0.5·1
+
+
+def test_a_trainer_refuses_what_it_cannot_replay() -> None:
+    w = Value(1.0, "w")
+
+    class Halving(micrograd.SGD):
+        def step(self) -> None:
+            for p in self.params:
+                p.data /= 2
+
+    with pytest.raises(TypeError, match="Halving must define update"):
+        compiler.Trainer(Halving([w], lr=0.1))
+    with pytest.raises(ValueError, match="parameter 1 is made by op 'mul'"):
+        compiler.Trainer(micrograd.SGD([w, w * 2.0], lr=0.1))
+    x = Value(1.0, "x")
+    step = compiler.Trainer(micrograd.SGD([w], lr=0.1)).compile(w * x)
+    x.data = "one"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="compiled step: leaf 'x'"):
+        step()
+    assert w.data == 1.0

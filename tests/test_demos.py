@@ -182,6 +182,16 @@ def test_moons_mlp_trains_and_draws_the_boundary(demo, tmp_path, capsys):
 # ---- spiral_adam ---------------------------------------------------------------------------
 
 
+def test_digits_trains_eager_and_compiled_to_the_same_parameters(demo, tmp_path, capsys):
+    require_module("sklearn")
+    out = run(demo("digits"), tmp_path, capsys)
+    assert "the same parameters after training, bit for bit: yes" in out
+    rows = {row[0]: row for row in markdown_rows(tmp_path / "digits.md")}
+    assert set(rows) == {"eager", "compiled"}
+    assert rows["eager"][2:] == rows["compiled"][2:]  # the same loss and accuracy
+    assert float(rows["compiled"][1].replace(",", "")) > 0
+
+
 def test_spiral_adam_trains_three_classes_and_draws_the_regions(demo, tmp_path, capsys):
     out = run(demo("spiral_adam"), tmp_path, capsys)
     assert "371 parameters" in out  # 2·16+16 + 16·16+16 + 16·3+3
