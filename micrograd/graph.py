@@ -23,8 +23,8 @@ from micrograd.engine import Value
 from micrograd.page import record
 from micrograd.walk import Walk, walk_of
 
-__all__ = ["DOT_WORK", "FORMATS", "LABEL_LIMIT", "GraphvizFailed",
-           "GraphvizNotFound", "draw_dot", "render"]
+__all__ = ["DOT_WORK", "FORMATS", "LABEL_LIMIT", "Drawing", "GraphvizFailed", "GraphvizNotFound",
+           "draw_dot", "fit_width", "render"]
 
 # render's file suffixes; .dot needs no Graphviz; .html is the backprop page (micrograd.page)
 FORMATS = (".svg", ".png", ".pdf", ".dot", ".html")
@@ -80,6 +80,19 @@ def _quote(text: str) -> str:
     """text as a literal plain label inside a DOT double-quoted string."""
     text = _drawable(text).replace("\\", "\\\\").replace('"', '\\"')
     return text.replace("\n", "\\n").replace("\r", "\\n")
+
+
+def fit_width(svg: str) -> str:
+    """Graphviz's SVG made to shrink to its container's width (a notebook cell), shape kept."""
+    start = svg.index("<svg") + len("<svg")
+    return svg[:start] + ' style="max-width:100%;height:auto"' + svg[start:]
+
+
+class Drawing(graphviz.Digraph):
+    """What ``draw_dot`` returns: a graphviz.Digraph shown inline as wide as the cell at most."""
+
+    def _repr_image_svg_xml(self) -> str:
+        return fit_width(super()._repr_image_svg_xml())
 
 
 def draw_dot(
@@ -147,7 +160,7 @@ def draw_dot(
         graph_attr |= {"label": "edge labels: local derivative ∂(op output)/∂(input)",
                        "labelloc": "b", "fontsize": "11"}
     graph_attr |= _BOUNDED_DOT if places is None else _PINNED
-    return graphviz.Digraph(
+    return Drawing(
         "micrograd",
         engine="dot" if places is None else "neato",
         format=format,

@@ -48,7 +48,8 @@ from micrograd.losses import (  # noqa: F401 (the losses' old import path: micro
     mse,
 )
 
-__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names"]
+__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names",
+           "vouched"]
 
 FORMAT = "micrograd-notes/state"
 FORMAT_VERSION = 1
@@ -105,15 +106,35 @@ def _nonlin(activation: str | None, nonlin: bool | None) -> str | None:
     return "relu" if nonlin else "linear"
 
 
+#: The most inputs or neurons a layer takes: a neuron of 10**8 weights would already need
+#: about 10 GB of Values (a larger count is refused before any is made).
+MAX_WIDTH = 10**8
+
+
 def _positive_int(x: Any, what: str) -> int:
     if not isinstance(x, int) or isinstance(x, bool) or x < 1:
         raise ValueError(f"{what} must be a positive int, got {preview(x)}")
+    if x > MAX_WIDTH:
+        raise ValueError(f"{what} must be at most MAX_WIDTH ({MAX_WIDTH:,}), got {preview(x)}")
     return x
 
 
+#: The points activation_names() tries each one-input op at: an activation is defined on
+#: the whole real line (log is not, so it is not offered; it is still accepted by name).
+PROBES = (-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0)
+
+
 def activation_names() -> list[str]:
-    """The valid activation names: "linear" (none) and every registered one-input op."""
-    return ["linear", *(name for name in ops.names() if ops.get(name).arity == 1)]
+    """"linear" (none) and every registered one-input op finite at every point of PROBES."""
+    return ["linear", *(name for name in ops.names()
+                        if ops.get(name).arity == 1 and _defined_everywhere(ops.get(name)))]
+
+
+def _defined_everywhere(op: ops.Op) -> bool:
+    try:
+        return all(math.isfinite(op.forward(x, **op.params)) for x in PROBES)
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
@@ -184,9 +205,10 @@ class Module:
 
     DEFAULT_SEED: ClassVar[int] = 0  # the seed used when seed=None
     __call__: Callable[..., Any]  # a subclass maps inputs to its output Value (or Values)
-    #: Declared True beside a ``__call__`` that has no branch on Value data (the same graph
+    #: Declared True in a class body whose code has no branch on Value data (the same graph
     #: for any data), so train() may record a sample's graph once and replay it. It vouches
-    #: for the __call__ of the class that sets it only: a subclass's own __call__ is not.
+    #: for the code of that class body only; ``vouched(model)`` says whether it covers all
+    #: the code a call of a model reaches.
     branch_free: ClassVar[bool] = False
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -301,6 +323,61 @@ class Module:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+#: Methods no ``__call__`` of the package reaches: a subclass that overrides only these
+#: (and sets data) runs the package's code when called, so it stays vouched for.
+NOT_IN_A_CALL = frozenset({
+    "__init__", "__repr__", "config", "named_parameters", "parameters", "hidden_parameters",
+    "zero_grad", "state_dict", "load_state_dict", "save", "load"})
+
+
+def _class_vouched(cls: type) -> bool:
+    """Every class body in cls's MRO that defines code a call may run declares branch_free."""
+    for c in cls.__mro__:
+        if c is Module or c is object or vars(c).get("branch_free") is True:
+            continue
+        if any(name not in NOT_IN_A_CALL
+               and (callable(v) or isinstance(v, (property, staticmethod, classmethod)))
+               for name, v in vars(c).items()):
+            return False
+    return True
+
+
+def _registered_activation(f: Any) -> bool:
+    """f is an activation as _activation makes it: apply bound to a registered op's name."""
+    return (isinstance(f, partial) and f.func is apply and len(f.args) == 1
+            and isinstance(f.args[0], str) and f.args[0] in ops.names())
+
+
+def vouched(model: Module) -> bool:
+    """True if all the code a call of model reaches is declared free of branches on Value data.
+
+    That is: every module in the model's tree (itself, and every Module held in an attribute,
+    or in a list, tuple or dict there) has a class whose code-defining bodies each declare
+    ``branch_free = True`` (methods of NOT_IN_A_CALL aside), and every function held by a
+    module is an activation from the op registry (an op is a node: a replay evaluates it
+    again). A lambda or method set on an instance, or a subclass that overrides a helper
+    without declaring, makes the model unvouched.
+    """
+    seen: set[int] = set()
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Module):
+            if not _class_vouched(type(item)):
+                return False
+            stack.extend(getattr(item, "__dict__", {}).values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif callable(item) and not _registered_activation(item):
+            return False
+    return True
 
 
 # ---- Neuron, Layer, MLP --------------------------------------------------------------

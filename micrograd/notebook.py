@@ -47,15 +47,13 @@ def mimebundle(root: Value) -> dict[str, str]:
                               "draw inline; micrograd.graph.render(root, 'graph.svg') draws it"}
     import graphviz
 
-    from micrograd.graph import draw_dot  # (graphviz's Python package: imported on use)
+    from micrograd.graph import draw_dot, fit_width  # (graphviz's package: imported on use)
 
     try:
         svg = draw_dot(root).pipe(format="svg", quiet=True).decode("utf-8")
     except graphviz.ExecutableNotFound:
         return {"text/plain": f"{text} (install Graphviz's `dot` program to see its graph)"}
-    start = svg.index("<svg") + len("<svg")  # scaled to the cell's width, its shape kept
-    svg = svg[:start] + ' style="max-width:100%;height:auto"' + svg[start:]
-    return {"image/svg+xml": svg, "text/plain": text}
+    return {"image/svg+xml": fit_width(svg), "text/plain": text}  # as wide as the cell at most
 
 
 engine.NOTEBOOK_VIEW = mimebundle  # a Value in a notebook cell shows its drawing
