@@ -57,15 +57,27 @@ def accepted(value: float, from_shown: float | None = None,
              parts: Sequence[float] = ()) -> tuple[float, float]:
     """The answers counted right for value: within ANSWER_TOLERANCE of value's magnitude of
     value, or of ``from_shown`` (the same worked from the shown numbers); ``parts`` (the
-    numbers summed into value) widen it by CANCELLATION of the largest."""
+    numbers summed into value) widen it by CANCELLATION of the largest; the ends rounded
+    outward to 6 significant digits."""
     if not math.isfinite(value):
         return value, value
     ends = [value, from_shown] if from_shown is not None and math.isfinite(from_shown) \
         else [value]
     low, high = min(ends), max(ends)
     noise = CANCELLATION * max((abs(p) for p in parts if math.isfinite(p)), default=0.0)
-    return (low - ANSWER_TOLERANCE * abs(low) - noise,
-            high + ANSWER_TOLERANCE * abs(high) + noise)
+    return (_outward(low - ANSWER_TOLERANCE * abs(low) - noise, up=False),
+            _outward(high + ANSWER_TOLERANCE * abs(high) + noise, up=True))
+
+
+def _outward(x: float, up: bool) -> float:
+    """x rounded to 6 significant digits away from the interval's inside (short on a page)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    y = float(f"{x:.6g}")
+    if y < x if up else y > x:
+        step = 10.0 ** (math.floor(math.log10(abs(x))) - 5)
+        y = float(f"{y + step if up else y - step:.6g}")
+    return y
 
 
 def _is_right(answer: float, value: float, from_shown: float | None = None,
