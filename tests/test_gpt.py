@@ -137,7 +137,7 @@ def test_compiled_training_is_eager_training_bit_for_bit(docs: list[str],
                                                          tokenizer: Tokenizer) -> None:
     eager, compiled = small(tokenizer), small(tokenizer)
     states: list[dict[str, float]] = []
-    compiled_losses = train_gpt(compiled, docs, tokenizer, steps=12, compile=True,
+    compiled_losses = train_gpt(compiled, docs, tokenizer, steps=12, compile=True, compile_after=2,
                                 on_step=lambda s, loss, opt: states.append(compiled.state_dict()))
     eager_states: list[dict[str, float]] = []
     eager_losses = train_gpt(eager, docs, tokenizer, steps=12, compile=False,
@@ -158,6 +158,15 @@ def test_compiled_steps_keep_one_graph_per_length(docs: list[str],
         assert [p.grad for p in model.parameters()] == [
             p.grad for p in eager.model.parameters()]
     assert sorted(steps.graphs) == [4, 5]
+    later = CompiledSteps(small(tokenizer), compile_after=3)
+    for doc in ("ava", "mia", "zoe", "eva"):
+        later.model.zero_grad()
+        eager.model.zero_grad()
+        assert later(tokenizer.encode(doc)) == eager(tokenizer.encode(doc))
+        assert later.model.state_dict() == eager.model.state_dict()
+        assert [p.grad for p in later.model.parameters()] == [
+            p.grad for p in eager.model.parameters()]
+    assert sorted(later.graphs) == [4] and later.seen == {4: 3}
     with pytest.raises(ValueError, match="block_size 8"):
         steps(tokenizer.encode("isabella"))
 
