@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.page:
         from micrograd.gpt_page import Recorder
 
-        history = Recorder(model, tokenizer, docs, steps)
+        history = Recorder(model, tokenizer, docs, steps, every=5 if args.quick else None)
     start = time.perf_counter()
 
     def report(step: int, loss: float, optimizer: object) -> None:

@@ -28,8 +28,8 @@ from micrograd.engine import Value, apply
 from micrograd.nn import Module
 from micrograd.optim import Adam
 
-__all__ = ["GPT", "CompiledSteps", "EagerSteps", "Inputs", "Tokenizer", "names", "one_hot",
-           "rmsnorm", "sample", "softmax", "train_gpt"]
+__all__ = ["GPT", "CompiledSteps", "EagerSteps", "Inputs", "Tokenizer", "mean_loss", "names",
+           "one_hot", "rmsnorm", "sample", "softmax", "train_gpt"]
 
 Operand = Value | float
 Matrix = list[list[Value]]
@@ -117,6 +117,14 @@ def rmsnorm(x: Sequence[Value]) -> list[Value]:
     return [xi * scale for xi in x]
 
 
+def mean_loss(losses: Sequence[Value]) -> Value:
+    """(loss0 + … + loss(n−1)) / n, labelled loss_sum and loss."""
+    total = Value.sum(losses)
+    mean = total / len(losses)
+    total.label, mean.label = "loss_sum", "loss"
+    return mean
+
+
 class GPT(Module):
     """microgpt: embeddings, n_layer blocks of causal self-attention and a ReLU MLP, an lm head."""
 
@@ -191,14 +199,18 @@ class GPT(Module):
         losses = []
         for pos, (token, target) in enumerate(zip(tokens, targets)):
             logits = self(token, pos, keys, values, attention)
-            losses.append(apply("logsumexp", *logits) - Value.linear(logits, target, 0.0))
+            for i, z in enumerate(logits):
+                z.label = f"logit{pos}[{i}]"  # names for explain() and the compiled source
+            total, picked = apply("logsumexp", *logits), Value.linear(logits, target, 0.0)
+            total.label, picked.label = f"logsumexp{pos}", f"logit{pos}[target]"
+            losses.append(total - picked)
+            losses[-1].label = f"loss{pos}"
         return losses
 
     def loss(self, tokens: Sequence[Sequence[Operand]],
              targets: Sequence[Sequence[Operand]]) -> Value:
         """The mean over positions of the cross-entropy of the next token."""
-        losses = self.position_losses(tokens, targets)
-        return Value.sum(losses) / len(losses)
+        return mean_loss(self.position_losses(tokens, targets))
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """Every weight as ``matrix[row][col]``, matrices in microgpt's order."""

@@ -298,9 +298,11 @@ def test_training_page_writes_the_main_jobs_page_and_its_screenshot(browser, tmp
 
 
 def test_gpt_trains_a_few_steps_and_samples_names(demo, tmp_path, capsys):
-    out = run(demo("gpt"), tmp_path, capsys, "--eager")
+    out = run(demo("gpt"), tmp_path, capsys, "--eager", "--page")
     assert "32033 names, vocabulary 27" in out and "4192 parameters; 10 steps, eager" in out
     losses = [float(m) for m in re.findall(r"\| loss (\d+\.\d+)", out)]
     assert len(losses) == 10 and 3.0 < losses[0] < 3.6  # about ln 27 = 3.30 at the start
     samples = re.findall(r"sample +\d+: (\w*)", out)
     assert len(samples) == 5 and all(s.isalpha() or s == "" for s in samples)
+    page = (tmp_path / "gpt_page.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '"steps":10' in page
