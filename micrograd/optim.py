@@ -6,10 +6,9 @@ current ``grad``; the training loop that calls them is in ``micrograd.train``.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from micrograd._numbers import number, positive, preview
 from micrograd.engine import Value
@@ -152,14 +151,3 @@ class AdamW(Adam):
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
-
-
-def __getattr__(name: str) -> Any:
-    """The training names that lived here before micrograd.train (old import paths still work)."""
-    if name in _MOVED:
-        return getattr(importlib.import_module("micrograd.train"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {preview(name)}")
-
-
-_MOVED = {"DescentResult", "StopReason", "TrainHistory", "accuracy", "correct",
-          "gradient_descent", "train"}

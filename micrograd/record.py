@@ -1,4 +1,8 @@
-"""What ``train(..., page=...)`` keeps of a run: per recorded epoch, the parameters and updates.
+"""What a run keeps: train()'s ``TrainHistory`` (why it stopped: ``StopReason``) and, with
+``page=``, its ``Recording``: per recorded epoch, the parameters and updates.
+
+The history lives here, below ``micrograd.train`` (which re-exports it), so the training
+page that draws a history imports nothing above itself.
 
 ``train()`` calls a ``Recorder``'s four hooks (start of an epoch, before and after each
 optimiser step, end of an epoch). The hooks only read ``p.data``, ``p.grad`` and the
@@ -20,6 +24,7 @@ What is kept (the frame budget and the detail budget keep a page's size bounded)
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from micrograd._numbers import preview
@@ -27,7 +32,7 @@ from micrograd.nn import Module
 from micrograd.optim import Optimizer
 
 __all__ = ["DETAIL_ROWS", "DETAIL_SAMPLE_ROWS", "FRAMES", "Frame", "Recorder", "Recording",
-           "Update", "evenly"]
+           "StopReason", "TrainHistory", "Update", "evenly"]
 
 #: The default frame budget: train(page_frames=...) keeps about this many epochs.
 FRAMES = 200
@@ -35,6 +40,36 @@ FRAMES = 200
 DETAIL_SAMPLE_ROWS = 2_000
 #: At most this many parameter rows of updates over the whole recording.
 DETAIL_ROWS = 20_000
+
+
+class StopReason(str, enum.Enum):
+    """Why a run stopped; compares equal to (and prints as) its text."""
+
+    CONVERGED = "gradient below tolerance"
+    STEP_CAP = "step cap reached"
+    EPOCH_CAP = "epoch cap reached"
+    DIVERGED = "diverged"
+    NO_HIDDEN_GRADIENT = "hidden-layer gradients are exactly zero"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """What train() did: the loss of each epoch, how many epochs, and why it stopped."""
+
+    losses: list[float]  # the mean loss of each epoch, taken before each update
+    epochs: int
+    reason: StopReason
+    max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
+    accuracy: float | None = None  # fraction right after training; None if targets are not classes
+    recording: Recording | None = field(default=None, repr=False)  # train(page=...)'s record
+
+    @property
+    def converged(self) -> bool:
+        """True if the gradient fell below the tolerance."""
+        return self.reason is StopReason.CONVERGED
 
 
 @dataclass(frozen=True)

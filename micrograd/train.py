@@ -12,14 +12,13 @@ has no branch on Value data (``Module.branch_free``, ``losses.LOSSES``).
 
 from __future__ import annotations
 
-import enum
 import math
 import numbers
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from micrograd import compiler
 from micrograd._numbers import as_float, number, positive, preview
@@ -27,10 +26,7 @@ from micrograd.engine import Value
 from micrograd.losses import LOSSES, TARGET_LEAF, class_index, half_squared_error
 from micrograd.nn import Module
 from micrograd.optim import OPTIMIZERS, SGD, Optimizer
-from micrograd.record import FRAMES, Recorder
-
-if TYPE_CHECKING:
-    from micrograd.record import Recording
+from micrograd.record import FRAMES, Recorder, StopReason, TrainHistory
 
 __all__ = [
     "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
@@ -45,19 +41,6 @@ LONG_RUN = 200_000
 #: gradient_descent keeps at most about this many numbers of its path (w, f(w) and f'(w) of
 #: each kept point): every point of a short run, every k-th (k doubling) of a long one.
 PATH_NUMBERS = 30_000
-
-
-class StopReason(str, enum.Enum):
-    """Why a run stopped; compares equal to (and prints as) its text."""
-
-    CONVERGED = "gradient below tolerance"
-    STEP_CAP = "step cap reached"
-    EPOCH_CAP = "epoch cap reached"
-    DIVERGED = "diverged"
-    NO_HIDDEN_GRADIENT = "hidden-layer gradients are exactly zero"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _check_count(n: Any, what: str) -> int:
@@ -163,23 +146,6 @@ def gradient_descent(f: Callable[[Any], Value], w0: float | Sequence[float], lr:
 
 
 # ---- training (the notes' part 2) ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainHistory:
-    """What train() did: the loss of each epoch, how many epochs, and why it stopped."""
-
-    losses: list[float]  # the mean loss of each epoch, taken before each update
-    epochs: int
-    reason: StopReason
-    max_grad: float  # max |∂E/∂p| over the parameters and samples of the last epoch
-    accuracy: float | None = None  # fraction right after training; None if targets are not classes
-    recording: Recording | None = field(default=None, repr=False)  # train(page=...)'s record
-
-    @property
-    def converged(self) -> bool:
-        """True if the gradient fell below the tolerance."""
-        return self.reason is StopReason.CONVERGED
 
 
 def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any],

@@ -245,7 +245,7 @@ def test_step_through_walks_every_node_and_names_the_pdb_line(demo, tmp_path, ca
 
     expected = net221_gradients(Net221("tanh").state_dict(), 1.0, 0.0, 1.0, "tanh")["w11"]
     assert total == pytest.approx(expected, rel=1e-12)
-    for file, text in (("engine.py", "grad_output = node.grad"), ("trace.py", "yield")):
+    for file, text in (("engine.py", "grad_output = node.grad"), ("steps.py", "yield")):
         where = re.search(rf"b (\S+{file}):(\d+)", out)
         assert where, file
         line = Path(where[1]).read_text(encoding="utf-8").splitlines()[int(where[2]) - 1]

@@ -41,18 +41,103 @@ def code_lines(path: Path) -> int:
 
 
 def imports(module: str) -> set[str]:
-    """The micrograd modules a package module imports (at any depth of its code)."""
+    """The micrograd modules a package module imports, at any depth of its code: ``import``,
+    ``from … import`` and ``importlib.import_module("micrograd.…")`` (lazy imports count)."""
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("micrograd"):
-            if node.module == "micrograd":
-                found.update(f"micrograd.{a.name}" for a in node.names)
+            if node.module == "micrograd":  # a module of the package, or a name of its __init__
+                found.update(f"micrograd.{a.name}" if (PACKAGE / f"{a.name}.py").exists()
+                             else "micrograd" for a in node.names)
             else:
                 found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("micrograd"))
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            name = node.args[0].value
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                node.func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(name, str) and (
+                    name.startswith("micrograd")):
+                found.add(name)
     return found
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Each package module (by file stem; the package itself is __init__) and those it imports."""
+    def stem(name: str) -> str:
+        return "__init__" if name == "micrograd" else name.removeprefix("micrograd.")
+
+    return {path.stem: {stem(name) for name in imports(path.stem)} - {path.stem}
+            for path in sorted(PACKAGE.glob("*.py"))}
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of imports (its modules, the first again at the end), or None if there is none."""
+    state: dict[str, str] = {}  # "open" on the current path, "done" when every path from it ends
+    for start in graph:
+        if start in state:
+            continue
+        path, todo = [start], [iter(sorted(graph[start]))]
+        state[start] = "open"
+        while todo:
+            below = next(todo[-1], None)
+            if below is None:
+                state[path.pop()] = "done"
+                todo.pop()
+            elif state.get(below) == "open":
+                return [*path[path.index(below):], below]
+            elif below not in state:
+                state[below] = "open"
+                path.append(below)
+                todo.append(iter(sorted(graph[below])))
+    return None
+
+
+def depths(graph: dict[str, set[str]]) -> dict[str, int]:
+    """Each module's height: 0 if it imports no package module, else 1 + its highest import's."""
+    height: dict[str, int] = {}
+    while len(height) < len(graph):
+        ready = [m for m, below in graph.items() if m not in height and below <= set(height)]
+        if not ready:
+            raise ValueError(f"no height: {sorted(set(graph) - set(height))} import in a circle")
+        for module in ready:
+            height[module] = 1 + max((height[b] for b in graph[module]), default=-1)
+    return height
+
+
+#: The package's layers, bottom first: a module imports only modules of its own layer or below.
+LAYERS = [
+    {"_numbers", "_files", "ops", "engine"},
+    {"nn", "losses", "optim", "walk", "gradcheck", "data", "reference"},
+    {"steps", "paths", "grading", "trace", "compiler", "record"},
+    {"page", "graph", "training_svg", "training_page", "train"},
+    {"__init__", "__main__"},
+]
+
+
+def test_the_imports_make_no_circle() -> None:
+    graph = module_graph()
+    cycle = import_cycle(graph)
+    assert cycle is None, "import circle: " + " → ".join(cycle or [])
+    assert set(depths(graph)) == set(graph)
+
+
+def test_every_import_points_down_the_layers() -> None:
+    graph = module_graph()
+    layer = {module: k for k, modules in enumerate(LAYERS) for module in modules}
+    assert set(graph) <= set(layer), f"modules in no layer: {sorted(set(graph) - set(layer))}"
+    upward = [f"{module} ({layer[module]}) imports {below} ({layer[below]})"
+              for module, imported in graph.items() for below in sorted(imported)
+              if layer[below] > layer[module]]
+    assert not upward, "; ".join(upward)
+
+
+def test_a_circle_is_found_and_named() -> None:
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert import_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+    assert depths({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == {"a": 2, "b": 1, "c": 0}
 
 
 def test_the_engine_is_one_screen_of_teaching_code() -> None:
@@ -67,6 +152,18 @@ def test_optim_holds_the_optimisers_only() -> None:
     assert code_lines(PACKAGE / "optim.py") <= 200
     assert imports("optim") <= {"micrograd.engine", "micrograd._numbers"}
     assert set(optim.__all__) == {"OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer"}
+
+
+def test_trace_and_the_training_page_hold_one_idea_per_file() -> None:
+    """Stepping, explaining and checking in a file each; the page's data apart from its SVG."""
+    sizes = {name: code_lines(PACKAGE / f"{name}.py") for name in (
+        "steps", "paths", "grading", "trace", "training_page", "training_svg")}
+    assert max(sizes["steps"], sizes["paths"], sizes["grading"]) <= 300, sizes
+    assert max(sizes["training_page"], sizes["training_svg"]) <= 400, sizes
+    assert sizes["trace"] <= 40, sizes  # only the three modules' names, in one place
+    assert imports("trace") == {"micrograd.steps", "micrograd.paths", "micrograd.grading",
+                                "micrograd.walk"}
+    assert "<svg" not in (PACKAGE / "training_page.py").read_text(encoding="utf-8")
 
 
 def test_the_command_line_is_thin() -> None:
@@ -91,15 +188,17 @@ def test_no_module_imports_another_modules_underscore_names() -> None:
 
 def test_old_import_paths_still_work() -> None:
     from micrograd.nn import cross_entropy, half_squared_error, hinge, mse
-    from micrograd.optim import StopReason, TrainHistory, gradient_descent, train
+    from micrograd.train import StopReason, TrainHistory, gradient_descent, train
 
+    record = importlib.import_module("micrograd.record")
     assert train is micrograd.train is training.train
-    assert gradient_descent is training.gradient_descent
-    assert (StopReason, TrainHistory) == (training.StopReason, training.TrainHistory)
+    assert gradient_descent is micrograd.gradient_descent
+    assert (StopReason, TrainHistory) == (record.StopReason, record.TrainHistory)
     assert (cross_entropy, half_squared_error, hinge, mse) == (
         losses.cross_entropy, losses.half_squared_error, losses.hinge, losses.mse)
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        optim.nothing  # noqa: B018
+    for name in ("train", "TrainHistory", "nothing"):  # optim holds the optimisers only
+        with pytest.raises(AttributeError, match=f"no attribute '{name}'"):
+            getattr(optim, name)
 
 
 def test_the_losses_are_named_in_one_table() -> None:
