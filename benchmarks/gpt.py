@@ -198,7 +198,7 @@ def reference_for(model: Any, steps: int) -> Reference:
 def same_math(model: Any, docs: Sequence[str], tokenizer: Any, steps: int) -> list[float]:
     """Relative differences, step by step, between the reference's losses and train_gpt's
     (eager) from the same weights."""
-    from micrograd.gpt import train_gpt
+    from micrograd.gpt_train import train_gpt
 
     reference = reference_for(model, steps)
     ours = train_gpt(model, docs, tokenizer, steps=steps, compile=False)
@@ -221,7 +221,8 @@ def whole_run(steps: int) -> dict[str, float]:
 def _worker(steps: int) -> None:
     import resource
 
-    from micrograd.gpt import GPT, Tokenizer, names, train_gpt
+    from micrograd.gpt import GPT, Tokenizer, names
+    from micrograd.gpt_train import train_gpt
 
     docs = names()
     tokenizer = Tokenizer.from_docs(docs)
@@ -237,7 +238,8 @@ def run(steps_per_round: int, repeat: int, whole_steps: int,
         check_steps: int = 50) -> list[Any]:
     """The rows: steady compiled and eager steps beside the reference, the whole run, memory."""
     from benchmarks import harness
-    from micrograd.gpt import GPT, CompiledSteps, EagerSteps, Tokenizer, names
+    from micrograd.gpt import GPT, Tokenizer, names
+    from micrograd.gpt_train import CompiledSteps, EagerSteps
     from micrograd.optim import Adam
 
     docs = names()

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import demo_common
 
-from micrograd.gpt import GPT, Tokenizer, names, sample, train_gpt
+from micrograd.gpt import GPT, Tokenizer, names, sample
+from micrograd.gpt_train import train_gpt
 
 STEPS = 1000
 SAMPLES = 20

@@ -7,7 +7,7 @@ writes it); softmax cross-entropy per position; Adam (β1 0.85, β2 0.99, lr 0.0
 linearly to 0); then names sampled with a temperature.
 
 Two choices make a sequence's graph the same for every name of its length, so the compiler
-can record it once per length and replay it (``CompiledSteps``): the token and the target
+can record it once per length and replay it (``micrograd.gpt_train``): the token and the target
 are one-hot vectors of leaves whose ``.data`` is set (``table · one_hot`` is the lookup,
 exactly: ``0·w + 1·w' + 0·w''`` adds zeros to ``w'``), and the softmax is the registered
 op ``logsumexp``, ``softmax(z)_i = e^(z_i − logsumexp(z))``, with no ``max(v.data)`` read
@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from micrograd.compiler import CompiledGraph, compile
 from micrograd.engine import Value, apply
 from micrograd.nn import Module
-from micrograd.optim import Adam
 
-__all__ = ["GPT", "CompiledSteps", "EagerSteps", "Inputs", "Tokenizer", "mean_loss", "names",
-           "one_hot", "rmsnorm", "sample", "softmax", "train_gpt"]
+__all__ = ["GPT", "Inputs", "Tokenizer", "mean_loss", "names", "one_hot", "rmsnorm", "sample",
+           "softmax"]
 
 Operand = Value | float
 Matrix = list[list[Value]]
@@ -221,7 +219,7 @@ class GPT(Module):
                 "n_layer": self.n_layer, "block_size": self.block_size}
 
 
-# ---- one training step: eager, or replayed per sequence length --------------------------
+# ---- a sequence's inputs, and sampling ---------------------------------------------------
 
 
 class Inputs:
@@ -239,79 +237,6 @@ class Inputs:
             for i, (t, y) in enumerate(zip(token, target)):
                 t.data = 1.0 if i == ids[p] else 0.0
                 y.data = 1.0 if i == ids[p + 1] else 0.0
-
-
-class EagerSteps:
-    """``step(ids)``: build the sequence's graph, ``backward()``, return the loss (compile off)."""
-
-    def __init__(self, model: GPT) -> None:
-        self.model = model
-
-    def __call__(self, ids: Sequence[int]) -> float:
-        """Add ∂loss/∂p into every parameter's grad; the mean cross-entropy of ids."""
-        inputs = Inputs(len(ids) - 1, self.model.vocab_size)
-        inputs.set(ids)
-        loss = self.model.loss(inputs.tokens, inputs.targets)
-        loss.backward()
-        return loss.data
-
-
-@dataclass
-class CompiledSteps:
-    """``step(ids)``: the recorded graph of ids' length, replayed once the length is common.
-
-    A length seen fewer than ``compile_after`` times is trained eagerly (a rare length's
-    compile costs more than its eager steps); from then on its graph is compiled once and
-    replayed. The same floats as EagerSteps, bit for bit, either way: each length's graph is
-    the graph EagerSteps builds, and the compiler replays a graph with eager's floats.
-    """
-
-    model: GPT
-    compile_after: int = 1
-    graphs: dict[int, tuple[Inputs, CompiledGraph]] = field(default_factory=dict)
-    seen: dict[int, int] = field(default_factory=dict)
-
-    def __call__(self, ids: Sequence[int]) -> float:
-        """Add ∂loss/∂p into every parameter's grad; the mean cross-entropy of ids."""
-        length = len(ids) - 1
-        if length not in self.graphs:
-            self.seen[length] = self.seen.get(length, 0) + 1
-            if self.seen[length] < self.compile_after:
-                return EagerSteps(self.model)(ids)
-            inputs = Inputs(length, self.model.vocab_size)
-            inputs.set(ids)
-            self.graphs[length] = (inputs, compile(self.model.loss(inputs.tokens,
-                                                                   inputs.targets)))
-        inputs, graph = self.graphs[length]
-        inputs.set(ids)
-        return graph()
-
-
-def train_gpt(model: GPT, docs: Sequence[str], tokenizer: Tokenizer, steps: int = 1000,
-              lr: float = 0.01, betas: tuple[float, float] = (0.85, 0.99),
-              compile: bool = True, compile_after: int = 4,
-              on_step: Callable[[int, float, Adam], None] | None = None) -> list[float]:
-    """microgpt's loop: name ``step % len(docs)`` per step, Adam with lr·(1 − step/steps).
-
-    compile=True replays a graph per length (CompiledSteps, compiling a length at its
-    ``compile_after``-th name: 4 runs microgpt's 1,000 steps in about 40% of the time of 1
-    here), compile=False builds each graph: the same floats. Returns the
-    loss of each step; ``on_step(step, loss, optimizer)`` runs after each update.
-    """
-    run: Callable[[Sequence[int]], float] = (
-        CompiledSteps(model, compile_after) if compile else EagerSteps(model))
-    optimizer = Adam(model.parameters(), lr=lr, betas=betas, eps=1e-8)
-    losses = []
-    for step in range(steps):
-        ids = tokenizer.encode(docs[step % len(docs)])[: model.block_size + 1]
-        model.zero_grad()
-        loss = run(ids)
-        optimizer.lr = lr * (1 - step / steps)
-        optimizer.step()
-        losses.append(loss)
-        if on_step is not None:
-            on_step(step, loss, optimizer)
-    return losses
 
 
 def sample(model: GPT, tokenizer: Tokenizer, rng: random.Random,

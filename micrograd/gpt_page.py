@@ -31,7 +31,7 @@ from micrograd.engine import Value
 from micrograd.gpt import GPT, Inputs, Tokenizer, mean_loss, sample
 from micrograd.optim import Optimizer
 from micrograd.page import DOCUMENT_HEAD, asset, embed_json
-from micrograd.trace import derivation
+from micrograd.paths import derivation
 
 __all__ = ["MAX_PAGE_BYTES", "Recorder"]
 

@@ -24,18 +24,8 @@ if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not
 from benchmarks.gpt import reference_for, same_math, weights_of  # noqa: E402
 from micrograd import Value, apply, compile  # noqa: E402
 from micrograd.engine import topological_order  # noqa: E402
-from micrograd.gpt import (  # noqa: E402
-    GPT,
-    CompiledSteps,
-    EagerSteps,
-    Inputs,
-    Tokenizer,
-    names,
-    one_hot,
-    sample,
-    softmax,
-    train_gpt,
-)
+from micrograd.gpt import GPT, Inputs, Tokenizer, names, one_hot, sample, softmax  # noqa: E402
+from micrograd.gpt_train import CompiledSteps, EagerSteps, train_gpt  # noqa: E402
 
 SMALL = {"n_embd": 8, "n_head": 2, "n_layer": 1, "block_size": 8}
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from micrograd._numbers import short
-from micrograd.gpt import GPT, Inputs, Tokenizer, mean_loss, names, train_gpt
+from micrograd.gpt import GPT, Inputs, Tokenizer, mean_loss, names
 from micrograd.gpt_page import MAX_PAGE_BYTES, Recorder
+from micrograd.gpt_train import train_gpt
 
 SMALL = {"n_embd": 8, "n_head": 2, "n_layer": 1, "block_size": 8}
 STEPS = 7

@@ -111,8 +111,8 @@ def depths(graph: dict[str, set[str]]) -> dict[str, int]:
 LAYERS = [
     {"_numbers", "_files", "ops", "engine"},
     {"nn", "losses", "optim", "walk", "gradcheck", "data", "reference"},
-    {"steps", "paths", "grading", "trace", "compiler", "record"},
-    {"page", "graph", "training_svg", "training_page", "train"},
+    {"steps", "paths", "grading", "trace", "compiler", "record", "gpt"},
+    {"page", "graph", "training_svg", "training_page", "train", "gpt_train", "gpt_page"},
     {"__init__", "__main__"},
 ]
 

@@ -1,0 +1,93 @@
+"""Training microgpt: one name per step, eager or replayed from a compiled graph per length.
+
+``train_gpt(model, docs, tokenizer)`` is microgpt's loop: name ``step % len(docs)`` each
+step, the mean cross-entropy of its next tokens, backward, Adam (β1 0.85, β2 0.99, lr
+0.01·(1 − step/steps)). A step is ``EagerSteps`` (build the graph, ``backward()``) or
+``CompiledSteps``: a name's graph depends only on its length (``micrograd.gpt``), so each
+length's graph is recorded once by ``micrograd.compile`` and replayed with the name's
+one-hot leaves set: the same floats as eager, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from micrograd.compiler import CompiledGraph, compile
+from micrograd.gpt import GPT, Inputs, Tokenizer
+from micrograd.optim import Adam
+
+__all__ = ["CompiledSteps", "EagerSteps", "train_gpt"]
+
+
+class EagerSteps:
+    """``step(ids)``: build the sequence's graph, ``backward()``, return the loss (compile off)."""
+
+    def __init__(self, model: GPT) -> None:
+        self.model = model
+
+    def __call__(self, ids: Sequence[int]) -> float:
+        """Add ∂loss/∂p into every parameter's grad; the mean cross-entropy of ids."""
+        inputs = Inputs(len(ids) - 1, self.model.vocab_size)
+        inputs.set(ids)
+        loss = self.model.loss(inputs.tokens, inputs.targets)
+        loss.backward()
+        return loss.data
+
+
+@dataclass
+class CompiledSteps:
+    """``step(ids)``: the recorded graph of ids' length, replayed once the length is common.
+
+    A length seen fewer than ``compile_after`` times is trained eagerly (a rare length's
+    compile costs more than its eager steps); from then on its graph is compiled once and
+    replayed. The same floats as EagerSteps, bit for bit, either way: each length's graph is
+    the graph EagerSteps builds, and the compiler replays a graph with eager's floats.
+    """
+
+    model: GPT
+    compile_after: int = 1
+    graphs: dict[int, tuple[Inputs, CompiledGraph]] = field(default_factory=dict)
+    seen: dict[int, int] = field(default_factory=dict)
+
+    def __call__(self, ids: Sequence[int]) -> float:
+        """Add ∂loss/∂p into every parameter's grad; the mean cross-entropy of ids."""
+        length = len(ids) - 1
+        if length not in self.graphs:
+            self.seen[length] = self.seen.get(length, 0) + 1
+            if self.seen[length] < self.compile_after:
+                return EagerSteps(self.model)(ids)
+            inputs = Inputs(length, self.model.vocab_size)
+            inputs.set(ids)
+            self.graphs[length] = (inputs, compile(self.model.loss(inputs.tokens,
+                                                                   inputs.targets)))
+        inputs, graph = self.graphs[length]
+        inputs.set(ids)
+        return graph()
+
+
+def train_gpt(model: GPT, docs: Sequence[str], tokenizer: Tokenizer, steps: int = 1000,
+              lr: float = 0.01, betas: tuple[float, float] = (0.85, 0.99),
+              compile: bool = True, compile_after: int = 4,
+              on_step: Callable[[int, float, Adam], None] | None = None) -> list[float]:
+    """microgpt's loop: name ``step % len(docs)`` per step, Adam with lr·(1 − step/steps).
+
+    compile=True replays a graph per length (CompiledSteps, compiling a length at its
+    ``compile_after``-th name: 4 runs microgpt's 1,000 steps in about 40% of the time of 1
+    here), compile=False builds each graph: the same floats. Returns the
+    loss of each step; ``on_step(step, loss, optimizer)`` runs after each update.
+    """
+    run: Callable[[Sequence[int]], float] = (
+        CompiledSteps(model, compile_after) if compile else EagerSteps(model))
+    optimizer = Adam(model.parameters(), lr=lr, betas=betas, eps=1e-8)
+    losses = []
+    for step in range(steps):
+        ids = tokenizer.encode(docs[step % len(docs)])[: model.block_size + 1]
+        model.zero_grad()
+        loss = run(ids)
+        optimizer.lr = lr * (1 - step / steps)
+        optimizer.step()
+        losses.append(loss)
+        if on_step is not None:
+            on_step(step, loss, optimizer)
+    return losses
