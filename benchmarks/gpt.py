@@ -10,8 +10,9 @@ on a small configuration, and this benchmark on the full one.
 Rows (steps back to back, the collector on, medians over interleaved rounds, each round
 the next names of the shuffled list, so lengths vary as in training):
 
-- steady training step: compiled (every length of the round already compiled) and eager
-  (compile off), each beside the reference in the same rounds;
+- steady training step: compiled (every length of the round already compiled), eager
+  (compile off) and microgpt's own code run on ``micrograd.Value`` (the reference's code with
+  this engine's node: no linear nodes), each beside the reference in the same rounds;
 - the whole run including every compile, in a fresh subprocess (``python
   benchmarks/gpt.py whole STEPS``), with its peak resident memory; the reference's run is
   its steady step times the steps (1,000 of its steps take minutes here): an estimate,
@@ -124,12 +125,13 @@ def _rmsnorm(x: Sequence[RefValue]) -> list[RefValue]:
 
 
 class Reference:
-    """microgpt's model and loop on RefValue, from given weights and hyperparameters."""
+    """microgpt's model and loop on RefValue (or another scalar class with its operators,
+    ``value=micrograd.Value``), from given weights and hyperparameters."""
 
     def __init__(self, weights: Weights, n_head: int, n_layer: int, block_size: int,
                  lr: float = 0.01, betas: tuple[float, float] = (0.85, 0.99),
-                 steps: int = 1000) -> None:
-        self.w = {name: [[RefValue(x) for x in row] for row in m] for name, m in weights.items()}
+                 steps: int = 1000, value: Any = RefValue) -> None:
+        self.w = {name: [[value(x) for x in row] for row in m] for name, m in weights.items()}
         self.params = [p for m in self.w.values() for row in m for p in row]
         self.n_head, self.n_layer, self.block_size = n_head, n_layer, block_size
         self.n_embd = len(self.w["wte"][0])
@@ -238,6 +240,7 @@ def run(steps_per_round: int, repeat: int, whole_steps: int,
         check_steps: int = 50) -> list[Any]:
     """The rows: steady compiled and eager steps beside the reference, the whole run, memory."""
     from benchmarks import harness
+    from micrograd import Value
     from micrograd.gpt import GPT, Tokenizer, names
     from micrograd.gpt_train import CompiledSteps, EagerSteps
     from micrograd.optim import Adam
@@ -247,6 +250,9 @@ def run(steps_per_round: int, repeat: int, whole_steps: int,
     diffs = same_math(GPT(tokenizer.vocab_size), docs, tokenizer, check_steps)
     compiled_model, eager_model = GPT(tokenizer.vocab_size), GPT(tokenizer.vocab_size)
     reference = reference_for(GPT(tokenizer.vocab_size), 10**6)
+    start = GPT(tokenizer.vocab_size)  # microgpt's own code, on this package's Value
+    on_value = Reference(weights_of(start), start.n_head, start.n_layer, start.block_size,
+                         steps=10**6, value=Value)
     compiled, eager = CompiledSteps(compiled_model), EagerSteps(eager_model)
     optimizers = {m: Adam(m.parameters(), lr=0.01, betas=(0.85, 0.99)) for m in
                   (compiled_model, eager_model)}
@@ -254,7 +260,7 @@ def run(steps_per_round: int, repeat: int, whole_steps: int,
     for ids in sequences[: steps_per_round * repeat]:  # every length the rounds meet, compiled
         compiled(ids)
     lengths = {len(ids) - 1 for ids in sequences[: steps_per_round * repeat]}
-    cursor = {"compiled": 0, "eager": 0, "reference": 0}
+    cursor = {"compiled": 0, "eager": 0, "reference": 0, "on_value": 0}
 
     def steps_of(name: str, step: Callable[[Sequence[int]], float], model: Any
                  ) -> Callable[[], dict[str, float]]:
@@ -272,6 +278,7 @@ def run(steps_per_round: int, repeat: int, whole_steps: int,
         "compiled": steps_of("compiled", compiled, compiled_model),
         "eager": steps_of("eager", eager, eager_model),
         "reference": steps_of("reference", reference.train_step, None),
+        "on_value": steps_of("on_value", on_value.train_step, None),
     }, repeat)
     ms = {name: harness.median(r["ms"]) for name, r in results.items()}
     whole = whole_run(whole_steps)
@@ -292,6 +299,10 @@ def run(steps_per_round: int, repeat: int, whole_steps: int,
                     ms["eager"], ms["reference"], target="ratio ≤ 1",
                     passed=(ms["eager"] or math.inf) <= ms["reference"],
                     runs={"engine": results["eager"]["ms"], "floor": results["reference"]["ms"]}),
+        harness.Row(name, "ms per step, microgpt's own code on micrograd.Value (no linear "
+                    "nodes); floor: the reference", ms["on_value"], ms["reference"],
+                    runs={"engine": results["on_value"]["ms"],
+                          "floor": results["reference"]["ms"]}),
         harness.Row(name, f"s for the whole {whole_steps}-step run, every compile included "
                     "(floor: the reference's steady step × steps, an estimate)", whole["s"],
                     reference_whole, target="ratio ≤ 1/10",

@@ -5,7 +5,8 @@ per step (the shuffled list of micrograd/names.txt), softmax cross-entropy per p
 Adam (β1 0.85, β2 0.99, lr 0.01 decaying linearly), 1,000 steps; then 20 names sampled at
 temperature 0.5. Training replays one recorded graph per name length (compile on, the
 same floats as --eager, which builds and back-propagates every graph as it goes).
-``--page`` also writes the run's offline page, gpt_page.html (``micrograd.gpt_page``).
+``--page`` also writes the run's offline page, gpt_page.html (``micrograd.gpt_page``), and
+its screenshot at the last step, gpt_page.png (headless Chromium, where installed).
 
 --quick: 10 steps and 5 samples (for tests). The full run takes under a minute here.
 
@@ -25,6 +26,7 @@ from micrograd.gpt_train import train_gpt
 
 STEPS = 1000
 SAMPLES = 20
+VIEWPORT = {"width": 1280, "height": 800}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if history is not None:
         path = demo_common.out_dir(args.out) / "gpt_page.html"
         history.write(path)
-        print(f"\nwrote {demo_common.shown(path)}")
+        print(f"\nwrote {demo_common.shown(path)} (← / → move between the recorded steps)")
+        png = path.with_suffix(".png")
+        if demo_common.screenshot(path, png, "#step=end", VIEWPORT, full_page=True):
+            print(f"wrote {demo_common.shown(png)} (the last step)")
     return 0
 
 

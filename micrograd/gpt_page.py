@@ -38,7 +38,7 @@ __all__ = ["MAX_PAGE_BYTES", "Recorder"]
 #: The page is refused above this size (the issue's bound: it must open in seconds).
 MAX_PAGE_BYTES = 5 * 2**20
 
-CURVE_W, CURVE_H, CELL = 640, 180, 22
+CURVE_W, CURVE_H, CELL = 640, 180, 18
 
 
 class Recorder:
@@ -181,7 +181,7 @@ def _heatmap(rows: Sequence[Sequence[Value]], chars: Sequence[str], caption: str
                          f'{html.escape(chars[q])} → {html.escape(chars[k])}: '
                          f'{short(w.data)}</title></rect>')
     labels = "".join(
-        f'<text x="{pad - 4}" y="{pad + CELL * i + 15}" text-anchor="end">{html.escape(c)}</text>'
+        f'<text x="{pad - 4}" y="{pad + CELL * i + 13}" text-anchor="end">{html.escape(c)}</text>'
         f'<text x="{pad + CELL * i + CELL // 2}" y="{pad - 6}" text-anchor="middle">'
         f'{html.escape(c)}</text>' for i, c in enumerate(chars))
     return (f'<figure><svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
