@@ -40,13 +40,15 @@ from benchmarks import (
     karpathy,
     memory,
     mlp_step,
+    mnist,
     net221,
     record,
     wide,
 )
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
-WORKLOADS = ("karpathy", "mlp_step", "chain", "wide", "memory", "net221", "compile", "record")
+WORKLOADS = ("karpathy", "mlp_step", "mnist", "chain", "wide", "memory", "net221", "compile",
+             "record")
 
 
 @dataclass
@@ -65,6 +67,8 @@ class Config:
     record_sizes: list[int]
     compile_sizes: list[int]
     compile_widths: list[int]
+    mnist_images: int = 8  # random images the mnist steps cycle through
+    mnist_steps: int = 100  # the floor's and the compiled step's per run (eager: a 20th)
     torch_rounds_large: int = 3  # PyTorch runs in this many rounds on chain N = 100,000
     torch_rounds_wide: int = 1  # and on wide (about 10 s per run)
 
@@ -101,6 +105,8 @@ QUICK = Config(
     compile_sizes=[1_000, 4_000],
     compile_widths=[1_000, 4_000],
     record_sizes=[1_000, 2_000],
+    mnist_images=2,
+    mnist_steps=2,
 )
 
 
@@ -125,6 +131,7 @@ def run(config: Config, torch: ModuleType | None, only: Sequence[str] = WORKLOAD
         "karpathy": lambda: karpathy.run(config.karpathy_points, config.karpathy_inner, r, torch,
                                          versus, compile_runs=min(r, 3)),
         "mlp_step": lambda: mlp_step.run(config.mlp_points, config.mlp_inner, r, torch),
+        "mnist": lambda: mnist.run(config.mnist_images, config.mnist_steps, r),
         "chain": lambda: chain.run(config.chain_sizes, r, torch, config.torch_rounds_large),
         "wide": lambda: wide.run(config.wide_n, r, torch, config.torch_rounds_wide),
         "memory": lambda: memory.run(config.memory_n),

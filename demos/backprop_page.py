@@ -8,7 +8,8 @@ any node clicked its op, local derivatives and (for a leaf) ``explain()``'s chai
 Open it from disk; it needs no server and no network. ``#step=4`` in the URL opens step 4.
 
 Writes docs/backprop_page.html (Net221, tanh, sample x = (1, 0), y = 1) and
-docs/backprop_page.png, a screenshot headless Chromium takes of step 4 with w11 clicked.
+docs/backprop_page.png, a screenshot headless Chromium takes of step 4 with w11 clicked, in a
+window of 1280×800 (the page fits one screen: the graph, the step's terms and the panels).
 Needs Graphviz's ``dot`` (the layout); the screenshot needs playwright (``pip install
 playwright``, the Python package only) and Debian's ``chromium``; without them the demo
 says how to install them.
@@ -31,13 +32,13 @@ from micrograd.nn import Net221
 
 STEP = 4  # a1 passes its grad to w11, x1, w12, x2, b1
 CLICKED = "w11"  # the inspector shows ∂E/∂w11 as the notes' chain-rule product
-VIEWPORT = {"width": 1400, "height": 860}
+VIEWPORT = {"width": 1280, "height": 800}
 
 
 def screenshot(page: Path, png: Path) -> Path | None:
     """A PNG of page at STEP with CLICKED inspected, by headless Chromium; None if unavailable."""
     click = f"#graph g.node:has(text:text-is('{CLICKED}'))"
-    if demo_common.screenshot(page, png, f"#step={STEP}", VIEWPORT, click, full_page=True) is None:
+    if demo_common.screenshot(page, png, f"#step={STEP}", VIEWPORT, click) is None:
         return None
     print(f"wrote {demo_common.shown(png)} (step {STEP}, {CLICKED} clicked)")
     return png

@@ -12,7 +12,7 @@ and current line numbers, found with ``inspect``, so they stay right when the en
 changes; pdb wants the absolute path of an imported file):
 
     python -m pdb demos/step_through.py
-    (Pdb) b /path/to/micrograd/engine.py:<the line `grad_output = node.grad` in Value.backward>
+    (Pdb) b /path/to/micrograd/engine.py:<the line `grad_output = node.grad` in chain_rule>
     (Pdb) c
     (Pdb) p node.op, node.data, node.grad, node.local_grads
     (Pdb) p [child.label for child in node.children]
@@ -34,13 +34,13 @@ from typing import Any
 
 import demo_common
 
-from micrograd.engine import Value, topological_order
+from micrograd.engine import chain_rule, topological_order
 from micrograd.losses import half_squared_error
 from micrograd.nn import Net221
 from micrograd.trace import backward_steps, explain
 
 SAMPLE = ((1.0, 0.0), 1.0)
-ENGINE_LINE = "grad_output = node.grad"  # the first line of the backward loop's body
+ENGINE_LINE = "grad_output = node.grad"  # the first line of chain_rule's loop body
 TRACE_LINE = "yield BackwardStep("
 
 
@@ -55,7 +55,7 @@ def source_line(function: Callable[..., Any], text: str) -> tuple[str, int]:
 
 def pdb_guide() -> str:
     """How to stop at each node of the backward pass in pdb, with today's line numbers."""
-    engine_file, engine_line = source_line(Value.backward, ENGINE_LINE)
+    engine_file, engine_line = source_line(chain_rule, ENGINE_LINE)
     trace_file, trace_line = source_line(backward_steps, TRACE_LINE)
     return "\n".join([
         "To step through the same pass in pdb (pdb wants the absolute path of an imported file; "
@@ -66,8 +66,9 @@ def pdb_guide() -> str:
         "  (Pdb) p node.op, node.data, node.grad, node.local_grads",
         "  (Pdb) p [child.label for child in node.children]",
         "  (Pdb) c",
-        f"Line {engine_line} is `{ENGINE_LINE}` in Value.backward's loop. The first stop is the "
-        "root E (this script calls E.backward() after the walk, to check it); each `c` moves "
+        f"Line {engine_line} is `{ENGINE_LINE}` in chain_rule's loop, which E.backward() runs. "
+        "The first stop is the root E (this script calls E.backward() after the walk, to check "
+        "it); each `c` moves "
         "to the next node, in the order printed above.",
         f"Or stop in the generator: b {trace_file}:{trace_line} (its `yield`), "
         "then `p node.op, grad_output, node.local_grads` and `p updates`.",

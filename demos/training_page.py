@@ -6,9 +6,12 @@ parameter as the notes' formula with numbers, the model's output over the input 
 network's weights, and each sample's graph stepping through the very backward pass train()
 ran. It is the page the main job (``python -m micrograd``) writes as net221.html.
 
-Writes docs/training_page.html and docs/training_page.png, a headless Chromium screenshot at
-epoch 0, sample 0, step 0 (the random weights, real gradients, the first update to come).
-Needs Graphviz's ``dot``; the screenshot needs playwright and Debian's ``chromium``.
+Writes docs/training_page.html and two headless Chromium screenshots in a window of 1280×800:
+docs/training_page.png, the page as it opens (epoch 1, the random weights, on the sample whose
+gradients are all nonzero, step 0), and docs/training_page_quiz.png, the same sample at step 4
+of its backward pass in quiz mode (a1 passes its grad to its five children: the answer fields
+beside the graph). Needs Graphviz's ``dot``; the screenshots need playwright and Debian's
+``chromium``.
 
 Run:  python demos/training_page.py [--out DIR] [--quick]
 """
@@ -23,15 +26,15 @@ import demo_common
 from micrograd import data, train
 from micrograd.nn import Net221
 
-HASH = "#epoch=0&sample=0&step=0"
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT = {"width": 1280, "height": 800}
+QUIZ = "#quiz&step=4"  # the opening epoch and sample, step 4, in quiz mode
 
 
-def screenshot(page: Path, png: Path) -> Path | None:
-    """A PNG of the page's first screen at HASH; None without playwright or Chromium."""
-    if demo_common.screenshot(page, png, HASH, VIEWPORT) is None:
+def screenshot(page: Path, png: Path, hash: str = "") -> Path | None:
+    """A PNG of the page's screen at hash; None without playwright or Chromium."""
+    if demo_common.screenshot(page, png, hash, VIEWPORT) is None:
         return None
-    print(f"wrote {demo_common.shown(png)} ({HASH})")
+    print(f"wrote {demo_common.shown(png)} ({hash or 'as it opens'})")
     return png
 
 
@@ -43,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     epochs=data.DATASETS["xor"].epochs, page=page)  # the main job's run
     print(f"trained {history.epochs} epochs ({history.reason}); wrote "
           f"{demo_common.shown(page)}: open it in a browser")
-    screenshot(page, out / "training_page.png")
+    if screenshot(page, out / "training_page.png") is not None:
+        screenshot(page, out / "training_page_quiz.png", QUIZ)
     return 0
 
 

@@ -6,10 +6,11 @@ op registry; ``gradcheck`` holds backward() to central differences; ``nn`` has t
 ``train`` is the training loop and the notes' gradient descent; ``compile`` records a graph
 once and replays it as generated Python; ``data`` small data sets; ``reference`` the notes'
 hand formulas; ``check`` marks a hand derivation node by node. Drawing (``micrograd.graph``)
-and the pages (``micrograd.page``, ``micrograd.training_page``) are imported on first use.
+and the pages (``micrograd.page``, ``micrograd.training_page``) are imported on first use;
+``micrograd.notebook`` shows a Value's drawing and the pages inline in Jupyter.
 """
 
-from micrograd import data, losses, nn, ops, optim, reference
+from micrograd import data, losses, nn, notebook, ops, optim, reference
 from micrograd.compiler import CompiledGraph, compile
 from micrograd.engine import Value, apply
 from micrograd.gradcheck import GradcheckError, gradcheck
@@ -21,6 +22,6 @@ from micrograd.train import gradient_descent, train
 __all__ = [
     "MLP", "SGD", "Adam", "AdamW", "CompiledGraph", "GradcheckError", "Layer", "Module",
     "Net221", "Neuron", "Value", "apply", "check", "compile", "data", "gradcheck",
-    "gradient_descent", "losses", "nn", "ops", "optim", "reference", "train",
+    "gradient_descent", "losses", "nn", "notebook", "ops", "optim", "reference", "train",
 ]
 __version__ = "0.1.0"

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from micrograd import compiler, data, losses, optim
-from micrograd._files import check_writable, parse_json, read_small_file
+from micrograd._files import check_writable
 from micrograd._numbers import clip, preview
 from micrograd.engine import Value
+from micrograd.grading import read_answers
 from micrograd.graph import FORMATS, GraphvizFailed, GraphvizNotFound, render
-from micrograd.nn import MAX_FILE_BYTES, MLP, ModelMismatch, Module, Net221
+from micrograd.nn import MLP, ModelMismatch, Module, Net221, activation_names
 from micrograd.trace import check, derivation
-from micrograd.train import correct, gradient_descent, train
+from micrograd.train import carrying, correct, gradient_descent, train
 
 # The command line's bounds on sizes, so that a run stays within minutes and memory (the
 # library checks the rest, and bounds the data sets itself: data.MAX_SAMPLES).
@@ -34,7 +35,7 @@ BOUNDS = {"epochs": (0, 1_000_000), "max_steps": (0, 1_000_000), "lines": (1, 10
 MAX_PARAMETERS = 1_000_000  # train --hidden: parameters in all (layers × width; ~600 MB)
 DOT_HINT = "apt-get install graphviz / brew install graphviz"
 PAGE_HINT = ("open it in a browser to replay the run, epoch by epoch, and step through each "
-             "sample's backward pass (it opens at epoch 0)")
+             "sample's backward pass (it opens at epoch 1, before any update)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -154,7 +155,7 @@ def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
 
 
 def main_job(args: argparse.Namespace) -> int:
-    """Train the notes' 2-2-1 network on XOR and draw the graph of one sample."""
+    """Train the notes' 2-2-1 network on XOR; draw one sample's graph at the initial parameters."""
     files = _graph_files(args.out, main_job=True)
     net, xor = Net221(activation="tanh", seed=args.seed), data.xor()
     lr, epochs = data.LR["sgd"], data.DATASETS["xor"].epochs
@@ -173,13 +174,14 @@ def main_job(args: argparse.Namespace) -> int:
     print("\npredictions:", *(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {net(x1, x2).data:.4f}  "
           f"{'right' if ok else 'WRONG'}" for ((x1, x2), y), ok in zip(xor, right)), sep="\n")
     (x1, x2), y = xor[2]
-    print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g}, "
-          "with its gradients:")
+    print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g} at "
+          "the parameters before training (the random ones above), with its gradients there:")
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
-    loss = _one_sample(net, x1, x2, y)
+    # net as it was made, its first parameters (after training every gradient is about 0)
+    loss = _one_sample(start := Net221(activation="tanh", seed=args.seed), x1, x2, y)
     for file in (file for file in files if file != page):
-        render(loss, file, show_local_grads=True, parameters=net.parameters())
+        render(loss, file, show_local_grads=True, parameters=start.parameters())
         print(f"graph written to {file}")
     if page is not None:  # (none without Graphviz's dot: its sample graphs are dot's layout)
         print(f"training page written to {page}: {PAGE_HINT}")
@@ -225,7 +227,7 @@ def _model_options(kind: Any, config: Any) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a Net221 or an MLP on a small data set; print the losses and the accuracy."""
     dataset = _fill(args, data.DATASETS[args.dataset], "loss", "epochs", "noise")
-    args.model = args.model or ("mlp" if args.loss == "cross_entropy" else "net221")
+    args.model = args.model or ("mlp" if args.loss == "cross_entropy" else dataset.model)
     if dataset.classes > 2 and args.loss != "cross_entropy":
         raise ValueError(f"--loss {args.loss} is for two classes; {args.dataset} has "
                          f"{dataset.classes}: use --loss cross_entropy")
@@ -250,7 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"training accuracy {round(history.accuracy * len(samples))}/{len(samples)} "
               f"({100 * history.accuracy:.1f}%)")
     if args.save is not None:
-        model.save(args.save)
+        with carrying(history):  # after the run: an error is no bad argument (status 1)
+            model.save(args.save)
         print(f"saved parameters to {args.save}")
     if args.page is not None:
         print(f"training page written to {args.page}: {PAGE_HINT}")
@@ -318,13 +321,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check your hand derivation of one 2-2-1 sample: exit 0 all right, 1 a wrong answer."""
-    try:  # a small regular file of strict JSON (a directory or a FIFO is refused unread)
-        answers = parse_json(read_small_file(args.answers, MAX_FILE_BYTES))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"--answers {preview(args.answers, 250)} is {err}") from None
     net = Net221(activation=args.activation, seed=args.seed)  # the main job's sample
-    report = check(_one_sample(net, args.x1, args.x2, args.y), answers)
-    print(report)
+    print(report := check(_one_sample(net, args.x1, args.x2, args.y), read_answers(args.answers)))
     return 0 if report.ok else 1
 
 
@@ -343,8 +341,8 @@ def _subcommand(sub: Any, run: Callable[[argparse.Namespace], int], help: str) -
 
 
 def _sample_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
-    p.add_argument("--seed", type=int, help="initialisation seed (default: Net221's)")
+    p.add_argument("--activation", default="tanh", choices=activation_names(), help="default tanh")
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="(default: Net221's)")
     for name, default in (("--x1", 1.0), ("--x2", 0.0), ("--y", 1.0)):
         p.add_argument(name, type=float, default=default, help=f"(default {default:g})")
 
@@ -352,23 +350,23 @@ def _sample_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="micrograd", description="A tiny scalar autograd engine. With no "
                      "command: train the notes' 2-2-1 network on XOR and draw one sample's graph.")
-    parser.add_argument("--seed", type=int, help="the main job's seed (default: Net221's)")
+    parser.add_argument("--seed", type=int, help="initialisation seed (default: Net221's)")
     parser.add_argument("--out", default="net221.svg", help=f"the main job's graph file: "
                         f"{' '.join(FORMATS)} (default net221.svg; the .html page beside it)")
     parser.set_defaults(run=main_job, prog=parser.prog)
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     p = _subcommand(sub, cmd_train, "train a network on a small data set")
-    p.add_argument("--dataset", choices=list(data.DATASETS), default="xor")
-    p.add_argument("--model", choices=["net221", "mlp"], help="default mlp for cross_entropy")
+    p.add_argument("--dataset", choices=list(data.DATASETS), default="xor", help="(default xor)")
+    p.add_argument("--model", choices=["net221", "mlp"], help=_defaults(data.DATASETS, "model"))
     p.add_argument("--loss", choices=list(data.TARGETS), help=_defaults(data.DATASETS, "loss"))
-    p.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default="sgd")
-    p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="MLP layers: 16,16")
-    p.add_argument("--activation", help="a one-input op (default tanh for net221, relu for mlp)")
+    p.add_argument("--optimizer", choices=[*optim.OPTIMIZERS], default="sgd", help="(default sgd)")
+    p.add_argument("--hidden", type=_numbers(int), default=[16, 16], help="(default 16,16)")
+    p.add_argument("--activation", choices=activation_names(), help="default tanh; mlp: relu")
     p.add_argument("--lr", type=float, help=_defaults(data.LR, "lr"))
     p.add_argument("--epochs", type=int, help=_defaults(data.DATASETS, "epochs"))
     p.add_argument("--tol", type=float, default=1e-6, help="stop when max |∂E/∂p| < tol (1e-6)")
-    p.add_argument("--seed", type=int, help="initialisation (and data) seed")
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="initialisation, data seed")
     p.add_argument("--batch", action="store_true", help="full-batch steps instead of per sample")
     p.add_argument("--n", type=int, default=100, help="points (spiral: per class; default 100)")
     p.add_argument("--noise", type=float, help=_defaults(data.DATASETS, "noise"))
@@ -377,8 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page", metavar="PATH", help="write a training page (.html) of the run")
 
     p = _subcommand(sub, cmd_descend, "gradient descent on a named function (the notes' part 1)")
-    p.add_argument("--function", choices=list(data.FUNCTIONS), default="quadratic")
-    p.add_argument("--w0", type=_numbers(float), help="start, comma-separated (--w0 -1,1)")
+    p.add_argument("--function", choices=[*data.FUNCTIONS], default="quadratic", help="(quadratic)")
+    p.add_argument("--w0", type=_numbers(float), help="start (--w0 -1,1; default: the function's)")
     p.add_argument("--lr", type=float, help=_defaults(data.FUNCTIONS, "lr"))
     p.add_argument("--tol", type=float, default=1e-8, help="(default 1e-8)")
     p.add_argument("--max-steps", type=int, help=_defaults(data.FUNCTIONS, "max_steps"))
@@ -386,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subcommand(sub, cmd_graph, "draw the graph of one 2-2-1 sample")
     _sample_options(p)
-    p.add_argument("--out", default="net221.svg", help=" ".join(FORMATS) + " (a backprop page)")
+    p.add_argument("--out", default=argparse.SUPPRESS, help=" ".join(FORMATS) + " (net221.svg)")
     p.add_argument("--local-grads", action="store_true", help="write local derivatives on edges")
 
     p = _subcommand(sub, cmd_explain, "the chain-rule derivation of all nine partials")
@@ -396,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, cmd_check, "check your hand derivation of one 2-2-1 sample")
     _sample_options(p)
     p.add_argument("--answers", required=True, metavar="JSON", help='a JSON object of node '
-                   'names and your ∂E/∂node: {"ŷ": -1.771, "z1": -0.5369, "w11": -0.3242}')
+                   'names and your ∂E/∂node: {"ŷ": -1.771, "w11": -0.3242} ("yhat": ŷ)')
     return parser
 
 
@@ -406,13 +404,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_numbers(args)
         return int(args.run(args))
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        _fail(args.prog, str(err))  # a bad argument: status 2
     except BrokenPipeError:  # `python -m micrograd explain | head`: the reader left
         sys.stdout = open(os.devnull, "w")  # keep Python quiet at exit
         return 0
-    except (GraphvizNotFound, GraphvizFailed, OSError) as err:
-        _fail(args.prog, str(err), status=1)  # no argument can fix it
+    except Exception as err:  # err.history: raised after a run (its page, --save): status 1
+        if (run := getattr(err, "history", None)) is None and isinstance(
+                err, (ValueError, TypeError, FileNotFoundError)):
+            _fail(args.prog, str(err))  # a bad argument: status 2
+        if run is not None or isinstance(err, (GraphvizNotFound, GraphvizFailed, OSError)):
+            _fail(args.prog, f"after {_plural(run.epochs, 'epoch')}: {err}" if run else str(err), 1)
+        raise
 
 
 if __name__ == "__main__":

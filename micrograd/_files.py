@@ -134,7 +134,7 @@ def read_small_file(path: str, limit: int) -> bytes:
         _check_small_file(os.fstat(f.fileno()), limit)  # the path may have changed since the stat
         raw = f.read(limit + 1)
     if len(raw) > limit:  # it grew while being read
-        raise ValueError(f"over MAX_FILE_BYTES ({limit:,} bytes)")
+        raise ValueError(f"over the limit of {limit:,} bytes")
     return raw
 
 
@@ -145,10 +145,9 @@ def _check_small_file(info: os.stat_result, limit: int) -> None:
                 else "a character device" if stat.S_ISCHR(mode)
                 else "a block device" if stat.S_ISBLK(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "not a file")
-        raise ValueError(f"not a regular file ({kind}); load() reads a file written by save()")
+        raise ValueError(f"not a regular file ({kind})")
     if info.st_size > limit:
-        raise ValueError(f"{info.st_size:,} bytes is over MAX_FILE_BYTES ({limit:,}), "
-                         "the most a saved model of scalars needs")
+        raise ValueError(f"{info.st_size:,} bytes, over the limit of {limit:,}")
 
 
 def parse_json(raw: bytes) -> Any:

@@ -8,7 +8,8 @@ import reprlib
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["as_float", "check_operands", "clip", "number", "positive", "preview", "short"]
+__all__ = ["as_float", "check_operands", "clip", "number", "positive", "preview", "same",
+           "short"]
 
 
 def as_float(x: Any, what: str = "Value") -> float:
@@ -41,6 +42,11 @@ def number(x: Any) -> float | None:
         return as_float(x)
     except (TypeError, ValueError):
         return None
+
+
+def same(a: Sequence[float], b: Sequence[float]) -> bool:
+    """a == b number by number, a NaN counting as equal to a NaN (a diverged run's grads)."""
+    return len(a) == len(b) and all(x == y or (x != x and y != y) for x, y in zip(a, b))
 
 
 def positive(x: Any, what: str) -> float:

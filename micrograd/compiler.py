@@ -53,20 +53,25 @@ import linecache
 import math
 import numbers
 import re
+import sys
 import unicodedata
 import weakref
 import zlib
 from collections import Counter
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
+from operator import add, mul
 from typing import Any
 
 from micrograd import ops
 from micrograd._numbers import as_float, check_operands
 from micrograd.engine import Value
+from micrograd.optim import Optimizer
 from micrograd.walk import Walk, walk
 
-__all__ = ["CODE", "Code", "CompiledGraph", "RegistryChanged", "compile"]
+__all__ = ["CODE", "Code", "CompiledGraph", "CompiledStep", "RegistryChanged", "Trainer",
+           "compile"]
 
 #: Lines per generated function (a "part"). CPython's memory for compiling a function grows
 #: with its length, so each part is compiled on its own and its text kept compressed (a
@@ -83,6 +88,12 @@ REGISTERS_ABOVE = 100
 #: Terms per statement of a wide sum or linear node (and at most this many pieces in an
 #: expression written inline): CPython's compiler recurses once per operator.
 CHUNK = 64
+
+#: A linear node of at least this many (w, x) pairs, all of them distinct leaves whose
+#: slots step evenly (a first layer's neuron), is written as one line per pass over its
+#: operands (``_dot`` forward, ``_accumulate`` backward), C loops over slices of D and G,
+#: instead of one line per product: the same operations in the same order.
+WIDE = 16
 
 Part = Callable[[list[float], list[float]], Generator[None, None, None]]
 
@@ -168,6 +179,29 @@ CODE: dict[str, Code] = {
 }
 
 
+if sys.version_info >= (3, 12):  # sum() of floats is compensated (Neumaier) from 3.12 on
+
+    def _dot(w: list[float], x: list[float]) -> float:
+        """w1·x1 + … + wn·xn added left to right, as ops.linear adds it (-0.0 + a is a)."""
+        return reduce(add, map(mul, w, x), -0.0)
+
+else:
+
+    def _dot(w: list[float], x: list[float]) -> float:
+        """w1·x1 + … + wn·xn added left to right, as ops.linear adds it (-0.0 + a is a)."""
+        return sum(map(mul, w, x), -0.0)
+
+
+def _accumulate(grads: list[float], locals_: list[float], g: float) -> list[float]:
+    """grad_i + local_i · g for each i: child.grad += local_grad * node.grad, per operand."""
+    return [a + x * g for a, x in zip(grads, locals_)]
+
+
+def _first(locals_: list[float], g: float) -> list[float]:
+    """0.0 + local_i · g for each i: _accumulate into grads that are 0.0 (and read once)."""
+    return [0.0 + x * g for x in locals_]
+
+
 # ---- the compiled graph ----------------------------------------------------------------
 
 
@@ -222,6 +256,14 @@ class CompiledGraph:
                 break
         values = data + self._zeros  # D: leaf data, then values passed between parts
         grads += self._zeros  # G: leaf grads, then grads passed between parts
+        self._run(values, grads)
+        for leaf, g in zip(leaves, grads):
+            leaf.grad = g
+        self._data = data
+        return values[self._root_slot]
+
+    def _run(self, values: list[float], grads: list[float]) -> None:
+        """The generated parts on D = values and G = grads: forward, then backward."""
         parts = [part(values, grads) for part in self._parts]
         error = None
         try:
@@ -233,10 +275,6 @@ class CompiledGraph:
             error = escaped.error
         if error is not None:
             raise error
-        for leaf, g in zip(leaves, grads):
-            leaf.grad = g
-        self._data = data
-        return values[self._root_slot]
 
     def _floats(self, xs: list[Any], what: str) -> list[float]:
         """xs as floats (an int becomes a float); TypeError naming the leaf otherwise."""
@@ -328,18 +366,134 @@ def _evaluate(forward: Sequence[Value], leaves: Sequence[Value], data: Sequence[
 
 def compile(root: Value) -> CompiledGraph:
     """Record root's graph and generate the Python that replays its forward and backward."""
+    return _compiled(root, (), None)
+
+
+def _compiled(root: Value, first: Sequence[Value], wanted: set[Value] | None) -> CompiledGraph:
     if not isinstance(root, Value):
         raise TypeError(f"compile: root must be a Value, got {type(root).__name__}")
     collecting = gc.isenabled()
     gc.disable()  # the code is made of many small objects, none in a cycle: no need to scan
     try:
-        return _compile(root)
+        return _compile(root, first, wanted)
     finally:
         if collecting:
             gc.enable()
 
 
-def _compile(root: Value) -> CompiledGraph:
+# ---- a replayed training step: the parameters owned as lists -----------------------------
+
+
+class Trainer:
+    """A replayed training run: its parameters owned as a list of floats, and its steps.
+
+    ``trainer = Trainer(optimizer)``; ``step = trainer.compile(loss)`` records loss's graph
+    (several graphs may share a trainer: one per target class, say); each ``step()`` is one
+    training step on lists: every grad set to 0, forward, backward (the parameters' grads
+    only) and ``optimizer.update``, the same floats as ``zero_grad()``, ``loss.backward()``
+    and ``optimizer.step()`` on the Values, bit for bit.
+
+    When the Values are current: the trainer reads the parameters' data when it is made
+    (and at ``load()``) and writes them, with the grads of the latest step, at ``sync()``
+    and when a ``with trainer:`` block ends (train() does not use a Trainer yet). Between, the
+    parameters' Values hold what they held before, and a value set on one by hand is not
+    seen until ``load()``. Inputs and targets are leaves read at every step (as floats);
+    their grads are not computed.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        kind = type(optimizer)
+        if kind.step is not Optimizer.step or kind.update is Optimizer.update:
+            raise TypeError(f"Trainer: {kind.__name__} must define update(data, grads) and "
+                            "not step(), so a replay runs the same rule")
+        params = optimizer.params
+        for i, p in enumerate(params):
+            if p.op:
+                raise ValueError(f"Trainer: parameter {i} is made by op {p.op!r}; "
+                                 "parameters are leaves, Value(...)")
+        self.optimizer = optimizer
+        self.params: list[Value] = list(params)
+        self._data: list[float] = []  # the parameters' data, then one step's other slots
+        self._grads: list[float] | None = None  # the latest step's G (parameters first)
+        self.load()
+
+    def compile(self, loss: Value) -> CompiledStep:
+        """Record loss's graph as one training step over this trainer's parameters."""
+        return CompiledStep(self, _compiled(loss, self.params, set(self.params)))
+
+    @property
+    def grads(self) -> list[float]:
+        """The parameters' grads of the latest step (zeros before the first)."""
+        count = len(self.params)
+        return [0.0] * count if self._grads is None else self._grads[:count]
+
+    def load(self) -> None:
+        """Take the parameters' data from their Values again."""
+        self._data[:len(self.params)] = [
+            as_float(p.data, f"Trainer: parameter {i} data") for i, p in enumerate(self.params)]
+
+    def sync(self) -> None:
+        """Write each parameter's data, and its grad of the latest step, into its Value."""
+        grads = self._grads
+        for i, (p, x) in enumerate(zip(self.params, self._data)):
+            p.data = x
+            if grads is not None:
+                p.grad = grads[i]
+
+    def __enter__(self) -> Trainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sync()
+
+
+class CompiledStep:
+    """One recorded training step of a Trainer: ``step()`` returns the loss before the update."""
+
+    __slots__ = ("trainer", "graph", "_inputs", "_names", "_zeros", "_slots")
+
+    def __init__(self, trainer: Trainer, graph: CompiledGraph) -> None:
+        count = len(trainer.params)
+        self.trainer, self.graph = trainer, graph
+        self._inputs = graph.leaves[count:]  # inputs, targets, constants: read at each step
+        self._names = graph._names[count:]
+        self._zeros = graph._zeros  # the values passed between parts
+        self._slots = len(graph.leaves) + len(graph._zeros)
+
+    @property
+    def source(self) -> str:
+        """The generated Python (parameters first in D and G; only their grads computed)."""
+        return self.graph.source
+
+    def __call__(self) -> float:
+        """Grads to 0, forward, backward, the optimiser's update; the loss (before it)."""
+        trainer, graph = self.trainer, self.graph
+        graph._check_registry()
+        data = trainer._data
+        inputs = [leaf.data for leaf in self._inputs]
+        for x in inputs:
+            if x.__class__ is not float:
+                inputs = [x if type(x) is float else as_float(x, f"compiled step: leaf {name!r}")
+                          for x, name in zip(inputs, self._names)]
+                break
+        data[len(trainer.params):] = inputs + self._zeros
+        grads = [0.0] * self._slots
+        graph._run(data, grads)
+        trainer._grads = grads
+        loss = data[graph._root_slot]
+        trainer.optimizer.update(data, grads)
+        return loss
+
+    def __repr__(self) -> str:
+        return (f"<CompiledStep of {self.graph.root!r}: {len(self.trainer.params)} parameters, "
+                f"{len(self._inputs)} other leaves>")
+
+
+def _compile(root: Value, first: Sequence[Value] = (),
+             wanted: set[Value] | None = None) -> CompiledGraph:
+    """compile(root); the leaves ``first`` take the first slots, in order (whether the graph
+    reads them or not). With ``wanted`` (a Trainer's steps), only those leaves' grads are
+    computed, and every leaf grad is 0.0 when the replay starts."""
     walked = walk(root)  # root first, leaves included: the drawings' order and names
     backward = walked.interior  # backward()'s order
     used: dict[str, ops.Op] = {}
@@ -366,9 +520,12 @@ def _compile(root: Value) -> CompiledGraph:
         lines += size
     forward_order = [_evaluation_order(nodes, walked) for nodes in members]
 
-    leaves = list(dict.fromkeys(child for nodes in forward_order for node in nodes
-                                for child in node.children if not child.op)) or [root]  # leaves
+    leaves = list(dict.fromkeys([*first, *(child for nodes in forward_order for node in nodes
+                                           for child in node.children if not child.op),
+                                 *(() if backward else (root,))]))  # (a root that is a leaf)
     slot = {leaf: i for i, leaf in enumerate(leaves)}
+    needs = None if wanted is None else _needing_grads(reversed(backward), wanted)
+    wide = _wide(backward, slot)
     edges = Counter(child for node in backward for child in node.children)  # edges into each
     parent: dict[Value, Value] = {}  # a node's parent (its only one, where that matters)
     crossing: set[Value] = set()  # interior nodes that a later part reads
@@ -385,7 +542,8 @@ def _compile(root: Value) -> CompiledGraph:
 
     count = len(members) if backward else 1
     number = next(_filenames)
-    namespace: dict[str, Any] = {"math": math, **functions}
+    namespace: dict[str, Any] = {"math": math, "_dot": _dot, "_accumulate": _accumulate,
+                                 "_first": _first, **functions}
     template = _templates(backward)
     unlabelled = {node for node in walked.order
                   if not node.label or _AUTO.fullmatch(names[node])}
@@ -393,10 +551,10 @@ def _compile(root: Value) -> CompiledGraph:
     for i in range(count):
         if backward:
             generator = _Part(i, members[i], forward_order[i], root, names, slot, crossing,
-                              edges, parent, template, unlabelled)
+                              edges, parent, template, unlabelled, wide, needs)
             text = generator.text()
         else:  # the root is a leaf: backward() adds 1 to its grad
-            text = "def part0(D, G):\n    yield\n    G[0] += 1.0\n"
+            text = f"def part0(D, G):\n    yield\n    G[{slot[root]}] += 1.0\n"
         if i == 0:
             text = _header(root, names, len(backward), len(leaves), count) + text
         filename = f"micrograd-compiled-{number}-part{i}.py"
@@ -404,10 +562,43 @@ def _compile(root: Value) -> CompiledGraph:
         parts.append(namespace.pop(f"part{i}"))
         texts.append(zlib.compress(text.encode("utf-8"), 1))  # a fifth of the size
     forward = [node for nodes in forward_order for node in nodes]
-    graph = CompiledGraph(root, texts, leaves, [names[leaf] for leaf in leaves], parts,
-                          len(slot) - len(leaves), slot[root], forward, used)
+    graph = CompiledGraph(root, texts, leaves, [names.get(leaf, leaf.label) for leaf in leaves],
+                          parts, len(slot) - len(leaves), slot[root], forward, used)
     _show_in_tracebacks(graph, number)
     return graph
+
+
+def _needing_grads(upward: Iterable[Value], wanted: set[Value]) -> set[Value]:
+    """The wanted leaves and every node with one of them below it (upward: children first)."""
+    needs = set(wanted)
+    for node in upward:
+        if any(child in needs for child in node.children):
+            needs.add(node)
+    return needs
+
+
+def _wide(nodes: list[Value], slot: dict[Value, int]) -> dict[Value, tuple[str, str]]:
+    """The linear nodes written as C loops (WIDE), each with its weights' and inputs' slices."""
+    wide = {}
+    for node in nodes:
+        operands = node.children[:-1]
+        if (node.op != "linear" or len(operands) < 2 * WIDE or not ops.get("linear").builtin
+                or any(child.op for child in operands) or len(set(operands)) < len(operands)):
+            continue
+        weights = _slice([slot[w] for w in operands[0::2]])
+        inputs = _slice([slot[x] for x in operands[1::2]])
+        if weights and inputs:
+            wide[node] = (weights, inputs)
+    return wide
+
+
+def _slice(slots: list[int]) -> str:
+    """slots as the text of a slice a:b(:step) of D or G if they step evenly upward, else ""."""
+    step = slots[1] - slots[0]
+    if step <= 0 or any(b - a != step for a, b in itertools.pairwise(slots)):
+        return ""
+    stop = slots[-1] + 1
+    return f"{slots[0]}:{stop}" if step == 1 else f"{slots[0]}:{stop}:{step}"
 
 
 def _evaluation_order(nodes: list[Value], walked: Walk) -> list[Value]:
@@ -572,11 +763,14 @@ class _Part:
     def __init__(self, index: int, nodes: list[Value], order: list[Value], root: Value,
                  names: dict[Value, str], slot: dict[Value, int], crossing: set[Value],
                  edges: Counter[Value], parent: dict[Value, Value],
-                 template: dict[Value, _Template], unlabelled: set[Value]) -> None:
+                 template: dict[Value, _Template], unlabelled: set[Value],
+                 wide: dict[Value, tuple[str, str]], needs: set[Value] | None) -> None:
         self.index, self.nodes, self.order, self.root = index, nodes, order, root
         self.names, self.slot, self.crossing = names, slot, crossing
         self.edges, self.parent, self.template = edges, parent, template
         self.unlabelled = unlabelled  # the nodes named v<i>
+        self.wide = wide  # the linear nodes written as C loops: (weights, inputs) slices
+        self.needs = needs  # the nodes whose grads are computed (None: all)
         self.registers = False
         self.lines: list[str] = []
         self.first: list[int] = []  # the line that writes field {k} first, by k
@@ -604,8 +798,10 @@ class _Part:
                     outer[child] = outer.get(child, 0) + 1
         registers = self.registers = sum(1 for node in self.nodes
                                          if node in auto) > REGISTERS_ABOVE
+        wide, needs = self.wide, self.needs
+        sliced = {child for node in self.nodes if node in wide for child in node.children[:-1]}
         loaded = [child for child, n in outer.items()  # labelled: by name, in a small part
-                  if n > 1 or not (registers or child in auto)]
+                  if (n > 1 or not (registers or child in auto)) and child not in sliced]
         value: dict[Value, str] = {}  # a node's value as the code reads it
         grad: dict[Value, str] = {}
         lines = self.lines
@@ -621,6 +817,11 @@ class _Part:
 
         add("    # forward: one line per node")
         for node in self.order:
+            if node in wide:  # one C loop over the slices of D
+                weights, inputs = wide[node]
+                var = value[node] = variable("v", node)
+                add(f"    {var} = _dot(D[{weights}], D[{inputs}]) + {value[node.children[-1]]}")
+                continue
             template = template_of[node]
             args = tuple([value[child] for child in node.children])  # format(*a tuple): no copy
             if template.called:
@@ -649,6 +850,8 @@ class _Part:
         add("    yield")
 
         started = set(outer)
+        if needs is not None:
+            loaded = [child for child in loaded if child in needs]
         for child in loaded:
             grad[child] = variable("g", child)
             add(f"    {grad[child]} = G[{slot[child]}]")
@@ -658,18 +861,32 @@ class _Part:
                 grad[node] = variable("g", node)
                 add(f"    {grad[node]} = 1.0")
                 started.add(node)
-            elif node in self.crossing:
+            elif node in self.crossing and (needs is None or node in needs):
                 grad[node] = variable("g", node)
                 add(f"    {grad[node]} = G[{slot[node]}]")
                 started.add(node)
         for node in reversed(self.nodes):  # backward()'s order
+            if needs is not None and node not in needs:
+                continue
             template = template_of[node]
-            args = ()  # the factors' fields: operands, value, its result
-            if template.products:  # (a tuple: format(*args) per operand must not copy it)
+            g = grad[node]
+            terms: Any = zip(node.children, template.locals)
+            if node in wide:  # each weight's grad += its input · g, each input's += weight · g
+                weights, inputs = wide[node]
+                for into, local, group in ((weights, inputs, node.children[0:-1:2]),
+                                           (inputs, weights, node.children[1:-1:2])):
+                    if needs is None or not needs.isdisjoint(group):
+                        first = needs is not None and all(self.edges[c] == 1 for c in group)
+                        add(f"    G[{into}] = _first(D[{local}], {g})" if first else
+                            f"    G[{into}] = _accumulate(G[{into}], D[{local}], {g})")
+                terms = [(node.children[-1], template.locals[-1])]  # the bias: as any node's
+            args = ()  # the factors' fields: operands, value, its result (a tuple, so that
+            if template.products and node not in wide:  # format(*args) does not copy it)
                 args = (*[value[child] for child in node.children], value[node],
                         result.get(node, ""))
-            g = grad[node]
-            for child, (kind, factor) in zip(node.children, template.locals):
+            for child, (kind, factor) in terms:
+                if needs is not None and child not in needs:
+                    continue
                 if child in started:
                     add(f"    {grad[child]} += {g}" if kind == "+" else
                         f"    {grad[child]} -= {g}" if kind == "-" else

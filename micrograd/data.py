@@ -162,7 +162,7 @@ def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2,
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named data set and its training defaults: loss, epochs, noise (the CLI's defaults)."""
+    """A named data set and its training defaults: loss, epochs, noise, model (the CLI's)."""
 
     name: str
     make: Callable[[int, float, Seed], list[Any]]  # (n, noise, seed) -> targets 0/1 or classes
@@ -171,6 +171,7 @@ class Dataset:
     epochs: int = 1000
     noise: float = 0.1
     sized: bool = True  # n and noise shape it (the gates have four fixed corners)
+    model: str = "mlp"  # "net221" (the notes' 2-2-1, enough for a gate) or "mlp" (16-16 relu)
 
     def samples(self, n: int = 100, noise: float | None = None, seed: Seed = 0,
                 labels: tuple[Any, Any] = (0.0, 1.0)) -> list[tuple[tuple[float, ...], Any]]:
@@ -188,7 +189,7 @@ class Dataset:
 
 def _fixed(name: str, gate: Callable[[], list[Sample]], epochs: int = 1000) -> Dataset:
     return Dataset(name, lambda n, noise, seed: gate(), 2, "half_squared_error", epochs,
-                   sized=False)
+                   sized=False, model="net221")
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (

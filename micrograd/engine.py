@@ -3,10 +3,13 @@
 Every node holds its ``data``, its ``grad``, the name of the ``op`` that made it (an entry
 of the registry in ops.py, where its forward, derivative and formula live), the op's
 ``params``, the tuple of its ``children``, and ``local_grads``: the floats ∂node/∂child,
-computed when the node is made. ``backward()`` is then one loop, the only place the chain
-rule lives::
+computed when the node is made. ``backward()`` is then one loop, ``chain_rule``, the only
+place the chain rule lives::
 
     child.grad += local_grad * node.grad      (in reverse topological order)
+
+The names of karpathy's micrograd and microgpt (``_prev``, ``_op``, ``_backward()``,
+``_children``, ``_local_grads``) forward to these, so code written for them runs here.
 
 A number operand becomes a constant leaf, as in the original micrograd: ``x * 0.5`` has
 the children ``(x, Value(0.5))``. There are no closures on nodes, so a debugger shows
@@ -23,10 +26,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from micrograd import ops
 from micrograd._numbers import as_float, check_operands, preview
 
-__all__ = ["Value", "apply", "topological_order"]
+__all__ = ["Value", "apply", "chain_rule", "topological_order"]
 
 Operand: TypeAlias = "Value | int | float"
 NO_PARAMS: Mapping[str, float] = ops.Params()  # a leaf's params, and a plain op's
+#: What Jupyter shows of a node: micrograd.notebook, which draws (above the engine), sets it.
+NOTEBOOK_VIEW: Callable[[Value], dict[str, str]] | None = None
 
 
 class Value:
@@ -69,15 +74,27 @@ class Value:
         for node in order:
             node.grad = 0.0  # interior nodes: the gradient of this pass only
         self.grad += 1.0
-        for node in order:
-            grad_output = node.grad  # ∂self/∂node: complete, every parent has added to it
-            for child, local_grad in zip(node.children, node.local_grads):
-                child.grad += local_grad * grad_output  # the chain rule, the only place
+        chain_rule(order)
 
     def zero_grad(self) -> None:
         """Set grad = 0 on every node of this graph."""
         for node in topological_order(self):
             node.grad = 0.0
+
+    # ---- karpathy's names (micrograd, its lecture, microgpt), and Jupyter's display ----------
+    # A thin bridge (docs/from-karpathy.md): each forwards to an attribute above or chain_rule.
+
+    _prev = _children = property(lambda self: self.children, doc="micrograd's, microgpt's children")
+    _local_grads = property(lambda self: self.local_grads, doc="microgpt's local_grads")
+    _op = op_symbol  # the registry's symbol: '+', '**2', 'ReLU', 'Σw·x+b'; '' for a leaf
+
+    def _backward(self) -> None:
+        """This node's own chain-rule step (the lecture's): child.grad += local_grad · self.grad."""
+        chain_rule((self,))
+
+    def _repr_mimebundle_(self, **options: Any) -> dict[str, str]:
+        """Jupyter's view of a node: NOTEBOOK_VIEW's drawing of its graph, else its repr."""
+        return NOTEBOOK_VIEW(self) if NOTEBOOK_VIEW else {"text/plain": repr(self)}
 
     # ---- the ops: each names its registry entry ---------------------------------
 
@@ -230,3 +247,11 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
             stack.extend(node.children)  # the last child is entered first
     order.reverse()
     return order
+
+
+def chain_rule(nodes: Iterable[Value]) -> None:
+    """Pass each node's grad to its children, nodes in the order given: += ∂node/∂child · grad."""
+    for node in nodes:
+        grad_output = node.grad  # ∂root/∂node: complete once every parent has added to it
+        for child, local_grad in zip(node.children, node.local_grads):
+            child.grad += local_grad * grad_output  # the chain rule, the only place

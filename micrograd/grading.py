@@ -10,17 +10,21 @@ wrong.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
+from micrograd._files import parse_json, read_small_file
 from micrograd._numbers import number, preview, short
 from micrograd.engine import Value
 from micrograd.paths import Paths, as_factor, signed_sum
 from micrograd.steps import local_formula, local_formula_numbers, signed
 from micrograd.walk import Walk, walk_of
 
-__all__ = ["ANSWER_TOLERANCE", "CheckReport", "Mark", "Term", "accepted", "check"]
+__all__ = ["ANSWERS_BYTES", "ANSWER_TOLERANCE", "ASCII_NAMES", "CheckReport", "Mark", "Term",
+           "accepted", "check", "read_answers"]
 
 
 #: An answer is right within this fraction of the largest number it is summed from (the
@@ -249,3 +253,37 @@ def _proper_subsets(count: int) -> Iterator[list[int]]:
         return
     for size in range(count - 1, 0, -1):
         yield from (list(c) for c in combinations(range(count), size))
+
+
+# ---- a file of answers -----------------------------------------------------------------------
+
+#: read_answers reads at most this many bytes; ASCII spellings it takes for a node's name.
+ANSWERS_BYTES = 2**20
+ASCII_NAMES = {"yhat": "ŷ", "y_hat": "ŷ"}
+
+
+def read_answers(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A file of answers for check(): a JSON object of node names (ASCII_NAMES spell ŷ) and
+    numbers, with at least one entry; ValueError naming the file and the problem otherwise."""
+    where = f"answers file {preview(os.fspath(path), 250)}"
+    try:  # a small regular file of strict JSON (a directory or a FIFO is refused unread)
+        document = parse_json(read_small_file(os.fspath(path), ANSWERS_BYTES))
+    except OSError as err:
+        raise ValueError(f"{where}: cannot read: {err.strerror or err}") from None
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    example = '{"ŷ": -1.771, "w11": -0.3242}'
+    if not isinstance(document, dict):
+        raise ValueError(f"{where}: must be a JSON object of node names and your ∂E/∂node, "
+                         f"like {example}; it holds a JSON {type(document).__name__}")
+    if not document:
+        raise ValueError(f"{where}: no answers to check: give at least one node name and your "
+                         f"∂E/∂node, like {example}")
+    answers: dict[str, Any] = {}
+    for name, value in document.items():
+        node = ASCII_NAMES[name] if name in ASCII_NAMES else name
+        if node in answers:
+            raise ValueError(f"{where}: two answers for {node} ({preview(name)} is its ASCII "
+                             "spelling)")
+        answers[node] = value
+    return answers

@@ -23,7 +23,8 @@ from micrograd.engine import Value
 from micrograd.page import record
 from micrograd.walk import Walk, walk_of
 
-__all__ = ["FORMATS", "LABEL_LIMIT", "GraphvizFailed", "GraphvizNotFound", "draw_dot", "render"]
+__all__ = ["FORMATS", "LABEL_LIMIT", "Drawing", "GraphvizFailed", "GraphvizNotFound", "draw_dot",
+           "fit_width", "render"]
 
 # render's file suffixes; .dot needs no Graphviz; .html is the backprop page (micrograd.page)
 FORMATS = (".svg", ".png", ".pdf", ".dot", ".html")
@@ -81,12 +82,26 @@ def _quote(text: str) -> str:
     return text.replace("\n", "\\n").replace("\r", "\\n")
 
 
+def fit_width(svg: str) -> str:
+    """Graphviz's SVG made to shrink to its container's width (a notebook cell), shape kept."""
+    start = svg.index("<svg") + len("<svg")
+    return svg[:start] + ' style="max-width:100%;height:auto"' + svg[start:]
+
+
+class Drawing(graphviz.Digraph):
+    """What ``draw_dot`` returns: a graphviz.Digraph shown inline as wide as the cell at most."""
+
+    def _repr_image_svg_xml(self) -> str:
+        return fit_width(super()._repr_image_svg_xml())
+
+
 def draw_dot(
     root: Value,
     rankdir: str = "LR",
     show_local_grads: bool = False,
     parameters: Iterable[Value] | None = None,
     walked: Walk | None = None,
+    format: str = "svg",
 ) -> graphviz.Digraph:
     """The graph of root: a record (name | data | grad) per Value, an op node before each result.
 
@@ -94,6 +109,7 @@ def draw_dot(
     ``parameters``); with ``show_local_grads`` each input → op edge carries ∂out/∂input.
     Names and op symbols are drawn literally, cut to LABEL_LIMIT characters (ending in …),
     with what DOT cannot hold (NUL, control characters, lone surrogates) as escapes (\\x00).
+    ``format`` (the lecture's keyword, as ``rankdir``) is what ``.render()`` of the result writes.
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
@@ -101,6 +117,9 @@ def draw_dot(
         raise ValueError(
             f"draw_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got {preview(rankdir)}"
         )
+    if format not in graphviz.FORMATS:
+        raise ValueError(f"draw_dot: format must be one of Graphviz's (svg, png, pdf, …), "
+                         f"got {preview(format)}")
     if parameters is None:
         is_parameter = None
     else:
@@ -135,8 +154,9 @@ def draw_dot(
     if show_local_grads:
         graph_attr |= {"label": "edge labels: local derivative ∂(op output)/∂(input)",
                        "labelloc": "b", "fontsize": "11"}
-    return graphviz.Digraph(
+    return Drawing(
         "micrograd",
+        format=format,
         graph_attr=graph_attr,
         node_attr={"shape": "record", "fontname": "DejaVu Sans", "fontsize": "12"},
         edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555"},

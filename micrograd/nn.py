@@ -10,7 +10,13 @@ activation (the notes' a_j and z_j; Net221 keeps the notes' own a1 … ŷ).
 
 Initialisation comes from the ``seed`` argument only: an int, a ``random.Random`` (used,
 and advanced, as given) or None for the class's fixed default seed. There is no global
-random state, so the same arguments always build the same model.
+random state, so the same arguments always build the same model. The one way to draw from
+Python's global ``random`` is to ask for it: ``seed=random`` (the module), which
+``init="karpathy"`` implies when no seed is given, as karpathy's micrograd 0.1.0 draws
+(uniform(-1, 1) per weight, in his order; ``random.seed(1337)`` then builds his demo's model).
+
+A model takes its inputs as ``model(x1, …, xn)`` or as one list or tuple, ``model([x1, …, xn])``
+(karpathy's form: ``list(map(model, inputs))``). Neuron and Layer take his ``nonlin=`` keyword.
 
 Saved files are JSON with a small header::
 
@@ -26,6 +32,7 @@ import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
+from types import ModuleType
 from typing import Any, ClassVar
 
 from micrograd import ops
@@ -41,7 +48,8 @@ from micrograd.losses import (  # noqa: F401 (the losses' old import path: micro
     mse,
 )
 
-__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names"]
+__all__ = ["MLP", "Layer", "ModelMismatch", "Module", "Net221", "Neuron", "activation_names",
+           "vouched"]
 
 FORMAT = "micrograd-notes/state"
 FORMAT_VERSION = 1
@@ -50,7 +58,8 @@ FORMAT_VERSION = 1
 #: model of scalars is far smaller (about 25 bytes a parameter, so over two million of them).
 MAX_FILE_BYTES = 64 * 2**20
 
-Seed = int | random.Random | None
+Seed = int | random.Random | ModuleType | None  # (the module: only `random` itself)
+INITS = ("scaled", "karpathy")  # weights uniform in ±1/√nin, or in ±1 as micrograd 0.1.0's
 Operand = Value | int | float
 Activation = Callable[[Value], Value]
 
@@ -58,26 +67,74 @@ Activation = Callable[[Value], Value]
 # ---- helpers -------------------------------------------------------------------------
 
 
-def _rng(seed: Seed, default: int) -> random.Random:
-    """The Random to draw from: the one given, or a new one seeded by seed (default if None)."""
+def _rng(seed: Seed, default: int, init: str = "scaled") -> random.Random | ModuleType:
+    """What to draw from: the Random given, a new one seeded by seed (default if None), or
+    Python's global random for seed=random, and for seed=None under init="karpathy"."""
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {preview(init)}")
+    if seed is random or (seed is None and init == "karpathy"):
+        return random  # the global Random: random.seed(1337) fixes what is drawn
     if isinstance(seed, random.Random):
         return seed
     if seed is None:
         return random.Random(default)
     if isinstance(seed, int) and not isinstance(seed, bool):
         return random.Random(seed)
-    raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
+    raise TypeError("seed must be an int, a random.Random, the random module or None, "
+                    f"got {type(seed).__name__}")
+
+
+def _inputs(model: Module, xs: tuple[Any, ...], nin: int) -> tuple[Any, ...]:
+    """The call's nin inputs, given as model(x1, …, xn) or as one list, model([x1, …, xn])
+    (or any one iterable of them but a string: a tuple, a NumPy row)."""
+    if len(xs) == 1 and isinstance(xs[0], Iterable) and not isinstance(xs[0], (Value, str)):
+        xs = tuple(xs[0])
+    if len(xs) != nin:
+        names = ", ".join(f"x{i}" for i in range(1, nin + 1)) if nin <= 3 else f"x1, …, x{nin}"
+        raise TypeError(f"{model!r} takes {nin} inputs, got {len(xs)}: call it as "
+                        f"model({names}) or with one list, model([{names}])")
+    return xs
+
+
+def _nonlin(activation: str | None, nonlin: bool | None) -> str | None:
+    """karpathy's nonlin=True/False as an activation: "relu" (his ReLU) or "linear"."""
+    if nonlin is None:
+        return activation
+    if activation != "relu":  # (relu is the default: nonlin decides)
+        raise TypeError(f"give activation= or nonlin=, not both (activation={activation!r}, "
+                        f"nonlin={nonlin!r})")
+    return "relu" if nonlin else "linear"
+
+
+#: The most inputs or neurons a layer takes: a neuron of 10**8 weights would already need
+#: about 10 GB of Values (a larger count is refused before any is made).
+MAX_WIDTH = 10**8
 
 
 def _positive_int(x: Any, what: str) -> int:
     if not isinstance(x, int) or isinstance(x, bool) or x < 1:
         raise ValueError(f"{what} must be a positive int, got {preview(x)}")
+    if x > MAX_WIDTH:
+        raise ValueError(f"{what} must be at most MAX_WIDTH ({MAX_WIDTH:,}), got {preview(x)}")
     return x
 
 
+#: The points activation_names() tries each one-input op at: an activation is defined on
+#: the whole real line (log is not, so it is not offered; it is still accepted by name).
+PROBES = (-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0)
+
+
 def activation_names() -> list[str]:
-    """The valid activation names: "linear" (none) and every registered one-input op."""
-    return ["linear", *(name for name in ops.names() if ops.get(name).arity == 1)]
+    """"linear" (none) and every registered one-input op finite at every point of PROBES."""
+    return ["linear", *(name for name in ops.names()
+                        if ops.get(name).arity == 1 and _defined_everywhere(ops.get(name)))]
+
+
+def _defined_everywhere(op: ops.Op) -> bool:
+    try:
+        return all(math.isfinite(op.forward(x, **op.params)) for x in PROBES)
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 def _activation(name: str | None, params: Mapping[str, float] | None) -> tuple[
@@ -148,9 +205,10 @@ class Module:
 
     DEFAULT_SEED: ClassVar[int] = 0  # the seed used when seed=None
     __call__: Callable[..., Any]  # a subclass maps inputs to its output Value (or Values)
-    #: Declared True beside a ``__call__`` that has no branch on Value data (the same graph
+    #: Declared True in a class body whose code has no branch on Value data (the same graph
     #: for any data), so train() may record a sample's graph once and replay it. It vouches
-    #: for the __call__ of the class that sets it only: a subclass's own __call__ is not.
+    #: for the code of that class body only; ``vouched(model)`` says whether it covers all
+    #: the code a call of a model reaches.
     branch_free: ClassVar[bool] = False
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -267,6 +325,61 @@ class Module:
         return f"{type(self).__name__}({args})"
 
 
+#: Methods no ``__call__`` of the package reaches: a subclass that overrides only these
+#: (and sets data) runs the package's code when called, so it stays vouched for.
+NOT_IN_A_CALL = frozenset({
+    "__init__", "__repr__", "config", "named_parameters", "parameters", "hidden_parameters",
+    "zero_grad", "state_dict", "load_state_dict", "save", "load"})
+
+
+def _class_vouched(cls: type) -> bool:
+    """Every class body in cls's MRO that defines code a call may run declares branch_free."""
+    for c in cls.__mro__:
+        if c is Module or c is object or vars(c).get("branch_free") is True:
+            continue
+        if any(name not in NOT_IN_A_CALL
+               and (callable(v) or isinstance(v, (property, staticmethod, classmethod)))
+               for name, v in vars(c).items()):
+            return False
+    return True
+
+
+def _registered_activation(f: Any) -> bool:
+    """f is an activation as _activation makes it: apply bound to a registered op's name."""
+    return (isinstance(f, partial) and f.func is apply and len(f.args) == 1
+            and isinstance(f.args[0], str) and f.args[0] in ops.names())
+
+
+def vouched(model: Module) -> bool:
+    """True if all the code a call of model reaches is declared free of branches on Value data.
+
+    That is: every module in the model's tree (itself, and every Module held in an attribute,
+    or in a list, tuple or dict there) has a class whose code-defining bodies each declare
+    ``branch_free = True`` (methods of NOT_IN_A_CALL aside), and every function held by a
+    module is an activation from the op registry (an op is a node: a replay evaluates it
+    again). A lambda or method set on an instance, or a subclass that overrides a helper
+    without declaring, makes the model unvouched.
+    """
+    seen: set[int] = set()
+    stack: list[Any] = [model]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Module):
+            if not _class_vouched(type(item)):
+                return False
+            stack.extend(getattr(item, "__dict__", {}).values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif callable(item) and not _registered_activation(item):
+            return False
+    return True
+
+
 # ---- Neuron, Layer, MLP --------------------------------------------------------------
 
 
@@ -276,20 +389,21 @@ class Neuron(Module):
     branch_free = True
 
     def __init__(self, nin: int, activation: str | None = "relu", seed: Seed = None,
-                 activation_params: Mapping[str, float] | None = None) -> None:
+                 activation_params: Mapping[str, float] | None = None, *,
+                 nonlin: bool | None = None, init: str = "scaled") -> None:
         self.nin = _positive_int(nin, "Neuron nin")
         self.activation, self.activation_params, self._activate = _activation(
-            activation, activation_params)
-        rng = _rng(seed, self.DEFAULT_SEED)
-        scale = 1.0 / math.sqrt(nin)
+            _nonlin(activation, nonlin), activation_params)
+        rng = _rng(seed, self.DEFAULT_SEED, init)
+        scale = 1.0 if init == "karpathy" else 1.0 / math.sqrt(nin)
         self.w = [Value(rng.uniform(-scale, scale), f"w{i}") for i in range(nin)]
         self.b = Value(0.0, "b")
         self.name = ""  # where it sits, as its parameters' labels start: "L0.N3." in an MLP
 
     def __call__(self, *xs: Operand) -> Value:
         """z = f(a), a = w·x + b: nodes labelled a and z after the neuron's name ("L0.N3.a")."""
-        if len(xs) != self.nin:
-            raise TypeError(f"{self!r} takes {self.nin} inputs, got {len(xs)}")
+        if len(xs) != self.nin or self.nin == 1:
+            xs = _inputs(self, xs, self.nin)
         pre = Value.linear(self.w, xs, self.b)
         pre.label = self.name + "a"
         if self._activate is None:
@@ -308,15 +422,18 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """nout neurons on the same inputs; returns a list of nout Values."""
+    """nout neurons on the same inputs; returns a list of nout Values (one Value if nout is 1)."""
 
     branch_free = True
 
     def __init__(self, nin: int, nout: int, activation: str | None = "relu", seed: Seed = None,
-                 activation_params: Mapping[str, float] | None = None) -> None:
+                 activation_params: Mapping[str, float] | None = None, *,
+                 nonlin: bool | None = None, init: str = "scaled") -> None:
         _positive_int(nout, "Layer nout")
-        rng = _rng(seed, self.DEFAULT_SEED)
-        self.neurons = [Neuron(nin, activation, rng, activation_params) for _ in range(nout)]
+        rng = _rng(seed, self.DEFAULT_SEED, init)
+        activation = _nonlin(activation, nonlin)
+        self.neurons = [Neuron(nin, activation, rng, activation_params, init=init)
+                        for _ in range(nout)]
         self.name = ""
         self._label("")
 
@@ -336,8 +453,10 @@ class Layer(Module):
     def activation(self) -> str:
         return self.neurons[0].activation
 
-    def __call__(self, *xs: Operand) -> list[Value]:
-        return [neuron(*xs) for neuron in self.neurons]
+    def __call__(self, *xs: Operand) -> Value | list[Value]:
+        """[neuron(x) for each neuron], or the one neuron's Value (as karpathy's Layer returns)."""
+        out = [neuron(*xs) for neuron in self.neurons]
+        return out[0] if len(out) == 1 else out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """N{j}.w{i}, N{j}.b for neuron j."""
@@ -353,26 +472,29 @@ class Layer(Module):
 class MLP(Module):
     """Layers of neurons with the given activation, the last layer linear.
 
-    ``model(*xs)`` returns a Value if the last layer has one neuron, else a list of
-    Values (fixed by ``nouts``). Weights are uniform in ±1/√nin, biases 0.
+    ``model(*xs)`` (or ``model(xs)``) returns a Value if the last layer has one neuron, else a
+    list of Values (fixed by ``nouts``). Weights are uniform in ±1/√nin, biases 0; with
+    ``init="karpathy"`` uniform in ±1 from Python's global random unless a seed is given, as
+    micrograd 0.1.0's ``MLP(nin, nouts)`` (ReLU on every layer but the last, as here).
     """
 
     branch_free = True
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str | None = "relu",
-                 seed: Seed = None, activation_params: Mapping[str, float] | None = None) -> None:
+                 seed: Seed = None, activation_params: Mapping[str, float] | None = None, *,
+                 init: str = "scaled") -> None:
         _positive_int(nin, "MLP nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(
                 f"MLP nouts must be a non-empty sequence of positive ints, got {preview(nouts)}")
         sizes = [nin, *(_positive_int(n, "MLP nouts entry") for n in nouts)]
-        rng = _rng(seed, self.DEFAULT_SEED)
+        rng = _rng(seed, self.DEFAULT_SEED, init)
         name, params, _ = _activation(activation, activation_params)
         self.activation, self.activation_params = name, params
         last = len(nouts) - 1
         self.layers = [
             Layer(sizes[k], sizes[k + 1], "linear" if k == last else name, rng,
-                  None if k == last else params)
+                  None if k == last else params, init=init)
             for k in range(len(nouts))
         ]
         self._single = sizes[-1] == 1
@@ -388,12 +510,14 @@ class MLP(Module):
         return [len(layer.neurons) for layer in self.layers]
 
     def __call__(self, *xs: Operand) -> Value | list[Value]:
-        if len(xs) != self.nin:
-            raise TypeError(f"{self!r} takes {self.nin} inputs, got {len(xs)}")
+        """The last layer's output for the inputs x1 … xn (numbers become Values labelled so)."""
+        if len(xs) != self.nin or self.nin == 1:
+            xs = _inputs(self, xs, self.nin)
         out: list[Value] = [x if isinstance(x, Value) else Value(x, f"x{i}")
                             for i, x in enumerate(xs, 1)]
         for layer in self.layers:
-            out = layer(*out)
+            y = layer(*out)
+            out = [y] if isinstance(y, Value) else y  # (a one-neuron layer gives its Value)
         return out[0] if self._single else out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -434,8 +558,9 @@ class Net221(Module):
         (self.w11, self.w12, self.w21, self.w22, self.b1, self.b2,
          self.w1, self.w2, self.b) = (Value(rng.uniform(-1.0, 1.0), name) for name in self.NAMES)
 
-    def __call__(self, x1: Operand, x2: Operand) -> Value:
-        """ŷ for the inputs (x1, x2); numbers are wrapped as Values labelled x1, x2."""
+    def __call__(self, *xs: Operand) -> Value:
+        """ŷ for the inputs x1, x2 (or one pair, [x1, x2]); numbers become Values labelled so."""
+        x1, x2 = xs if len(xs) == 2 else _inputs(self, xs, 2)
         if not isinstance(x1, Value):
             x1 = Value(x1, "x1")
         if not isinstance(x2, Value):

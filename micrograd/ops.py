@@ -468,7 +468,7 @@ def relu_grad(x: float, out: float) -> tuple[float]:
     return (1.0 if x > 0 else (0.0 if x <= 0 else NAN),)
 
 
-_builtin("relu", relu, relu_grad, "1 if {x} > 0 else 0", kinks=(0.0,))
+_builtin("relu", relu, relu_grad, "1 if {x} > 0 else 0", "ReLU", kinks=(0.0,))
 
 
 def leaky_relu(x: float, slope: float = 0.01) -> float:

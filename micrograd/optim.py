@@ -1,7 +1,9 @@
 """Optimisers: the update rules only. SGD (the notes' p ← p − lr·∂E/∂p, with momentum), Adam, AdamW.
 
-Each holds its parameters and its state, and ``step()`` updates every parameter from its
-current ``grad``; the training loop that calls them is in ``micrograd.train``.
+Each holds its parameters and its state. ``update(data, grads)`` is the rule, on lists of
+floats (parameter i's data and grad at index i), so a replayed training step
+(``micrograd.compiler.Trainer``) updates its own lists with it; ``step()`` runs it on the
+Values' ``data`` and ``grad``. The training loop that calls them is in ``micrograd.train``.
 """
 
 from __future__ import annotations
@@ -38,8 +40,16 @@ class Optimizer:
         self.lr = positive(lr, "lr")
 
     def step(self) -> None:
-        """One update of every parameter from its current grad."""
-        raise NotImplementedError(f"{type(self).__name__} must define step()")
+        """One update of every parameter from its current grad: update() on the Values."""
+        params = self.params
+        data = [p.data for p in params]
+        self.update(data, [p.grad for p in params])
+        for p, x in zip(params, data):
+            p.data = x
+
+    def update(self, data: list[float], grads: Sequence[float]) -> None:
+        """data[i] ← parameter i's update from grads[i], for each parameter i (in place)."""
+        raise NotImplementedError(f"{type(self).__name__} must define update()")
 
     def zero_grad(self) -> None:
         """grad = 0 on every parameter."""
@@ -69,17 +79,16 @@ class SGD(Optimizer):
         """{"velocity": v per parameter} with momentum, {} without."""
         return {"velocity": list(self._velocity)} if self.momentum else {}
 
-    def step(self) -> None:
-        """One update of every parameter from its current grad."""
-        lr, params = self.lr, self.params
+    def update(self, data: list[float], grads: Sequence[float]) -> None:
+        """p ← p − lr·g (with momentum: v ← μ·v + g, p ← p − lr·v), in place."""
+        lr, count = self.lr, len(self.params)
         if self.momentum == 0.0:
-            for p in params:
-                p.data -= lr * p.grad
+            data[:count] = [p - lr * g for p, g in zip(data[:count], grads)]
             return
         mu, velocity = self.momentum, self._velocity
-        for i, p in enumerate(params):
-            v = velocity[i] = mu * velocity[i] + p.grad
-            p.data -= lr * v
+        for i in range(count):
+            v = velocity[i] = mu * velocity[i] + grads[i]
+            data[i] -= lr * v
 
 
 class Adam(Optimizer):
@@ -119,23 +128,23 @@ class Adam(Optimizer):
         """{"m": first moments, "v": second moments}, one per parameter."""
         return {"m": list(self._m), "v": list(self._v)}
 
-    def step(self) -> None:
-        """One update of every parameter from its current grad."""
+    def update(self, data: list[float], grads: Sequence[float]) -> None:
+        """The Adam step above on every parameter, in place (t counts the calls)."""
         lr, (beta1, beta2), eps, decay = self.lr, self.betas, self.eps, self.weight_decay
         self.steps += 1
         step_size = lr / (1.0 - beta1**self.steps)
         root_correction = (1.0 - beta2**self.steps) ** 0.5
         m, v = self._m, self._v
-        for i, p in enumerate(self.params):
-            g = p.grad
+        for i in range(len(self.params)):
+            g = grads[i]
             if decay:
                 if self.decoupled:
-                    p.data *= 1.0 - lr * decay
+                    data[i] *= 1.0 - lr * decay
                 else:
-                    g = g + decay * p.data
+                    g = g + decay * data[i]
             m[i] += (1.0 - beta1) * (g - m[i])
             v[i] = v[i] * beta2 + (1.0 - beta2) * g * g
-            p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
+            data[i] -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
 
 
 class AdamW(Adam):

@@ -6,18 +6,20 @@
 // drawing and a recording (page.py's JSON: nodes, steps, grads) and returns {show, load}.
 // ``load(data, svg)`` feeds it another recording of a graph with the same drawing (another
 // epoch or sample of a training page), or a new drawing. ``hooks.onStep(k)`` hears each step
-// the controls move to. The backprop page mounts it on #backprop-data, with #step=N links.
+// the controls move to, ``hooks.onShow(k)`` every step shown (a quiz answer shows it again);
+// ``hides(name)`` says whether the quiz hides that node's grad. The backprop page mounts it
+// on #backprop-data, with #step=N links.
 "use strict";
 const micrograd = window.micrograd || (window.micrograd = {});
 micrograd.stepper = function (svg, data, hooks) {
   const NS = "http://www.w3.org/2000/svg";
-  let nodes, steps, grads, last, stepOf, received, tolerance;
+  let nodes, steps, grads, last, stepOf, received, tolerance, nameIndex;
   const $ = (id) => document.getElementById(id);
   hooks = hooks || {};
 
   // Graphviz's groups by DOT name: v<i> is node i of topological_order(root), v<i>_op the op
   // that made it, an edge "v<c>->v<i>_op" carries child c into node i (in the children's order).
-  let records, opNodes, edges, labelled, dataTexts, gradTexts, overlay, shift, base, tails, natural;
+  let records, opNodes, edges, labelled, dataTexts, gradTexts, overlay, base, smallest;
   function attach(drawing) {
     svg = drawing;
     records = [];
@@ -46,19 +48,20 @@ micrograd.stepper = function (svg, data, hooks) {
     dataTexts = fields.map((texts) => texts[texts.length - 2]);
     overlay = document.createElementNS(NS, "g");
     overlay.id = "overlay";
-    const graph0 = svg.querySelector("g.graph");
-    graph0.appendChild(overlay);
-    shift = graph0.transform.baseVal.consolidate().matrix; // Graphviz's translate(4 H)
-    // Room for the notes beside edges at the drawing's border: a margin, grown when a step's
-    // notes reach further. Graphviz's units are points (its width/height attributes say "pt").
+    svg.querySelector("g.graph").appendChild(overlay);
+    // a margin for the badges at the drawing's border; Graphviz's units are points, 4/3 px
     const vb = svg.viewBox.baseVal;
-    base = {x: vb.x - 8, y: vb.y - 40, width: vb.width + 16, height: vb.height + 80};
-    tails = new Map(); // edge -> where it leaves its child, and which way (fixed geometry)
+    base = {x: vb.x - 10, y: vb.y - 10, width: vb.width + 20, height: vb.height + 20};
+    svg.setAttribute("viewBox", [base.x, base.y, base.width, base.height].join(" "));
+    smallest = BADGE_FONT; // the smallest text of the drawing, in its units
+    for (const t of svg.querySelectorAll("text[font-size]")) {
+      smallest = Math.min(smallest, Number(t.getAttribute("font-size")) || smallest);
+    }
+    tails = new Map();
     obstacles = null;
-    natural = svg.width.baseVal.value;
     svg.addEventListener("click", (e) => {
       const g = e.target.closest("g.node");
-      if (g && g.dataset.node !== undefined) inspect(Number(g.dataset.node));
+      if (g && g.dataset.node !== undefined && !dragged) inspect(Number(g.dataset.node));
     });
   }
 
@@ -70,6 +73,7 @@ micrograd.stepper = function (svg, data, hooks) {
     grads = recording.grads;
     last = steps.length;
     stepOf = new Array(nodes.length).fill(0);
+    nameIndex = new Map(nodes.map((node, i) => [node.name, i]));
     received = nodes.map(() => []);
     quiz.done = new Map(); // a new recording: its steps are yet to be answered
     steps.forEach((s, k) => {
@@ -85,21 +89,6 @@ micrograd.stepper = function (svg, data, hooks) {
     return h[j][1];
   }
 
-  function frame(boxes) { // boxes: the notes, in graph0's units (Graphviz translates graph0)
-    let x0 = base.x, y0 = base.y, x1 = base.x + base.width, y1 = base.y + base.height;
-    for (const b of boxes) {
-      x0 = Math.min(x0, b.x + shift.e - 6);
-      y0 = Math.min(y0, b.y + shift.f - 4);
-      x1 = Math.max(x1, b.x + shift.e + b.width + 6);
-      y1 = Math.max(y1, b.y + shift.f + b.height + 4);
-    }
-    const box = [x0, y0, x1 - x0, y1 - y0].join(" ");
-    if (svg.getAttribute("viewBox") === box) return;
-    svg.setAttribute("viewBox", box);
-    svg.setAttribute("width", (x1 - x0) + "pt");
-    svg.setAttribute("height", (y1 - y0) + "pt");
-  }
-
   function tag(parent, name, cls, text) { // an SVG element with optional class and text
     const el = document.createElementNS(NS, name);
     if (cls) el.setAttribute("class", cls);
@@ -108,12 +97,11 @@ micrograd.stepper = function (svg, data, hooks) {
     return el;
   }
 
-  // Notes are measured on a canvas, not with getBBox: on a graph of thousands of nodes each
+  // Texts are measured on a canvas, not with getBBox: on a graph of thousands of nodes each
   // getBBox would lay out the whole drawing again.
-  const FONT_SIZE = 10.5, LINE = 1.25 * FONT_SIZE, PAD_X = 4, PAD_Y = 3;
+  const BADGE_FONT = 10, BADGE_R = 8;
   const FAMILY = '"DejaVu Sans", sans-serif';
   const ruler = document.createElement("canvas").getContext("2d");
-  ruler.font = FONT_SIZE + "px " + FAMILY;
 
   // The box around a node of the drawing: a record's polygon or an op's ellipse.
   function outline(node) {
@@ -133,25 +121,14 @@ micrograd.stepper = function (svg, data, hooks) {
     return {x: x, y: y, width: Math.max(...xs) - x, height: Math.max(...ys) - y};
   }
 
-  function tail(edge, record) {
-    if (!tails.has(edge)) {
-      const path = edge.querySelector("path");
-      const p = path.getPointAtLength(0);
-      const q = path.getPointAtLength(Math.min(20, path.getTotalLength()));
-      const box = outline(record);
-      tails.set(edge, {x: p.x, y: p.y, dx: q.x - p.x, dy: q.y - p.y, left: box.x,
-        right: box.x + box.width, top: box.y, bottom: box.y + box.height});
-    }
-    return tails.get(edge);
-  }
+  // ---- the step's badges: a numbered disc on each edge, tied to its row beside the graph ----
 
-  // ---- where a note goes: near its edge's tail, on no node, label or other note -----------
-
-  let obstacles = null; // the drawing's nodes and texts, as boxes in graph0's units
+  let obstacles = null, shapes = 0; // the drawing's nodes and texts, as boxes in its units
   function drawingBoxes() {
     if (obstacles) return obstacles;
     obstacles = [];
     for (const g of [...records, ...opNodes]) if (g) obstacles.push(outline(g));
+    shapes = obstacles.length; // the nodes' boxes come first, then the texts
     for (const t of svg.querySelectorAll("g.edge text, g.graph > text")) obstacles.push(textBox(t));
     return obstacles;
   }
@@ -160,7 +137,6 @@ micrograd.stepper = function (svg, data, hooks) {
     const size = Number(t.getAttribute("font-size")) || 14;
     ruler.font = size + "px " + FAMILY;
     const width = ruler.measureText(t.textContent).width;
-    ruler.font = FONT_SIZE + "px " + FAMILY;
     const x = Number(t.getAttribute("x")), anchor = t.getAttribute("text-anchor");
     const left = anchor === "middle" ? x - width / 2 : anchor === "end" ? x - width : x;
     return {x: left - 1, y: Number(t.getAttribute("y")) - size, width: width + 2,
@@ -171,66 +147,62 @@ micrograd.stepper = function (svg, data, hooks) {
     b.x < a.x + a.width + margin && a.y < b.y + b.height + margin &&
     b.y < a.y + a.height + margin;
 
-  // Spots around the preferred one, nearest first (sideways moves count double: they cross
-  // edges); a note takes the first where it covers nothing.
-  const SPOTS = [];
-  for (let dx = -240; dx <= 240; dx += 12) {
-    for (let dy = -240; dy <= 240; dy += 6) SPOTS.push([dx, dy, 2 * Math.abs(dx) + Math.abs(dy)]);
-  }
-  SPOTS.sort((a, b) => a[2] - b[2]);
-
-  function place(t, width, height, taken) {
-    let x, y; // preferred: beside the tail, on the side the edge leaves its child from
-    if (Math.abs(t.dx) >= Math.abs(t.dy)) {
-      x = t.dx >= 0 ? Math.max(t.x, t.right) + 6 : Math.min(t.x, t.left) - 6 - width;
-      y = t.y - height / 2;
-    } else {
-      x = t.x - width / 2;
-      y = t.dy >= 0 ? Math.max(t.y, t.bottom) + 6 : Math.min(t.y, t.top) - 6 - height;
+  // Where an edge's badge goes: on the edge (or just beside it), walking from its child's end
+  // (where edges are spread out) towards the op, at the first spot on no node, edge label or
+  // earlier badge; failing that, the first on no node or badge.
+  let tails = new Map(); // edge -> the spots along it (fixed geometry)
+  function spots(edge) {
+    if (!tails.has(edge)) {
+      const path = edge.querySelector("path"), length = path.getTotalLength(), out = [];
+      for (let at = BADGE_R + 2; at <= Math.max(BADGE_R + 2, length - BADGE_R - 6); at += 3) {
+        const p = path.getPointAtLength(at), q = path.getPointAtLength(Math.min(length, at + 1));
+        const d = Math.hypot(q.x - p.x, q.y - p.y) || 1, nx = (p.y - q.y) / d, ny = (q.x - p.x) / d;
+        for (const side of [0, 1.4, -1.4]) {
+          out.push({x: p.x + side * BADGE_R * nx, y: p.y + side * BADGE_R * ny});
+        }
+      }
+      tails.set(edge, out);
     }
-    const region = {x: x - 250, y: y - 250, width: width + 500, height: height + 500};
-    const near = [...drawingBoxes(), ...taken].filter((b) => overlaps(b, region, 0));
-    for (const [dx, dy] of SPOTS) {
-      const box = {x: x + dx, y: y + dy, width: width, height: height};
-      if (!near.some((b) => overlaps(box, b, 3))) return box;
-    }
-    return {x: x, y: y, width: width, height: height}; // nowhere free nearby: the first spot
+    return tails.get(edge);
   }
 
-  // A boxed note near the tail of an edge (the child's end, where edges are spread out, not
-  // the op's end, where they converge), on no node, edge label or earlier note (`taken`),
-  // with a thin line from the tail to the note so that each note is matched to its edge.
-  function note(cls, edge, record, lines, taken) {
-    const t = tail(edge, record);
-    const width = Math.max(...lines.map((line) => ruler.measureText(line).width)) + 2 * PAD_X;
-    const box = place(t, width, lines.length * LINE + 2 * PAD_Y, taken);
-    const leader = tag(overlay, "line", "leader");
-    const nx = Math.max(box.x, Math.min(t.x, box.x + box.width));
-    const ny = Math.max(box.y, Math.min(t.y, box.y + box.height));
-    for (const [a, v] of [["x1", t.x], ["y1", t.y], ["x2", nx], ["y2", ny]]) {
-      leader.setAttribute(a, v);
-    }
-    const g = tag(overlay, "g", cls);
-    g.setAttribute("transform", "translate(" + box.x + "," + box.y + ")");
-    const rect = tag(g, "rect");
-    rect.setAttribute("width", box.width);
-    rect.setAttribute("height", box.height);
-    rect.setAttribute("rx", 3);
-    const text = tag(g, "text");
-    lines.forEach((line, n) => {
-      const span = tag(text, "tspan", "", line);
-      span.setAttribute("x", PAD_X);
-      span.setAttribute("y", PAD_Y + (n + 0.8) * LINE);
-    });
-    return box;
+  function badge(edge, n, taken) {
+    const all = spots(edge), box = (p) => ({x: p.x - BADGE_R, y: p.y - BADGE_R,
+      width: 2 * BADGE_R, height: 2 * BADGE_R});
+    const nodeBoxes = drawingBoxes().slice(0, shapes), free = (q, boxes) =>
+      !boxes.some((b) => overlaps(box(q), b, 1));
+    const p = all.find((q) => free(q, drawingBoxes()) && free(q, taken)) ||
+      all.find((q) => free(q, nodeBoxes) && free(q, taken)) || all[0];
+    const g = tag(overlay, "g", "badge");
+    g.setAttribute("transform", "translate(" + p.x + "," + p.y + ")");
+    g.dataset.n = String(n);
+    tag(g, "circle").setAttribute("r", BADGE_R);
+    const text = tag(g, "text", "", String(n));
+    text.setAttribute("text-anchor", "middle");
+    text.setAttribute("y", 0.36 * BADGE_FONT);
+    text.setAttribute("font-size", BADGE_FONT);
+    return box(p);
   }
 
-  let current = -1, selected = -1, marked = [];
+  let current = -1, selected = -1, marked = [], ties = [];
 
   function mark(el, cls) {
     if (!el) return;
     el.classList.add(cls);
     marked.push([el, cls]);
+  }
+
+  // Hovering a term's row (or its badge, its row in the quiz) lights its edge and its child.
+  function tie(n, on) {
+    for (const el of ties[n] || []) el.classList.toggle("hot", on);
+    for (const el of document.querySelectorAll('[data-n="' + n + '"]')) {
+      el.classList.toggle("hot", on);
+    }
+  }
+  function tied(el, n) {
+    el.dataset.n = String(n);
+    el.addEventListener("mouseenter", () => tie(n, true));
+    el.addEventListener("mouseleave", () => tie(n, false));
   }
 
   function show(k, writeHash) {
@@ -245,20 +217,27 @@ micrograd.stepper = function (svg, data, hooks) {
         (stepOf[i] > k || (stepOf[i] === k && unanswered !== null)));
     }
     for (const [el, cls] of marked) el.classList.remove(cls);
+    for (const el of overlay.parentNode.querySelectorAll(".hot")) el.classList.remove("hot");
     marked = [];
+    ties = [];
     overlay.replaceChildren();
-    const stepText = $("step-text"), status = $("status");
+    const stepText = $("step-text"), status = $("status"), terms = $("terms");
+    terms.replaceChildren();
     if (k === 0) {
       stepText.textContent = "Step 0: the graph after the forward pass, before backward(): " +
         "every grad is 0.\nNext, backward() seeds the root's grad with 1 and applies the " +
         "chain rule node by node.";
       status.textContent = last === 0
         ? "The root is a leaf: backward() has no chain-rule step to show."
-        : "Step 0 of " + last + ": after the forward pass, every grad 0.";
+        : "Step 0 of " + last + ": after the forward pass, every grad 0. Press → to start " +
+          "at the root, " + nodes[0].name + ".";
+      terms.hidden = true;
+      if (records[0]) follow([outline(records[0])], []);
     } else {
       const s = steps[k - 1];
-      stepText.textContent = quizHides(k) ? s.text.split("\n")[0] + "\n  … the terms are " +
-        "yours to work out: check yourself below." : s.text;
+      const hide = quizHides(k);
+      stepText.textContent = hide ? s.text.split("\n")[0] + "\n  … the terms are " +
+        "yours to work out: check yourself above." : s.text;
       status.textContent = "Step " + k + " of " + last + ": " + nodes[s.node].name +
         " passes its grad " + s.grad + " to its " +
         (s.updates.length === 1 ? "child" : s.updates.length + " children") +
@@ -268,23 +247,32 @@ micrograd.stepper = function (svg, data, hooks) {
       const outEdges = edges.get("v" + s.node + "_op->v" + s.node) || [];
       outEdges.forEach((e) => mark(e, "lit"));
       const seen = new Map(), boxes = [];
-      const hide = quizHides(k);
-      for (const u of s.updates) {
+      terms.hidden = hide;
+      s.updates.forEach((u, j) => {
+        const n = j + 1;
         mark(records[u.child], "updated");
         const key = "v" + u.child + "->v" + s.node + "_op";
-        const n = seen.get(key) || 0; // a child used twice has two edges, one term on each
-        seen.set(key, n + 1);
-        const edge = (edges.get(key) || [])[n];
-        if (!edge) continue;
-        mark(edge, "lit");
-        const lines = hide ? ["+= ?", "grad " + u.before + " → ?"]
-          : ["+= " + u.edge, "grad " + u.before + " → " + u.after];
-        boxes.push(note("term", edge, records[u.child], lines, boxes));
-      }
-      frame(boxes);
-      follow(s, boxes);
+        const m = seen.get(key) || 0; // a child used twice has two edges, one term on each
+        seen.set(key, m + 1);
+        const edge = (edges.get(key) || [])[m];
+        ties[n] = [edge, records[u.child]].filter(Boolean);
+        if (edge) {
+          mark(edge, "lit");
+          boxes.push(badge(edge, n, boxes));
+        }
+        if (hide) return;
+        const row = el(terms, "li", undefined, "term");
+        tied(row, n);
+        el(row, "span", String(n), "badge");
+        el(row, "span", cut(nodes[u.child].name), "who");
+        el(row, "span", u.before + " + " + paren(u.local) + "·" + paren(s.grad) + " = " +
+          u.after, "sum"); // its grad before + the term = its grad after
+        row.title = nodes[u.child].name + ".grad += " + u.edge;
+      });
+      for (const g of overlay.children) tied(g, Number(g.dataset.n));
+      follow([outline(records[s.node])], [...[opNodes[s.node], ...s.updates.map((u) =>
+        records[u.child])].filter(Boolean).map(outline), ...boxes]);
     }
-    if (k === 0) frame([]);
     $("scrub").value = String(k);
     $("counter").textContent = "step " + k + " / " + last;
     $("first").disabled = $("prev").disabled = k === 0;
@@ -294,54 +282,72 @@ micrograd.stepper = function (svg, data, hooks) {
     current = k;
     renderQuiz(k);
     if (selected >= 0) inspect(selected);
+    if (hooks.onShow) hooks.onShow(k);
   }
 
-  // ---- the view follows the step: the node being processed, its children, the notes ------
+  // ---- the view follows the step: the node being processed, its children, the badges ------
 
-  function follow(s, boxes) { // boxes in graph0's units; scrolled once the frame is laid out
-    const active = [records[s.node], opNodes[s.node]].filter(Boolean).map(outline);
-    const parts = [...active, ...s.updates.map((u) => records[u.child]).filter(Boolean)
-      .map(outline), ...boxes];
-    requestAnimationFrame(() => {
-      const m = svg.querySelector("g.graph").getScreenCTM();
-      if (!m) return;
-      const span = (list) => { // a list of boxes on screen: [left, top, right, bottom]
-        const xs = [], ys = [];
-        for (const b of list) {
-          for (const [x, y] of [[b.x, b.y], [b.x + b.width, b.y + b.height]]) {
-            xs.push(m.a * x + m.c * y + m.e);
-            ys.push(m.b * x + m.d * y + m.f);
-          }
+  let following = null;
+  function follow(active, rest) { // boxes in graph0's units; scrolled once the frame is laid out
+    const first = following === null;
+    following = [active, rest];
+    if (first) requestAnimationFrame(followNow);
+  }
+
+  function followNow() {
+    const [active, rest] = following;
+    following = null;
+    const m = svg.querySelector("g.graph").getScreenCTM();
+    if (!m) return;
+    const span = (list) => { // a list of boxes on screen: [left, top, right, bottom]
+      const xs = [], ys = [];
+      for (const b of list) {
+        for (const [x, y] of [[b.x, b.y], [b.x + b.width, b.y + b.height]]) {
+          xs.push(m.a * x + m.c * y + m.e);
+          ys.push(m.b * x + m.d * y + m.f);
         }
-        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-      };
-      const view = svg.parentNode, r = view.getBoundingClientRect(), pad = 16;
-      // each way, all of the step if it fits in the view, else as much of it as fits with the
-      // node being processed: a window of the view's size on the step's middle, moved to hold it
-      let [left, top, right, bottom] = span(parts);
-      const [aLeft, aTop, aRight, aBottom] = span(active);
-      const fitted = (lo, hi, aLo, aHi, size) => {
-        if (hi - lo <= size) return [lo, hi];
-        const start = Math.max(aHi - size, Math.min(aLo, (lo + hi - size) / 2));
-        return [start, start + size];
-      };
-      [left, right] = fitted(left, right, aLeft, aRight, r.width - 2 * pad);
-      [top, bottom] = fitted(top, bottom, aTop, aBottom, r.height - 2 * pad);
-      if (left < r.left + pad) view.scrollLeft -= r.left + pad - left;
-      else if (right > r.right - pad) view.scrollLeft += Math.min(right - r.right + pad,
-        left - r.left - pad);
-      if (view.scrollHeight > view.clientHeight) { // the drawing scrolls in its own pane
-        if (top < r.top + pad) view.scrollTop -= r.top + pad - top;
-        else if (bottom > r.bottom - pad) view.scrollTop += Math.min(bottom - r.bottom + pad,
-          top - r.top - pad);
-        return;
       }
-      const header = document.querySelector("header"); // else the window scrolls
-      const ceiling = header ? header.getBoundingClientRect().bottom + pad : pad;
-      if (top < ceiling) window.scrollBy(0, top - ceiling);
-      else if (bottom > innerHeight - pad) window.scrollBy(0, Math.min(bottom - innerHeight + pad,
-        top - ceiling));
-    });
+      return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    };
+    const view = svg.parentNode, r = view.getBoundingClientRect(), pad = 16;
+    const inner = {left: r.left + view.clientLeft, top: r.top + view.clientTop};
+    inner.right = inner.left + view.clientWidth;
+    inner.bottom = inner.top + view.clientHeight;
+    // each way, all of the step if it fits in the view, else as much of it as fits with the
+    // node being processed: a window of the view's size on the step's middle, moved to hold it
+    let [left, top, right, bottom] = span([...active, ...rest]);
+    const [aLeft, aTop, aRight, aBottom] = span(active);
+    const fitted = (lo, hi, aLo, aHi, size) => {
+      if (hi - lo <= size) return [lo, hi];
+      const start = Math.max(aHi - size, Math.min(aLo, (lo + hi - size) / 2));
+      return [start, start + size];
+    };
+    [left, right] = fitted(left, right, aLeft, aRight, view.clientWidth - 2 * pad);
+    [top, bottom] = fitted(top, bottom, aTop, aBottom, view.clientHeight - 2 * pad);
+    // a step out of view is brought to the view's middle (the next steps are near it)
+    if (left < inner.left + pad || right > inner.right - pad) {
+      view.scrollLeft += (left + right) / 2 - (inner.left + inner.right) / 2;
+    }
+    if (view.scrollHeight > view.clientHeight) { // the drawing scrolls in its own pane
+      if (top < inner.top + pad || bottom > inner.bottom - pad) {
+        view.scrollTop += (top + bottom) / 2 - (inner.top + inner.bottom) / 2;
+      }
+      return;
+    }
+    const header = document.querySelector("header"); // else the window scrolls (a narrow window)
+    const ceiling = header && getComputedStyle(header).position === "sticky"
+      ? header.getBoundingClientRect().bottom + pad : pad;
+    if (top < ceiling) window.scrollBy(0, top - ceiling);
+    else if (bottom > innerHeight - pad) window.scrollBy(0, Math.min(bottom - innerHeight + pad,
+      top - ceiling));
+  }
+
+  function secret(step) { // a step the learner has not answered yet, in quiz mode
+    return quiz.on && (step > current || (step === current && quizHides(current)));
+  }
+  function hides(name) { // whether the quiz hides the grad of the node of that name
+    const i = nameIndex.get(name);
+    return i !== undefined && received[i].some(([step]) => secret(step));
   }
 
   // ---- the node inspector --------------------------------------------------------------
@@ -369,8 +375,6 @@ micrograd.stepper = function (svg, data, hooks) {
     const fact = (term, value) => { el(facts, "dt", term); return el(facts, "dd", value); };
     fact("op", node.op ? node.op + "  (drawn " + node.symbol + ")" : "none: a leaf");
     fact("data", node.data);
-    const secret = (step) => quiz.on && (step > current || (step === current &&
-      quizHides(current))); // a step the learner has not answered yet
     const open = received[i].every(([step]) => !secret(step));
     fact("grad", (open || !secret(current) || !received[i].some(([step]) => step === current)
       ? gradAt(i, current) : "?") + "  at step " + current +
@@ -418,6 +422,10 @@ micrograd.stepper = function (svg, data, hooks) {
 
   const quiz = {on: false, ask: "grad", done: new Map(), right: 0, wrong: 0, revealed: 0};
   const paren = (t) => (t.startsWith("-") ? "(" + t + ")" : t); // a number as a factor
+  function cut(name) { // a name for a row: at most 40 characters (the panels say it whole)
+    const chars = Array.from(name);
+    return chars.length > 40 ? chars.slice(0, 39).join("") + "…" : name;
+  }
 
   function numbers(u) { // a term's numbers, or null when one is not finite (not asked)
     const n = {local: Number(u.local), term: Number(u.term), grad: Number(u.after),
@@ -465,7 +473,7 @@ micrograd.stepper = function (svg, data, hooks) {
     ask.addEventListener("change", () => { quiz.ask = ask.value; show(current, false); });
     const panel = document.createElement("div");
     panel.id = "quiz-panel";
-    $("step-text").after(panel);
+    $("terms").after(panel);
   }
 
   function setQuiz(on, byUser) {
@@ -555,20 +563,27 @@ micrograd.stepper = function (svg, data, hooks) {
     el(panel, "h2", "Check yourself");
     if (!quizzable(k)) {
       el(panel, "p", k === 0 ? "At each step, type what the chain rule gives each child, " +
-        "then press Check. Press ▶ to start." : "Nothing to ask at this step.", "hint");
+        "then press Check. Press → (or ▶) to start." : "Nothing to ask at this step.", "hint");
       return;
     }
-    const s = steps[k - 1], name = nodes[s.node].name, done = quiz.done.get(k);
+    const s = steps[k - 1], name = cut(nodes[s.node].name), done = quiz.done.get(k);
     const ask = done ? done.ask : quiz.ask;
     el(panel, "p", ask === "grad" ? "Each child's new grad: its grad before + ∂" + name +
       "/∂child · " + name + "'s grad (" + s.grad + ")." : "Each local derivative ∂" + name +
       "/∂child: the rule of " + nodes[s.node].op + " at the data drawn.", "hint");
+    const long = []; // [the row's text, its short form]
     s.updates.forEach((u, j) => {
       const row = el(panel, "div", undefined, "quiz-row");
-      const c = nodes[u.child].name, d = "∂" + name + "/∂" + c;
-      const label = el(row, "label", ask === "grad" ? c + ".grad = " + u.before + " + " + d +
-        " · " + paren(s.grad) + " =" : d + " =");
+      tied(row, j + 1);
+      el(row, "span", String(j + 1), "badge");
+      const c = cut(nodes[u.child].name), d = "∂" + name + "/∂" + c;
+      const whole = ask === "grad" ? c + ".grad = " + u.before + " + " + d + "·" +
+        paren(s.grad) + " =" : d + " =";
+      const label = el(row, "label");
+      const say = el(label, "span", whole, "say");
+      if (ask === "grad") long.push([say, c + ".grad = " + u.before + " + … ="]);
       const input = el(label, "input");
+      input.title = whole;
       input.type = "text";
       input.inputMode = "decimal";
       input.autocomplete = "off";
@@ -590,6 +605,24 @@ micrograd.stepper = function (svg, data, hooks) {
       el(buttons, "button", "Check").addEventListener("click", () => checkStep(k, false));
       el(buttons, "button", "reveal").addEventListener("click", () => checkStep(k, true));
       el(buttons, "span", "", "hint").id = "quiz-hint";
+    }
+    const line = long.length ? 1.5 * parseFloat(getComputedStyle(long[0][0]).lineHeight) : 0;
+    for (const [say, text] of long) { // one line a row: a longer one says "…" (the hint says it)
+      if (say.offsetHeight > line) say.textContent = text;
+    }
+    inView(panel);
+  }
+
+  function inView(el) { // el scrolled into its scrolling column, if it has one (not the window)
+    for (let box = el.parentElement; box; box = box.parentElement) {
+      const overflow = getComputedStyle(box).overflowY;
+      if ((overflow !== "auto" && overflow !== "scroll") || box.scrollHeight <= box.clientHeight) {
+        continue;
+      }
+      const r = box.getBoundingClientRect(), e = el.getBoundingClientRect();
+      if (e.top < r.top || e.height > r.height) box.scrollTop += e.top - r.top - 4;
+      else if (e.bottom > r.bottom) box.scrollTop += e.bottom - r.bottom + 4;
+      return;
     }
   }
 
@@ -622,27 +655,83 @@ micrograd.stepper = function (svg, data, hooks) {
     if (e.altKey || e.ctrlKey || e.metaKey || e.target === scrub) return; // the slider moves itself
     if (e.target.tagName === "INPUT" && e.target.type === "text") return; // typing an answer
     if (e.target.tagName === "SELECT") return;
-    const key = {ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play"};
+    const key = {ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last", " ": "play",
+      "+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "0": "fit"};
     const id = key[e.key];
-    if (!id || (e.target.tagName === "BUTTON" && e.key === " ")) return;
-    e.preventDefault();
+    if (!id || ($("stepper") && $("stepper").hidden)) return;
+    e.preventDefault(); // (space on a focused button: play, not that button)
     $(id).click();
   });
 
-  // ---- fit the graph to the window's width: by default only when its text stays 12 px ---
+  // ---- the view: zoom (wheel, + − 0, the buttons) and pan (drag, scroll bars) ------------
+  // The drawing's width and height follow the zoom; the pane scrolls. The least zoom keeps
+  // the drawing's smallest text at MIN_TEXT_PX on screen; "fit" shows all of the drawing if
+  // it fits at that, else as much as it can, on the step.
 
-  const MIN_TEXT_PX = 12;
-  const fit = $("fit");
-  const applyFit = () => svg.classList.toggle("fit", fit.checked);
-  fit.addEventListener("change", applyFit);
-  function fitWidth() {
-    let smallest = FONT_SIZE; // the notes' size, and the drawing's texts', in its units
-    for (const t of svg.querySelectorAll("text[font-size]")) {
-      smallest = Math.min(smallest, Number(t.getAttribute("font-size")) || smallest);
-    }
-    const room = svg.parentNode.clientWidth, units = svg.viewBox.baseVal.width;
-    fit.checked = natural > room && smallest * room / units >= MIN_TEXT_PX;
-    applyFit();
+  const MIN_TEXT_PX = 12, PX_PER_UNIT = 4 / 3, MAX_ZOOM = 3; // Graphviz's units are points
+  let zoom = 1, dragged = false;
+  const least = () => MIN_TEXT_PX / (smallest * PX_PER_UNIT) + 1e-4; // (+: no 11.9999 px)
+
+  function setZoom(z, at) { // at: [clientX, clientY] kept where it is, else the view's middle
+    const view = svg.parentNode, r = view.getBoundingClientRect();
+    const [cx, cy] = at || [r.left + r.width / 2, r.top + r.height / 2];
+    const before = svg.getBoundingClientRect();
+    const fx = (cx - before.left) / (before.width || 1);
+    const fy = (cy - before.top) / (before.height || 1);
+    zoom = Math.max(least(), Math.min(MAX_ZOOM, z));
+    svg.setAttribute("width", (base.width * zoom).toFixed(2) + "pt");
+    svg.setAttribute("height", (base.height * zoom).toFixed(2) + "pt");
+    const after = svg.getBoundingClientRect();
+    view.scrollLeft += after.left + fx * after.width - cx;
+    view.scrollTop += after.top + fy * after.height - cy;
+    $("zoom-level").textContent = Math.round(100 * zoom) + "%";
+    $("zoom-out").disabled = zoom <= least() + 1e-9;
+    $("zoom-in").disabled = zoom >= MAX_ZOOM;
+  }
+
+  function fitView() {
+    const view = svg.parentNode, style = getComputedStyle(view);
+    const w = view.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const h = view.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const whole = Math.min(w / base.width, h > 40 ? h / base.height : Infinity) / PX_PER_UNIT;
+    setZoom(Math.min(1.25, whole));
+    if (current >= 0) show(current, false); // and on the step again
+  }
+
+  $("zoom-in").addEventListener("click", () => setZoom(zoom * 1.25));
+  $("zoom-out").addEventListener("click", () => setZoom(zoom / 1.25));
+  $("fit").addEventListener("click", fitView);
+
+  function pannable(view) { // wheel zooms at the pointer; a drag pans (a click still inspects)
+    view.addEventListener("wheel", (e) => {
+      if (e.shiftKey) return; // shift + wheel: the scroll bars' own sideways scroll
+      e.preventDefault();
+      setZoom(zoom * Math.exp(-Math.max(-100, Math.min(100, e.deltaY)) / 300),
+        [e.clientX, e.clientY]);
+    }, {passive: false});
+    let start = null;
+    view.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0 || e.pointerType === "touch") return;
+      start = [e.clientX, e.clientY, view.scrollLeft, view.scrollTop];
+      dragged = false;
+    });
+    view.addEventListener("pointermove", (e) => {
+      if (!start) return;
+      const dx = e.clientX - start[0], dy = e.clientY - start[1];
+      if (!dragged && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (!dragged) view.setPointerCapture(e.pointerId);
+      dragged = true;
+      view.classList.add("dragging");
+      view.scrollLeft = start[2] - dx;
+      view.scrollTop = start[3] - dy;
+    });
+    const end = () => {
+      start = null;
+      view.classList.remove("dragging");
+      setTimeout(() => { dragged = false; }, 0); // after the click this drag would make
+    };
+    view.addEventListener("pointerup", end);
+    view.addEventListener("pointercancel", end);
   }
 
   // ---- mounting, and feeding another recording ------------------------------------------
@@ -653,7 +742,7 @@ micrograd.stepper = function (svg, data, hooks) {
       attach(drawing);
       selected = -1;
       current = -1;
-      fitWidth();
+      fitView();
     }
     feed(recording);
     scrub.max = String(last);
@@ -668,10 +757,11 @@ micrograd.stepper = function (svg, data, hooks) {
   attach(svg);
   feed(data);
   scrub.max = String(last);
-  fitWidth();
+  pannable(svg.parentNode);
+  fitView();
   quizControls();
   setQuiz(hooks.quiz !== undefined ? hooks.quiz : /(^#|&)quiz(&|$)/.test(location.hash), false);
-  return {show: show, load: load, stop: stop, quiz: (on) => setQuiz(on, false),
+  return {show: show, load: load, stop: stop, quiz: (on) => setQuiz(on, false), hides: hides,
     get current() { return current; }, get last() { return last; },
     get quizOn() { return quiz.on; }};
 };

@@ -36,7 +36,7 @@ from micrograd.trace import (
 )
 from micrograd.walk import Walk, walk
 
-__all__ = ["EXPLAIN_MAX_PATHS", "Recording", "asset", "embed_json", "record"]
+__all__ = ["EXPLAIN_MAX_PATHS", "KEYS", "Recording", "asset", "embed_json", "record"]
 
 EXPLAIN_MAX_PATHS = 6  # paths written out per leaf's explain() text (the total sums them all)
 
@@ -77,10 +77,12 @@ class Recording:
         if start < 0:
             raise ValueError("page: the Graphviz output has no <svg> element")
         payload = embed_json(self.data)
-        title = f"backprop through {clip(self.data['nodes'][0]['name'], 60)} · micrograd"
-        title = title.encode("utf-8", "replace").decode("utf-8")  # no lone surrogate
+        root = clip(self.data["nodes"][0]["name"], 60)
+        root = html.escape(root.encode("utf-8", "replace").decode("utf-8"))  # no lone surrogate
         return _TEMPLATE.format(
-            controls=STEPPER_CONTROLS, panels=STEPPER_PANELS, title=html.escape(title),
+            controls=STEPPER_CONTROLS, panels=STEPPER_PANELS,
+            title=f"backprop through {root} · micrograd",
+            heading=f"Backprop through {root}, node by node", keys=html.escape(KEYS),
             css=asset("page.css"), svg=svg[start:].strip(), data=payload, js=asset("page.js"),
         )
 
@@ -152,9 +154,9 @@ def _plugged(node: Value, n: int, u: ChildUpdate) -> dict[str, str]:
 
 
 def asset(name: str) -> str:
-    """The text of a file shipped beside this module (the page's script and style)."""
+    """The text of a file shipped beside this module (a page's script, style or markup)."""
     text = resources.files("micrograd").joinpath(name).read_text(encoding="utf-8")
-    if "</" in text:  # it is inlined into a <script> / <style> element
+    if name.endswith((".js", ".css")) and "</" in text:  # inlined into <script> / <style>
         raise ValueError(f"page: {name} must not contain '</'")
     return text
 
@@ -162,6 +164,7 @@ def asset(name: str) -> str:
 #: The stepper's markup, which page.js finds by id: its controls, and the panels beside the
 #: drawing. The backprop page and the training page both hold them.
 STEPPER_CONTROLS = """  <div class="controls" role="toolbar" aria-label="backward pass">
+    <span class="row-label">Backward pass</span>
     <button id="first" title="first step (Home)">|◀</button>
     <button id="prev" title="previous step (←)">◀</button>
     <button id="play" class="play" title="play (space)">play</button>
@@ -169,12 +172,19 @@ STEPPER_CONTROLS = """  <div class="controls" role="toolbar" aria-label="backwar
     <button id="last" title="last step (End)">▶|</button>
     <input id="scrub" type="range" min="0" max="0" value="0" aria-label="step">
     <span id="counter">step 0 / 0</span>
-    <label class="fit"><input id="fit" type="checkbox"> fit width</label>
+    <span class="zoom" role="group" aria-label="zoom the graph">
+      <button id="zoom-out" title="zoom out (−, or the wheel)">−</button><button id="fit"
+        title="fit the graph to the view, its text kept at 12 px or more (0)">fit</button><button
+        id="zoom-in" title="zoom in (+, or the wheel)">+</button>
+      <span id="zoom-level" class="hint">100%</span>
+    </span>
   </div>
   <div id="status"></div>"""
 STEPPER_PANELS = """  <aside>
-    <section>
-      <h2>This step, as <code>backward_steps</code> prints it</h2>
+    <section id="step-box">
+      <h2>This step <span class="hint">(the numbers are the edges')</span></h2>
+      <ol id="terms" hidden></ol>
+      <h4>As <code>backward_steps</code> prints it</h4>
       <pre id="step-text"></pre>
     </section>
     <section>
@@ -183,6 +193,8 @@ STEPPER_PANELS = """  <aside>
       grad and local derivatives.</p></div>
     </section>
   </aside>"""
+#: What the keys and the mouse do, as both pages say it.
+KEYS = "Keys: → ← step, space plays, + − 0 zoom (or the wheel), a drag pans."
 
 #: The start of every page this package writes, up to its <body>: fields {title} and {css}.
 DOCUMENT_HEAD = """<!DOCTYPE html>
@@ -198,6 +210,10 @@ DOCUMENT_HEAD = """<!DOCTYPE html>
 
 _TEMPLATE = DOCUMENT_HEAD + """<body class="backprop">
 <header>
+  <h1>{heading}</h1>
+  <p class="lede">The graph after the forward pass. Press → (or ▶) to run backward() one node
+  at a time: the orange node passes its grad to its children (green), one numbered term per
+  edge. Tick <b>check yourself</b> to work each step out first. {keys}</p>
 {controls}
 </header>
 <main>

@@ -25,6 +25,7 @@ What is kept (the frame budget and the detail budget keep a page's size bounded)
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 
 from micrograd._numbers import preview
@@ -83,6 +84,7 @@ class Update:
     after: list[float]
     state: dict[str, list[float]]  # the optimiser's state() after the step
     t: int  # the optimiser's steps so far, this one included (1 = the first update)
+    lr: float = math.nan  # the optimiser's lr when the step was taken (a decaying lr's own)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class Recorder:
         self._epoch = 0
         self._start: list[float] = []
         self._updates: list[Update] = []
-        self._pending: tuple[int | None, float, list[float], list[float]] | None = None
+        self._pending: tuple[int | None, float, list[float], list[float], float] | None = None
 
     def _values(self) -> list[float]:
         return [p.data for p in self.params]
@@ -159,19 +161,20 @@ class Recorder:
     def before_step(self, sample: int | None, loss: float) -> None:
         """The grads are this sample's (None: the batch's) and the step is next."""
         if sample is None or sample in self._detail:
-            self._pending = (sample, loss, self._values(), [p.grad for p in self.params])
+            self._pending = (sample, loss, self._values(), [p.grad for p in self.params],
+                             self.optimizer.lr)
 
     def after_step(self) -> None:
         """The step was taken: keep it with the parameters after it and the optimiser state."""
         if self._pending is None:
             return
-        sample, loss, before, grads = self._pending
+        sample, loss, before, grads, lr = self._pending
         self._pending = None
         state = {key: [values[i] for i in self._order]
                  for key, values in self.optimizer.state().items()}
         steps = getattr(self.optimizer, "steps", None)
         t = steps if isinstance(steps, int) else len(self._updates) + 1
-        self._updates.append(Update(sample, loss, before, grads, self._values(), state, t))
+        self._updates.append(Update(sample, loss, before, grads, self._values(), state, t, lr))
 
     def end_epoch(self, loss: float) -> None:
         """The epoch ended with mean loss ``loss``: a frame, kept if its epoch is on the stride."""

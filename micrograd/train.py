@@ -6,8 +6,8 @@ epoch cap is reached, or when the value stops being finite (diverged: the step w
 large for the Taylor argument) — and says which.
 
 This is the one module that knows both the models and the compiler: ``train()`` records a
-sample's graph once and replays it where the model and the loss declare that their code
-has no branch on Value data (``Module.branch_free``, ``losses.LOSSES``).
+sample's graph once and replays it where all the code it runs is vouched free of branches
+on Value data (``nn.vouched``, ``losses.LOSSES``).
 """
 
 from __future__ import annotations
@@ -16,27 +16,32 @@ import math
 import numbers
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from micrograd import compiler
 from micrograd._numbers import as_float, number, positive, preview
 from micrograd.engine import Value
 from micrograd.losses import LOSSES, TARGET_LEAF, class_index, half_squared_error
-from micrograd.nn import Module
+from micrograd.nn import Module, vouched
 from micrograd.optim import OPTIMIZERS, SGD, Optimizer
 from micrograd.record import FRAMES, Recorder, StopReason, TrainHistory
 
 __all__ = [
-    "DescentResult", "StopReason", "TrainHistory", "accuracy", "correct", "gradient_descent",
-    "train",
+    "DescentResult", "StopReason", "TrainHistory", "accuracy", "carrying", "correct",
+    "gradient_descent", "train",
 ]
 
 Point = float | tuple[float, ...]
 
-#: train() shows a progress bar by default only for at least this many per-sample updates.
-LONG_RUN = 200_000
+#: On a terminal, train()'s progress bar appears once a run has taken this many seconds.
+LONG_RUN_SECONDS = 2.0
+
+#: The progress bar advances every this many samples (and at each epoch's end).
+TICK = 32
 
 #: gradient_descent keeps at most about this many numbers of its path (w, f(w) and f'(w) of
 #: each kept point): every point of a short run, every k-th (k doubling) of a long one.
@@ -172,19 +177,22 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
         initialised. Seeing that takes one pass over the data, so a step network stops
         after epoch 1, its output layer having had that epoch's updates;
       - or when the epochs run out.
-    A progress bar (tqdm) shows when progress is True, or when progress is None, stderr is
-    a terminal and the run is long; otherwise train prints nothing. Per sample, every sample
-    goes through the model and the loss once (forward only) before the first update, so a
-    malformed sample raises with the model unchanged. The history's accuracy is
-    ``accuracy(model, data)`` after the last update.
+    A progress bar (tqdm, in samples) shows when progress is True, or when progress is None,
+    stderr is a terminal and the run has taken LONG_RUN_SECONDS; otherwise train prints
+    nothing. Per sample, every sample goes through the model and the loss once before the
+    first update (replayed, as each step will be; grads left as they were), so a malformed
+    sample raises with the model unchanged. The history's accuracy is
+    ``accuracy(model, data)`` after the last update (replayed too).
 
     compile chooses the engine. A replayed run records the graph of a sample or of the
     batch once and replays it (``micrograd.compile``): the same floats, bit for bit, as
     compile=False, which rebuilds the graph at every step, and many times faster. A
     recorded graph does not follow branches of the Python that built it, so:
-      - "auto" (or None, the default) replays the package's models and losses (a model
-        class declares ``branch_free = True`` beside its __call__; losses.LOSSES), and
-        trains a model or loss of your own eagerly;
+      - "auto" (or None, the default) replays a model only where all the code its call
+        reaches is vouched for (``nn.vouched``: the package's classes, and subclasses that
+        override no method a call runs, with registered activations; a class body of your
+        own vouches by declaring ``branch_free = True``), with a loss of losses.LOSSES; it
+        trains anything else eagerly, so its floats are always compile=False's;
       - True replays any model and loss, on your promise that their Python code has no
         branch on Value data (``if y.data > 0:``), the contract of torch.jit.trace: a
         branch is decided once, for the values it saw when recording;
@@ -195,29 +203,32 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
 
     page="run.html" records the run (``history.recording``, see ``micrograd.record``: about
     ``page_frames`` evenly spaced epochs, first and last kept) and writes a page that
-    replays it (``micrograd.training_page``). Recording reads the floats, never changes one:
-    the run is the same as without ``page``.
+    replays it (``micrograd.training_page``), a diverged run's too. Recording reads the
+    floats, never changes one: the run is the same as without ``page``. Samples the page
+    cannot draw (inputs that are not numbers) are refused before the first epoch. An error
+    raised after training (writing the page) carries the run as ``err.history``.
     """
     lr, tol = positive(lr, "lr"), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
     samples = _check_data(data)
     params = model.parameters()
     opt = SGD(params, lr) if optimizer is None else _optimizer(optimizer, params, lr)
+    replay = _replay(compile, model, loss)
+    sample_step, check_step = _sample_step(model, loss, replay)
     if per_sample and epochs > 0:
-        _check_samples(model, samples, loss)
+        _check_samples(samples, params, check_step)
     recorder = None
     if page is not None:
         from micrograd.training_page import check_page
 
-        check_page(page)
+        check_page(page, samples)
         recorder = Recorder(model, opt, len(samples), per_sample, page_frames)
     hidden = {id(p) for p in model.hidden_parameters()}
     hidden_mask = [id(p) in hidden for p in opt.params]  # in the order _step walks them
     has_hidden = bool(hidden)
-    bar = _progress_bar(progress, epochs, len(samples) * epochs)
-    replay = _replay(compile, model, loss)
-    sample_step = _sample_step(model, loss, replay)
-    batch_step = _batch_step(model, loss, samples, replay)
+    bar = _progress_bar(progress, len(samples) * epochs)
+    advance = None if bar is None else bar.update
+    batch_step = _batch_step(model, loss, samples, replay, advance)
     losses: list[float] = []
     max_grad = 0.0
     reason = StopReason.EPOCH_CAP
@@ -237,6 +248,10 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
                     max_grad, max_hidden = _step(opt, hidden_mask, max_grad, max_hidden)
                     if recorder is not None:
                         recorder.after_step()
+                    if advance is not None and i % TICK == TICK - 1:
+                        advance(TICK)
+                if advance is not None:
+                    advance(len(samples) % TICK)
                 epoch_loss = total / len(samples)
             else:
                 opt.zero_grad()
@@ -250,9 +265,8 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
             if recorder is not None:
                 recorder.end_epoch(epoch_loss)
             if bar is not None:
-                bar.update(1)
-                if len(losses) % max(1, epochs // 100) == 0:
-                    bar.set_postfix_str(f"loss {epoch_loss:.3g}", refresh=False)
+                bar.set_postfix_str(f"epoch {epoch + 1}/{epochs}, loss {epoch_loss:.3g}",
+                                    refresh=False)
             if not (math.isfinite(epoch_loss) and math.isfinite(max_grad)):
                 reason = StopReason.DIVERGED
                 break
@@ -265,13 +279,30 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     finally:
         if bar is not None:
             bar.close()
-    history = TrainHistory(losses, len(losses), reason, max_grad, accuracy(model, samples),
+    history = TrainHistory(losses, len(losses), reason, max_grad, None,
                            None if recorder is None else recorder.recording())
+    with carrying(history):  # after training: whatever raises carries the run
+        history = replace(history, accuracy=_fraction(_correct(model, samples, replay)))
     if page is not None and history.recording is not None:
         from micrograd.training_page import write_page
 
-        write_page(page, history, model, samples, loss)
+        with carrying(history):
+            write_page(page, history, model, samples, loss)
     return history
+
+
+@contextmanager
+def carrying(history: TrainHistory) -> Iterator[None]:
+    """An error raised inside carries the run it came after, as ``err.history`` (and a note)."""
+    try:
+        yield
+    except Exception as err:
+        err.history = history  # type: ignore[attr-defined]
+        add_note = getattr(err, "add_note", None)  # 3.11+
+        if add_note is not None:
+            add_note(f"train: raised after {history.epochs} epochs of training "
+                     f"({history.reason}); the run is this error's .history")
+        raise
 
 
 # ---- one forward and backward pass of train(): rebuilt, or recorded once and replayed ----
@@ -291,33 +322,44 @@ def _replay(compile: Any, model: Module, loss: Callable[..., Any]) -> bool:
 
 
 def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
-    """Model and loss declared free of branches on Value data: the model's __call__ by
-    ``branch_free = True`` in the class that defines it, the loss by being in LOSSES."""
-    owner = next((c for c in type(model).__mro__ if "__call__" in vars(c)), object)
-    return vars(owner).get("branch_free") is True and loss in LOSSES.values()
+    """Model and loss vouched free of branches on Value data: all the code a call of the
+    model reaches (``nn.vouched``), and a loss of LOSSES."""
+    return vouched(model) and loss in LOSSES.values()
 
 
-def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
-                 replay: bool) -> Callable[[tuple[Any, ...], Any], float]:
-    """E = loss(model(*inputs), target) and its backward pass; returns E.
+SampleStep = Callable[[tuple[Any, ...], Any], float]
+
+
+def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
+                 weight: Value | None = None) -> tuple[SampleStep, SampleStep]:
+    """E = loss(model(*inputs), target) and its backward pass, returning E; and the check
+    pass's step: the same, but a sample taken eagerly runs forward only.
 
     Replayed: the inputs are leaves x1, x2, … whose .data each sample sets. A loss of
     TARGET_LEAF takes the target as a leaf y (or y1, y2, … for a list) set the same way;
     another has one recorded graph per target value (hinge checks y = ±1, cross_entropy
-    picks the target's logit).
+    picks the target's logit). With a weight (a leaf), the graph is E·weight instead, and
+    returns that: ∂/∂weight = E is added into weight.grad.
     """
+    def graph_of(inputs: Sequence[Any], target: Any) -> Value:
+        return _sample_loss(loss, weight, model(*inputs), target)
+
     def rebuilt(inputs: tuple[Any, ...], target: Any) -> float:
-        e = loss(model(*inputs), target)
+        e = graph_of(inputs, target)
         e.backward()
         return e.data
 
+    def forward(inputs: tuple[Any, ...], target: Any) -> float:
+        return graph_of(inputs, target).data
+
     if not replay:
-        return rebuilt
+        return rebuilt, forward
     xs: list[Value] = []
-    graphs: dict[Any, tuple[compiler.CompiledGraph, list[Value]]] = {}
+    graphs: dict[Any, tuple[compiler.CompiledGraph, list[Value], Any]] = {}
     leaf_target = loss in TARGET_LEAF
 
-    def replayed(inputs: tuple[Any, ...], target: Any) -> float:
+    def replayed(inputs: tuple[Any, ...], target: Any, eager: SampleStep = rebuilt,
+                 check: bool = False) -> float:
         if not xs:
             xs.extend(Value(0.0, f"x{i + 1}") for i in range(len(inputs)))
         values = _target_numbers(target) if leaf_target else None
@@ -328,20 +370,40 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value],
         recorded = graphs.get(key)
         if (len(inputs) != len(xs) or any(isinstance(v, Value) for v in inputs)
                 or (recorded is None and (key is None or len(graphs) >= MAX_RECORDED))):
-            return rebuilt(inputs, target)
+            return eager(inputs, target)
         for x, v in zip(xs, inputs):
             x.data = v if type(v) is float else as_float(v)  # Value(v)'s check and message
+        fresh = recorded is None
         if recorded is None:
+            out = model(*xs)
+            # stand-ins of the model's output, for the loss's own check of a leaf target as
+            # given ("y ∈ [0, 1]", a length), which a replay does not run
+            probe = (Value(0.0) if isinstance(out, Value) else
+                     [Value(0.0) for _ in out] if isinstance(out, (list, tuple)) else out)
+            if values is not None:
+                loss(probe, target)
             ys = [] if values is None else [Value(t, "y" if key[1] is None else f"y{i + 1}")
                                             for i, t in enumerate(values)]
             y = target if values is None else ys[0] if key[1] is None else ys
-            recorded = graphs[key] = (compiler.compile(loss(model(*xs), y)), ys)
-        graph, ys = recorded
+            recorded = graphs[key] = (compiler.compile(_sample_loss(loss, weight, out, y)), ys,
+                                      probe)
+        graph, ys, probe = recorded
         for y, t in zip(ys, values or ()):
             y.data = t
+        if check and not fresh and values is not None:
+            loss(probe, target)
         return graph()
 
-    return replayed
+    return replayed, partial(replayed, eager=forward, check=True)
+
+
+def _sample_loss(loss: Callable[[Any, Any], Value], weight: Value | None, out: Any,
+                 target: Any) -> Value:
+    """E = loss(out, target) for a model's output, or E·weight; TypeError if E is no Value."""
+    e = loss(out, target)
+    if not isinstance(e, Value):
+        raise TypeError(f"train: the loss must return a Value, got {type(e).__name__}")
+    return e if weight is None else e * weight
 
 
 def _target_numbers(target: Any) -> list[float] | None:
@@ -364,25 +426,41 @@ def _target_key(target: Any) -> Any:
 
 
 def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
-                samples: list[tuple[tuple[Any, ...], Any]], replay: bool) -> Callable[[], float]:
-    """The mean loss over all samples and its backward pass; returns it."""
-    def build() -> Value:
-        e = Value.sum([loss(model(*inputs), target) for inputs, target in samples])
-        return e / len(samples)
+                samples: list[tuple[tuple[Any, ...], Any]], replay: bool,
+                advance: Callable[[int], Any] | None = None) -> Callable[[], float]:
+    """The mean loss over all samples and its backward pass; returns it.
+
+    Replayed, as each sample's graph of E_i·(1/n) (``_sample_step`` with the weight 1/n),
+    sample after sample: the batch graph's floats, bit for bit (each E_i gets the grad 1/n,
+    each leaf adds the samples' terms in their order, and the weight's grad adds up
+    E_1 + … + E_n left to right, as the sum node does), for the cost of recording one sample.
+    advance(k), if given, is told of every TICK samples done and of the rest at the end.
+    """
+    def ticks() -> Iterable[tuple[tuple[Any, ...], Any]]:
+        for i, sample in enumerate(samples):
+            yield sample
+            if advance is not None and i % TICK == TICK - 1:
+                advance(TICK)
+        if advance is not None:
+            advance(len(samples) % TICK)
 
     def rebuilt() -> float:
-        e = build()
+        e = Value.sum([loss(model(*inputs), target) for inputs, target in ticks()]) / len(samples)
         e.backward()
         return e.data
 
-    graphs: list[compiler.CompiledGraph] = []
+    if not replay:
+        return rebuilt
+    weight = Value(1.0 / len(samples), "1/n")  # what the sum node's grad is: ∂(s/n)/∂s
+    step, _ = _sample_step(model, loss, True, weight)
 
     def replayed() -> float:
-        if not graphs:
-            graphs.append(compiler.compile(build()))
-        return graphs[0]()
+        weight.grad = 0.0
+        for inputs, target in ticks():
+            step(inputs, target)
+        return weight.grad / len(samples)
 
-    return replayed if replay else rebuilt
+    return replayed
 
 
 def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
@@ -443,32 +521,40 @@ def _check_data(data: Any) -> list[tuple[tuple[Any, ...], Any]]:
     return samples
 
 
-def _check_samples(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
-                   loss: Callable[[Any, Any], Value]) -> None:
-    """The forward pass of every sample, before any update: a bad one raises, naming its index."""
-    for i, (inputs, target) in enumerate(samples):
-        try:
-            e = loss(model(*inputs), target)
-        except Exception as err:
-            add_note = getattr(err, "add_note", None)  # Python 3.11+; the error stays the user's
-            if add_note is not None:
-                add_note(f"train: raised by data[{i}], before any update")
-            raise
-        if not isinstance(e, Value):
-            raise TypeError(f"train: the loss of data[{i}] must be a Value, "
-                            f"got {type(e).__name__}")
+def _check_samples(samples: list[tuple[tuple[Any, ...], Any]], params: list[Value],
+                   run: Callable[[tuple[Any, ...], Any], Any]) -> None:
+    """run(inputs, target) on every sample, before any update: a bad one raises, naming its
+    index. The parameters' grads are put back as they were (a replayed run adds into them)."""
+    grads = [p.grad for p in params]
+    try:
+        for i, (inputs, target) in enumerate(samples):
+            try:
+                run(inputs, target)
+            except Exception as err:
+                add_note = getattr(err, "add_note", None)  # 3.11+; the error stays theirs
+                if add_note is not None:
+                    add_note(f"train: raised by data[{i}], before any update")
+                raise
+    finally:
+        for p, g in zip(params, grads):
+            p.grad = g
 
 
-def _progress_bar(progress: bool | None, epochs: int, updates: int) -> Any:
-    """A tqdm bar over epochs, or None when the run should be silent."""
+def _progress_bar(progress: bool | None, samples: int) -> Any:
+    """A tqdm bar over the run's samples, or None when the run should be silent.
+
+    progress=None: only on a terminal, shown once the run has taken LONG_RUN_SECONDS.
+    """
+    delay = 0.0
     if progress is None:
         isatty = getattr(sys.stderr, "isatty", None)
-        progress = updates >= LONG_RUN and callable(isatty) and isatty()
+        progress, delay = callable(isatty) and isatty(), LONG_RUN_SECONDS
     if not progress:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=epochs, unit="epoch", file=sys.stderr, leave=False)
+    return tqdm(total=samples, unit="sample", file=sys.stderr, leave=False, delay=delay,
+                desc="training")
 
 
 # ---- accuracy ------------------------------------------------------------------------
@@ -481,28 +567,77 @@ def correct(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callabl
     Several outputs (logits): right when the largest output is the target's, an int class.
     One output: targets all 0/1 split at ŷ > 0.5, targets all ±1 at ŷ > 0.
     """
-    samples = _check_data(data)
-    targets = [t for _, t in samples]
-    outputs = [model(*x) for x, _ in samples]
-    if all(isinstance(y, Value) for y in outputs):
-        labels = {number(t) for t in targets}
-        if labels <= {0.0, 1.0}:
-            return [(y.data > 0.5) == (t == 1) for y, t in zip(outputs, targets)]
-        if labels <= {-1.0, 1.0}:
-            return [(y.data > 0.0) == (t == 1) for y, t in zip(outputs, targets)]
-        return None
-    classes = [class_index(t) for t in targets]
-    if None in classes:
-        return None
-    right = []
-    for logits, t in zip(outputs, classes):
-        scores = [z.data for z in logits]
-        right.append(max(range(len(scores)), key=scores.__getitem__) == t)
-    return right
+    return _correct(model, _check_data(data), replay=False)
 
 
 def accuracy(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any]
              ) -> float | None:
     """The fraction of samples ``correct`` says are right; None if the targets are not classes."""
-    right = correct(model, data)
+    return _fraction(correct(model, data))
+
+
+def _fraction(right: list[bool] | None) -> float | None:
     return None if right is None else sum(right) / len(right)
+
+
+def _correct(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
+             replay: bool) -> list[bool] | None:
+    """correct() on checked samples, the outputs replayed if replay (``_outputs``)."""
+    targets = [t for _, t in samples]
+    labels = {number(t) for t in targets}
+    binary = labels <= {0.0, 1.0} or labels <= {-1.0, 1.0}
+    classes = [class_index(t) for t in targets]
+    if not binary and None in classes:
+        return None  # (the model is not run)
+    outputs = _outputs(model, samples, replay)
+    if not any(isinstance(y, list) for y in outputs):
+        if not binary:
+            return None
+        cut = 0.5 if labels <= {0.0, 1.0} else 0.0
+        return [(y > cut) == (t == 1) for y, t in zip(outputs, targets)]
+    if None in classes:
+        return None
+    return [max(range(len(scores)), key=scores.__getitem__) == t
+            for scores, t in zip(outputs, classes)]
+
+
+def _outputs(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
+             replay: bool) -> list[Any]:
+    """Each sample's model output as data: ŷ.data, or a list of them for several outputs.
+
+    Replayed: the graph Σ_k z_k·c_k of the outputs z_k, recorded once with the inputs as
+    leaves (as ``_sample_step``) and replayed per sample, leaves each leaf c_k's grad z_k;
+    the parameters' grads are put back as they were.
+    """
+    def data(out: Any) -> Any:
+        return out.data if isinstance(out, Value) else [z.data for z in out]
+
+    if not replay:
+        return [data(model(*x)) for x, _ in samples]
+    xs = [Value(0.0, f"x{i + 1}") for i in range(len(samples[0][0]))]
+    out = model(*xs)
+    zs = [out] if isinstance(out, Value) else list(out)
+    if not zs or not all(isinstance(z, Value) for z in zs):
+        return [data(model(*x)) for x, _ in samples]
+    cs = [Value(0.0, f"c{k + 1}") for k in range(len(zs))]
+    root = Value.sum([z * c for z, c in zip(zs, cs)])
+    root.label = "outputs"
+    graph = compiler.compile(root)
+    params = model.parameters()
+    grads = [p.grad for p in params]
+    outputs: list[Any] = []
+    try:
+        for inputs, _ in samples:
+            if len(inputs) != len(xs) or any(isinstance(v, Value) for v in inputs):
+                outputs.append(data(model(*inputs)))
+                continue
+            for x, v in zip(xs, inputs):
+                x.data = v if type(v) is float else as_float(v)
+            for c in cs:
+                c.grad = 0.0
+            graph()
+            outputs.append(cs[0].grad if isinstance(out, Value) else [c.grad for c in cs])
+    finally:
+        for p, g in zip(params, grads):
+            p.grad = g
+    return outputs

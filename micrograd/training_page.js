@@ -30,30 +30,40 @@
     return JSON.parse(text);
   }
 
-  let frame = 0, sample = 0, stepper = null, drawing = -1, detail = null, values = null;
+  let frame = 0, sample = T.open_sample, stepper = null, drawing = -1, detail = null;
+  let values = null;
+  const numbered = (f) => frames[f].epoch + 1; // epochs count from 1, as the CLI prints them
   let timer = null;
 
   // ---- deep links: #epoch=E&sample=S&step=N ---------------------------------------------
+  // E counts from 1 as the page does; any other text than digits or "end" is the default.
+  // Digits are compared as integers (BigInt): no float rounds two epochs alike.
 
-  function nearestFrame(epoch) { // the recorded epoch nearest to epoch (the earlier on a tie)
-    let best = 0;
-    for (let i = 1; i < frames.length; i++) {
-      if (Math.abs(frames[i].epoch - epoch) < Math.abs(frames[best].epoch - epoch)) best = i;
+  function nearestFrame(text) { // the recorded epoch nearest to epoch E (the earlier on a tie)
+    const epoch = BigInt(text) - 1n, gap = (i) => {
+      const d = BigInt(frames[i].epoch) - epoch;
+      return d < 0n ? -d : d;
+    };
+    let lo = 0, hi = lastFrame; // frames are in epoch order: the last at or before, or the first
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (BigInt(frames[mid].epoch) <= epoch) lo = mid;
+      else hi = mid - 1;
     }
-    return best;
+    return lo < lastFrame && gap(lo + 1) < gap(lo) ? lo + 1 : lo;
+  }
+
+  function count(text, end, otherwise) { // digits as a number (huge ones past any end)
+    if (text === "end") return end;
+    return /^\d+$/.test(text || "") ? Number(text) : otherwise;
   }
 
   function readHash() {
     const params = new URLSearchParams(location.hash.slice(1));
-    const e = params.get("epoch"), s = params.get("sample"), n = params.get("step");
-    let f = 0;
-    if (e === "end") f = lastFrame;
-    else if (/^\d+$/.test(e || "")) f = nearestFrame(Number(e));
-    let k = 0;
-    if (n === "end") k = Infinity;
-    else if (/^\d+$/.test(n || "")) k = Number(n);
-    const picked = /^\d+$/.test(s || "") ? Math.min(Number(s), T.samples.length - 1) : 0;
-    return [f, picked, k];
+    const e = params.get("epoch");
+    const f = e === "end" ? lastFrame : /^\d+$/.test(e || "") ? nearestFrame(e) : 0;
+    const s = Math.min(count(params.get("sample"), Infinity, T.open_sample), T.samples.length - 1);
+    return [f, s, count(params.get("step"), Infinity, 0)];
   }
 
   // The hash follows the state once the moves settle (writing it on every step of a played
@@ -61,7 +71,7 @@
   let hashTimer = null;
   function writeHash(step) { // step: the stepper's new step (it calls this before moving)
     const k = step !== undefined ? step : stepper && shown ? stepper.current : 0;
-    const hash = (stepper && stepper.quizOn ? "#quiz&" : "#") + "epoch=" + frames[frame].epoch +
+    const hash = (stepper && stepper.quizOn ? "#quiz&" : "#") + "epoch=" + numbered(frame) +
       "&sample=" + sample + "&step=" + k;
     clearTimeout(hashTimer);
     hashTimer = setTimeout(() => {
@@ -87,12 +97,19 @@
   let tableKey = "", filled = [], fillTimer = null, rowHeight = 0;
   const after = T.columns.indexOf("after"); // the column an epoch's end goes to
 
+  // In quiz mode a parameter's grad, update and what follows show once the sample's graph
+  // has had its steps into that parameter answered (page.js's stepper says which).
+  const hidden = (i) => !!(stepper && shown && stepper.hides(names[i]));
+  const hiding = () => names.map((_, i) => (hidden(i) ? "1" : "0")).join("");
+  let mask = ""; // hiding() as the table shows it: "1" for each parameter the quiz hides
+
   function fillRow(i) {
     if (filled[i] === tableKey) return;
     const cells = $("params").tBodies[0].rows[i].cells, rows = detail && detail.rows;
+    const secret = mask[i] === "1";
     for (let j = 1; j < cells.length; j++) {
-      const text = rows ? rows[i][j - 1] : j === 1 ? values[i]
-        : j === after ? values[names.length + i] : "";
+      const text = secret && j > 1 ? (j === 2 ? "?" : "") : rows ? rows[i][j - 1]
+        : j === 1 ? values[i] : j === after ? values[names.length + i] : "";
       if (cells[j].textContent !== text) cells[j].textContent = text;
     }
     filled[i] = tableKey;
@@ -147,8 +164,9 @@
         for (let j = 1; j < T.columns.length; j++) r.insertCell();
       });
     }
-    const e = frames[frame].epoch, rows = detail && detail.rows;
-    tableKey = frame + ":" + sample;
+    const e = numbered(frame), rows = detail && detail.rows;
+    mask = hiding();
+    tableKey = frame + ":" + sample + ":" + mask;
     fillInView();
     clearTimeout(fillTimer);
     fillTimer = setTimeout(fillRest, 0);
@@ -158,7 +176,8 @@
           "(E of this sample " + detail.sample_loss + ")"
         : "Epoch " + e + ": the full-batch update (the mean of every sample's gradient)";
       $("rule").textContent = "Update rule: " + T.rule + ". before = the parameter just " +
-        "before this update, after = just after it.";
+        "before this update, after = just after it." + (mask.includes("1") ? " Check " +
+        "yourself: a ? is a grad the sample's graph asks for; it shows once answered." : "");
     } else {
       $("table-title").textContent = "Epoch " + e + ": the parameters at its start (before) " +
         "and its end (after)";
@@ -199,12 +218,17 @@
     }
     const i = Number(el.dataset.p), name = names[i];
     const what = el.tagName === "line" ? "weight " : "neuron, bias ";
+    if (hidden(i)) {
+      return what + name + " = " + (detail && detail.rows ? detail.rows[i][0] + " (just " +
+        "before this update)" : values[i] + " at the start of epoch " + numbered(frame)) +
+        "\n∂E/∂" + name + " = ? (check yourself: the sample's graph asks for it)";
+    }
     if (detail && detail.rows) {
       const r = detail.rows[i];
       return what + name + " = " + r[0] + " (just before this update)\n∂E/∂" + name + " = " +
         r[1] + "\n" + r[2];
     }
-    return what + name + " = " + values[i] + " at the start of epoch " + frames[frame].epoch +
+    return what + name + " = " + values[i] + " at the start of epoch " + numbered(frame) +
       ", " + values[names.length + i] + " at its end";
   }
 
@@ -243,8 +267,8 @@
   }
 
   function graph(k) {
-    const found = heldGraph(), e = frames[frame].epoch;
-    $("stepper").hidden = !found;
+    const found = heldGraph(), e = numbered(frame);
+    $("stepper").hidden = $("stepper-controls").hidden = !found;
     $("no-graph").hidden = !!found;
     if (!found) {
       shown = null;
@@ -254,7 +278,7 @@
       document.body.dataset.graphEpoch = "";
       return;
     }
-    const [at, held] = found, g = frames[at].epoch, key = at + ":" + sample;
+    const [at, held] = found, g = numbered(at), key = at + ":" + sample;
     $("graph-title").textContent = "Sample " + sample + " (" + T.samples[sample] + ") at " +
       "epoch " + g + ": the forward and backward pass train() ran" +
       (T.per_sample ? ", with the parameters just before this sample's update" :
@@ -277,11 +301,18 @@
       record.steps.length);
     if (!stepper) {
       stepper = micrograd.stepper(svg, record, {onStep: (n) => writeHash(n),
-        onQuiz: () => writeHash(undefined)});
+        onQuiz: () => writeHash(undefined), onShow: quizMoved});
     }
     stepper.load(record, svg || undefined, step); // its data texts: this epoch's
     shown = key;
+    quizMoved(); // (the table was written before this graph was on the stepper)
     document.body.dataset.graphEpoch = String(g);
+  }
+
+  function quizMoved() { // a step shown or answered: the table and the hover follow the quiz
+    if (!shown || hiding() === mask) return;
+    table();
+    if (hovered) hover(hovered);
   }
 
   let pending = null; // the step of a graph to feed once the frame is painted
@@ -307,14 +338,12 @@
     // (a detail with a graph holds its record: detail.graph)
     values = unpack(entry.values);
     $("epoch-scrub").value = String(frame);
-    $("epoch-counter").textContent = "epoch " + entry.epoch + " (" + (frame + 1) + " of " +
-      frames.length + " held)";
+    $("epoch-counter").textContent = "epoch " + numbered(frame) + " of " + T.epochs;
     $("epoch-first").disabled = $("epoch-prev").disabled = frame === 0;
     $("epoch-next").disabled = $("epoch-last").disabled = frame === lastFrame;
     $("sample").value = String(sample);
-    $("epoch-status").textContent = "Epoch " + entry.epoch + " of " + T.last_epoch +
-      " (epoch 0 starts from the initial parameters): mean loss " + entry.loss +
-      ". Sample " + sample + ": " + T.samples[sample] + ".";
+    $("epoch-status").textContent = "Epoch " + numbered(frame) + (frame === 0 ? " starts " +
+      "from the initial parameters" : "") + ": mean loss " + entry.loss + ". " + T.kept;
     const [cx, cy] = entry.cursor.split(",");
     const cursor = $("cursor");
     cursor.setAttribute("x1", cx);
@@ -331,7 +360,7 @@
       graph(k);
     }
     if (hovered) hover(hovered);
-    document.body.dataset.epoch = String(entry.epoch);
+    document.body.dataset.epoch = String(numbered(frame));
     document.body.dataset.sample = String(sample);
     if (write) writeHash(undefined);
   }
@@ -377,6 +406,13 @@
   $("held").textContent = T.summary + ". " + T.held;
   if (!cells.length) $("plane-box").hidden = true;
   if (!net) $("net-box").hidden = true;
+
+  document.addEventListener("keydown", (e) => { // ↑ ↓: the epochs (page.js: the steps)
+    if (e.altKey || e.ctrlKey || e.metaKey || !["ArrowUp", "ArrowDown"].includes(e.key)) return;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName)) return;
+    e.preventDefault();
+    $(e.key === "ArrowUp" ? "epoch-prev" : "epoch-next").click();
+  });
 
   window.addEventListener("hashchange", () => {
     const [f, s, k] = readHash();

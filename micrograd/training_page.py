@@ -9,8 +9,9 @@ stepper (page.js): the very forward and backward pass train() ran for that sampl
 epoch, rebuilt here at the parameters recorded just before its update and checked to give
 the grads train() used, bit for bit.
 
-This module is what the page holds (the frames, packed; the update table; the data its
-script reads) and writes it; how the pictures are drawn is ``micrograd.training_svg``.
+This module is what the page holds (the frames, packed; the data its script reads) and
+writes it; how the pictures are drawn is ``micrograd.training_svg``, how each update is
+written in the parameter table ``micrograd.updates``.
 
 What a page holds: the frames ``history.recording`` kept; the updates and sample graphs of
 its detail samples on its detail frames (the page lists both); on a large graph (more than
@@ -30,20 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from micrograd._files import check_writable, write_atomic
-from micrograd._numbers import preview, short
+from micrograd._numbers import number, preview, same, short
 from micrograd.engine import Value
-from micrograd.nn import Module
-from micrograd.optim import SGD, Adam, AdamW
+from micrograd.nn import MLP, Module, Net221
 from micrograd.page import (
     DOCUMENT_HEAD,
+    KEYS,
     STEPPER_CONTROLS,
     STEPPER_PANELS,
     asset,
     embed_json,
     record,
 )
-from micrograd.record import Frame, Recording, TrainHistory, Update, evenly
-from micrograd.steps import signed
+from micrograd.record import Frame, Recording, TrainHistory, evenly
 from micrograd.training_svg import (
     Heat,
     Plane,
@@ -57,6 +57,7 @@ from micrograd.training_svg import (
     network_svg,
     sample_text,
 )
+from micrograd.updates import table_columns, table_rows, update_rule
 from micrograd.walk import walk
 
 __all__ = ["EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "Packer",
@@ -78,10 +79,17 @@ _NUMBER = re.compile(r"\(-\d+(?:\.\d+)?(?:e[-+]?\d+)?\)"
                      r"|(?<![\w.#])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
 
 
-def check_page(path: str | os.PathLike[str]) -> None:
-    """ValueError or OSError, before training, if path cannot take the training page."""
+def check_page(path: str | os.PathLike[str], samples: list[Sample]) -> None:
+    """ValueError or OSError, before training, if path cannot take the training page; TypeError
+    if the page cannot draw the samples (inputs that are not numbers: a Value's grads would
+    change)."""
     if Path(path).suffix.lower() != ".html":
         raise ValueError(f"train: page must be an .html file, got {preview(str(path), 200)}")
+    for i, (inputs, _) in enumerate(samples):
+        bad = next((v for v in inputs if number(v) is None), None)
+        if bad is not None:
+            raise TypeError(f"train: page= draws samples whose inputs are numbers; data[{i}] "
+                            f"has {preview(bad)} (give its .data)")
     check_writable(path)
 
 
@@ -159,67 +167,6 @@ def unpack(template: dict[str, Any], ref: list[Any]) -> Any:
     return json.loads(text)
 
 
-# ---- the parameter table: each update as the notes' formula with numbers ----------------
-
-
-def table_columns(recording: Recording) -> list[str]:
-    """The table's column heads for this optimiser."""
-    head = ["parameter", "before", "∂E/∂p", "update", "after"]
-    opt = recording.optimizer
-    if isinstance(opt, Adam):
-        return [*head, "m", "v"]
-    if isinstance(opt, SGD) and opt.momentum:
-        return [*head, "velocity v"]
-    return head
-
-
-def update_rule(recording: Recording) -> str:
-    """The optimiser's update, as the page's caption writes it."""
-    opt = recording.optimizer
-    if isinstance(opt, Adam):
-        b1, b2 = opt.betas
-        decay = ""
-        if opt.weight_decay:
-            decay = (f"; first p ← p·(1 − lr·λ), λ = {short(opt.weight_decay)}"
-                     if isinstance(opt, AdamW) else
-                     f"; g = ∂E/∂p + λ·p, λ = {short(opt.weight_decay)}")
-        return (f"{type(opt).__name__}, lr = {short(opt.lr)}: m ← {short(b1)}·m + "
-                f"{short(1 - b1)}·g, v ← {short(b2)}·v + {short(1 - b2)}·g², "
-                f"p ← p − lr/(1 − β1ᵗ)·m/(√v/√(1 − β2ᵗ) + ε), ε = {short(opt.eps)}{decay}")
-    if isinstance(opt, SGD) and opt.momentum:
-        return (f"SGD with momentum {short(opt.momentum)}, lr = {short(opt.lr)}: "
-                f"v ← {short(opt.momentum)}·v + ∂E/∂p, p ← p − lr·v")
-    return f"the notes' gradient descent, lr = {short(opt.lr)}: p ← p − lr·∂E/∂p"
-
-
-def table_rows(recording: Recording, update: Update) -> list[list[str]]:
-    """One row per parameter: name, before, grad, the update with numbers, after (+ state)."""
-    opt = recording.optimizer
-    rows = []
-    for i, name in enumerate(recording.names):
-        before, grad, after = update.before[i], update.grads[i], update.after[i]
-        if isinstance(opt, Adam):
-            m, v = update.state["m"][i], update.state["v"][i]
-            b1, b2 = opt.betas
-            step = opt.lr / (1.0 - b1 ** update.t)
-            root = math.sqrt(1.0 - b2 ** update.t)
-            start = short(before)
-            if opt.weight_decay and isinstance(opt, AdamW):
-                start = f"{short(before)}·{short(1.0 - opt.lr * opt.weight_decay)}"
-            rule = (f"{name} ← {start} − {short(step)}·{signed(short(m))}/(√{short(v)}/"
-                    f"{short(root)} + {short(opt.eps)}) = {short(after)}")
-            rows.append([short(before), short(grad), rule, short(after), short(m), short(v)])
-        elif isinstance(opt, SGD) and opt.momentum:
-            v = update.state["velocity"][i]
-            rule = f"{name} ← {short(before)} − {short(opt.lr)}·{signed(short(v))} = {short(after)}"
-            rows.append([short(before), short(grad), rule, short(after), short(v)])
-        else:
-            rule = (f"{name} ← {short(before)} − {short(opt.lr)}·{signed(short(grad))} = "
-                    f"{short(after)}")
-            rows.append([short(before), short(grad), rule, short(after)])
-    return rows
-
-
 # ---- the page --------------------------------------------------------------------------------
 
 
@@ -237,8 +184,10 @@ def write_page(path: str | os.PathLike[str], history: TrainHistory, model: Modul
         for p, (d, g) in zip(params, saved):
             p.data, p.grad = d, g
     title = f"training run · {type(model).__name__} · micrograd"
-    page = _TEMPLATE.format(
+    page = (DOCUMENT_HEAD + asset("training_page.html")).format(
         controls=STEPPER_CONTROLS, panels=STEPPER_PANELS, title=html.escape(title),
+        heading=html.escape(f"Watch {_model_text(model)} learn, epoch by epoch"),
+        lede=_LEDE, keys=html.escape(KEYS),
         css=asset("page.css") + asset("training_page.css"),
         loss=data.pop("loss_svg_markup"), heat=data.pop("heat_svg_markup"),
         net=data.pop("net_svg_markup"), data=embed_json(data),
@@ -258,7 +207,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     curve, cursor = loss_svg(history.losses)
     layers = network_layout(model)
     scale = max((abs(v) for f in frames for v in f.start if math.isfinite(v)), default=1.0)
-    two_inputs = all(len(x) == 2 for x, _ in samples)
+    # the plane: 2 inputs, and targets that are numbers (one output's, or classes), not lists
+    two_inputs = all(len(x) == 2 and not isinstance(t, (list, tuple)) for x, t in samples)
     plane = heat = None
     heat_markup = ""
     if two_inputs:
@@ -290,6 +240,7 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     out_frames = []
     columns = table_columns(recording)
     widths = [max(len(c) for c in (columns[0], *recording.names)), *map(len, columns[1:])]
+    moved: dict[int, int] = {}  # per sample of the first graphs, how many grads are not 0
     for i, frame in enumerate(frames):
         for p, v in zip(params, frame.start):
             p.data = v
@@ -322,6 +273,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
                 detail["graph"], detail["drawing"] = _graph(
                     model, params, samples[s], loss, before, drawings, explained,
                     update.grads if (update is not None and recording.per_sample) else None)
+                if i == graph_frames[0]:
+                    moved[s] = sum(h[-1][1] != "0" for h in detail["graph"]["grads"])
             if detail:
                 entry["details"][str(s)] = _pack_detail(packer, detail)
         out_frames.append(entry)
@@ -337,7 +290,12 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
         "widths": widths,  # each column's widest text, in characters: the table's fixed layout
         "rule": update_rule(recording),
         "per_sample": recording.per_sample,
-        "last_epoch": recording.epochs - 1,
+        "epochs": recording.epochs,
+        # the page opens on the sample whose first graph has the most grads that are not 0
+        "open_sample": max(moved, key=lambda s: (moved[s], -s)) if moved else 0,
+        "kept": "" if len(frames) == recording.epochs else (
+            f"The page keeps {len(frames)} of the {recording.epochs} epochs, evenly spaced "
+            "(◀ ▶ move between them)."),
         "reason": str(history.reason),
         "frames": out_frames,
         "templates": packer.templates(),
@@ -382,7 +340,7 @@ def _graph(model: Module, params: list[Value], sample: Sample, loss: Callable[[A
         for p in params:
             p.grad = 0.0
         root.backward()
-        if [p.grad for p in params] != grads:
+        if not same([p.grad for p in params], grads):
             raise RuntimeError("training page: the rebuilt sample graph's grads differ from "
                                "the ones train() used")
     order = rec.order
@@ -404,13 +362,27 @@ def _graph(model: Module, params: list[Value], sample: Sample, loss: Callable[[A
     return rec.data, k
 
 
+_LEDE = ("The run train() made, replayed. First press → (or ▶ of the backward pass): the "
+         "sample's graph runs backward() one node at a time; then move the epochs (↑ ↓) and "
+         "watch the loss, the plane and the weights change.")
+
+
+def _model_text(model: Module) -> str:
+    """ "MLP 2-8-8-1 (relu)": the model's kind, sizes and activation, for the heading."""
+    if isinstance(model, Net221):
+        return f"the notes' 2-2-1 network ({model.activation})"
+    if isinstance(model, MLP):
+        return f"MLP {'-'.join(map(str, [model.nin, *model.nouts]))} ({model.activation})"
+    return type(model).__name__
+
+
 def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[int],
                graph_frames: list[int], graph_samples: list[int], n_samples: int,
                explained: bool) -> str:
     """What the page holds, in words: its epochs, samples, updates and graphs."""
-    epochs = [f.epoch for f in frames]
+    epochs = [f.epoch + 1 for f in frames]  # counted from 1, as the command line prints them
     if len(epochs) == recording.epochs:
-        text = f"This page holds every epoch of the run (0 to {epochs[-1]})."
+        text = f"This page holds every epoch of the run (1 to {epochs[-1]})."
     else:
         text = (f"This page holds {len(epochs)} of the {recording.epochs} epochs, evenly "
                 f"spaced, the first and the last included: {_list(epochs)}.")
@@ -421,7 +393,7 @@ def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[in
 
     def when(chosen: list[int]) -> str:
         return "on every epoch it holds" if len(chosen) == len(frames) else (
-            f"on epochs {_list([frames[i].epoch for i in chosen])}")
+            f"on epochs {_list([frames[i].epoch + 1 for i in chosen])}")
 
     if recording.per_sample:
         text += f" Parameter updates: {which(recording.samples)}, {when(detail_frames)}."
@@ -439,55 +411,3 @@ def _list(xs: list[int], limit: int = 14) -> str:
     if len(xs) <= limit:
         return ", ".join(map(str, xs))
     return ", ".join(map(str, xs[: limit - 4])) + ", …, " + ", ".join(map(str, xs[-3:]))
-
-
-_TEMPLATE = DOCUMENT_HEAD + """<body class="training">
-<header>
-  <div class="controls" role="toolbar" aria-label="epochs">
-    <button id="epoch-first" title="first epoch">|◀</button>
-    <button id="epoch-prev" title="previous recorded epoch">◀</button>
-    <button id="epoch-play" class="play" title="play the epochs">play</button>
-    <button id="epoch-next" title="next recorded epoch">▶</button>
-    <button id="epoch-last" title="last epoch">▶|</button>
-    <input id="epoch-scrub" type="range" min="0" max="0" value="0" aria-label="epoch">
-    <span id="epoch-counter">epoch 0</span>
-    <label class="pick">sample <select id="sample" aria-label="sample"></select></label>
-  </div>
-  <div id="epoch-status"></div>
-</header>
-<section class="panels">
-  <figure><figcaption>Loss</figcaption>{loss}</figure>
-  <figure id="plane-box"><figcaption>The model's output over the input plane
-    <span class="hint">(click a point: its sample)</span></figcaption>{heat}
-    <p id="spread" class="hint"></p><p id="legend" class="hint"></p></figure>
-  <figure id="net-box"><figcaption>The network <span class="hint">(hover a weight or a
-    neuron; blue weights are positive, red negative, thicker is larger)</span></figcaption>{net}
-    <pre id="net-info" class="hint">Hover an edge (a weight) or a neuron (its bias).</pre>
-  </figure>
-</section>
-<section class="box" id="stepper-box">
-  <h2 id="graph-title">The sample's graph</h2>
-  <p id="no-graph" class="hint" hidden></p>
-  <div id="stepper">
-{controls}
-  <main>
-    <div id="graph"></div>
-{panels}
-  </main>
-  </div>
-</section>
-<section class="box" id="table-box">
-  <h2 id="table-title">The update</h2>
-  <p id="rule" class="hint"></p>
-  <div class="scroll"><table id="params"><thead></thead><tbody></tbody></table></div>
-</section>
-<p id="held" class="hint"></p>
-<script type="application/json" id="training-data">{data}</script>
-{drawings}
-<script>
-{js}</script>
-<script>
-{tjs}</script>
-</body>
-</html>
-"""

@@ -51,8 +51,8 @@ class Plane:
         self.leaves = [node for node in order if node.is_leaf]
         self.program = [(self.slot[n], ops.get(n.op).forward, [self.slot[c] for c in n.children],
                          dict(n.params)) for n in order if not n.is_leaf]
-        xs = [float(x[0]) for x, _ in samples]
-        ys = [float(x[1]) for x, _ in samples]
+        xs = [float(x[0]) for x, _ in samples if math.isfinite(x[0])] or [0.0]  # (an inf
+        ys = [float(x[1]) for x, _ in samples if math.isfinite(x[1])] or [0.0]  # input: off)
         pad_x = 0.15 * ((max(xs) - min(xs)) or 1.0)
         pad_y = 0.15 * ((max(ys) - min(ys)) or 1.0)
         self.box = (min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y)
@@ -113,7 +113,7 @@ class Heat:
         if self.classes:
             self.palette = [c for hue in _HUES[: self.classes] for c in hue]
             return
-        numbers = [float(t) for t in targets]
+        numbers = [float(t) for t in targets if math.isfinite(t)] or [0.0]  # (a NaN target)
         self.lo, self.hi = min(numbers), max(numbers)
         if self.lo == self.hi:
             self.lo, self.hi = self.lo - 1.0, self.hi + 1.0
@@ -131,8 +131,8 @@ class Heat:
         y = outs[0]
         if math.isnan(y):
             return _CODES[BINS // 2]
-        bin_ = math.floor(((y - self.lo) / (self.hi - self.lo) + 1.0) * 10) if math.isfinite(y) \
-            else (0 if y < 0 else BINS - 1)
+        t = ((y - self.lo) / (self.hi - self.lo) + 1.0) * 10  # inf if y - lo overflows
+        bin_ = math.floor(t) if math.isfinite(t) else (0 if t < 0 else BINS - 1)
         return _CODES[min(BINS - 1, max(0, bin_))]
 
     def point_colour(self, target: Any) -> str:
@@ -177,7 +177,7 @@ def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 210) -
     g = plane.grid
     cell = size / g
     x0, x1, y0, y1 = plane.box
-    parts = [f'<svg id="heat" viewBox="-44 -4 {size + 48} {size + 62}" width="{size + 48}" '
+    parts = [f'<svg id="heat" viewBox="-54 -4 {size + 58} {size + 62}" width="{size + 58}" '
              f'height="{size + 62}" role="img" aria-label="the model\'s output over the '
              f'input plane">']
     for j in range(g):
@@ -185,6 +185,8 @@ def heat_svg(plane: Plane, heat: Heat, samples: list[Sample], size: int = 210) -
             parts.append(f'<rect class="cell" x="{i * cell:.2f}" y="{j * cell:.2f}" '
                          f'width="{cell + 0.3:.2f}" height="{cell + 0.3:.2f}"/>')
     for s, (x, target) in enumerate(samples):
+        if not (math.isfinite(x[0]) and math.isfinite(x[1])):
+            continue  # a point off the plane
         px = (float(x[0]) - x0) / (x1 - x0) * size
         py = (y1 - float(x[1])) / (y1 - y0) * size
         parts.append(f'<circle class="point {"big" if len(samples) <= 20 else "small"}" '
@@ -257,10 +259,10 @@ def loss_svg(losses: list[float], width: int = 360, height: int = 160) -> tuple[
            f'<path class="curve" d="{path}"/>'
            f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{short(high)}</text>'
            f'<text x="{left - 4}" y="{bottom}" text-anchor="end">{short(low)}</text>'
-           f'<text x="{left}" y="{height - 10}">epoch 0</text>'
-           f'<text x="{right}" y="{height - 10}" text-anchor="end">{n - 1}</text>'
+           f'<text x="{left}" y="{height - 10}">epoch 1</text>'
+           f'<text x="{right}" y="{height - 10}" text-anchor="end">{n}</text>'
            f'<text x="{(left + right) / 2}" y="{height - 10}" text-anchor="middle">'
-           f'mean loss per epoch{" (log scale)" if log else ""}</text>'
+           f'mean loss{" (log scale)" if log else ""}</text>'
            f'<line id="cursor" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>'
            f'<circle id="cursor-dot" cx="{left}" cy="{bottom}" r="3.5"/></svg>')
     return svg, lambda e: f"{x_of(e):.1f},{y_of(losses[e]):.1f}"

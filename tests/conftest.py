@@ -15,6 +15,9 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 
+import micrograd
+from micrograd import Value
+
 REQUIRE_EXTRAS = os.environ.get("MICROGRAD_REQUIRE_EXTRAS") == "1"
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 sys.path.insert(0, str(DEMOS))  # demo_common: the browser the demos use is the tests' browser
@@ -77,6 +80,94 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# ---- one screen per step: what the learner sees at each step, in the page ---------------
+
+# Run in a page (page.evaluate(ONE_SCREEN, quiz)): from the step it shows, → to the last step,
+# a key press each; at each, what is wrong with the screen: the node being processed (its
+# record) outside the graph's view or the window, a row of the step's terms or (quiz mode) an
+# answer field or button outside the window or its scrolling column, ← ▶ space's buttons not
+# reachable (covered or off screen), the window scrolled, or any visible text under 12 px (an
+# SVG text's size times its scale on screen). Returns {steps, bad: [[k, [what]], ...]}.
+ONE_SCREEN = """async (quiz) => {
+  const frame = () => new Promise((r) => requestAnimationFrame(r)); // (the view follows in it)
+  const W = innerWidth, H = innerHeight, screen = [0, 0, W, H];
+  const box = (e) => {
+    const r = e.getBoundingClientRect();
+    return [r.left, r.top, r.right, r.bottom];
+  };
+  const inside = (b, v) => b[0] >= v[0] - 1 && b[1] >= v[1] - 1 && b[2] <= v[2] + 1 &&
+    b[3] <= v[3] + 1;
+  function clipped(e) { // e's box as its scrolling ancestors show it
+    let b = box(e);
+    for (let p = e.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p);
+      const scrolls = /(auto|scroll|hidden)/.test(o.overflowX + o.overflowY);
+      if (o.display === "contents" || !scrolls) continue;
+      const c = box(p);
+      b = [Math.max(b[0], c[0]), Math.max(b[1], c[1]), Math.min(b[2], c[2]), Math.min(b[3], c[3])];
+    }
+    return b;
+  }
+  const seen = (e) => inside(box(e), clipped(e)) && inside(box(e), screen);
+  const reachable = (e) => { const b = box(e);
+    const t = document.elementFromPoint((b[0] + b[2]) / 2, (b[1] + b[3]) / 2);
+    return inside(b, screen) && (t === e || e.contains(t)); };
+  function smallest() {
+    let least = Infinity, what = "";
+    const graph = document.querySelector("#graph svg"); // one scale for all of its texts:
+    const m = graph.querySelector("g.graph").getScreenCTM(), scale = Math.hypot(m.a, m.b);
+    for (const t of graph.querySelectorAll("text")) { // every one, in view or not
+      const px = parseFloat(t.getAttribute("font-size") || getComputedStyle(t).fontSize) * scale;
+      if (px < least && t.textContent.trim()) { least = px; what = t.textContent.slice(0, 40); }
+    }
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const e = t.parentElement;
+      if (!t.textContent.trim() || graph.contains(e)) continue;
+      if (e.closest("script, style, template, title, option, [hidden]")) continue;
+      const r = e.getBoundingClientRect();
+      if (!r.width || !r.height || r.bottom < 0 || r.right < 0 || r.top > H || r.left > W) continue;
+      if (getComputedStyle(e).visibility === "hidden") continue;
+      const c = clipped(e);
+      if (c[2] <= Math.max(0, c[0]) || c[3] <= Math.max(0, c[1])) continue; // scrolled away
+      if (c[0] >= W || c[1] >= H) continue;
+      let px = parseFloat(getComputedStyle(e).fontSize);
+      if (e instanceof SVGElement) { const m = e.getScreenCTM(); px *= Math.hypot(m.a, m.b); }
+      if (px < least) { least = px; what = t.textContent.slice(0, 40); }
+    }
+    return [least, what];
+  }
+  const out = [], last = Number(document.getElementById("scrub").max);
+  for (let k = Number(document.body.dataset.step); k <= last; k++) {
+    if (k > Number(document.body.dataset.step)) {
+      document.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowRight", bubbles: true}));
+    }
+    await frame();
+    const bad = [], view = box(document.getElementById("graph"));
+    if (Number(document.body.dataset.step) !== k) bad.push("at step " + document.body.dataset.step);
+    const record = [...document.querySelectorAll("#graph g.node.active")]
+      .map((g) => g.querySelector("polygon")).find(Boolean);
+    if (k && !record) bad.push("no node being processed");
+    if (record && !(inside(box(record), view) && inside(box(record), screen))) {
+      bad.push("the node being processed is out of view");
+    }
+    const terms = [...document.querySelectorAll("#terms li")];
+    const fields = [...document.querySelectorAll("#quiz-panel input:enabled, #quiz-panel button")];
+    if (k && !(quiz ? fields : terms).length) bad.push(quiz ? "no answer fields" : "no terms");
+    if (terms.some((e) => !seen(e))) bad.push("a term out of view");
+    if (fields.some((e) => !seen(e))) bad.push("an answer field out of view");
+    for (const id of ["prev", "next", "play"]) {
+      if (!reachable(document.getElementById(id))) bad.push("button " + id + " not reachable");
+    }
+    if (scrollX || scrollY) bad.push("the window scrolled");
+    const [least, what] = smallest();
+    if (least < 11.99) bad.push("text of " + least.toFixed(2) + " px: " + what);
+    if (bad.length) out.push([k, bad]);
+  }
+  return {steps: last, bad: out};
+}"""
+
+
 # ---- random expression graphs with shared subexpressions ------------------------------
 
 # A graph recipe: leaf values, then steps (formula, index of a, index of b) into the list
@@ -106,3 +197,19 @@ def build_graph(formulas: Formulas, recipe: Recipe, leaves: Sequence[Any]) -> li
     for formula, i, j in recipe[1]:
         nodes.append(formulas[formula](nodes[i], nodes[j]))
     return nodes
+
+
+# ---- a model of one's own --------------------------------------------------------------
+
+
+class Quadratic(micrograd.nn.Module):
+    """A model of one's own: ŷ = a·x² + b·x + c, one input, no branch on Value data."""
+
+    def __init__(self) -> None:
+        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [("a", self.a), ("b", self.b), ("c", self.c)]
+
+    def __call__(self, x: Any) -> Value:
+        return self.a * x * x + self.b * x + self.c

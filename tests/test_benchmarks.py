@@ -29,6 +29,7 @@ from benchmarks import (  # noqa: E402
     karpathy,
     memory,
     mlp_step,
+    mnist,
     net221,
     record,
     wide,
@@ -42,6 +43,30 @@ def assert_close(actual: list[float], expected: list[float], tol: float = 1e-9) 
     assert len(actual) == len(expected)
     worst = max((abs(a - e) / max(1.0, abs(e)) for a, e in zip(actual, expected)), default=0.0)
     assert worst <= tol, f"largest relative difference {worst:.3g} > {tol:g}"
+
+
+# ---- mnist --------------------------------------------------------------------------
+
+
+def test_mnist_floor_and_trainer_take_the_engines_steps() -> None:
+    """Two images: the floor to 1e-9 of the eager step, the compiled Trainer bit for bit."""
+    data = mnist.images(2, seed=3)
+    eager = mnist.make_model()
+    opt = mnist.SGD(eager.parameters(), mnist.LR)
+    layers = mnist.layer_floats(mnist.make_model())
+    replayed = mnist.make_model()
+    trainer, xs, steps = mnist.trainer_steps(replayed, mnist.SGD(replayed.parameters(), mnist.LR),
+                                             sorted({t for _, t in data}))
+    for x, t in data:
+        expected = mnist.engine_step(eager, opt, x, t)
+        assert_close([mnist.floor_step(layers, x, t, mnist.LR)], [expected])
+        mnist.set_inputs(xs, x)
+        assert steps[t]() == expected
+    trainer.sync()
+    assert [p.data for p in replayed.parameters()] == [p.data for p in eager.parameters()]
+    floats = [v for W, B in layers for v in [*(w for row in W for w in row), *B]]
+    assert_close(floats, [v for W, B in mnist.layer_floats(eager)
+                          for v in [*(w for row in W for w in row), *B]])
 
 
 # ---- mlp_step ----------------------------------------------------------------------
@@ -326,8 +351,8 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     assert report["config"]["quick"] is True
     assert report["machine"]["cpu_count"] == os.cpu_count() and report["machine"]["gc_enabled"]
     workloads = {row["workload"].split()[0] for row in report["rows"]}
-    assert workloads == {"karpathy", "mlp_step", "chain", "wide", "memory", "net221", "compile",
-                         "record"}
+    assert workloads == {"karpathy", "mlp_step", "mnist", "chain", "wide", "memory", "net221",
+                         "compile", "record"}
     for row in report["rows"]:
         assert row["engine"] is not None and math.isfinite(row["engine"])
         # a small run may see no garbage collection at all; every other figure is a cost

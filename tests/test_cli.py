@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 
 from micrograd.__main__ import build_parser, main
+from micrograd._numbers import short
 from micrograd.engine import Value
 from micrograd.losses import half_squared_error
 from micrograd.nn import Net221
 from micrograd.trace import check
 from micrograd.walk import walk
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def run_cli(
@@ -48,9 +51,20 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     assert len(predictions) == 4
     assert all(abs(float(y_hat) - float(y)) < 0.1 for y, y_hat in predictions)
     svg = ET.parse(tmp_path / "net221.svg").getroot()
-    text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    texts = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    text = " ".join(texts)
     for name in ("w11", "w12", "b1", "w1", "w2", "a1", "z1", "ŷ", "E"):
         assert re.search(rf"(^| ){re.escape(name)}( |$)", text), name
+    # the drawing is of the start: the random parameters and their real gradients (after
+    # training they are all about 1e-7), as the README's picture shows it
+    start = Net221("tanh")
+    half_squared_error(start(1.0, 0.0), 1.0).backward()
+    for p in (start.w11, start.w1, start.b):
+        assert f"data {short(p.data)}" in texts and f"grad {short(p.grad)}" in texts
+        assert abs(p.grad) > 1e-3
+    picture = ET.parse(DOCS / "net221_graph.svg").getroot()
+    assert texts == [t.text or "" for t in picture.iter("{http://www.w3.org/2000/svg}text")]
+    assert "at the parameters before training" in out
     # the training page beside the drawing: the run, opening at epoch 0, sample 0, step 0
     assert "training page written to net221.html: open it in a browser" in out
     page = (tmp_path / "net221.html").read_text(encoding="utf-8")
@@ -287,16 +301,26 @@ def test_check_marks_a_hand_derivation_of_the_main_jobs_sample(
     out = capsys.readouterr().out
     assert "✗ ∂E/∂ŷ" in out and "A sign error" in out
     for text, said in [('{"w13": 1}', "no node named 'w13'"), ('{"w11": "x"}', "'w11' is 'x'"),
-                       ("[1, 2]", "answers must map node names"), ('{"w11": ', "is not JSON")]:
+                       ("[1, 2]", "must be a JSON object of node names and your ∂E/∂node"),
+                       ('{"w11": ', ": not JSON"), ("{}", ": no answers to check"),
+                       ('{"ŷ": 1, "yhat": 1}', "two answers for ŷ")]:
         answers.write_text(text, encoding="utf-8")
         with pytest.raises(SystemExit) as exit_:
             main(["check", "--answers", str(answers)])
         assert exit_.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith("micrograd check: error: ") and said in err and err.count("\n") == 1
-    with pytest.raises(SystemExit) as exit_:
-        main(["check", "--answers", str(tmp_path)])  # a directory
-    assert exit_.value.code == 2
+    for path, said in [(tmp_path, "not a regular file (a directory)\n"),
+                       (tmp_path / "missing.json", ": cannot read: No such file or directory\n")]:
+        with pytest.raises(SystemExit) as exit_:
+            main(["check", "--answers", str(path)])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err  # in check's own words, not Module.load's
+        assert err.endswith(said) and "save()" not in err and "Errno" not in err
+    answers.write_text(json.dumps({"yhat" if k == "ŷ" else k: v for k, v in right.items()}),
+                       encoding="utf-8")  # an ASCII spelling of ŷ
+    assert main(["check", "--answers", str(answers)]) == 0
+    assert capsys.readouterr().out == str(check(loss, right)) + "\n"
 
 
 def test_explain_takes_negative_inputs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -325,7 +349,7 @@ def test_load_of_another_model_names_the_options_that_load_it(
                  "--save", saved]) == 0
     capsys.readouterr()
     with pytest.raises(SystemExit) as caught:
-        main(["train", "--dataset", "moons", "--load", saved])
+        main(["train", "--dataset", "moons", "--model", "net221", "--load", saved])
     assert caught.value.code == 2
     assert capsys.readouterr().err == (
         f"micrograd train: error: {saved}: holds a 'MLP', not a 'Net221'; it loads with "
@@ -347,11 +371,18 @@ def test_load_of_another_model_names_the_options_that_load_it(
 
 def test_train_says_which_model_runs_and_counts_its_epochs(
         capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["train", "--dataset", "moons", "--epochs", "1"]) == 0
+    assert main(["train", "--dataset", "moons", "--epochs", "1"]) == 0  # each data set's model
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == ("Net221 2-2-1 (tanh) on moons (100 samples), loss hinge, sgd lr 0.1, "
+    assert out[0] == ("MLP 2-16-16-1 (relu) on moons (100 samples), loss hinge, sgd lr 0.1, "
                       "per sample")
     assert out[-2] == "stopped after 1 epoch: epoch cap reached"
+    assert main(["--seed", "3", "train", "--dataset", "and", "--epochs", "1"]) == 0
+    seeded = capsys.readouterr().out
+    assert seeded.startswith("Net221 2-2-1 (tanh) on and (4 samples)")
+    assert main(["train", "--dataset", "and", "--epochs", "1", "--seed", "3"]) == 0
+    assert capsys.readouterr().out == seeded  # the seed before the command is the command's
+    assert main(["train", "--dataset", "and", "--epochs", "1"]) == 0
+    assert capsys.readouterr().out != seeded
     assert main(["train", "--dataset", "circles", "--model", "mlp", "--hidden", "3,5",
                  "--activation", "sigmoid", "--epochs", "2"]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Recipe, build_graph, graph_recipes
+from conftest import Quadratic, Recipe, build_graph, graph_recipes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,7 @@ import micrograd
 from micrograd import CompiledGraph, Value, apply, compile, compiler, ops
 from micrograd.engine import topological_order
 from micrograd.losses import half_squared_error, hinge
-from micrograd.nn import MLP, Net221
+from micrograd.nn import MLP, Module, Net221
 
 Build = Callable[[Sequence[Value]], Value]
 
@@ -575,7 +575,8 @@ def train_both(make: Callable[[], Any], data: Any, engine: bool | str = True,
     for compiled in (engine, False):
         model = make()
         history = micrograd.train(model, data, compile=compiled, **options)
-        results.append((history, [p.data for p in model.parameters()]))
+        results.append((history, [p.data for p in model.parameters()]
+                        + [p.grad for p in model.parameters()]))
     return results[0], results[1]
 
 
@@ -584,7 +585,8 @@ def assert_same_training(make: Callable[[], Any], data: Any, **options: Any) -> 
     assert_same(history.losses, eager_history.losses, "losses")
     assert (history.epochs, history.reason) == (eager_history.epochs, eager_history.reason)
     assert same(history.max_grad, eager_history.max_grad)
-    assert_same(params, eager_params, "parameters")
+    assert history.accuracy == eager_history.accuracy  # the accuracy pass is replayed too
+    assert_same(params, eager_params, "parameters, then their grads")
     return history
 
 
@@ -620,12 +622,14 @@ def test_train_cross_entropy_on_classes_is_bit_for_bit_the_eager_run(
 
 
 def count_recordings(monkeypatch: pytest.MonkeyPatch) -> list[Value]:
-    """The roots train() records from now on (compiler.compile still compiles them)."""
+    """The roots train() records for its steps from now on (compiler.compile still compiles
+    them; the accuracy pass's graph of the outputs, labelled "outputs", is not counted)."""
     recorded: list[Value] = []
     original = compiler.compile
 
     def counting(root: Value) -> CompiledGraph:
-        recorded.append(root)
+        if root.label != "outputs":
+            recorded.append(root)
         return original(root)
 
     monkeypatch.setattr(compiler, "compile", counting)
@@ -678,19 +682,6 @@ def test_regression_with_list_targets_replays_one_graph(monkeypatch: pytest.Monk
     assert_same_training(lambda: MLP(1, [4, 2], activation="tanh", seed=1), points,
                          loss=micrograd.losses.mse, lr=0.05, epochs=3)
     assert len(recorded) == 1
-
-
-class Quadratic(micrograd.nn.Module):
-    """A model of one's own: ŷ = a·x² + b·x + c, no branch on Value data."""
-
-    def __init__(self) -> None:
-        self.a, self.b, self.c = Value(0.3, "a"), Value(-0.2, "b"), Value(0.1, "c")
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [("a", self.a), ("b", self.b), ("c", self.c)]
-
-    def __call__(self, x: Any) -> Value:
-        return self.a * x * x + self.b * x + self.c
 
 
 def test_compile_true_trains_a_model_of_ones_own_bit_for_bit(
@@ -1056,3 +1047,338 @@ def test_compiling_is_linear_in_width() -> None:
 
     small, large = source_size(5_000), source_size(50_000)
     assert large < 12 * small
+
+
+# ---- "auto" vouches for what runs, not for the class that defines __call__ (issue 29) ----
+
+
+def branchy(a: Value) -> Value:
+    """An activation of one's own that branches on Value data: a recorded graph freezes it."""
+    return a.tanh() if a.data > 0 else a * 0.25
+
+
+class Helped(Module):
+    """Declares branch_free for its own code: __call__ delegates to a helper method."""
+
+    branch_free = True
+
+    def __init__(self) -> None:
+        self.net = Net221(activation="tanh")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return self.net.named_parameters()
+
+    def helper(self, y: Value) -> Value:
+        return y
+
+    def __call__(self, x1: Any, x2: Any) -> Value:
+        return self.helper(self.net(x1, x2))
+
+
+class HelperOverridden(Helped):
+    """Overrides only the helper, with a branch on Value data, and declares nothing."""
+
+    def helper(self, y: Value) -> Value:
+        return y * 2.0 if y.data > 0.5 else y
+
+
+class BranchyLayer(micrograd.nn.Layer):
+    """A layer of one's own whose __call__ branches on its outputs' data."""
+
+    def __call__(self, *xs: Any) -> list[Value]:
+        return [branchy(z) for z in super().__call__(*xs)]
+
+
+def with_activation(make: Callable[[], Any]) -> Callable[[], Any]:
+    def build() -> Any:
+        net = make()
+        for neuron in [net] if isinstance(net, Net221) else net.layers[0].neurons:
+            neuron._activate = branchy  # an instance attribute: the code the call reaches
+        return net
+    return build
+
+
+def with_layer() -> MLP:
+    mlp = MLP(2, [4, 1], activation="tanh", seed=2)
+    mlp.layers[0] = BranchyLayer(2, 4, "linear", seed=3)
+    mlp.layers[0]._label("L0.")
+    return mlp
+
+
+class BranchyNeuron(micrograd.nn.Neuron):
+    def __call__(self, *xs: Any) -> Value:
+        return branchy(super().__call__(*xs))
+
+
+def with_neuron() -> MLP:
+    mlp = MLP(2, [3, 1], activation="tanh", seed=2)
+    mlp.layers[0].neurons[1] = BranchyNeuron(2, "linear", seed=5)
+    return mlp
+
+
+UNVOUCHED: dict[str, Callable[[], Module]] = {
+    "helper overridden": HelperOverridden,
+    "Net221 activation attribute": with_activation(lambda: Net221(activation="tanh")),
+    "MLP neurons' activation attribute": with_activation(
+        lambda: MLP(2, [3, 1], activation="tanh", seed=1)),
+    "sub-module replaced": with_layer,
+    "one neuron replaced": with_neuron,
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(UNVOUCHED))
+def test_auto_trains_unvouched_code_as_compile_false(name: str, per_sample: bool) -> None:
+    """The code each call reaches branches on Value data, but no class that runs it declares
+    branch_free: "auto" must give compile=False's floats (a replay gives others)."""
+    make = UNVOUCHED[name]
+    assert not micrograd.nn.vouched(make())
+    points = [((math.cos(0.7 * i), math.sin(1.3 * i)), (i % 3) / 2) for i in range(12)]
+    options = dict(lr=0.2, epochs=8, per_sample=per_sample)
+    assert_same_training(make, points, engine="auto", **options)
+    if per_sample:  # what a replay of this model would train: each branch frozen at sample 0
+        replayed, eager = train_both(make, points, engine=True, **options)
+        assert replayed[0].losses != eager[0].losses
+
+
+class Declared(Helped):
+    """Overrides the helper without a branch, and vouches for it."""
+
+    branch_free = True
+
+    def helper(self, y: Value) -> Value:
+        return y * 0.5
+
+
+def test_auto_replays_what_is_vouched_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package's models, a subclass overriding only what no call runs, a class that declares
+    its own code, and an activation that is a user's registered op (a node: evaluated again)."""
+    class Configured(MLP):
+        def config(self) -> dict[str, Any]:
+            return {**super().config(), "note": "mine"}
+
+    ops.register("kinked", lambda x: x if x > 0 else 0.1 * x,
+                 lambda x, out: (1.0 if x > 0 else 0.1,))
+    try:
+        points = [((math.cos(0.7 * i), math.sin(1.3 * i)), (i % 3) / 2) for i in range(12)]
+        makes = [lambda: MLP(2, [3, 1], seed=1), lambda: Configured(2, [3, 1], seed=1),
+                 Declared, lambda: MLP(2, [3, 1], activation="kinked", seed=1),
+                 lambda: Net221(activation="kinked")]
+        for make in makes:
+            recorded = count_recordings(monkeypatch)
+            assert micrograd.nn.vouched(make())
+            assert_same_training(make, points, engine="auto", lr=0.2, epochs=4)
+            assert recorded, make
+    finally:
+        ops.unregister("kinked")
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_a_full_batch_replays_one_samples_graph(monkeypatch: pytest.MonkeyPatch,
+                                                loss: str) -> None:
+    """Full batch under "auto" records a sample's graph (one per class for cross_entropy),
+    never the batch's, whose recording cost many eager epochs (issue 29: 172 s vs 12 s), and
+    replays it sample after sample: the batch graph's floats, bit for bit."""
+    recorded = count_recordings(monkeypatch)
+    points = micrograd.data.spiral(30, noise=0.1, seed=1)  # 3 classes, 90 points
+    nouts = [5, 3] if loss == "cross_entropy" else [5, 1]
+    if loss == "mse":
+        points = [(x, float(y) - 1.0) for x, y in points]
+    assert_same_training(lambda: MLP(2, nouts, activation="tanh", seed=2), points,
+                         engine="auto", loss=getattr(micrograd.losses, loss), lr=0.1, epochs=4,
+                         per_sample=False)
+    assert len(recorded) == (3 if loss == "cross_entropy" else 1)
+    one_sample = len(topological_order(micrograd.losses.mse(MLP(2, [5, 1])(0.0, 0.0), 0.0)))
+    assert all(len(topological_order(root)) < 3 * one_sample for root in recorded)
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_auto_runs_the_model_eagerly_only_to_record(monkeypatch: pytest.MonkeyPatch,
+                                                    per_sample: bool) -> None:
+    """The check pass before training and the accuracy pass after it are replayed too (issue
+    29: they ran eagerly, so the first compiled epoch was no faster than an eager one): the
+    model's Python runs once per recording, not once per sample."""
+    calls = []
+    original = MLP.__call__
+
+    def counting(self: MLP, *xs: Any) -> Any:
+        calls.append(xs)
+        return original(self, *xs)
+
+    monkeypatch.setattr(MLP, "__call__", counting)
+    points = micrograd.data.spiral(20, noise=0.1, seed=2)  # 60 points, 3 classes
+    history = micrograd.train(MLP(2, [4, 3], seed=1), points, loss=micrograd.losses.cross_entropy,
+                              lr=0.1, epochs=2, per_sample=per_sample)
+    assert history.accuracy is not None
+    assert len(calls) == 3 + 1  # a graph per class, and the outputs' graph for the accuracy
+
+
+BAD_LATER_SAMPLE = {
+    "bce target out of [0, 1]": (micrograd.losses.bce_with_logits, ((1.0, 1.0), 2.0)),
+    "bce target NaN": (micrograd.losses.bce_with_logits, ((1.0, 1.0), math.nan)),
+    "a target that is text": (half_squared_error, ((1.0, 1.0), "1")),
+    "a list target of the wrong length": (micrograd.losses.mse, ((1.0, 1.0), [0.0, 1.0])),
+    "an input that is text": (half_squared_error, ((1.0, "1"), 0.0)),
+    "one input too many": (half_squared_error, ((1.0, 1.0, 1.0), 0.0)),
+    "a hinge target of 0": (hinge, ((1.0, 1.0), 0.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_LATER_SAMPLE))
+def test_the_replayed_check_pass_raises_as_the_eager_one(name: str) -> None:
+    """The check pass before the first update replays (issue 29): a bad sample after good ones
+    still raises the eager check's error, naming its index, with the model unchanged."""
+    loss, bad = BAD_LATER_SAMPLE[name]
+    good = [((0.1 * i, -0.2 * i), 1.0 if loss is hinge else 0.5) for i in range(5)]
+    errors = []
+    for engine in ("auto", False):
+        model = MLP(2, [3, 1], activation="tanh", seed=1)
+        before = model.state_dict()
+        with pytest.raises((TypeError, ValueError)) as caught:
+            micrograd.train(model, [*good, bad], loss=loss, epochs=2, compile=engine)
+        assert model.state_dict() == before and all(p.grad == 0.0 for p in model.parameters())
+        assert "train: raised by data[5], before any update" in caught.value.__notes__
+        errors.append((type(caught.value), str(caught.value)))
+    assert errors[0] == errors[1]
+
+
+# ---- wide linear nodes, written as C loops over slices ----------------------------------
+
+
+def _awkward(rng: random.Random, n: int) -> list[float]:
+    return [rng.choice(SPECIAL) if rng.random() < 0.2 else rng.uniform(-2, 2) for _ in range(n)]
+
+
+@pytest.mark.parametrize("pairs", [compiler.WIDE, 40])
+def test_a_wide_linear_node_replays_bit_for_bit(pairs: int) -> None:
+    """Weights and inputs as slices: values, every leaf's grad (accumulated), -0.0 and NaN."""
+    rng = random.Random(pairs)
+
+    def build(xs: Sequence[Value]) -> Value:
+        w, x = xs[:pairs], xs[pairs:2 * pairs]
+        a = Value.linear(w, x, xs[-1])
+        b = Value.linear(w[::-1], x, 0.5)  # the inputs shared with a, read by a second node
+        return (a.relu() * b + x[0] * 2.0).tanh()
+
+    n = 2 * pairs + 1
+    for _ in range(20):
+        graph = check_replay(build, _awkward(rng, n), _awkward(rng, n), _awkward(rng, n))
+    assert graph is not None and "_dot(D[" in graph.source and "_accumulate(G[" in graph.source
+
+
+def test_a_linear_node_that_repeats_a_leaf_is_written_term_by_term() -> None:
+    def build(xs: Sequence[Value]) -> Value:
+        return Value.linear([xs[0]] * 20, xs[1:21], xs[21])
+
+    graph = check_replay(build, [0.5] * 22, [float(i) for i in range(22)])
+    assert graph is not None and "_dot" not in graph.source
+
+
+@pytest.mark.parametrize("form", ["sum", "reduce"])
+def test_dot_adds_left_to_right_as_linear_does(form: str) -> None:
+    """Both forms of _dot (sum below 3.12, reduce from 3.12) give ops.linear's floats."""
+    from functools import reduce
+    from operator import add, mul
+    rng = random.Random(1)
+    for _ in range(200):
+        w, x = _awkward(rng, 30), _awkward(rng, 30)
+        dot = (sum(map(mul, w, x), -0.0) if form == "sum" else reduce(add, map(mul, w, x), -0.0))
+        expected = ops.linear(*[v for pair in zip(w, x) for v in pair], -0.0)
+        assert same(dot + -0.0, expected)
+        assert same(compiler._dot(w, x) + -0.0, expected)
+    assert same(compiler._dot([-0.0], [1.0]), -0.0)  # the product's sign of zero kept
+
+
+# ---- the Trainer: a training step on lists --------------------------------------------------
+
+
+def _trainer_run(optimizer: Callable[[list[Value]], micrograd.optim.Optimizer], compiled: bool,
+                 samples: list[tuple[list[float], int]]) -> tuple[list[float], list[float],
+                                                                  list[float], dict[str, Any]]:
+    from micrograd.losses import cross_entropy
+    model = MLP(20, [6, 3], seed=4)
+    extra = Value(0.25, "unused")  # a parameter no graph reads: its grad is 0, still updated
+    opt = optimizer([*model.parameters(), extra])
+    losses = []
+    if compiled:
+        xs = [Value(0.0, f"x{i}") for i in range(20)]
+        trainer = compiler.Trainer(opt)
+        steps = {t: trainer.compile(cross_entropy(model(*xs), t)) for t in range(3)}
+        with trainer:
+            for x, t in samples:
+                for leaf, v in zip(xs, x):
+                    leaf.data = v
+                losses.append(steps[t]())
+    else:
+        for x, t in samples:
+            opt.zero_grad()
+            loss = cross_entropy(model(*x), t)
+            loss.backward()
+            opt.step()
+            losses.append(loss.data)
+    params = opt.params
+    return losses, [p.data for p in params], [p.grad for p in params], opt.state()
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: micrograd.SGD(ps, lr=0.1),
+    lambda ps: micrograd.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: micrograd.Adam(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: micrograd.AdamW(ps, lr=0.01),
+], ids=["sgd", "momentum", "adam", "adamw"])
+def test_a_trainer_takes_the_eager_steps_bit_for_bit(make: Any) -> None:
+    rng = random.Random(7)
+    samples = [([rng.uniform(-1, 1) for _ in range(20)], rng.randrange(3)) for _ in range(12)]
+    eager, replayed = _trainer_run(make, False, samples), _trainer_run(make, True, samples)
+    for what, a, e in zip(("loss", "data", "grad"), replayed, eager):
+        assert_same(a, e, what)
+    assert replayed[3] == eager[3]  # the optimiser's state
+
+
+def test_trainer_values_are_current_after_sync_and_not_before() -> None:
+    from micrograd.losses import half_squared_error
+    w, x = Value(2.0, "w"), Value(3.0, "x")
+    trainer = compiler.Trainer(micrograd.SGD([w], lr=0.1))
+    step = trainer.compile(half_squared_error(w * x, 1.0))
+    assert step() == 12.5  # ½(1 - 6)²
+    assert (w.data, w.grad) == (2.0, 0.0)  # the trainer owns w until sync()
+    assert trainer.grads == [15.0]  # (ŷ - y)·x
+    trainer.sync()
+    assert (w.data, w.grad) == (2.0 - 0.1 * 15.0, 15.0)
+    w.data = 1.0
+    trainer.load()  # a value set by hand is taken again
+    x.data = 2.0  # an input leaf: read at every step
+    assert step() == 0.5
+    trainer.sync()
+    assert w.data == 1.0 - 0.1 * 2.0 and x.grad == 0.0  # an input's grad is not computed
+    assert "G[0] = _first" not in step.source  # (a narrow graph keeps its per-term code)
+
+
+def test_a_trainer_step_whose_loss_is_a_parameter_or_reads_none() -> None:
+    """The loss a leaf: its grad is 1 (the second parameter here, not the first slot)."""
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    trainer = compiler.Trainer(micrograd.SGD([a, b], lr=0.5))
+    assert trainer.compile(b)() == 2.0
+    assert trainer.compile(Value(3.0) * 2.0)() == 6.0  # no parameter in the graph
+    trainer.sync()
+    assert (a.data, a.grad, b.data, b.grad) == (1.0, 0.0, 1.5, 0.0)  # b took 2.0 - 0.5·1
+
+
+def test_a_trainer_refuses_what_it_cannot_replay() -> None:
+    w = Value(1.0, "w")
+
+    class Halving(micrograd.SGD):
+        def step(self) -> None:
+            for p in self.params:
+                p.data /= 2
+
+    with pytest.raises(TypeError, match="Halving must define update"):
+        compiler.Trainer(Halving([w], lr=0.1))
+    with pytest.raises(ValueError, match="parameter 1 is made by op 'mul'"):
+        compiler.Trainer(micrograd.SGD([w, w * 2.0], lr=0.1))
+    x = Value(1.0, "x")
+    step = compiler.Trainer(micrograd.SGD([w], lr=0.1)).compile(w * x)
+    x.data = "one"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="compiled step: leaf 'x'"):
+        step()
+    assert w.data == 1.0

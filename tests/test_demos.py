@@ -182,6 +182,16 @@ def test_moons_mlp_trains_and_draws_the_boundary(demo, tmp_path, capsys):
 # ---- spiral_adam ---------------------------------------------------------------------------
 
 
+def test_digits_trains_eager_and_compiled_to_the_same_parameters(demo, tmp_path, capsys):
+    require_module("sklearn")
+    out = run(demo("digits"), tmp_path, capsys)
+    assert "the same parameters after training, bit for bit: yes" in out
+    rows = {row[0]: row for row in markdown_rows(tmp_path / "digits.md")}
+    assert set(rows) == {"eager", "compiled"}
+    assert rows["eager"][2:] == rows["compiled"][2:]  # the same loss and accuracy
+    assert float(rows["compiled"][1].replace(",", "")) > 0
+
+
 def test_spiral_adam_trains_three_classes_and_draws_the_regions(demo, tmp_path, capsys):
     out = run(demo("spiral_adam"), tmp_path, capsys)
     assert "371 parameters" in out  # 2·16+16 + 16·16+16 + 16·3+3
@@ -267,7 +277,7 @@ def test_backprop_page_writes_the_page_and_a_screenshot_of_it(browser, tmp_path)
     data = (tmp_path / "backprop_page.png").read_bytes()
     assert data[:8] == PNG_SIGNATURE
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert width == 1400 and height >= 700, (width, height)
+    assert (width, height) == (1280, 800)  # one screen
 
 
 def test_backprop_page_without_a_browser_writes_the_page_and_says_how(
@@ -291,7 +301,8 @@ def test_training_page_writes_the_main_jobs_page_and_its_screenshot(browser, tmp
     assert "gradient below tolerance" in done.stdout
     page = (tmp_path / "training_page.html").read_text(encoding="utf-8")
     assert 'id="training-data"' in page and (tmp_path / "training_page.html").stat().st_size <= 1e6
-    assert (tmp_path / "training_page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for png in ("training_page.png", "training_page_quiz.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ---- gpt -------------------------------------------------------------------------------------

@@ -189,6 +189,26 @@ def test_the_jupyter_display_is_svg(dot):
     assert "<svg" in bundle["image/svg+xml"] and ">w11<" in bundle["image/svg+xml"]
 
 
+def test_the_jupyter_display_fits_the_cells_width(dot, browser):
+    """The tour's y = tanh(w·x + b), 1,595 px wide as Graphviz sizes it, inside a cell of
+    600 px: drawn 600 px wide at most, its shape kept; a narrow drawing keeps its own size."""
+    x, w, b = Value(0.5, "x"), Value(-1.5, "w"), Value(0.25, "b")
+    wide = draw_dot((w * x + b).tanh(), show_local_grads=True)._repr_mimebundle_()
+    narrow = draw_dot(Value(1.0, "a"))._repr_mimebundle_()
+    tab = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        tab.set_content("".join(f'<div style="width:600px">{bundle["image/svg+xml"]}</div>'
+                                for bundle in (wide, narrow)))
+        (drawn, natural), (small, own) = tab.evaluate("""() => [...document.querySelectorAll(
+          'svg')].map((s) => [[s.getBoundingClientRect().width, s.getBoundingClientRect().height],
+          [s.width.baseVal.value, s.height.baseVal.value]])""")
+    finally:
+        tab.close()
+    assert natural[0] > 1000 and drawn[0] == pytest.approx(600)
+    assert drawn[1] / drawn[0] == pytest.approx(natural[1] / natural[0], rel=1e-3)
+    assert small == pytest.approx(own, abs=0.1)
+
+
 def test_special_characters_in_labels_are_drawn_literally(dot, tmp_path):
     odd = 'a{b}|<c> "q" \\ z'
     x = Value(1.0, odd)

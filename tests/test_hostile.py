@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Quadratic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -136,7 +137,7 @@ def test_a_malformed_sample_raises_before_any_update(
 def test_a_loss_that_is_not_a_value_raises_before_any_update() -> None:
     net = Net221("tanh")
     before = net.state_dict()
-    with pytest.raises(TypeError, match=r"data\[0\].*float"):
+    with pytest.raises(TypeError, match=r"loss must return a Value, got float(.|\n)*data\[0\]"):
         train(net, [((1.0, 0.0), 1.0)], loss=lambda y_hat, y: 0.5)
     assert net.state_dict() == before
 
@@ -213,7 +214,7 @@ def test_files_over_the_bound_are_refused_before_reading(tmp_path: Path, size: i
     with open(big, "wb") as f:
         f.truncate(size)  # sparse: no disk used, and reading it would take the whole size
     message = load_error(big)
-    assert f"{size:,} bytes is over MAX_FILE_BYTES" in message
+    assert f"{size:,} bytes, over the limit of {nn.MAX_FILE_BYTES:,}" in message
 
 
 def test_the_bound_is_inclusive_and_save_refuses_to_write_more(
@@ -225,7 +226,7 @@ def test_the_bound_is_inclusive_and_save_refuses_to_write_more(
     monkeypatch.setattr("micrograd.nn.MAX_FILE_BYTES", size)
     net.load(path)  # exactly at the bound: read
     monkeypatch.setattr("micrograd.nn.MAX_FILE_BYTES", size - 1)
-    assert "over MAX_FILE_BYTES" in load_error(path)
+    assert "bytes, over the limit of" in load_error(path)
     with pytest.raises(ValueError, match=r"cannot save.*over MAX_FILE_BYTES"):
         net.save(tmp_path / "other.json")
     assert not (tmp_path / "other.json").exists()
@@ -605,7 +606,8 @@ def test_messages_quote_at_most_about_60_characters_of_input(
     (["train", "--dataset", "moons", "--noise", "-1"], "moons: noise must be a finite number >= 0"),
     (["train", "--dataset", "spiral", "--n", "100001"], "n must be an int from 2 to 100,000"),
     (["train", "--model", "mlp", "--hidden", "0"], "argument --hidden: must be 1 to 1,000, got 0"),
-    (["graph", "--activation", "nope"], "micrograd graph: error: unknown activation 'nope'"),
+    (["graph", "--activation", "nope"],
+     "micrograd graph: error: argument --activation: invalid choice: 'nope'"),
 ])
 def test_the_librarys_errors_are_the_one_line_before_any_output(
         args: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -1051,3 +1053,159 @@ def test_the_issue_reproducer_sgd_q_q_no_longer_steps_twice() -> None:
     with pytest.raises(ValueError, match=r"^SGD: parameter 1 is parameter 0 again"):
         SGD([q, q], lr=0.1)
     assert q.data == 1.0
+
+
+# ---- issue 29: the papercuts of the command line and of nn -------------------------------
+
+
+def test_the_activations_offered_are_defined_everywhere(capsys: pytest.CaptureFixture) -> None:
+    """log fails on the first sample whose pre-activation is ≤ 0: it is not offered (the CLI
+    refuses it before any work), though the library still takes it by name."""
+    offered = nn.activation_names()
+    assert {"linear", "tanh", "sigmoid", "relu", "leaky_relu", "step"} <= set(offered)
+    assert "log" not in offered and "log" in ops.names()
+    nn.MLP(2, [3, 1], activation="log")  # accepted by name
+    for command in (["train"], ["graph"], ["check", "--answers", "a.json"]):
+        with pytest.raises(SystemExit) as caught:
+            main([*command, "--activation", "log"])
+        assert caught.value.code == 2
+        assert "invalid choice: 'log'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", [lambda n: nn.MLP(n, [1]), lambda n: nn.MLP(2, [n]),
+                                  lambda n: nn.Neuron(n), lambda n: nn.Layer(2, n)])
+def test_a_huge_width_is_a_clear_error(make: Callable[[int], Any]) -> None:
+    """MLP(10**6000, [1]) raised a bare "int too large to convert to float"."""
+    for n in (10**6000, nn.MAX_WIDTH + 1):
+        with pytest.raises(ValueError, match=r"must be at most MAX_WIDTH \(100,000,000\), got"):
+            make(n)
+
+
+def test_help_says_every_default(capsys: pytest.CaptureFixture) -> None:
+    for command in ("train", "descend", "graph", "explain", "check"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for said in {"train": ["--dataset {xor,and,or,moons,circles,spiral} (default xor)",
+                               "(default sgd)", "--hidden HIDDEN (default 16,16)", "moons mlp",
+                               "xor net221", "default tanh; mlp: relu", "(1e-6)"],
+                     "descend": ["(quadratic)", "(default 1e-8)", "rosenbrock 0.0014"],
+                     "graph": ["default tanh", "(net221.svg)", "(default 1)"],
+                     "explain": ["default tanh", "(default 1)"],
+                     "check": ["default tanh", '("yhat": ŷ)']}[command]:
+            assert said in text, (command, said)
+
+
+def test_options_before_the_command_are_the_commands(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """`micrograd --seed 3 train` ignored the seed (the command's default overwrote it)."""
+    first, second = tmp_path / "a.dot", tmp_path / "b.dot"
+    assert main(["--seed", "3", "--out", str(first), "graph"]) == 0
+    assert main(["graph", "--seed", "3", "--out", str(second)]) == 0
+    assert first.read_text(encoding="utf-8") == second.read_text(encoding="utf-8")
+    assert main(["graph", "--out", str(second)]) == 0  # the default seed: other numbers
+    assert first.read_text(encoding="utf-8") != second.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+# ---- issue 29, class 2: a run is never lost after training --------------------------------
+
+
+DIVERGING = {
+    "lr far too large": (lambda: Net221("tanh"), data.xor(), {"lr": 1e300}),
+    "an inf input": (lambda: Net221("tanh"), [((math.inf, 0.0), 1.0), ((0.0, 1.0), 0.0)], {}),
+    "a NaN target": (lambda: Net221("tanh"), [((1.0, 0.0), math.nan), ((0.0, 1.0), 0.0)], {}),
+    "a NaN input, three classes": (lambda: nn.MLP(2, [4, 3]), [
+        ((math.nan, 0.0), 1), ((0.0, 1.0), 0), ((1.0, 1.0), 2)], {"loss": losses.cross_entropy}),
+    "an input near the float limit": (lambda: nn.MLP(2, [4, 1]), [
+        ((1e308, -1e308), 1.0), ((0.0, 1.0), 0.0)], {"loss": losses.mse}),
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(DIVERGING))
+def test_a_diverged_run_writes_its_page(tmp_path: Path, name: str, per_sample: bool) -> None:
+    """The page raised (NaN != NaN in its grads check; math.floor of inf or NaN in the heatmap)
+    after training, and the history was lost: watching a run diverge is what the page is for."""
+    make, points, options = DIVERGING[name]
+    page = tmp_path / "run.html"
+    history = train(make(), points, epochs=5, per_sample=per_sample, page=page, **options)
+    plain = train(make(), points, epochs=5, per_sample=per_sample, **options)
+    assert history.losses == plain.losses or all(  # NaN compared as NaN
+        a == b or (a != a and b != b) for a, b in zip(history.losses, plain.losses))
+    text = page.read_text(encoding="utf-8")
+    assert history.reason == "diverged" or not all(map(math.isfinite, history.losses))
+    assert f"stopped: {history.reason}" in text and "nan" in text.lower()
+
+
+def test_a_page_refuses_samples_it_cannot_draw_before_training(tmp_path: Path) -> None:
+    net = Net221("tanh")
+    before = net.state_dict()
+    points = [((Value(1.0), Value(0.0)), 1.0), ((Value(0.0), Value(1.0)), 0.0)]
+    with pytest.raises(TypeError, match=r"page= draws samples whose inputs are numbers; "
+                                        r"data\[0\] has Value"):
+        train(net, points, epochs=3, page=tmp_path / "run.html")
+    assert net.state_dict() == before and not (tmp_path / "run.html").exists()
+    assert all(v.grad == 0.0 for x, _ in points for v in x)
+
+
+def test_an_error_after_training_carries_the_run(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    page_module = importlib.import_module("micrograd.training_page")
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("the page failed")
+
+    monkeypatch.setattr(page_module, "write_page", failing)
+    with pytest.raises(RuntimeError, match="the page failed") as caught:
+        train(Net221("tanh"), data.xor(), epochs=7, page=tmp_path / "run.html")
+    history = caught.value.history  # type: ignore[attr-defined]
+    assert history.epochs == 7 and history.losses == train(Net221("tanh"), data.xor(),
+                                                           epochs=7).losses
+    assert history.accuracy is not None and history.recording is not None
+    with pytest.raises(SystemExit) as exit_:  # the CLI: one line, status 1
+        main(["train", "--epochs", "2", "--page", str(tmp_path / "run.html")])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err == "micrograd train: error: after 2 epochs: the page failed\n"
+
+
+def test_save_after_a_diverged_run_is_status_1(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """Status 2 is for bad arguments found before any work: a diverged run's parameters that
+    cannot be saved are found after it."""
+    saved = tmp_path / "net.json"
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--lr", "1e300", "--save", str(saved)])
+    assert exit_.value.code == 1
+    captured = capsys.readouterr()
+    assert "stopped after 1 epoch: diverged" in captured.out
+    assert captured.err.startswith("micrograd train: error: after 1 epoch: ")
+    assert captured.err.count("\n") == 1 and "not finite" in captured.err
+    assert not saved.exists()
+
+
+SHAPES = {
+    "two outputs, list targets": (lambda: MLP(2, [4, 2], seed=1), [
+        ((0.1 * i, -0.1 * i), [0.05 * i, 1.0 - 0.05 * i]) for i in range(6)], losses.mse),
+    "two outputs, tuple targets": (lambda: MLP(2, [4, 2], seed=1), [
+        ((0.1 * i, -0.1 * i), (0.05 * i, 0.5)) for i in range(6)], losses.mse),
+    "three inputs, list targets": (lambda: MLP(3, [4, 2], seed=1), [
+        ((0.1 * i, -0.1 * i, 0.2), [0.05 * i, 0.1]) for i in range(6)], losses.mse),
+    "one input, a model of one's own": (Quadratic, [((0.2 * i,), 0.1 * i) for i in range(5)],
+                                        half_squared_error),
+    "three classes": (lambda: MLP(2, [4, 3], seed=1), data.spiral(4), losses.cross_entropy),
+}
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_what_train_records_its_page_draws(tmp_path: Path, name: str, per_sample: bool) -> None:
+    """Multi-output regression with list targets on two inputs raised a bare TypeError from
+    the plane (which took several outputs for classes) after training."""
+    make, points, loss = SHAPES[name]
+    history = train(make(), points, loss=loss, epochs=3, per_sample=per_sample,
+                    page=tmp_path / "run.html")
+    assert history.recording is not None
+    assert "training run" in (tmp_path / "run.html").read_text(encoding="utf-8")

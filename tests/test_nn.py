@@ -94,13 +94,13 @@ def test_neuron_is_one_linear_node_then_the_activation() -> None:
         neuron(1.0, 2.0)
 
 
-def test_layer_returns_a_list_and_labels_by_position() -> None:
+def test_layer_returns_a_list_or_its_one_value_and_labels_by_position() -> None:
     layer = Layer(2, 3, "tanh", seed=0)
     out = layer(1.0, 2.0)
     assert isinstance(out, list) and len(out) == 3 and all(v.op == "tanh" for v in out)
     assert [p.label for p in layer.parameters()] == [
         f"N{j}.{n}" for j in range(3) for n in ("w0", "w1", "b")]
-    assert isinstance(Layer(2, 1)(1.0, 2.0), list)
+    assert isinstance(Layer(2, 1)(1.0, 2.0), Value)  # one neuron: its Value, as karpathy's Layer
 
 
 def test_mlp_structure_names_and_output_type() -> None:

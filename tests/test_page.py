@@ -1,7 +1,7 @@
 """The backprop page: render(root, "x.html"), checked as a file and in headless Chromium.
 
 The browser tests press the page's controls and read what it shows (the records' texts, the
-step panel, the notes on the edges), and hold every number against ``backward_steps``
+step panel, the numbered terms beside the graph), and hold every number against ``backward_steps``
 replayed here, independently of the page's JSON.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_dot
+from conftest import ONE_SCREEN, require_dot
 
 from micrograd import MLP, Value
 from micrograd._numbers import short
@@ -249,14 +249,30 @@ def shown_grads(tab: Any) -> dict[str, str]:
     return {texts[0]: texts[-1] for texts in rows if len(texts) == 3}
 
 
+def paren(t: str) -> str:
+    return f"({t})" if t.startswith("-") else t
+
+
+def term_rows(tab: Any) -> list[list[str]]:
+    """The step's terms beside the graph: [badge number, child, its sum] per row."""
+    return tab.eval_on_selector_all(
+        "#terms li.term", "ls => ls.map(l => [...l.children].map(s => s.textContent))")
+
+
+def expected_rows(step: dict[str, Any], names: list[str]) -> list[list[str]]:
+    """The rows of a recorded step: the child's grad before + local·grad = its grad after."""
+    return [[str(n), names[u["child"]], f"{u['before']} + {paren(u['local'])}·"
+             f"{paren(step['grad'])} = {u['after']}"] for n, u in enumerate(step["updates"], 1)]
+
+
 def notes_covering_the_active_node(tab: Any) -> int:
-    """How many of the step's notes overlap the node being processed or its op, on screen."""
+    """How many of the step's badges overlap the node being processed or its op, on screen."""
     return tab.evaluate("""() => {
       const boxes = (s) => [...document.querySelectorAll(s)].map((e) => e.getBoundingClientRect());
       const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
         && b.top < a.bottom;
       const active = boxes("#graph g.node.active");
-      return boxes("#overlay .term rect").filter((n) => active.some((a) => hit(n, a))).length;
+      return boxes("#overlay .badge circle").filter((n) => active.some((a) => hit(n, a))).length;
     }""")
 
 
@@ -280,13 +296,12 @@ def test_every_step_of_the_221_graph_shows_the_recorded_grads(tab: Any,
         active = tab.eval_on_selector_all("#graph g.node.active text:first-of-type",
                                           "ts => ts.map(t => t.textContent)")
         assert names[step["node"]] in active
-        notes = tab.eval_on_selector_all(
-            "#overlay .term text", "ts => ts.map(t => [...t.children].map(s => s.textContent))")
-        assert notes == [[f"+= {u['edge']}", f"grad {u['before']} → {u['after']}"]
-                         for u in step["updates"]]
-        for u in step["updates"]:  # the note's numbers are the record's, as str(step) has them
+        assert term_rows(tab) == expected_rows(step, names)
+        for u in step["updates"]:  # the row's numbers are the record's, as str(step) has them
             assert f"{u['edge']} → grad {u['after']}" in texts[k - 1]
         assert tab.locator("#graph g.edge.lit").count() == len(step["updates"]) + 1
+        badges = tab.eval_on_selector_all("#overlay .badge", "bs => bs.map(b => b.textContent)")
+        assert badges == [str(n) for n in range(1, len(step["updates"]) + 1)]
         assert notes_covering_the_active_node(tab) == 0, k
     assert tab.is_disabled("#next") and tab.is_disabled("#last")
     for k in reversed(range(len(states) - 1)):  # and back, with previous and the arrow key
@@ -297,9 +312,12 @@ def test_every_step_of_the_221_graph_shows_the_recorded_grads(tab: Any,
 
 def test_a_value_used_twice_visibly_receives_two_terms(tab: Any, pages: dict[str, Path]) -> None:
     open_page(tab, pages["square"], "#step=2")  # y = x·x passes its grad 1 to x twice
-    notes = tab.eval_on_selector_all(
-        "#overlay .term text", "ts => ts.map(t => [...t.children].map(s => s.textContent))")
-    assert notes == [["+= 3·1 = 3", "grad 1 → 4"], ["+= 3·1 = 3", "grad 4 → 7"]]
+    assert term_rows(tab) == [["1", "x", "1 + 3·1 = 4"], ["2", "x", "4 + 3·1 = 7"]]
+    tab.hover("#terms li.term:nth-child(2)")  # a row lights its own edge: x's second use
+    lit = tab.eval_on_selector_all("#graph g.edge.hot, #overlay .badge.hot",
+                                   "es => es.map(e => e.classList.contains('badge') ? "
+                                   "e.textContent : 'edge')")
+    assert lit == ["edge", "2"]
     tab.click("#graph g.node:has(text:text-is('x'))")
     terms = tab.eval_on_selector_all("#node-info li", "ls => ls.map(l => l.textContent)")
     assert terms == ["step 1: from z, term 1: grad 0 → 1", "step 2: from y, term 3: grad 1 → 4",
@@ -394,9 +412,9 @@ def test_a_2000_node_graph_opens_within_3_seconds(dot: str, tab: Any, tmp_path: 
 
 # ---- a readable page -----------------------------------------------------------------------
 
-# What covers what, on screen: every note's box against every node, edge label, the drawing's
-# own label and the other notes; every number inside its box and in the drawing's frame; the
-# smallest text in CSS pixels; whether the step's node is in the drawing pane's view.
+# What covers what, on screen: every badge's disc against every node, edge label, the drawing's
+# own label and the other badges; every number inside its box, every badge in the drawing's
+# frame; the smallest text in CSS pixels; whether the step's node is in the drawing pane's view.
 LAYOUT = """() => {
   const rect = (e) => e.getBoundingClientRect();
   const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 &&
@@ -404,7 +422,7 @@ LAYOUT = """() => {
   const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1 &&
     a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
   const svg = document.querySelector("#graph svg");
-  const notes = [...svg.querySelectorAll("#overlay g.term")];
+  const notes = [...svg.querySelectorAll("#overlay g.badge")];
   const shapes = [...svg.querySelectorAll("g.node")].map((g) =>
     [g.querySelector("text").textContent, rect(g.querySelector("polygon, ellipse"))]);
   const labels = [...svg.querySelectorAll("g.edge text, g.graph > text")]
@@ -412,10 +430,10 @@ LAYOUT = """() => {
     .map((t) => [t.textContent, rect(t)]);
   const covered = [];
   notes.forEach((n, i) => {
-    const box = rect(n.querySelector("rect"));
+    const box = rect(n.querySelector("circle"));
     for (const [name, r] of [...shapes, ...labels]) if (hit(box, r)) covered.push([i, name]);
-    notes.forEach((m, j) => { if (j > i && hit(box, rect(m.querySelector("rect"))))
-      covered.push([i, "note " + j]); });
+    notes.forEach((m, j) => { if (j > i && hit(box, rect(m.querySelector("circle"))))
+      covered.push([i, "badge " + j]); });
   });
   const cut = [];
   for (const g of svg.querySelectorAll("g.node")) {
@@ -426,9 +444,9 @@ LAYOUT = """() => {
   }
   const frame = rect(svg);
   for (const n of notes) {
-    const box = rect(n.querySelector("rect"));
-    if (!inside(box, frame)) cut.push("note outside the drawing: " + n.textContent);
-    for (const t of n.querySelectorAll("tspan")) if (!inside(rect(t), box)) cut.push(t.textContent);
+    const box = rect(n.querySelector("circle"));
+    if (!inside(box, frame)) cut.push("badge outside the drawing: " + n.textContent);
+    if (!inside(rect(n.querySelector("text")), box)) cut.push("badge " + n.textContent);
   }
   let smallest = Infinity;
   for (const t of svg.querySelectorAll("text")) {
@@ -436,7 +454,8 @@ LAYOUT = """() => {
     smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
   }
   const view = rect(document.getElementById("graph"));
-  const active = document.querySelector("#graph g.node.active");
+  const active = [...document.querySelectorAll("#graph g.node.active")]
+    .find((g) => g.querySelector("polygon")); // the node's record (its op may be far)
   return {covered, cut, smallest, notes: notes.length,
     inView: !active || inside(rect(active), view)};
 }"""
@@ -445,10 +464,10 @@ LAYOUT = """() => {
 @pytest.mark.parametrize("name", ["net221", "mlp"])
 def test_no_note_covers_anything_and_no_number_is_cut_at_any_step(
         default_tab: Any, pages: dict[str, Path], name: str) -> None:
-    """At 1280×800, every step: notes on no node, label or note; text ≥ 12 px; the step in view."""
+    """At 1280×800, every step: badges on no node, label or badge; text ≥ 12 px; the step in
+    view."""
     data = embedded_data(pages[name].read_text(encoding="utf-8"))
     open_page(default_tab, pages[name])
-    assert not default_tab.is_checked("#fit")  # shrinking to the width would make text small
     for k in range(len(data["steps"]) + 1):
         if k:
             default_tab.keyboard.press("ArrowRight")
@@ -460,6 +479,43 @@ def test_no_note_covers_anything_and_no_number_is_cut_at_any_step(
         assert layout["cut"] == [], (name, k)
         assert layout["smallest"] >= 12, (name, k, layout["smallest"])
         assert layout["inView"], (name, k)
+
+
+@pytest.mark.parametrize(("size", "quiz"), [((1280, 800), False), ((1280, 800), True),
+                                           ((1920, 1080), True)], ids=["1280", "1280-quiz",
+                                                                       "1920-quiz"])
+def test_every_step_fits_one_screen(browser: Any, pages: dict[str, Path], size: tuple[int, int],
+                                    quiz: bool) -> None:
+    """Keys only, no scrolling: each step's node in view, its terms or its answer fields in the
+    window, ← ▶ reachable, no text under 12 px; the page says which keys do what."""
+    with watched_tab(browser, *size) as tab:
+        open_page(tab, pages["net221"], "#quiz" if quiz else "")
+        assert "→ ← step, space plays" in tab.inner_text("header")
+        screen = tab.evaluate(ONE_SCREEN, quiz)
+        assert (screen["steps"], screen["bad"]) == (6, [])
+
+
+def test_the_graph_zooms_pans_and_keeps_its_text_readable(tab: Any, pages: dict[str, Path]) -> None:
+    """+ and the wheel zoom in, − and 0 (fit) no further out than 12 px text; a drag pans."""
+    open_page(tab, pages["net221"])
+    size = "() => document.querySelector('#graph svg').getBoundingClientRect().width"
+    least = tab.evaluate(size)
+    tab.keyboard.press("-")  # already as small as 12 px text allows
+    assert tab.evaluate(size) == least and tab.is_disabled("#zoom-out")
+    tab.keyboard.press("+")
+    assert tab.evaluate(size) == pytest.approx(1.25 * least, abs=0.1)
+    box = tab.locator("#graph").bounding_box()
+    tab.mouse.move(box["x"] + 200, box["y"] + 200)
+    tab.mouse.wheel(0, -100)  # the wheel zooms in at the pointer
+    assert tab.evaluate(size) > 1.25 * least
+    left = tab.evaluate("document.getElementById('graph').scrollLeft")
+    tab.mouse.down()
+    tab.mouse.move(box["x"] + 300, box["y"] + 200, steps=5)
+    tab.mouse.up()
+    assert tab.evaluate("document.getElementById('graph').scrollLeft") == pytest.approx(left - 100)
+    assert tab.get_attribute("body", "data-step") == "0"  # a drag is not a click on a node
+    tab.keyboard.press("0")
+    assert tab.evaluate(size) == pytest.approx(least, abs=0.1)
 
 
 # ---- check yourself: the quiz mode ---------------------------------------------------------
@@ -482,7 +538,8 @@ def test_the_recording_holds_the_quiz_tolerance_and_the_formulas_with_numbers() 
 def quiz_state(tab: Any) -> dict[str, Any]:
     """What the page shows of the step: the grads drawn, notes, panel, visible edge labels."""
     return {"grads": shown_grads(tab)} | tab.evaluate("""() => ({
-      notes: [...document.querySelectorAll('#overlay .term')].map((n) => n.textContent),
+      notes: [...document.querySelectorAll('#terms li.term')].map((n) => n.textContent),
+      badges: document.querySelectorAll('#overlay .badge').length,
       panel: document.querySelector('aside').innerText,
       labels: [...document.querySelectorAll('#graph g.edge text')]
         .filter((t) => getComputedStyle(t).visibility !== 'hidden').map((t) => t.textContent),
@@ -505,16 +562,14 @@ def test_quiz_mode_hides_every_unanswered_number_and_marks_the_answers(
             d = f"∂{names[step['node']]}/∂{names[u['child']]} = "
             for secret in (u["edge"], f"→ {u['after']}", d + u["local"], d + str(u["formula"])):
                 assert not any(secret in t for t in [*state["notes"], state["panel"]]), secret
-        assert all(n.startswith("+= ?") for n in state["notes"]) and len(state["notes"]) == len(
-            step["updates"])
+        assert state["notes"] == [] and state["badges"] == len(step["updates"])
         assert "after the last step" not in state["panel"]
         assert "The chain rule, path by path" not in state["panel"]
         later = {u["local"] for s in data["steps"][k - 1:] for u in s["updates"]}
         assert not later & set(state["labels"]) - {u["local"] for s in data["steps"][:k - 1]
                                                     for u in s["updates"]}
         tab.click("#quiz-panel button:text('reveal')")
-        assert quiz_state(tab)["notes"] == [
-            f"+= {u['edge']}grad {u['before']} → {u['after']}" for u in step["updates"]]
+        assert quiz_state(tab)["notes"] == ["".join(row) for row in expected_rows(step, names)]
         tab.keyboard.press("ArrowRight")
     terms = sum(len(s["updates"]) for s in data["steps"])
     assert tab.inner_text("#quiz-score") == f"score 0 / 0 ({terms} revealed)"
@@ -529,7 +584,7 @@ def test_quiz_mode_hides_every_unanswered_number_and_marks_the_answers(
     assert "✗ wrong" in why and f"That is the local derivative ∂z1/∂a1 = {u['local']} alone" in why
     assert f"∂z1/∂a1 = 1 - z1² = {u['plugged']} = {u['local']}" in why
     assert tab.inner_text("#quiz-score") == "score 0 / 1"
-    assert f"+= {u['edge']}" in quiz_state(tab)["notes"][0]  # answered: the step shows
+    assert f"= {u['after']}" in quiz_state(tab)["notes"][0]  # answered: the step shows
     # step 4: a1's five local derivatives, typed as the page shows them; one sign flipped
     tab.keyboard.press("ArrowRight")
     tab.select_option("#quiz-ask", "local")

@@ -20,7 +20,8 @@ from conftest import require_dot
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
-GUIDES = ["ops", "training", "seeing-backprop", "compiled", "cli", "performance", "errata"]
+GUIDES = ["ops", "training", "seeing-backprop", "compiled", "cli", "performance", "errata",
+          "from-karpathy"]
 README_LIMIT = 15_000  # bytes: the README says what it is, how to start, and where to read on
 
 FENCED = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
@@ -195,7 +196,7 @@ def test_the_documented_pdb_session_stops_at_the_chain_rule_and_prints_what_it_s
                           input=f"{ask.removeprefix('(Pdb) ')}\nq\n", capture_output=True,
                           text=True, timeout=120)
     out = done.stdout
-    assert f"engine.py(74)backward()\n-> {CHAIN_RULE_LINE}" in out.replace(
+    assert f"engine.py(74)chain_rule()\n-> {CHAIN_RULE_LINE}" in out.replace(
         f"engine.py({_chain_rule_line()})", "engine.py(74)"), out[-2000:]
     assert f"(Pdb) {answer}" in out, out[-2000:]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import io
 import math
+import sys
 import time
 from itertools import pairwise
 
@@ -15,6 +18,8 @@ from micrograd.losses import cross_entropy, hinge, mse
 from micrograd.nn import MLP, Net221
 from micrograd.optim import SGD, Adam, AdamW
 from micrograd.train import StopReason, accuracy, correct, gradient_descent, train
+
+training = importlib.import_module("micrograd.train")  # the module: micrograd.train is the function
 
 NAMES = reference.PARAMETER_NAMES
 
@@ -195,7 +200,28 @@ def test_progress_bar_only_when_asked_or_long_on_a_terminal(capsys: pytest.Captu
     assert capsys.readouterr() == ("", "")
     train(Net221("tanh"), xor(), epochs=3, progress=True)
     captured = capsys.readouterr()
-    assert captured.out == "" and "epoch" in captured.err
+    assert captured.out == "" and "training" in captured.err and "/12" in captured.err
+
+
+def test_progress_shows_on_a_terminal_once_the_run_has_taken_long_run_seconds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 29: a 4-minute run showed no bar (it took 200,000 sample-updates); now any run on a
+    terminal shows one once it has taken LONG_RUN_SECONDS, counted in samples, a full batch's
+    too."""
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for per_sample in (True, False):
+        monkeypatch.setattr(training, "LONG_RUN_SECONDS", 0.0)
+        monkeypatch.setattr(sys, "stderr", Terminal())
+        train(Net221("tanh"), xor(), epochs=3, per_sample=per_sample)
+        shown = sys.stderr.getvalue()
+        assert "training" in shown and "/12 " in shown and "sample" in shown
+        monkeypatch.setattr(training, "LONG_RUN_SECONDS", 60.0)  # a short run stays silent
+        monkeypatch.setattr(sys, "stderr", Terminal())
+        train(Net221("tanh"), xor(), epochs=3, per_sample=per_sample)
+        assert sys.stderr.getvalue() == ""
 
 
 def test_train_rejects_bad_data_and_arguments() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_dot
+from conftest import ONE_SCREEN, require_dot
 
 from micrograd import MLP, SGD, Adam, AdamW, Net221, data, train, training_page
 from micrograd._numbers import short
@@ -231,6 +231,7 @@ def settled_hash(tab: Any, hash: str) -> None:
 
 
 def state(tab: Any) -> tuple[str, str, str]:
+    """The page's epoch (counted from 1, as the command line prints them), sample and step."""
     return tuple(tab.get_attribute("body", f"data-{k}") for k in ("epoch", "sample", "step"))
 
 
@@ -249,14 +250,14 @@ def leaf_grads(tab: Any) -> dict[str, str]:
 
 
 def test_every_number_shown_is_the_hand_run(tab: Any, run: tuple[Any, Path], hand: Hand) -> None:
-    """At epochs 0, a middle one and end, for every sample: the table and the graph's data and
+    """At epochs 1, a middle one and end, for every sample: the table and the graph's data and
     grads (the graph of the nearest epoch holding one, its title says which)."""
     history, path = run
     epochs = [f.epoch for f in history.recording.frames]
     for epoch in (0, epochs[len(epochs) // 2], epochs[-1]):
         for s in range(4):
-            go(tab, path, f"#epoch={epoch}&sample={s}&step=end")
-            assert state(tab) == (str(epoch), str(s), "6")
+            go(tab, path, f"#epoch={epoch + 1}&sample={s}&step=end")
+            assert state(tab) == (str(epoch + 1), str(s), "6")
             before, grads, after = hand[epoch, s]
             rows = table(tab)
             assert [r[0] for r in rows] == list(Net221.NAMES)
@@ -266,7 +267,7 @@ def test_every_number_shown_is_the_hand_run(tab: Any, run: tuple[Any, Path], han
                 assert row[1:] == [short(b), short(g), rule, short(a)]
             shown = int(tab.get_attribute("body", "data-graph-epoch"))
             assert f"at epoch {shown}:" in tab.inner_text("#graph-title")
-            before, grads, _ = hand[shown, s]
+            before, grads, _ = hand[shown - 1, s]
             texts = {t[0]: t[1:] for t in tab.eval_on_selector_all(
                 "#graph g.node", "gs => gs.map(g => [...g.querySelectorAll('text')]"
                 ".map(t => t.textContent))") if len(t) == 3}
@@ -275,20 +276,33 @@ def test_every_number_shown_is_the_hand_run(tab: Any, run: tuple[Any, Path], han
 
 
 def test_deep_links_snap_and_follow_the_controls(tab: Any, run: tuple[Any, Path]) -> None:
+    """#epoch=E counts from 1 and snaps to the nearest recorded epoch (the earlier on a tie),
+    exactly for any size of E; end and huge numbers give the last; other text the default."""
     history, path = run
-    epochs = [f.epoch for f in history.recording.frames]
-    last = epochs[-1]
+    epochs = [f.epoch + 1 for f in history.recording.frames]  # as the page counts them
+    last, gap = epochs[-1], epochs[6] - epochs[5]
+    assert gap >= 4  # room for a number between two recorded epochs
     open_page(tab, path)
-    assert state(tab) == ("0", "0", "0")
+    opened = ("1", "3", "0")  # x = (1, 1): every grad moves (x = (0, 0) leaves w11 … at 0)
+    assert state(tab) == opened
+    huge = "9" * 30  # as a float it rounds: every epoch would look as near as the last
     for hash, expected in [("#epoch=end&sample=3&step=end", (str(last), "3", "6")),
                            (f"#epoch={epochs[5] + 1}&sample=1&step=2", (str(epochs[5]), "1", "2")),
+                           (f"#epoch={epochs[6] - 1}&sample=1&step=2", (str(epochs[6]), "1", "2")),
+                           (f"#epoch={last - 1}&sample=1&step=2", (str(last), "1", "2")),
+                           (f"#epoch={huge}&sample={huge}&step={huge}", (str(last), "3", "6")),
                            ("#epoch=99999&sample=9&step=99", (str(last), "3", "6")),
-                           ("#epoch=0&sample=0&step=0", ("0", "0", "0"))]:
+                           ("#epoch=0&sample=0&step=0", ("1", "0", "0")),
+                           ("#epoch=1&sample=0&step=0", ("1", "0", "0")),
+                           ("#epoch=-5&sample=x&step=1e9", opened),
+                           ("#epoch=12.5&sample=&step=%ZZ", opened),
+                           ("#epoch=Infinity&sample=NaN&step=-1", opened),
+                           ("#epoch=%EF%BC%92&sample=0x1&step=end", (*opened[:2], "6"))]:
         go(tab, path, hash)
         assert state(tab) == expected, hash
     open_page(tab, path, "#epoch=end&sample=2&step=1")  # a fresh load opens the state too
     assert state(tab) == (str(last), "2", "1")
-    go(tab, path, "#epoch=0&sample=0&step=0")
+    go(tab, path, "#epoch=1&sample=0&step=0")
     tab.click("#epoch-next")
     settled_hash(tab, f"#epoch={epochs[1]}&sample=0&step=0")
     tab.click("#next")
@@ -301,10 +315,10 @@ def test_deep_links_snap_and_follow_the_controls(tab: Any, run: tuple[Any, Path]
 
 def test_clicking_a_point_selects_its_sample(tab: Any, run: tuple[Any, Path]) -> None:
     _, path = run
-    go(tab, path, "#epoch=0&sample=0&step=0")
+    go(tab, path, "#epoch=1&sample=0&step=0")
     tab.click("#heat circle.point[data-sample='3']")
     assert state(tab)[1] == "3"
-    settled_hash(tab, "#epoch=0&sample=3&step=0")
+    settled_hash(tab, "#epoch=1&sample=3&step=0")
     tab.wait_for_function("document.getElementById('graph-title').textContent"
                           ".includes('x = (1, 1), y = 0')")
     assert tab.locator("#heat circle.point.selected").get_attribute("data-sample") == "3"
@@ -312,13 +326,13 @@ def test_clicking_a_point_selects_its_sample(tab: Any, run: tuple[Any, Path]) ->
 
 def test_play_moves_the_epochs_and_pauses(browser: Any, run: tuple[Any, Path]) -> None:
     history, path = run
-    epochs = [f.epoch for f in history.recording.frames]
+    epochs = [f.epoch + 1 for f in history.recording.frames]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         tab = context.new_page()
         _, errors = watch(tab)
         tab.clock.install()  # a clock of its own: this test's tab only
-        open_page(tab, path, "#epoch=0&sample=1&step=0")
+        open_page(tab, path, "#epoch=1&sample=1&step=0")
         tab.click("#epoch-play")
         assert tab.inner_text("#epoch-play") == "pause"
         tab.clock.run_for(1_000)
@@ -335,7 +349,7 @@ def test_play_moves_the_epochs_and_pauses(browser: Any, run: tuple[Any, Path]) -
 def test_hovering_a_weight_shows_its_update_with_numbers(tab: Any, run: tuple[Any, Path],
                                                          hand: Hand) -> None:
     _, path = run
-    go(tab, path, "#epoch=0&sample=2&step=0")
+    go(tab, path, "#epoch=1&sample=2&step=0")
     before, grads, after = hand[0, 2]
     # each weight has a wide invisible line over it: hovering near the edge is enough
     assert tab.locator("#net line.hit").count() == tab.locator("#net line.w").count() == 6
@@ -352,7 +366,7 @@ def test_hovering_a_weight_shows_its_update_with_numbers(tab: Any, run: tuple[An
 def test_the_plane_says_what_its_colours_and_points_mean(tab: Any, run: tuple[Any, Path]) -> None:
     """The colour bar's numbers, the range of ŷ at the epoch (Python's), the points' legend."""
     history, path = run
-    go(tab, path, "#epoch=0&sample=0&step=0")
+    go(tab, path, "#epoch=1&sample=0&step=0")
     bar = tab.eval_on_selector_all("#heat .bar text", "ts => ts.map(t => t.textContent)")
     assert bar == ["-1", "0", "0.5", "1", "2"]
     net = Net221("tanh")
@@ -363,6 +377,10 @@ def test_the_plane_says_what_its_colours_and_points_mean(tab: Any, run: tuple[An
     low, high = (float(v) for v in spread.split("from ")[1].split(" over")[0].split(" to "))
     assert low <= min(corners) and max(corners) <= high  # the plane holds the four corners
     assert "blue y = 0, orange y = 1; ringed: the selected one" in tab.inner_text("#legend")
+    rings = tab.eval_on_selector_all("#heat circle.point", "ps => ps.map((p) => [getComputedStyle"
+                                     "(p).stroke, getComputedStyle(p).strokeWidth])")
+    assert all(colour == "rgb(33, 37, 41)" and float(width.removesuffix("px")) >= 2
+               for colour, width in rings), rings  # a dark ring: a blue point shows on blue
     colours = set(tab.eval_on_selector_all("#heat rect.cell",
                                            "cs => cs.map(c => c.getAttribute('fill'))"))
     assert len(colours) >= 2  # epoch 0 is not one flat colour
@@ -380,7 +398,7 @@ def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
     history = train(net, samples, loss=cross_entropy, lr=0.01, epochs=4, tol=0.0,
                     optimizer="adam", page=path)
     open_page(tab, path, "#epoch=end&sample=5&step=end")
-    assert state(tab)[:2] == ("3", "5")
+    assert state(tab)[:2] == ("4", "5")
     head = tab.eval_on_selector_all("#params th", "ts => ts.map(t => t.textContent)")
     assert head[-2:] == ["m", "v"]
     update = history.recording.frames[-1].updates[5]
@@ -391,9 +409,9 @@ def test_a_spiral_run_with_adam_and_cross_entropy(tab: Any, tmp_path: Path,
     assert tab.locator("#net line.w").count() == 2 * 8 + 8 * 3
     assert "holds no backward pass of sample 5: pick one of samples 0." in tab.inner_text(
         "#no-graph")
-    go(tab, path, "#epoch=1&sample=0&step=end")
-    assert tab.get_attribute("body", "data-graph-epoch") == "0"
-    assert "no backward pass at epoch 1; epoch 0 is the nearest" in tab.inner_text("#graph-title")
+    go(tab, path, "#epoch=2&sample=0&step=end")
+    assert tab.get_attribute("body", "data-graph-epoch") == "1"
+    assert "no backward pass at epoch 2; epoch 1 is the nearest" in tab.inner_text("#graph-title")
     assert "leaves out explain()" in tab.inner_text("#held")
 
 
@@ -412,7 +430,7 @@ def test_a_long_table_keeps_its_columns_and_writes_the_rows_in_view_first(
     frames = history.recording.frames
     plain = next(i for i, f in enumerate(frames) if not f.updates)  # an epoch without updates
     assert plain > 0 and frames[plain - 1].updates and len(history.recording.names) == 371
-    open_page(tab, path, f"#epoch={frames[plain - 1].epoch}&sample=6&step=0")
+    open_page(tab, path, f"#epoch={frames[plain - 1].epoch + 1}&sample=6&step=0")
     head = tab.eval_on_selector_all("#params th", "ts => ts.map(t => t.textContent)")
     assert head == ["parameter", "before", "∂E/∂p", "update", "after", "m", "v"]
     update = next(u for u in frames[plain - 1].updates if u.sample == 6)
@@ -434,3 +452,170 @@ def test_a_long_table_keeps_its_columns_and_writes_the_rows_in_view_first(
     assert all(len(r) == 7 for r in rows)
     assert rows[-1][1:] == [short(start[-1]), "", "", short(end[-1]), "", ""]
     assert "at its start (before) and its end (after)" in tab.inner_text("#table-title")
+
+
+# ---- one screen per step -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlp_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLP(2, [8, 8, 1]) run's page: its widest steps pass a grad to 17 children."""
+    require_dot()
+    path = tmp_path_factory.mktemp("mlp") / "mlp.html"
+    train(MLP(2, [8, 8, 1], seed=0), data.moons(8, 0.1, 0, (0.0, 1.0)), lr=0.05, epochs=3,
+          progress=False, page=path)
+    return path
+
+
+@pytest.mark.parametrize("quiz", [False, True], ids=["normal", "quiz"])
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)], ids=["1280", "1920"])
+@pytest.mark.parametrize("which", ["main job", "mlp"])
+def test_every_backward_step_fits_one_screen(browser: Any, run: tuple[Any, Path],
+                                             mlp_page: Path, which: str, size: tuple[int, int],
+                                             quiz: bool) -> None:
+    """Each step, keys only, no scrolling: the node being processed in the graph's view, its
+    terms or its answer fields in the window, the step buttons reachable, no text under 12 px."""
+    path, steps = (run[1], 6) if which == "main job" else (mlp_page, 34)
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    try:
+        tab = context.new_page()
+        _, errors = watch(tab)
+        open_page(tab, path, "#quiz" if quiz else "")
+        assert tab.is_checked("#quiz") == quiz
+        screen = tab.evaluate(ONE_SCREEN, quiz)
+        assert (screen["steps"], screen["bad"]) == (steps, []), which
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_quiz_hides_what_it_asks_everywhere(tab: Any, run: tuple[Any, Path],
+                                                hand: Hand) -> None:
+    """In quiz mode a grad the sample's graph asks for shows nowhere (the table, the network's
+    hover, the graph, the panels) until its steps are answered; #quiz&step=N opens step N with
+    the steps before it open."""
+    _, path = run
+    before, grads, after = hand[0, 2]
+    secrets = [short(g) for g in grads if abs(g) > 1e-3] + [
+        short(a) for a, b in zip(after, before) if short(a) != short(b)]
+    open_page(tab, path, "#quiz&epoch=1&sample=2&step=0")
+    assert tab.is_checked("#quiz") and state(tab) == ("1", "2", "0")
+    rows = table(tab)
+    assert [r[2:] for r in rows] == [["?", "", ""]] * 9
+    tab.dispatch_event("#net line.hit[data-p='0']", "mouseover")
+    assert "∂E/∂w11 = ?" in tab.inner_text("#net-info")
+    shown = tab.inner_text("body")
+    assert not [t for t in secrets if t in shown]
+    for _ in range(6):  # answer each step by revealing it: its parameters' rows show
+        tab.keyboard.press("ArrowRight")
+        tab.click("#quiz-panel button:text('reveal')")
+    signed = [f"({short(g)})" if short(g).startswith("-") else short(g) for g in grads]
+    rows = table(tab)
+    assert [r[2] for r in rows] == [short(g) for g in grads]
+    assert [r[3] for r in rows] == [f"{n} ← {r[1]} − 0.1·{g} = {short(a)}"
+                                    for n, r, g, a in zip(Net221.NAMES, rows, signed, after)]
+    tab.dispatch_event("#net line.hit[data-p='0']", "mouseover")
+    assert f"∂E/∂w11 = {short(grads[0])}" in tab.inner_text("#net-info")
+    # step 3 of a fresh page: steps 1 and 2 (E, then ŷ into w1, w2, b) are behind, not asked
+    open_page(tab, path, "#quiz&epoch=1&sample=2&step=3")
+    assert tab.is_checked("#quiz") and state(tab) == ("1", "2", "3")
+    rows = {r[0]: r[2] for r in table(tab)}
+    assert [rows[n] for n in ("w1", "w2", "b")] == [short(grads[i]) for i in (6, 7, 8)]
+    assert {rows[n] for n in ("w11", "w12", "b1", "w21", "w22", "b2")} == {"?"}
+    tab.click("#quiz")  # quiz off: every number back
+    assert [r[2] for r in table(tab)] == [short(g) for g in grads]
+
+
+def test_the_keys_step_play_and_move_the_epochs_and_the_page_says_so(
+        tab: Any, run: tuple[Any, Path]) -> None:
+    history, path = run
+    epochs = [f.epoch + 1 for f in history.recording.frames]
+    open_page(tab, path, "#epoch=1&sample=2&step=0")
+    header = tab.inner_text("header")
+    assert "First press →" in header and "→ ← step, space plays" in header
+    assert "↑ ↓" in header and "Epochs" in header and "Backward pass" in header
+    assert tab.inner_text("#epoch-counter") == f"epoch 1 of {history.epochs}"
+    assert f"keeps {len(epochs)} of the {history.epochs} epochs" in tab.inner_text("#epoch-status")
+    tab.keyboard.press("ArrowRight")
+    tab.keyboard.press("ArrowRight")
+    tab.keyboard.press("ArrowLeft")
+    assert state(tab) == ("1", "2", "1")
+    tab.click("#next")  # a focused button: space still plays, it does not press the button
+    tab.keyboard.press(" ")
+    assert tab.inner_text("#play") == "pause" and state(tab)[2] == "2"
+    tab.keyboard.press(" ")
+    assert tab.inner_text("#play") == "play"
+    tab.keyboard.press("ArrowDown")
+    tab.wait_for_function("(e) => document.body.dataset.epoch === e", arg=str(epochs[1]))
+    tab.keyboard.press("ArrowUp")
+    tab.wait_for_function("document.body.dataset.epoch === '1'")
+
+
+# ---- issue 29, class 5: each update as the step that made it ------------------------------
+
+
+class Decaying(SGD):
+    """SGD of one's own whose lr halves after every step: its steps are the notes' rule, each
+    with its own lr."""
+
+    def step(self) -> None:
+        super().step()
+        self.lr *= 0.5
+
+
+class SignDescent(SGD):
+    """An SGD subclass with another rule: p ← p − lr·sign(∂E/∂p)."""
+
+    def step(self) -> None:
+        for p in self.params:
+            p.data -= self.lr * ((p.grad > 0) - (p.grad < 0))
+
+
+def recorded(optimizer: type, tmp_path: Path) -> Any:
+    net = Net221("tanh")
+    history = train(net, data.xor, epochs=3, optimizer=optimizer(net.parameters(), 0.5),
+                    page=tmp_path / "run.html", progress=False)
+    assert history.recording is not None
+    return history.recording
+
+
+def test_each_update_is_written_with_the_lr_its_step_took(tmp_path: Path) -> None:
+    """Issue 29: every row took the optimiser's final lr, so 3 XOR epochs of a decaying lr
+    (84 rows) did not add up."""
+    recording = recorded(Decaying, tmp_path)
+    updates = [u for f in recording.frames for u in f.updates]
+    assert len({u.lr for u in updates}) == len(updates) == 12  # every step its own lr
+    for update in updates:
+        assert update.after == [b - update.lr * g for b, g in zip(update.before, update.grads)]
+        for name, row in zip(recording.names, training_page.table_rows(recording, update)):
+            assert row[2] == (f"{name} ← {row[0]} − {short(update.lr)}·"
+                              f"{row[1] if not row[1].startswith('-') else f'({row[1]})'} = "
+                              f"{row[3]}")
+    rule = training_page.update_rule(recording)
+    assert rule.startswith("the notes' gradient descent, lr as each step took it (0.5 at first")
+    assert (tmp_path / "run.html").read_text(encoding="utf-8").count(short(updates[-1].lr)) > 0
+
+
+@pytest.mark.parametrize("optimizer", ["SignDescent", "Optimizer"])
+def test_an_optimiser_the_page_does_not_know_is_written_as_its_own_step(
+        tmp_path: Path, optimizer: str) -> None:
+    """Not "the notes' gradient descent": p ← p + Δp, the change the step made."""
+    from micrograd.optim import Optimizer
+
+    class Halving(Optimizer):
+        def step(self) -> None:
+            for p in self.params:
+                p.data -= 0.5 * self.lr * p.grad
+
+    recording = recorded(SignDescent if optimizer == "SignDescent" else Halving, tmp_path)
+    name = type(recording.optimizer).__name__
+    assert training_page.update_rule(recording).startswith(f"{name}'s own step")
+    assert training_page.table_columns(recording) == [
+        "parameter", "before", "∂E/∂p", "update", "after"]
+    update = recording.frames[-1].updates[0]
+    rows = training_page.table_rows(recording, update)
+    for param, row, b, a in zip(recording.names, rows, update.before, update.after):
+        delta = short(a - b)
+        assert row[2] == f"{param} ← {short(b)} + {f'({delta})' if a < b else delta} = {short(a)}"
+    assert "the notes' gradient descent" not in (tmp_path / "run.html").read_text(
+        encoding="utf-8")
