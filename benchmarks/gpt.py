@@ -320,7 +320,7 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "whole":
         _worker(int(sys.argv[2]))
     else:
-        quick = "--quick" in sys.argv
-        for line in run(4 if quick else 20, 1 if quick else 5, 20 if quick else 1000,
-                        5 if quick else 50):
+        quick = "--quick" in sys.argv  # (also: python -m benchmarks --only gpt)
+        for line in run(2 if quick else 20, 1 if quick else 5, 5 if quick else 1000,
+                        3 if quick else 50):
             print(json.dumps(line.as_json()))
