@@ -234,3 +234,12 @@ def test_the_graph_of_a_step_is_one_per_length(tokenizer: Tokenizer) -> None:
         return [(node.op, len(node.children)) for node in topological_order(loss)]
 
     assert shape("ava") == shape("zoe") != shape("emma")
+
+
+def test_the_trainer_path_ends_with_eagers_parameters(docs: list[str],
+                                                      tokenizer: Tokenizer) -> None:
+    """No on_step: the Trainer's lists are written back to the Values once, at the end."""
+    replayed, eager = small(tokenizer), small(tokenizer)
+    losses = train_gpt(replayed, docs, tokenizer, steps=10, compile_after=2)
+    assert losses == train_gpt(eager, docs, tokenizer, steps=10, compile=False)
+    assert replayed.state_dict() == eager.state_dict()
