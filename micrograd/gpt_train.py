@@ -2,10 +2,11 @@
 
 ``train_gpt(model, docs, tokenizer)`` is microgpt's loop: name ``step % len(docs)`` each
 step, the mean cross-entropy of its next tokens, backward, Adam (β1 0.85, β2 0.99, lr
-0.01·(1 − step/steps)). A step is ``EagerSteps`` (build the graph, ``backward()``) or
-``CompiledSteps``: a name's graph depends only on its length (``micrograd.gpt``), so each
-length's graph is recorded once by ``micrograd.compile`` and replayed with the name's
-one-hot leaves set: the same floats as eager, bit for bit.
+0.01·(1 − step/steps)). A step is ``EagerSteps`` (build the graph, ``backward()``) or a
+replay: a name's graph depends only on its length (``micrograd.gpt``), so each length's graph
+is recorded once and replayed with the name's one-hot leaves set, as a ``micrograd.compile``d
+graph (``CompiledSteps``) or a whole step on a ``compiler.Trainer`` (``TrainerSteps``, what
+``train_gpt`` runs): the same floats as eager, bit for bit.
 """
 
 from __future__ import annotations
