@@ -36,6 +36,7 @@ from typing import Any
 from benchmarks import (
     chain,
     compile_size,
+    gpt,
     harness,
     karpathy,
     memory,
@@ -48,7 +49,7 @@ from benchmarks import (
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 WORKLOADS = ("karpathy", "mlp_step", "mnist", "chain", "wide", "memory", "net221", "compile",
-             "record")
+             "record", "gpt")
 
 
 @dataclass
@@ -69,6 +70,9 @@ class Config:
     compile_widths: list[int]
     mnist_images: int = 8  # random images the mnist steps cycle through
     mnist_steps: int = 100  # the floor's and the compiled step's per run (eager: a 20th)
+    gpt_round: int = 20  # names per round of the gpt steps (each engine, the reference too)
+    gpt_whole: int = 1000  # steps of the whole compiled gpt run, in a subprocess
+    gpt_check: int = 50  # steps of the same-math check against the reference
     torch_rounds_large: int = 3  # PyTorch runs in this many rounds on chain N = 100,000
     torch_rounds_wide: int = 1  # and on wide (about 10 s per run)
 
@@ -107,6 +111,9 @@ QUICK = Config(
     record_sizes=[1_000, 2_000],
     mnist_images=2,
     mnist_steps=2,
+    gpt_round=2,
+    gpt_whole=5,
+    gpt_check=3,
 )
 
 
@@ -138,6 +145,7 @@ def run(config: Config, torch: ModuleType | None, only: Sequence[str] = WORKLOAD
         "net221": lambda: net221.run(config.net221_epochs, r, torch),
         "compile": lambda: compile_size.run(config.compile_sizes, config.compile_widths),
         "record": lambda: record.run(config.record_sizes, min(r, 3)),
+        "gpt": lambda: gpt.run(config.gpt_round, min(r, 5), config.gpt_whole, config.gpt_check),
     }
     for name in WORKLOADS:
         if name not in only:

@@ -607,3 +607,25 @@ def cross_entropy_formula(index: int, count: int) -> str:
 
 _builtin("cross_entropy", cross_entropy, cross_entropy_grad, cross_entropy_formula,
          "cross_entropy(t={target})")
+
+
+def logsumexp(*xs: float) -> float:
+    """log Σ_j e^(x_j), as m + log Σ_j e^(x_j - m), m = max x: no overflow at any scale."""
+    if not xs:
+        raise TypeError("logsumexp: needs at least one operand")
+    if any(x != x for x in xs):
+        return NAN
+    m = max(xs)
+    if m == INF or m == -INF:  # e^(x - m) would be nan; the limit is m itself
+        return m
+    return m + math.log(math.fsum([math.exp(x - m) for x in xs]))
+
+
+def logsumexp_grad(*xs_out: float) -> tuple[float, ...]:
+    """∂/∂x_i = e^(x_i - out) = softmax(x)_i: the softmax's weights, read off the output."""
+    out = xs_out[-1]
+    return tuple(math.exp(x - out) for x in xs_out[:-1])
+
+
+_builtin("logsumexp", logsumexp, logsumexp_grad, lambda i, n: f"exp({{{i}}} - {{out}})",
+         "logsumexp")

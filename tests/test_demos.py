@@ -303,3 +303,26 @@ def test_training_page_writes_the_main_jobs_page_and_its_screenshot(browser, tmp
     assert 'id="training-data"' in page and (tmp_path / "training_page.html").stat().st_size <= 1e6
     for png in ("training_page.png", "training_page_quiz.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- gpt -------------------------------------------------------------------------------------
+
+
+def test_gpt_trains_a_few_steps_and_samples_names(demo, tmp_path, capsys):
+    out = run(demo("gpt"), tmp_path, capsys, "--eager")
+    assert "32033 names, vocabulary 27" in out and "4192 parameters; 10 steps, eager" in out
+    losses = [float(m) for m in re.findall(r"\| loss (\d+\.\d+)", out)]
+    assert len(losses) == 10 and 3.0 < losses[0] < 3.6  # about ln 27 = 3.30 at the start
+    samples = re.findall(r"sample +\d+: (\w*)", out)
+    assert len(samples) == 5 and all(s.isalpha() or s == "" for s in samples)
+
+
+def test_gpt_writes_its_page_and_a_screenshot_of_it(browser, tmp_path):
+    """As a user runs it (a subprocess: the screenshot drives its own Chromium)."""
+    done = subprocess.run([sys.executable, str(DEMOS / "gpt.py"), "--quick", "--eager", "--page",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "gpt_page.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '"steps":10' in page
+    assert "gpt_page.png (the last step)" in done.stdout
+    assert (tmp_path / "gpt_page.png").read_bytes()[:8] == PNG_SIGNATURE
