@@ -144,10 +144,10 @@ def _print_losses(per_epoch: Sequence[float]) -> None:
         print(f"  epoch {epoch + 1:>6}  loss {per_epoch[epoch]:.6g}")
 
 
-def _one_sample(net: Net221, x1: float, x2: float, y: float) -> Value:
-    """E = ½(y − ŷ)² for one sample, with its gradients filled in."""
+def _one_sample(net: Net221, x: Sequence[float], y: float) -> Value:
+    """E = ½(y − ŷ)² for one sample x = (x1, x2), with its gradients filled in."""
     net.zero_grad()
-    (loss := losses.half_squared_error(net(x1, x2), y)).backward()
+    (loss := losses.half_squared_error(net(*x), y)).backward()
     return loss
 
 
@@ -173,13 +173,13 @@ def main_job(args: argparse.Namespace) -> int:
     right = correct(net, xor) or []  # targets 0/1: a class each
     print("\npredictions:", *(f"  x = ({x1:g}, {x2:g})  y = {y:g}  ŷ = {net(x1, x2).data:.4f}  "
           f"{'right' if ok else 'WRONG'}" for ((x1, x2), y), ok in zip(xor, right)), sep="\n")
-    (x1, x2), y = xor[2]
-    print(f"{sum(right)}/4 right\n\nthe graph of the sample x = ({x1:g}, {x2:g}), y = {y:g} at "
-          "the parameters before training (the random ones above), with its gradients there:")
+    # net as it was made, its first parameters (after training every gradient is about 0)
+    loss = _one_sample(start := Net221(activation="tanh", seed=args.seed), *xor[2])
+    print(f"{sum(right)}/4 right\n\nthe graph of x = ({xor[2][0][0]:g}, {xor[2][0][1]:g}), "
+          f"y = {xor[2][1]:g} at the parameters before training, with its gradients there:")
+    print(*(f"  ∂E/∂{n:<3} = {p.grad:+.4g}" for n, p in start.named_parameters()), sep="\n")
     if files[0] != Path(args.out):
         print(f"Graphviz's `dot` is not installed, so the graph is DOT source ({DOT_HINT})")
-    # net as it was made, its first parameters (after training every gradient is about 0)
-    loss = _one_sample(start := Net221(activation="tanh", seed=args.seed), x1, x2, y)
     for file in (file for file in files if file != page):
         render(loss, file, show_local_grads=True, parameters=start.parameters())
         print(f"graph written to {file}")
@@ -287,7 +287,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """Draw the graph of one 2-2-1 sample with its gradients."""
     [out] = _graph_files(args.out, main_job=False)
     net = Net221(activation=args.activation, seed=args.seed)
-    render(_one_sample(net, args.x1, args.x2, args.y), out, show_local_grads=args.local_grads,
+    render(_one_sample(net, (args.x1, args.x2), args.y), out, show_local_grads=args.local_grads,
            parameters=net.parameters())
     print(f"graph written to {out}", *[f"open {out} in a browser to step through backprop"]
           * (out.suffix.lower() == ".html"), sep="\n")
@@ -297,7 +297,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """The notes' derivation, corrected, with numbers: each ∂E/∂p as a chain-rule product."""
     net = Net221(activation=args.activation, seed=args.seed)
-    loss = _one_sample(net, args.x1, args.x2, args.y)
+    loss = _one_sample(net, (args.x1, args.x2), args.y)
     expected, params = [p.grad for p in net.parameters()], net.parameters()  # from backward()
     sample = (f"E = ½(y − ŷ)² for x = ({args.x1:g}, {args.x2:g}), y = {args.y:g}, "
               f"activation {net.activation}")
@@ -322,7 +322,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Check your hand derivation of one 2-2-1 sample: exit 0 all right, 1 a wrong answer."""
     net = Net221(activation=args.activation, seed=args.seed)  # the main job's sample
-    print(report := check(_one_sample(net, args.x1, args.x2, args.y), read_answers(args.answers)))
+    print(report := check(_one_sample(net, (args.x1, args.x2), args.y), read_answers(args.answers)))
     return 0 if report.ok else 1
 
 

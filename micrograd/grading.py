@@ -1,21 +1,22 @@
 """Checking a hand derivation: ``check(root, answers)`` marks each ∂root/∂node a learner gives.
 
-Each answer is right within ``accepted()`` (``ANSWER_TOLERANCE`` of the numbers it is summed
-from) of the engine's value. The report goes in backward order and stops at the first wrong
-answer, writes the chain rule that makes its value from its parents' grads, and names what
-the wrong number looks like: a sign, a missed path, a local derivative left unchained or
-wrong.
+Each answer is right within ``accepted()``: ``ANSWER_TOLERANCE`` (0.1%) of the engine's
+value, or of the value worked from the numbers as shown (4 digits). The report goes in
+backward order and stops at the first wrong answer, writes the chain rule that makes its value
+from its parents' grads, and names what the wrong number looks like: a sign, a missed path, a
+local derivative left unchained or wrong.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from micrograd import ops
 from micrograd._files import parse_json, read_small_file
 from micrograd._numbers import number, preview, short
 from micrograd.engine import Value
@@ -23,36 +24,68 @@ from micrograd.paths import Paths, as_factor, signed_sum
 from micrograd.steps import local_formula, local_formula_numbers, signed
 from micrograd.walk import Walk, walk_of
 
-__all__ = ["ANSWERS_BYTES", "ANSWER_TOLERANCE", "ASCII_NAMES", "CheckReport", "Mark", "Term",
-           "accepted", "check", "read_answers"]
+__all__ = ["ANSWERS_BYTES", "ANSWER_TOLERANCE", "ASCII_NAMES", "CANCELLATION", "CheckReport",
+           "Mark", "Term", "accepted", "check", "local_from_shown", "read_answers", "shown"]
 
 
-#: An answer is right within this fraction of the largest number it is summed from (the
-#: value itself, or a term of it): 0.1%, twice what rounding to the 4 significant digits
-#: drawings and pages show can cost, so an answer worked from the shown numbers passes.
+#: An answer is right within this fraction of the value it answers (its own magnitude, not
+#: the terms it is summed from: 0.5 = 1000 - 999.5 takes 0.4995 to 0.5005), or of the value
+#: worked from the numbers as drawings and pages show them (4 significant digits).
 ANSWER_TOLERANCE = 1e-3
+#: Where the terms cancel, this fraction of the largest is floating point's noise, and right.
+CANCELLATION = 1e-12
 
 
-def accepted(value: float, *parts: float) -> tuple[float, float]:
-    """The answers counted right for value: value ± ANSWER_TOLERANCE · max(|value|, |parts|).
+def shown(x: float) -> float:
+    """x as drawings and pages show it (4 significant digits), read back."""
+    return float(short(x))
 
-    ``parts`` are the numbers value is summed from (a grad before and the term added), so an
-    answer worked from rounded parts passes even when they nearly cancel.
-    """
+
+def local_from_shown(node: Value) -> tuple[float, ...] | None:
+    """node's local derivatives at its operands' and output's numbers as shown (None where
+    the op's derivative is not defined there, or for a leaf)."""
+    if node.is_leaf:
+        return None
+    try:
+        return tuple(ops.get(node.op).derivative(*(shown(c.data) for c in node.children),
+                                                 shown(node.data), **node.params))
+    except (ArithmeticError, ValueError):
+        return None
+
+
+def accepted(value: float, from_shown: float | None = None,
+             parts: Sequence[float] = ()) -> tuple[float, float]:
+    """The answers counted right for value: within ANSWER_TOLERANCE of value's magnitude of
+    value, or of ``from_shown`` (the same worked from the shown numbers); ``parts`` (the
+    numbers summed into value) widen it by CANCELLATION of the largest; the ends rounded
+    outward to 6 significant digits."""
     if not math.isfinite(value):
         return value, value
-    scale = abs(value)
-    for part in parts:
-        if abs(part) > scale and math.isfinite(part):
-            scale = abs(part)
-    return value - ANSWER_TOLERANCE * scale, value + ANSWER_TOLERANCE * scale
+    ends = [value, from_shown] if from_shown is not None and math.isfinite(from_shown) \
+        else [value]
+    low, high = min(ends), max(ends)
+    noise = CANCELLATION * max((abs(p) for p in parts if math.isfinite(p)), default=0.0)
+    return (_outward(low - ANSWER_TOLERANCE * abs(low) - noise, up=False),
+            _outward(high + ANSWER_TOLERANCE * abs(high) + noise, up=True))
 
 
-def _is_right(answer: float, value: float, *parts: float) -> bool:
-    """answer within accepted(value, *parts); NaN is right for NaN only."""
+def _outward(x: float, up: bool) -> float:
+    """x rounded to 6 significant digits away from the interval's inside (short on a page)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    y = float(f"{x:.6g}")
+    if y < x if up else y > x:
+        step = 10.0 ** (math.floor(math.log10(abs(x))) - 5)
+        y = float(f"{y + step if up else y - step:.6g}")
+    return y
+
+
+def _is_right(answer: float, value: float, from_shown: float | None = None,
+              parts: Sequence[float] = ()) -> bool:
+    """answer within accepted(value, from_shown, parts); NaN is right for NaN only."""
     if math.isnan(value):
         return math.isnan(answer)
-    low, high = accepted(value, *parts)
+    low, high = accepted(value, from_shown, parts)
     return low <= answer <= high
 
 
@@ -65,6 +98,7 @@ class Term:
     local_grad: float  # ∂parent/∂node along this edge
     formula: str | None  # ∂parent/∂node in the graph's names, e.g. "1 - z1²"
     numbers: str | None  # the same with the numbers in: "1 - (0.5598)²"
+    local_shown: float | None = None  # ∂parent/∂node at the numbers as shown
 
     @property
     def value(self) -> float:
@@ -80,6 +114,7 @@ class Mark:
     answer: float
     value: float  # the engine's ∂root/∂node, the float backward() gives
     right: bool
+    from_shown: float | None = None  # ∂root/∂node worked from the numbers as shown
 
 
 @dataclass(frozen=True)
@@ -134,26 +169,39 @@ def check(root: Value, answers: Mapping[str, float], walked: Walk | None = None)
     paths = Paths(graph, asked, 0)
     terms: dict[str, list[Term]] = {graph.names[node]: [] for node in asked}
     for parent in graph.order:  # each edge into an answered node: one term of its chain rule
+        at_shown, made = None, False
         for i, (child, local) in enumerate(zip(parent.children, parent.local_grads)):
             if child in asked:
+                if not made:  # once per parent
+                    at_shown, made = local_from_shown(parent), True
                 terms[graph.names[child]].append(Term(
                     graph.names[parent], paths.total[parent], local,
-                    local_formula(parent, i, graph.names), local_formula_numbers(parent, i)))
+                    local_formula(parent, i, graph.names), local_formula_numbers(parent, i),
+                    at_shown[i] if at_shown else None))
     marks = []
-    for node in graph.order:
+    held: dict[str, float] = {}  # the parents' grads as a learner has them: right answers
+    for node in graph.order:  # (parents first) or the numbers shown
         if node in asked:
             name, value = graph.names[node], paths.total[node]
             answer = numbers[name]
             assert answer is not None
             parts = [t.value for t in terms[name]]
-            marks.append(Mark(name, answer, value, _is_right(answer, value, *parts)))
+            locals_shown = [t.local_shown for t in terms[name]]
+            worked = math.fsum(held.get(t.parent, shown(t.parent_grad)) * x for t, x in zip(
+                terms[name], locals_shown) if x is not None) \
+                if None not in locals_shown and terms[name] else None
+            marks.append(Mark(name, answer, value, _is_right(answer, value, worked, parts),
+                              worked))
+            if marks[-1].right:
+                held[name] = answer
     return _report(graph.names[root], marks, terms)
 
 
 def _report(r: str, marks: list[Mark], terms: Mapping[str, list[Term]]) -> CheckReport:
     """The report's text: the right answers up to the first wrong one, then its chain rule."""
     lines = [f"Checking {len(marks)} answer{'s' if len(marks) != 1 else ''} for ∂{r}/∂node in "
-             f"backward order (right within {ANSWER_TOLERANCE:.1%}):"]
+             f"backward order (right within {ANSWER_TOLERANCE:.1%} of the value, or of "
+             "the value worked from the numbers as shown):"]
     first = next((m for m in marks if not m.right), None)
     right = {m.name for m in marks if m.right}
     mistake = None
@@ -210,12 +258,12 @@ def _diagnose(r: str, mark: Mark, terms: list[Term], right: set[str]) -> tuple[s
     a, n, values = mark.answer, mark.name, [t.value for t in terms]
     if not terms:
         return "seed", f"∂{r}/∂{r} is 1, whatever {r} is: the backward pass starts from it."
-    if mark.value != 0 and _is_right(-a, mark.value, *values):
+    if mark.value != 0 and _is_right(-a, mark.value, mark.from_shown, values):
         return "sign", ("A sign error: yours is minus the engine's. Check the sign of each "
                         "factor (the notes' slip: ∂E/∂ŷ is ŷ - y, not y - ŷ).")
     if len(terms) > 1:
         for subset in _proper_subsets(len(terms)):
-            if _is_right(a, math.fsum(values[i] for i in subset), *values):
+            if _is_right(a, math.fsum(values[i] for i in subset), None, values):
                 left_out = [terms[i].parent for i in range(len(terms)) if i not in subset]
                 return "missed path", (
                     f"A missed path: yours is {len(subset)} of the {len(terms)} terms. {n} is "

@@ -23,8 +23,8 @@ from micrograd.engine import Value
 from micrograd.page import record
 from micrograd.walk import Walk, walk_of
 
-__all__ = ["FORMATS", "LABEL_LIMIT", "Drawing", "GraphvizFailed", "GraphvizNotFound", "draw_dot",
-           "fit_width", "render"]
+__all__ = ["DOT_WORK", "FORMATS", "LABEL_LIMIT", "Drawing", "GraphvizFailed", "GraphvizNotFound",
+           "draw_dot", "fit_width", "render"]
 
 # render's file suffixes; .dot needs no Graphviz; .html is the backprop page (micrograd.page)
 FORMATS = (".svg", ".png", ".pdf", ".dot", ".html")
@@ -133,18 +133,23 @@ def draw_dot(
     order, names, index = graph.order, graph.names, graph.index
     lines: list[str] = []
     add = lines.append
+    records = [(_quote_record(names[node]), short(node.data), short(node.grad)) for node in order]
+    symbols = [_quote(node.op_symbol) for node in order]
+    places = _own_layout(graph, records, symbols, rankdir)
     for i, node in enumerate(order):  # root first: the drawing then lists inputs as written
-        data, grad = short(node.data), short(node.grad)
-        record = f"{{ {_quote_record(names[node])} | data {data} | grad {grad} }}"
+        name, data, grad = records[i]
+        record = f"{{ {name} | data {data} | grad {grad} }}"
         if node.is_leaf:
             param = node.label != "" if is_parameter is None else is_parameter(node)
             style = _PARAMETER if param else _LEAF
         else:
             style = _ROOT if i == 0 else ""
-        add(f'\tv{i} [label="{record}"{style}]\n')
+        at = f' pos="{places[2 * i]}"' if places else ""
+        add(f'\tv{i} [label="{record}"{style}{at}]\n')
         if node.is_leaf:
             continue
-        add(f'\tv{i}_op [label="{_quote(node.op_symbol)}"{_OP}]\n')
+        at = f' pos="{places[2 * i + 1]}"' if places else ""
+        add(f'\tv{i}_op [label="{symbols[i]}"{_OP}{at}]\n')
         add(f"\tv{i}_op -> v{i}\n")
         for child, local in zip(node.children, node.local_grads):
             edge_label = f' [label="{short(local)}"]' if show_local_grads else ""
@@ -154,14 +159,178 @@ def draw_dot(
     if show_local_grads:
         graph_attr |= {"label": "edge labels: local derivative ∂(op output)/∂(input)",
                        "labelloc": "b", "fontsize": "11"}
+    graph_attr |= _BOUNDED_DOT if places is None else _PINNED
     return Drawing(
         "micrograd",
+        engine="dot" if places is None else "neato",
         format=format,
         graph_attr=graph_attr,
         node_attr={"shape": "record", "fontname": "DejaVu Sans", "fontsize": "12"},
         edge_attr={"fontname": "DejaVu Sans", "fontsize": "10", "color": "#555555"},
         body=lines,
     )
+
+
+#: dot lays a graph out when its work, nodes x ranked nodes + edges², is at most this (nodes:
+#: the records and op nodes; ranked: those and the virtual nodes dot threads along each edge
+#: across ranks); a larger graph gets _own_layout. dot's network simplex, stopped after
+#: nslimit x nodes iterations, costs about nodes x ranked nodes, its crossing counts about
+#: edges²: 10^7 is about a second (measured in benchmarks/drawing.py).
+DOT_WORK = 10_000_000
+# dot's effort, bounded: network simplex iterations at most 1 x nodes (ranking: nslimit1;
+# coordinates: nslimit), mincross at its default number of passes (mclimit 1)
+_BOUNDED_DOT = {"nslimit": "1", "nslimit1": "1", "mclimit": "1"}
+# a layout of our own: neato keeps every pinned position and draws each edge as a line
+_PINNED = {"splines": "line", "overlap": "true", "outputorder": "edgesfirst"}
+# the sizes _own_layout reserves, in points: a character at font 12 and a field's margins; a
+# record's height, an op's (Graphviz's least: 0.75 x 0.5 inches) and the gap between nodes
+_CHAR, _FIELD, _RECORD_HIGH, _OP_WIDE, _OP_HIGH, _GAP = 7.5, 14.0, 36.0, 54.0, 36.0, 12.0
+_SWEPT = 50_000  # DOT nodes: a larger graph's columns are stacked as listed (unread)
+
+
+def _ranks(graph: Walk) -> tuple[list[int], list[int], int]:
+    """Each record's and op node's rank (0: the root's record; an op one rank before its
+    result; a node one rank before its furthest consumer) and the ranks all edges skip."""
+    n, index = len(graph.order), graph.index
+    record, op = [0] * n, [0] * n
+    skipped = 0
+    for i, node in enumerate(graph.order):  # each node after every node that consumes it
+        if node.is_leaf:
+            continue
+        op[i] = record[i] + 1
+        for child in node.children:
+            c = index[child]
+            record[c] = max(record[c], op[i] + 1)
+    for i, node in enumerate(graph.order):
+        for child in node.children:
+            skipped += record[index[child]] - op[i] - 1
+    return record, op, skipped
+
+
+def _own_layout(graph: Walk, records: list[tuple[str, str, str]], symbols: list[str],
+                rankdir: str) -> list[str] | None:
+    """None where dot can lay the graph out within DOT_WORK; else each DOT node's pinned
+    position (v<i> at 2i, v<i>_op at 2i + 1): ranks as columns, each node moved toward the mean
+    of its neighbours' positions in three sweeps (none over _SWEPT nodes): linear in the edges.
+    (Flat lists of ints, no list per node: the collector would walk every graph node for them.)
+    """
+    order, index = graph.order, graph.index
+    n = len(order)
+    record, op, skipped = _ranks(graph)
+    interior = [i for i, node in enumerate(order) if not node.is_leaf]
+    dot_nodes = n + len(interior)
+    # each interior node's children and each node's users (interior nodes that take it), flat
+    kid_start, kids = [0] * (n + 1), list[int]()
+    for i, node in enumerate(order):
+        kids.extend(index[child] for child in node.children)
+        kid_start[i + 1] = len(kids)
+    edges = len(interior) + len(kids)
+    if dot_nodes * (dot_nodes + skipped) + edges * edges <= DOT_WORK:
+        return None
+    use_start = [0] * (n + 1)
+    for c in kids:
+        use_start[c + 1] += 1
+    for c in range(n):
+        use_start[c + 1] += use_start[c]
+    users, filled = [0] * len(kids), use_start[:n]
+    for i in interior:
+        for c in kids[kid_start[i]:kid_start[i + 1]]:
+            users[filled[c]] = i
+            filled[c] += 1
+
+    across_first = rankdir in ("LR", "RL")  # records lie across the ranks, fields side by side
+    along, across = [0.0] * (2 * n), [0.0] * (2 * n)  # each DOT node's extents
+    for i, (name, data, grad) in enumerate(records):
+        fields = [_CHAR * len(t) + _FIELD for t in (name, data, grad)]
+        wide, high = (sum(fields), _RECORD_HIGH) if across_first else (
+            max(fields), 3 * _RECORD_HIGH / 2)
+        along[2 * i], across[2 * i] = (wide, high) if across_first else (high, wide)
+    for i in interior:
+        wide = max(_OP_WIDE, _CHAR * len(symbols[i]) + 24.0)
+        along[2 * i + 1], across[2 * i + 1] = (wide, _OP_HIGH) if across_first else (
+            _OP_HIGH, wide)
+    top = max(record)
+    column_of = [0] * (2 * n)
+    for i in range(n):
+        column_of[2 * i] = top - record[i]
+    for i in interior:
+        column_of[2 * i + 1] = top - op[i]
+    drawn = [k for k in reversed(range(2 * n)) if k % 2 == 0 or kid_start[k // 2] <
+             kid_start[k // 2 + 1]]  # children before parents: inputs as written
+    drawn.sort(key=column_of.__getitem__)  # leaves' side first (stable: as written)
+    bounds = [0] * (top + 2)
+    for k in drawn:
+        bounds[column_of[k] + 1] += 1
+    for c in range(top + 1):
+        bounds[c + 1] += bounds[c]
+
+    def toward_leaves(k: int) -> float | None:
+        i = k // 2
+        if k % 2 == 0:
+            return position[k + 1] if kid_start[i] < kid_start[i + 1] else None
+        cs = kids[kid_start[i]:kid_start[i + 1]]
+        return sum([position[2 * c] for c in cs]) / len(cs)
+
+    def toward_root(k: int) -> float | None:
+        i = k // 2
+        if k % 2 == 1:
+            return position[k - 1]
+        us = users[use_start[i]:use_start[i + 1]]
+        return sum([position[2 * u + 1] for u in us]) / len(us) if us else None
+
+    position = [0.0] * (2 * n)  # across the ranks; the first sweep stacks the leaves as listed
+    sweeps = [toward_leaves, toward_root, toward_leaves] if dot_nodes <= _SWEPT else []
+    if not sweeps:  # each column stacked as listed
+        for c in range(top + 1):
+            end = 0.0
+            for k in drawn[bounds[c]:bounds[c + 1]]:
+                position[k] = end + across[k] / 2
+                end += across[k] + _GAP
+    for j, mean in enumerate(sweeps):
+        columns = range(top + 1) if j % 2 == 0 else reversed(range(top + 1))
+        for c in columns:
+            lo, hi = bounds[c], bounds[c + 1]
+            if hi - lo == 1:  # (a chain's columns: the node goes where it is wanted)
+                k = drawn[lo]
+                at = mean(k)
+                position[k] = position[k] if at is None else at
+                continue
+            wanted = [mean(k) for k in drawn[lo:hi]]
+            drawn[lo:hi] = _stack(drawn[lo:hi], [position[k] if w is None else w
+                                                 for k, w in zip(drawn[lo:hi], wanted)],
+                                  position, across)
+    places = [""] * (2 * n)
+    x = 0.0
+    for c in range(top + 1):
+        half = max(along[k] for k in drawn[bounds[c]:bounds[c + 1]]) / 2
+        x += half
+        for k in drawn[bounds[c]:bounds[c + 1]]:
+            u, v = x / 72, -position[k] / 72  # inches; graphviz's y grows upward
+            u = -u if rankdir == "RL" else u
+            if not across_first:
+                u, v = -v, (u if rankdir == "BT" else -u)
+            places[k] = f"{u:.2f},{v:.2f}!"
+        x += half + 3 * _GAP
+    return places
+
+
+def _stack(column: list[int], wanted: list[float], position: list[float],
+           across: list[float]) -> list[int]:
+    """The column's nodes in the order of their wanted positions, each put as near its own as
+    the ones before it leave room for, the block then centred on the wanted positions' mean."""
+    ranked = sorted(range(len(column)), key=wanted.__getitem__)
+    column = [column[j] for j in ranked]
+    placed: list[float] = []
+    end = -float("inf")
+    for j, k in zip(ranked, column):
+        half = across[k] / 2
+        at = max(wanted[j], end + half + _GAP)
+        placed.append(at)
+        end = at + half
+    shift = (sum(wanted) - sum(placed)) / len(placed)
+    for k, at in zip(column, placed):
+        position[k] = at + shift
+    return column
 
 
 def render(root: Value, path: str | os.PathLike[str], **draw_options: Any) -> Path:

@@ -415,10 +415,10 @@ micrograd.stepper = function (svg, data, hooks) {
   // ---- check yourself: the quiz mode -------------------------------------------------------
   // For each child of the step the learner types its new grad or the local derivative. Until
   // the step is answered (checked or revealed) none of its numbers shows: not the notes', the
-  // children's grads, the step's text, the inspector's, nor the edge labels. The only
-  // arithmetic on the page's numbers is near(): a typed answer is right within the recording's
-  // tolerance (trace.ANSWER_TOLERANCE, 0.1%, as check() uses it) of the largest number it is
-  // summed from, compared with the number the page shows (4 significant digits).
+  // children's grads, the step's text, the inspector's, nor the edge labels. A typed answer is
+  // right inside the interval Python wrote for it (u.accept, grading.accepted: check()'s own
+  // rule); the script only compares. near() (the recording's tolerance) only names what a wrong
+  // number looks like.
 
   const quiz = {on: false, ask: "grad", done: new Map(), right: 0, wrong: 0, revealed: 0};
   const paren = (t) => (t.startsWith("-") ? "(" + t + ")" : t); // a number as a factor
@@ -430,25 +430,24 @@ micrograd.stepper = function (svg, data, hooks) {
   function numbers(u) { // a term's numbers, or null when one is not finite (not asked)
     const n = {local: Number(u.local), term: Number(u.term), grad: Number(u.after),
       before: Number(u.before)};
-    return Object.values(n).every(Number.isFinite) ? n : null;
+    return Object.values(n).every(Number.isFinite) && u.accept ? n : null;
   }
 
-  function near(x, value, parts) { // x within the tolerance of value (summed from parts)
-    const scale = Math.max(Math.abs(value), ...parts.map(Math.abs));
-    return Math.abs(x - value) <= tolerance * scale;
+  function near(x, value) { // x within the recording's tolerance of value
+    return Math.abs(x - value) <= tolerance * Math.abs(value);
   }
 
-  function rightAnswer(n, ask) { // [the value asked for, the numbers it is summed from]
-    return ask === "grad" ? [n.grad, [n.before, n.term]] : [n.local, []];
+  function accepts(u, ask, x) { // x inside the answers Python counts right
+    const [low, high] = u.accept[ask];
+    return low <= x && x <= high;
   }
 
-  function looksLike(x, n, ask) { // what a wrong number is, if it is one of the step's own
-    const [value, parts] = rightAnswer(n, ask);
+  function looksLike(x, n, u, ask) { // what a wrong number is, if it is one of the step's own
     const kinds = ask === "grad" ? [["term", n.term], ["local", n.local], ["-grad", -n.grad],
       ["-term", -n.term], ["before", n.before]] : [["-local", -n.local], ["term", n.term],
       ["grad", n.grad]];
     for (const [kind, v] of kinds) {
-      if (!near(v, value, parts) && near(x, v, [])) return kind;
+      if (!accepts(u, ask, v) && near(x, v)) return kind;
     }
     return "";
   }
@@ -539,13 +538,12 @@ micrograd.stepper = function (svg, data, hooks) {
         quiz.revealed++;
         return {cls: "revealed", text: "revealed", why: [answerText(s, u, ask)]};
       }
-      const [value, parts] = rightAnswer(n, ask);
-      if (near(answers[j], value, parts)) {
+      if (accepts(u, ask, answers[j])) {
         quiz.right++;
         return {cls: "right", text: "✓ right", why: []};
       }
       quiz.wrong++;
-      return {cls: "wrong", text: "✗ wrong", why: [meaning(looksLike(answers[j], n, ask), s, u,
+      return {cls: "wrong", text: "✗ wrong", why: [meaning(looksLike(answers[j], n, u, ask), s, u,
         ask), answerText(s, u, ask)]};
     });
     quiz.done.set(k, {ask: ask, typed: reveal ? s.updates.map((u) =>

@@ -4,8 +4,8 @@
 ``graph.draw_dot`` (the same drawing as ``render(root, "x.svg")``), inline; the forward values
 and the ``trace.backward_steps(root)`` records sit beside it as JSON; a small script replays
 them. Python is the only engine: every number on the page was formatted here, and the
-script does no arithmetic on them but the quiz's: whether a typed answer is within
-``trace.ANSWER_TOLERANCE`` (written into the data) of the number the page shows.
+script does no arithmetic on them but the quiz's: whether a typed answer is inside the
+interval Python wrote for it (``grading.accepted``, the rule check() uses).
 No network: no CDN, no web fonts, no server.
 
 Step 0 is the graph after the forward pass, every grad 0; step k is the state after the k-th
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from typing import Any
 
 from micrograd._numbers import clip, short
 from micrograd.engine import Value
+from micrograd.grading import accepted, local_from_shown, shown
 from micrograd.trace import (
     ANSWER_TOLERANCE,
     ChildUpdate,
@@ -109,6 +111,7 @@ def record(root: Value, explained: bool = True) -> Recording:
             if history[i][-1][1] != step.grad_output:  # the root, seeded with 1
                 history[i].append((k, step.grad_output))
             updates = []
+            at_shown = local_from_shown(step.node)
             for n, u in enumerate(step.updates):
                 c = index[u.child]
                 before = history[c][-1][1]
@@ -118,6 +121,7 @@ def record(root: Value, explained: bool = True) -> Recording:
                     "edge": step.term(u),
                     "before": short(before), "after": short(u.grad), "formula": u.formula,
                     **_plugged(step.node, n, u),
+                    **_accept(u, before, step.grad_output, at_shown[n] if at_shown else None),
                 })
             steps.append({"node": i, "grad": short(step.grad_output), "text": str(step),
                           "updates": updates})
@@ -151,6 +155,20 @@ def _plugged(node: Value, n: int, u: ChildUpdate) -> dict[str, str]:
     when it says more than the formula and the number do."""
     plugged = local_formula_numbers(node, n)
     return {} if plugged in (None, u.formula, short(u.local_grad)) else {"plugged": plugged}
+
+
+def _accept(u: ChildUpdate, before: float, grad_output: float,
+            local_shown: float | None) -> dict[str, Any]:
+    """The quiz's answers counted right, check()'s rule (grading.accepted): the new grad, worked
+    from before + local · grad_output, and the local derivative, each from the engine's numbers
+    or the shown ones. Left out where an end is not finite (the quiz does not ask)."""
+    grad_shown = None if local_shown is None else shown(before) + local_shown * shown(
+        grad_output)
+    accept = {"grad": list(accepted(u.grad, grad_shown, (before, u.contribution))),
+              "local": list(accepted(u.local_grad, local_shown))}
+    if not all(math.isfinite(x) for ends in accept.values() for x in ends):
+        return {}
+    return {"accept": accept}
 
 
 def asset(name: str) -> str:

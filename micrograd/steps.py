@@ -16,8 +16,10 @@ drawings of ``micrograd.graph``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from micrograd import ops
 from micrograd._numbers import short
@@ -37,7 +39,8 @@ def local_formula(node: Value, index: int, names: Mapping[Value, str]) -> str | 
     A constant (an unlabelled leaf) is written as its number. An op registered without a
     formula shows as ``f'(x)`` if it has one operand, else None.
     """
-    terms = [_term(child, names) for child in node.children]
+    children = node.children
+    terms = _Terms(lambda k: _term(children[k], names), len(children))
     return _filled(node, index, terms, names.get(node, "out"))
 
 
@@ -48,7 +51,7 @@ def local_formula_numbers(node: Value, index: int) -> str | None:
     or raised to a power, so the text reads as the formula does.
     """
     count = len(node.children)
-    text = _filled(node, index, [f"\x00{k}\x00" for k in range(count)], f"\x00{count}\x00")
+    text = _filled(node, index, _Terms("\x00{}\x00".format, count), f"\x00{count}\x00")
     if text is None:
         return None
 
@@ -66,7 +69,32 @@ def local_formula_numbers(node: Value, index: int) -> str | None:
 _MARK = re.compile("\x00(\\d+)\x00(²|\\*\\*)?")  # where local_formula_numbers puts a number
 
 
-def _filled(node: Value, index: int, terms: list[str], out: str) -> str | None:
+class _Terms(Sequence[str]):
+    """The operands' terms, each written when a formula asks for it: a formula of one of
+    n operands reads one or two, so one edge's formula costs O(1), not O(n)."""
+
+    def __init__(self, term: Callable[[int], str], count: int) -> None:
+        self.term, self.size = term, count
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, k: int) -> str: ...
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[str]: ...
+    def __getitem__(self, k: int | slice) -> str | Sequence[str]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(self.size)[k]]
+        if not -self.size <= k < self.size:
+            raise IndexError(k)
+        return self.term(k % self.size)
+
+
+_FORMATTER = string.Formatter()  # vformat indexes its args, so _Terms are never all written
+
+
+def _filled(node: Value, index: int, terms: Sequence[str], out: str) -> str | None:
     """The registry's formula of ∂node/∂children[index] with the operands written as terms."""
     op = ops.get(node.op)
     text = op.formula_text(index, len(terms))
@@ -74,7 +102,7 @@ def _filled(node: Value, index: int, terms: list[str], out: str) -> str | None:
         return f"{op.name}'({terms[0]})" if len(terms) == 1 else None
     operands = dict(zip(op.operands, terms)) if op.operands else {}
     params = {k: signed(short(v)) for k, v in node.params.items()}
-    return text.format(*terms, out=out, **operands, **params)
+    return _FORMATTER.vformat(text, terms, {"out": out, **operands, **params})
 
 
 def _term(node: Value, names: Mapping[Value, str]) -> str:

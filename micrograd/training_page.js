@@ -274,7 +274,8 @@
       shown = null;
       $("graph-title").textContent = "Sample " + sample + "'s graph at epoch " + e;
       $("no-graph").textContent = "This page holds no backward pass of sample " + sample +
-        ": pick one of samples " + T.graph_samples_text + ". " + T.held;
+        (T.graph_samples_text ? ": pick one of samples " + T.graph_samples_text : "") + ". " +
+        T.held;
       document.body.dataset.graphEpoch = "";
       return;
     }

@@ -15,8 +15,9 @@ written in the parameter table ``micrograd.updates``.
 
 What a page holds: the frames ``history.recording`` kept; the updates and sample graphs of
 its detail samples on its detail frames (the page lists both); on a large graph (more than
-``EXPLAIN_LEAVES`` leaves) no explain() texts, and graphs on at most ``GRAPH_NODES``
-recorded nodes. Python formats every number; the script does no arithmetic on values.
+``EXPLAIN_LEAVES`` leaves) no explain() texts, no graph over ``DRAWN_NODES`` nodes (the
+network view instead), and graphs on at most ``GRAPH_NODES`` recorded nodes. Python formats
+every number; the script does no arithmetic on values.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ from micrograd.training_svg import (
 from micrograd.updates import table_columns, table_rows, update_rule
 from micrograd.walk import walk
 
-__all__ = ["EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "Packer",
+__all__ = ["DRAWN_NODES", "EXPLAIN_LEAVES", "GRAPH_FRAMES", "GRAPH_NODES", "HEAT_EVALS", "Packer",
            "check_page", "table_columns", "table_rows", "unpack", "update_rule", "write_page"]
 
 #: A sample graph with more leaves than this has no explain() texts on the page.
 EXPLAIN_LEAVES = 40
 #: The sample graphs on a page hold at most this many nodes in all (records × nodes).
 GRAPH_NODES = 12_000
+#: A sample graph of more nodes than this is not drawn (the network view stands in for it).
+DRAWN_NODES = 1_000
 #: Graphs go to as few samples as leave room for this many epochs of each (if the run has them).
 GRAPH_FRAMES = 5
 #: The heatmaps of a page evaluate at most about this many op nodes (grid × frames × nodes).
@@ -227,10 +230,12 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     probe_nodes = walk(probe_root).order
     graph_nodes = len(probe_nodes)
     fit = max(1, GRAPH_NODES // (graph_nodes * GRAPH_FRAMES))
-    graph_samples = [pool[i] for i in evenly(len(pool), fit)]
+    graph_samples = [pool[i] for i in evenly(len(pool), fit)] if graph_nodes <= DRAWN_NODES \
+        else []
     per_frame = max(1, graph_nodes * len(graph_samples))
     graph_frames = sorted({detail_frames[i] for i in evenly(len(detail_frames),
-                                                            max(2, GRAPH_NODES // per_frame))})
+                                                            max(2, GRAPH_NODES // per_frame))}
+                          ) if graph_samples else []
     graph_set = set(graph_frames)
     explained = sum(1 for n in probe_nodes if n.is_leaf) <= EXPLAIN_LEAVES
 
@@ -282,7 +287,7 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
     svgs = [graph_svg(root, wide_data, wide_grad, data_at, grad_at, params)
             for _, root, wide_data, wide_grad, data_at, grad_at in drawings]
     held = _held_text(recording, frames, detail_frames, graph_frames, graph_samples,
-                      len(samples), explained)
+                      len(samples), explained, graph_nodes)
     names = recording.names
     data: dict[str, Any] = {
         "names": names,
@@ -378,7 +383,7 @@ def _model_text(model: Module) -> str:
 
 def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[int],
                graph_frames: list[int], graph_samples: list[int], n_samples: int,
-               explained: bool) -> str:
+               explained: bool, graph_nodes: int) -> str:
     """What the page holds, in words: its epochs, samples, updates and graphs."""
     epochs = [f.epoch + 1 for f in frames]  # counted from 1, as the command line prints them
     if len(epochs) == recording.epochs:
@@ -399,6 +404,10 @@ def _held_text(recording: Recording, frames: list[Frame], detail_frames: list[in
         text += f" Parameter updates: {which(recording.samples)}, {when(detail_frames)}."
     else:
         text += f" Parameter updates (one full-batch step per epoch): {when(detail_frames)}."
+    if not graph_samples:
+        return text + (f" Backward step-through: none; a sample's graph has {graph_nodes:,} "
+                       f"nodes, more than the {DRAWN_NODES:,} a page draws (the network view "
+                       "shows the model).")
     text += (f" Backward step-through: {which(graph_samples)}, {when(graph_frames)}; another "
              "epoch shows the nearest of these.")
     if not explained:

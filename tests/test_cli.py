@@ -50,6 +50,16 @@ def test_main_job_trains_xor_and_draws_the_graph(dot: str, tmp_path: Path) -> No
     predictions = re.findall(r"y = ([01])  ŷ = (-?[0-9.]+)", out)
     assert len(predictions) == 4
     assert all(abs(float(y_hat) - float(y)) < 0.1 for y, y_hat in predictions)
+    # "with its gradients:" is followed by them: ∂E/∂p of each of the nine, then the files
+    said = out.split("with its gradients there:\n", 1)[1].splitlines()
+    grads = [re.fullmatch(rf"  ∂E/∂{name} *= ([-+][0-9.e+-]+)", line)
+             for name, line in zip(Net221.NAMES, said)]
+    assert all(grads), said[:10]
+    start = Net221("tanh")  # the drawing's parameters: before training
+    half_squared_error(start(1.0, 0.0), 1.0).backward()
+    assert [float(g[1]) for g in grads if g] == [float(f"{p.grad:.4g}")
+                                                 for p in start.parameters()]
+    assert said[9].startswith("graph written to ")
     svg = ET.parse(tmp_path / "net221.svg").getroot()
     texts = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     text = " ".join(texts)

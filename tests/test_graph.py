@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 import micrograd
+import micrograd.walk
 from micrograd import Value, apply, ops
+from micrograd import graph as graph_module
 from micrograd.graph import FORMATS, GraphvizNotFound, draw_dot, render
 from micrograd.losses import half_squared_error
 from micrograd.trace import explain
@@ -276,3 +279,96 @@ def test_a_failed_render_leaves_the_previous_file_intact(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["g.dot", "g.svg"]  # no temporary file left
     render(x, tmp_path / "g.dot")
     assert (tmp_path / "g.dot").read_text("utf-8") == draw_dot(x).source
+
+
+# ---- bounded drawings: dot's effort limited, a layout of our own past DOT_WORK ----------
+
+
+def horner(n: int) -> Value:
+    """c0·xⁿ + … + cₙ by Horner's rule: one x reused along the whole chain."""
+    x, acc = Value(0.5, "x"), Value(1.0, "c0")
+    for i in range(n):
+        acc = acc * x + Value(0.1 * i, f"c{i + 1}")
+    return acc
+
+
+def rnn(n: int) -> Value:
+    """h ← tanh(w·h + u·xₜ) over n steps: two weights shared by every step."""
+    w, u, h = Value(0.9, "w"), Value(0.3, "u"), Value(0.0, "h0")
+    for t in range(n):
+        h = (w * h + u * Value(0.01 * t, f"x{t}")).tanh()
+    return h
+
+
+def positions(n: int) -> Value:
+    """Σₜ tanh(w·eₜ + b)·v: one weight, bias and readout shared across n positions."""
+    w, b, v = Value(0.5, "w"), Value(0.1, "b"), Value(-0.2, "v")
+    return Value.sum((w * Value(0.01 * t, f"e{t}") + b).tanh() * v for t in range(n))
+
+
+def dense(k: int) -> Value:
+    """k sums, each over the same 300 leaves (rotated): few nodes, many edges."""
+    leaves = [Value(0.01 * i, f"l{i}") for i in range(300)]
+    return Value.sum(Value.sum(leaves[j:] + leaves[:j]) for j in range(k))
+
+
+def pinned(source: str) -> dict[str, tuple[float, float]]:
+    """{DOT node id: its pinned position in inches} of draw_dot source."""
+    return {m[1]: (float(m[2]), float(m[3]))
+            for m in re.finditer(r'^\t(v\d+(?:_op)?) \[.* pos="(-?[\d.]+),(-?[\d.]+)!"\]$',
+                                 source, re.M)}
+
+
+@pytest.mark.parametrize("root", [net221()[0], horner(5), horner(50), rnn(5), positions(30),
+                                  dense(3)], ids=["net221", "horner5", "horner50", "rnn5",
+                                                  "positions30", "dense3"])
+def test_dot_lays_out_a_graph_within_its_budget_with_bounded_effort(root: Value) -> None:
+    graph = draw_dot(root)
+    assert graph.engine == "dot"
+    for name in ("nslimit", "nslimit1", "mclimit"):  # iterations at most 1 x nodes
+        assert graph.graph_attr[name] == "1"
+    assert "splines" not in graph.graph_attr and not pinned(graph.source)
+
+
+@pytest.mark.parametrize(("make", "n"), [(horner, 333), (horner, 150), (rnn, 200), (rnn, 80),
+                                         (positions, 250), (dense, 30)])
+def test_a_graph_over_dots_budget_gets_a_layout_of_its_own(make, n) -> None:
+    root = make(n)
+    w = micrograd.walk.walk(root)
+    dot_nodes = len(w.order) + len(w.interior)
+    edges = sum(len(node.children) + 1 for node in w.interior)
+    spans = graph_module._ranks(w)[2]
+    assert dot_nodes * (dot_nodes + spans) + edges * edges > graph_module.DOT_WORK
+    graph = draw_dot(root)
+    assert graph.engine == "neato" and graph.graph_attr["splines"] == "line"
+    places = pinned(graph.source)
+    # every record and op node pinned, no two in one place, ranks as columns (leaves first)
+    assert len(places) == dot_nodes == len(set(places.values()))
+    assert places["v0"][0] == max(x for x, _ in places.values())
+    assert places["v0_op"][0] < places["v0"][0]
+    for i, node in enumerate(w.order):
+        for child in node.children:
+            assert places[f"v{w.index[child]}"][0] < places[f"v{i}_op"][0]
+    by_column: dict[float, list[float]] = {}
+    for x, y in places.values():
+        by_column.setdefault(x, []).append(y)
+    for ys in by_column.values():  # stacked: a record's height (0.5 in) apart at least
+        ys.sort()
+        assert all(b - a >= 0.5 - 0.01 for a, b in itertools.pairwise(ys))
+
+
+def test_the_layout_of_its_own_keeps_dots_names_and_rankdir(dot) -> None:
+    root = horner(333)
+    root.backward()
+    svg = draw_dot(root).pipe(format="svg").decode("utf-8")
+    titles = set(re.findall(r"<title>(.*?)</title>", svg))
+    w = micrograd.walk.walk(root)
+    for i, node in enumerate(w.order):  # the names the backprop page's script finds
+        assert f"v{i}" in titles
+        if not node.is_leaf:
+            assert f"v{i}_op" in titles
+            assert {f"v{w.index[c]}&#45;&gt;v{i}_op" for c in node.children} <= titles
+    down = pinned(draw_dot(root, rankdir="TB").source)
+    assert down["v0"][1] == min(y for _, y in down.values())  # the root at the bottom
+    left = pinned(draw_dot(root, rankdir="RL").source)
+    assert left["v0"][0] == min(x for x, _ in left.values())

@@ -621,3 +621,23 @@ def test_a_quiz_link_alone_opens_step_0_in_quiz_mode(tab: Any, pages: dict[str, 
     text = tab.inner_text("#quiz-panel")
     assert "That is the term 3: you forgot to add the grad x had before this step, 1." in text
     assert tab.inner_text("#quiz-score") == "score 3 / 4"
+
+
+def test_the_quiz_marks_a_cancelling_sum_by_its_own_magnitude(tab: Any, tmp_path: Path) -> None:
+    """E = 1000·x − 999.5·x: at the last step x's grad goes 1000 → 0.5. 0 and -0.5 are wrong
+    (0.1% of the 1000 summed would pass them), 0.5004 right: the interval Python wrote."""
+    require_dot()
+    x = Value(0.3, "x")
+    root = Value(1000.0) * x - Value(999.5) * x
+    root.label = "E"
+    path = render(root, tmp_path / "cancel.html")
+    inputs = tab.locator("#quiz-panel input")
+    for answer, score in (("0", "score 1 / 2"), ("-0.5", "score 1 / 2"),
+                          ("0.5004", "score 2 / 2")):
+        tab.goto("about:blank")  # a fresh page: no step answered yet
+        open_page(tab, path, "#quiz&step=2")
+        tab.keyboard.press("ArrowRight")
+        inputs.nth(0).fill("-0.3")
+        inputs.nth(1).fill(answer)
+        tab.click("#quiz-panel button:text('Check')")
+        assert tab.inner_text("#quiz-score") == score, answer

@@ -1,8 +1,9 @@
 """The README and the guides in docs/ tell the truth: every Python example runs and prints what
 its comments say, and every link to a local file or heading resolves.
 
-Only ```python blocks run, each in a fresh interpreter, as a reader would paste it; a ```sh block
-or a bare ``` block (output, an excerpt, a module map) is shown, not run. A ```python block
+Only ```python blocks run, each in a fresh interpreter, as a reader would paste it (as a script,
+and line by line at the interactive prompt, where a blank line ends an indented block); a ```sh
+block or a bare ``` block (output, an excerpt, a module map) is shown, not run. A ```python block
 followed by "prints" and a bare block must print that block's lines, in order ("..." skips).
 """
 
@@ -110,6 +111,48 @@ def test_example_prints_what_its_comments_say(page: Path, index: int, code: str,
     for want in output.splitlines():
         if want.strip() not in ("", "..."):
             assert any(line == want for line in outputs), f"no line {want!r} in {printed}"
+
+
+# Each line of a block typed at the interactive prompt, as `python` reads a paste: a blank
+# line ends an indented block, and a top-level line right after one is a syntax error.
+PROMPT = """
+import code, sys
+class Console(code.InteractiveConsole):
+    failed = 0
+    def showsyntaxerror(self, filename=None, **kwargs):
+        Console.failed += 1
+        super().showsyntaxerror(filename)
+    def showtraceback(self):
+        Console.failed += 1
+        super().showtraceback()
+console = Console()
+for line in sys.stdin.read().splitlines():
+    console.push(line)
+console.push("")
+sys.exit(1 if Console.failed else 0)
+"""
+
+
+@pytest.mark.parametrize(("page", "index", "code"), [e[:3] for e in EXAMPLES],
+                         ids=[f"{name(p)}-{i}" for p, i, _, _ in EXAMPLES])
+def test_example_pastes_into_the_interactive_prompt(page: Path, index: int, code: str,
+                                                     tmp_path: Path) -> None:
+    if "render(" in code:
+        require_dot()
+    done = subprocess.run([sys.executable, "-c", PROMPT], input=code, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_prompt_check_fails_where_a_paste_does() -> None:
+    for code in ("for i in range(2):\n    x = i\n\n    y = i\n",  # blank line inside
+                 "for i in range(2):\n    x = i\nprint(x)\n"):  # no blank line after
+        done = subprocess.run([sys.executable, "-c", PROMPT], input=code, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 1 and "Error" in done.stderr
+    done = subprocess.run([sys.executable, "-c", PROMPT], input="for i in range(2):\n"
+                          "    x = i\n\nprint(x)\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "1\n"
 
 
 def test_prints_blocks_are_checked() -> None:

@@ -537,3 +537,144 @@ def test_check_names_unknown_nodes_and_non_numbers_before_any_work():
         check(loss, [("w11", 0.1)])
     with pytest.raises(TypeError, match="root must be a Value"):
         check(1.0, {})
+
+
+# ---- linear in the edges: work counted as the calls the interpreter makes -----------------
+
+
+def _calls(run: Callable[[], object]) -> int:
+    """How many Python and C function calls run() makes (sys.setprofile's call events)."""
+    import sys
+
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def _wide(kind: str, n: int) -> Value:
+    """An n-operand sum, or an n-input neuron (2n + 1 operands), times 2, after backward()."""
+    xs = [Value(0.001 * i, f"a{i}") for i in range(n)]
+    node = Value.sum(xs) if kind == "sum" else Value.linear(
+        [Value(0.5, f"w{i}") for i in range(n)], xs, Value(0.1, "b"))
+    root = node * 2.0
+    root.backward()
+    return root
+
+
+def _record(root: Value) -> object:
+    from micrograd.page import record
+
+    return record(root)
+
+
+def _check(root: Value) -> object:
+    n = sum(1 for node in walk(root).order if node.label.startswith("a"))
+    return check(root, {f"a{i}": 2.0 for i in range(0, n, 7)})
+
+
+@pytest.mark.parametrize("kind", ["sum", "linear"])
+@pytest.mark.parametrize("run", [lambda r: list(backward_steps(r)), _record, _check],
+                         ids=["backward_steps", "record", "check"])
+def test_steps_record_and_check_are_linear_in_a_nodes_operands(kind, run) -> None:
+    roots = [_wide(kind, n) for n in (200, 400)]
+    small, large = (_calls(lambda r=r: run(r)) for r in roots)
+    assert large <= 2.3 * small, (small, large)  # quadratic work would be about 4x
+
+
+# ---- one rule for check() and the quiz: the value's own magnitude, or the shown numbers ----
+
+
+def _cancelling(a: float, b: float, x: float = 0.3) -> Value:
+    """E = a·x − b·x: ∂E/∂x = a − b, summed from a and −b that nearly cancel."""
+    xv = Value(x, "x")
+    root = Value(a) * xv - Value(b) * xv
+    root.label = "E"
+    return root
+
+
+@pytest.mark.parametrize(("a", "b"), [(1000.0, 999.5), (5000.0, 4999.0), (-20.0, -20.5),
+                                      (1234.0, 1233.0), (2.0, 1.5)])
+def test_check_never_calls_a_sign_error_or_an_answer_1_percent_off_right(a, b) -> None:
+    value = a - b
+    for wrong in (-value, 0.0, value * 1.01, value * 0.99, value * 2.98, value + abs(value)):
+        assert not check(_cancelling(a, b), {"x": wrong}).ok, wrong
+    for right in (value, value * 1.0009, value * 0.9991):
+        assert check(_cancelling(a, b), {"x": right}).ok, right
+    assert check(_cancelling(a, b), {"x": -value}).mistake == "sign"
+
+
+@given(st.integers(-9949, 9949), st.integers(-50, 50).filter(bool), st.floats(0.011, 3),
+       st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_no_answer_off_by_more_than_1_percent_is_right_where_the_numbers_shown_are_exact(
+        a, d, off, sign) -> None:
+    """a and b = a − d have at most 4 digits (shown exactly) and nearly cancel."""
+    answer = d * (1 + off) * (-1 if sign else 1)
+    assert not check(_cancelling(float(a), float(a - d)), {"x": answer}).ok
+    assert check(_cancelling(float(a), float(a - d)), {"x": float(d)}).ok
+
+
+@pytest.mark.parametrize("true", [1.0000005, 0.99999962, 1.00004])
+def test_an_answer_worked_from_the_shown_numbers_is_right(true) -> None:
+    w, x = Value(true, "w"), Value(1.0, "x")
+    y_hat = w * x
+    y_hat.label = "ŷ"
+    loss = half_squared_error(y_hat, 1.0)
+    loss.label = "E"
+    assert short(y_hat.data) == "1"  # the page shows ŷ = 1, y = 1: ∂E/∂ŷ = ŷ - y = 0
+    assert check(loss, {"ŷ": 0.0}).ok and check(loss, {"ŷ": 0.0, "w": 0.0}).ok
+    assert check(loss, {"ŷ": true - 1.0, "w": true - 1.0}).ok  # and the engine's own
+    assert not check(loss, {"ŷ": 0.01}).ok and not check(loss, {"ŷ": 0.0, "w": 0.01}).ok
+    if abs(true - 1) > 1e-6:
+        assert check(loss, {"ŷ": 1.0 - true}).mistake == "sign"
+
+
+def test_a_local_derivative_from_the_shown_data_is_right() -> None:
+    for x in (5.0, -4.6, 2.2222):  # tanh near its saturation: z shown 0.9999, 1 - z² far off
+        a = Value(x, "a")
+        z = a.tanh()
+        z.label = "z"
+        shown_z = float(short(z.data))
+        from_shown, true = 1 - shown_z**2, 1 - z.data**2
+        assert abs(from_shown / true - 1) > 5e-4  # more than rounding to 4 digits is worth
+        assert check(z, {"a": from_shown}).ok and check(z, {"a": true}).ok
+        assert not check(z, {"a": -true}).ok and not check(z, {"a": 0.0}).ok
+        assert not check(z, {"a": max(from_shown, true) * 1.011}).ok
+
+
+@pytest.mark.parametrize("make", [lambda: net221_loss()[1], lambda: _cancelling(1000.0, 999.5),
+                                  lambda: _cancelling(3.0, -2.0)])
+def test_the_quiz_accepts_exactly_what_check_accepts(make) -> None:
+    """Each quiz field's interval (the page's data) is check()'s: its ends right, just past
+    them wrong, for every node whose grad one update makes (one parent)."""
+    from micrograd.page import record
+
+    root = make()
+    graph = walk(root)
+    uses: dict[Value, int] = {}
+    for node in graph.order:
+        for child in node.children:
+            uses[child] = uses.get(child, 0) + 1
+    compared = 0
+    for step in record(root).data["steps"]:
+        for u in step["updates"]:
+            child = graph.order[u["child"]]
+            if uses[child] != 1 or "accept" not in u:
+                continue
+            low, high = u["accept"]["grad"]
+            name = graph.names[child]
+            assert check(root, {name: low}).ok and check(root, {name: high}).ok
+            assert not check(root, {name: math.nextafter(low, -math.inf)}).ok
+            assert not check(root, {name: math.nextafter(high, math.inf)}).ok
+            compared += 1
+    assert compared >= 2

@@ -168,6 +168,39 @@ def test_a_page_needs_an_html_path_before_training(tmp_path: Path) -> None:
     assert [p.data for p in net.parameters()] == before
 
 
+@pytest.mark.parametrize(("hidden", "per_sample", "drawn"), [
+    ([30, 30], True, False), ([30, 30], False, False), ([40, 20], True, False),
+    ([4], True, True), ([4], False, True)])
+def test_a_sample_graph_over_the_node_budget_is_never_drawn(
+        hidden: list[int], per_sample: bool, drawn: bool, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import micrograd.graph
+
+    handed: list[int] = []  # the node count of each graph handed to draw_dot
+    real = micrograd.graph.draw_dot
+
+    def counting(root: Any, **options: Any) -> Any:
+        handed.append(len(micrograd.walk.walk(root).order))
+        return real(root, **options)
+
+    monkeypatch.setattr(micrograd.graph, "draw_dot", counting)
+    model = MLP(2, [*hidden, 1], seed=0)
+    path = tmp_path / "run.html"
+    train(model, data.xor(), lr=0.01, epochs=2, per_sample=per_sample, progress=False,
+          page=path)
+    text = path.read_text(encoding="utf-8")
+    page = json.loads(text.split('id="training-data">')[1].split("</script>")[0])
+    nodes = len(micrograd.walk.walk(half_squared_error(model(0.0, 0.0), 0.0)).order)
+    assert (nodes <= training_page.DRAWN_NODES) == drawn
+    assert all(n <= training_page.DRAWN_NODES for n in handed)
+    assert bool(handed) == drawn == ('<template id="drawing-' in text)
+    assert all("graph" not in f for f in page["frames"]) != drawn
+    if not drawn:  # the page says why, and the network view stands in
+        assert f"a sample's graph has {nodes:,} nodes, more than the 1,000" in page["held"]
+        assert page["graph_samples_text"] == ""
+        assert "<svg" in text.split('id="net-box"')[1].split("</figure>")[0]
+
+
 def test_the_main_jobs_page_is_small_and_self_contained(run: tuple[Any, Path]) -> None:
     _, path = run
     page = path.read_text(encoding="utf-8")
