@@ -284,8 +284,8 @@ def _page_data(history: TrainHistory, recording: Recording, model: Module, param
                 entry["details"][str(s)] = _pack_detail(packer, detail)
         out_frames.append(entry)
 
-    svgs = [graph_svg(root, wide_data, wide_grad, data_at, grad_at, params)
-            for _, root, wide_data, wide_grad, data_at, grad_at in drawings]
+    svgs = [graph_svg(root, data_at, grad_at, params)
+            for _, root, _, _, data_at, grad_at in drawings]
     held = _held_text(recording, frames, detail_frames, graph_frames, graph_samples,
                       len(samples), explained, graph_nodes)
     names = recording.names

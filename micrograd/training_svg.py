@@ -346,9 +346,10 @@ def edge_styles(values: list[float], scale: float) -> str:
 # ---- a sample's graph --------------------------------------------------------------------
 
 
-def graph_svg(root: Value, wide_data: list[str], wide_grad: list[str], data_at: list[float],
-              grad_at: list[float], params: list[Value]) -> str:
-    """Graphviz's SVG of the graph, each record sized for the widest data and grad it shows."""
+def graph_svg(root: Value, data_at: list[float], grad_at: list[float],
+              params: list[Value]) -> str:
+    """Graphviz's SVG of the graph, each record sized for the widest data and grad it shows
+    (data_at, grad_at: per node, the value whose text is widest)."""
     from micrograd.graph import draw_dot
 
     walked = walk(root)
