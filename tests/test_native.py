@@ -183,3 +183,18 @@ def test_missing_llvmlite_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="backend"):
         micrograd.compile(Value(1.0) * Value(2.0), backend="fortran")
+
+
+def test_int_leaf_data_take_the_python_path() -> None:
+    x = Value(1.5)
+    root = (x * x).tanh()
+    graph = micrograd.compile(root, backend="native")
+    x.data = 2  # an int: the eager engine's arithmetic
+    x.grad = 0.0
+    loss = graph()
+    replayed = x.grad
+    x.grad = 0.0
+    eager = (Value(2) * Value(2)).tanh()
+    assert loss == math.tanh(4.0) == eager.data
+    root.backward()
+    assert replayed == x.grad
