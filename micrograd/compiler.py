@@ -372,7 +372,7 @@ def compile(root: Value, backend: str = "python") -> Any:
     """
     if backend == "native":
         from micrograd.native import compile_native
-        return compile_native(root)
+        return compile_native(root, compile, RegistryChanged)
     if backend != "python":
         raise ValueError(f"compile: backend must be 'python' or 'native', got {backend!r}")
     return _compiled(root, (), None)

@@ -23,6 +23,7 @@ import ctypes
 import ctypes.util
 import warnings
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from micrograd import ops
@@ -356,8 +357,9 @@ class NativeGraph:
 
     def __init__(self, root: Value, leaves: list[Value], nodes: list[Value],
                  codes: array[int], out: array[int], start: array[int], args: array[int],
-                 slots: int) -> None:
+                 slots: int, python: Callable[[Value], Any], changed: type[Exception]) -> None:
         self.root = root
+        self._compile_python, self._changed = python, changed  # compiler's, passed in
         self._leaves = tuple(leaves)
         self._nodes = nodes  # interior nodes, children first (forward order)
         self._ops = {name: ops.get(name) for name in {node.op for node in nodes}}
@@ -392,9 +394,8 @@ class NativeGraph:
     tape = source
 
     def _fallback(self) -> float:
-        from micrograd import compiler
         if self._python is None:
-            self._python = compiler.compile(self.root)
+            self._python = self._compile_python(self.root)
         result: float = self._python()
         self._called = False
         return result
@@ -403,8 +404,7 @@ class NativeGraph:
         """Recompute every node from the leaves' .data, add ∂root/∂leaf into each leaf's .grad."""
         for name, op in self._ops.items():
             if name not in ops.names() or ops.get(name) is not op:
-                from micrograd.compiler import RegistryChanged
-                raise RegistryChanged(f"native graph: op {name!r} changed after compile(); "
+                raise self._changed(f"native graph: op {name!r} changed after compile(); "
                                       "compile the graph again")
         leaves, count = self._leaves, len(self._leaves)
         data = [leaf.data for leaf in leaves]
@@ -446,8 +446,13 @@ class NativeGraph:
                 f"{len(self._nodes)} nodes>")
 
 
-def compile_native(root: Value) -> Any:
-    """Record root's graph as a tape and replay it natively; an op it does not know: Python."""
+def compile_native(root: Value, python: Callable[[Value], Any],
+                   changed: type[Exception]) -> Any:
+    """Record root's graph as a tape and replay it natively; an op it does not know: Python.
+
+    python compiles a graph with the Python backend; changed is the error of an op
+    registered anew after compile() (the compiler's, passed in: no import circle).
+    """
     _llvm()  # the extra's error, before any work
     walked = walk(root)
     nodes = walked.interior[::-1]  # children first; backward() runs the reverse
@@ -458,8 +463,7 @@ def compile_native(root: Value) -> Any:
             warnings.warn(f"compile(backend='native'): op(s) {', '.join(map(repr, unknown))} "
                           "have no native form; the whole graph runs on the Python backend",
                           stacklevel=3)
-        from micrograd import compiler
-        return compiler.compile(root)
+        return python(root)
     leaves = [node for node in reversed(walked.order) if node.is_leaf]
     slot = {leaf: i for i, leaf in enumerate(leaves)}
     for node in nodes:
@@ -470,4 +474,4 @@ def compile_native(root: Value) -> Any:
         out.append(slot[node])
         args.extend([slot[child] for child in node.children])
         start.append(len(args))
-    return NativeGraph(root, leaves, nodes, codes, out, start, args, len(slot))
+    return NativeGraph(root, leaves, nodes, codes, out, start, args, len(slot), python, changed)
