@@ -382,7 +382,7 @@ class NativeGraph:
         """The tape: per node, in forward order, its op and the slots it reads (the chain rule
         unrolled: backward runs these lines bottom to top, G[operand] += L · G[node])."""
         count = len(self._leaves)
-        names = {v: n for v, n in walk(self.root).names.items()}
+        names = walk(self.root).names
         lines = [f"# tape of {len(self._nodes)} nodes over {count} leaves: slot = node"]
         lines += [f"D[{i}] = {names[leaf]}" for i, leaf in enumerate(self._leaves)]
         for i, node in enumerate(self._nodes):
