@@ -27,6 +27,7 @@ This module imports nothing from micrograd at load time, so that the subprocess
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import random
@@ -145,11 +146,11 @@ def torch_step(torch: ModuleType, model: Model, lr: float = LR) -> float:
     return float(loss.item())
 
 
-def compiled_step(model: Model, lr: float = LR) -> Callable[[], float]:
-    """The step replayed: micrograd.compile(loss) once, then zero grads, g(), SGD."""
+def compiled_step(model: Model, lr: float = LR, backend: str = "python") -> Callable[[], float]:
+    """The step replayed: micrograd.compile(loss, backend) once, then zero grads, g(), SGD."""
     from micrograd import compile
 
-    graph = compile(build_loss(model))
+    graph = compile(build_loss(model), backend=backend)
     params = model.params
 
     def step() -> float:
@@ -192,6 +193,8 @@ def run(n_points: int, inner: dict[str, int], repeat: int, torch: ModuleType | N
     if torch is not None:
         tensors = torch_model(torch, layers, data)
         steps["torch"] = lambda: torch_step(torch, tensors)
+    if importlib.util.find_spec("llvmlite") is not None:  # the [native] extra
+        steps["native"] = compiled_step(value_model(Value, layers, data), backend="native")
 
     def compile_once() -> dict[str, float]:
         loss = build_loss(value_model(Value, layers, data))
@@ -225,6 +228,12 @@ def run(n_points: int, inner: dict[str, int], repeat: int, torch: ModuleType | N
                     clean_ms["floor"], runs={"engine": clean["compiled"]["ms"]}),
     ]
     rows[1].passed = harness.ratio_at_most(1.5)(rows[1])
+    if "native" in ms:
+        rows.append(harness.Row(name, "ms per step, native backend, steady", ms["native"],
+                                ms["floor"], target="ratio ≤ 0.2",
+                                runs={"engine": results["native"]["ms"],
+                                      "floor": results["floor"]["ms"]}))
+        rows[-1].passed = harness.ratio_at_most(0.2)(rows[-1])
     for label, directory in (others or {}).items():
         rows += versus_rows(label, directory, repeat, n_points, ms["floor"])
     assert compile_ms is not None and ms["engine"] is not None

@@ -364,8 +364,17 @@ def _evaluate(forward: Sequence[Value], leaves: Sequence[Value], data: Sequence[
         node.data, node.local_grads = out, local
 
 
-def compile(root: Value) -> CompiledGraph:
-    """Record root's graph and generate the Python that replays its forward and backward."""
+def compile(root: Value, backend: str = "python") -> Any:
+    """Record root's graph and generate the Python that replays its forward and backward.
+
+    backend="native" replays it by machine code loops over a tape (micrograd.native; the
+    extra ``pip install 'micrograd-notes[native]'``).
+    """
+    if backend == "native":
+        from micrograd.native import compile_native
+        return compile_native(root, compile, RegistryChanged)
+    if backend != "python":
+        raise ValueError(f"compile: backend must be 'python' or 'native', got {backend!r}")
     return _compiled(root, (), None)
 
 

@@ -111,7 +111,7 @@ def depths(graph: dict[str, set[str]]) -> dict[str, int]:
 LAYERS = [
     {"_numbers", "_files", "ops", "engine"},
     {"nn", "losses", "optim", "walk", "gradcheck", "data", "reference"},
-    {"steps", "paths", "grading", "trace", "compiler", "record", "gpt"},
+    {"steps", "paths", "grading", "trace", "compiler", "native", "record", "gpt"},
     {"page", "graph", "training_svg", "updates", "training_page", "train", "notebook",
      "gpt_train", "gpt_page"},
     {"__init__", "__main__"},

@@ -1,0 +1,200 @@
+"""compile(root, backend="native"): backward()'s floats, bit for bit; fallback; libm; the extra."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import random
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from conftest import Recipe, build_graph, graph_recipes, require_module
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import micrograd
+from micrograd import Value, apply, ops
+from micrograd.losses import half_squared_error
+from micrograd.nn import MLP
+
+require_module("llvmlite")
+
+from micrograd import native  # noqa: E402  (after the skip: it needs llvmlite)
+
+FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
+    "a + b": lambda a, b: a + b,
+    "a - b": lambda a, b: a - b,
+    "a * b": lambda a, b: a * b,
+    "a / (b² + 0.5)": lambda a, b: a / (b * b + 0.5),
+    "3 - a": lambda a, b: 3 - a,
+    "-a": lambda a, b: -a,
+    "exp(a)": lambda a, b: a.exp(),
+    "log(a² + 0.5)": lambda a, b: (a * a + 0.5).log(),
+    "tanh(a)": lambda a, b: a.tanh(),
+    "sigmoid(a)": lambda a, b: a.sigmoid(),
+    "relu(a - b)": lambda a, b: (a - b).relu(),
+    "sum(a, b, a)": lambda a, b: Value.sum([a, b, a]),
+    "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
+    "linear1": lambda a, b: Value.linear([], [], a),
+    "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
+}
+
+
+def bits(xs: Sequence[float]) -> list[str]:
+    """Each float's exact bits (so -0.0 differs from 0.0 and NaN equals NaN)."""
+    return [x.hex() for x in xs]
+
+
+def check(build: Callable[[Sequence[Value]], Value], data: list[float],
+          grads: list[float]) -> None:
+    """A native replay's loss and leaf grads are backward()'s, bit for bit."""
+    leaves = [Value(x) for x in data]
+    root = build(leaves)
+    graph = micrograd.compile(root, backend="native")
+    assert isinstance(graph, native.NativeGraph)
+    for leaf, g in zip(leaves, grads):
+        leaf.grad = g
+    for leaf in graph.leaves:
+        if leaf not in leaves:
+            leaf.grad = 0.0
+    before = [leaf.grad for leaf in graph.leaves]
+    loss = graph()
+    replayed = [leaf.grad for leaf in graph.leaves]
+    for leaf, g in zip(graph.leaves, before):
+        leaf.grad = g
+    root.backward()
+    assert bits([loss]) == bits([root.data])
+    assert bits(replayed) == bits([leaf.grad for leaf in graph.leaves])
+
+
+@settings(max_examples=150, deadline=None)
+@given(graph_recipes(FORMULAS, bound=3.0, max_steps=14),
+       st.lists(st.sampled_from([0.0, -0.0]) | st.floats(-2, 2), min_size=4, max_size=4))
+def test_random_graphs_native_bit_for_bit(recipe: Recipe, grads: list[float]) -> None:
+    n = len(recipe[0])
+    check(lambda leaves: build_graph(FORMULAS, recipe, leaves)[-1], recipe[0], grads[:n])
+
+
+def test_mlp_sgd_steps_native_equal_eager() -> None:
+    random.seed(3)
+    eager_net, native_net = MLP(4, [8, 6, 1]), MLP(4, [8, 6, 1])
+    for p, q in zip(eager_net.parameters(), native_net.parameters()):
+        q.data = p.data
+    xs = [Value(0.0) for _ in range(4)]
+    y = Value(0.0)
+    graph = micrograd.compile(half_squared_error(native_net(xs), y), backend="native")
+    assert isinstance(graph, native.NativeGraph)
+    for _ in range(5):
+        sample = [random.uniform(-1, 1) for _ in range(4)]
+        target = random.uniform(-1, 1)
+        loss = half_squared_error(eager_net([Value(x) for x in sample]), target)
+        eager_net.zero_grad()
+        loss.backward()
+        for x, v in zip(xs, sample):
+            x.data = v
+        y.data = target
+        native_net.zero_grad()
+        replayed = graph()
+        assert replayed == loss.data
+        for net in (eager_net, native_net):
+            for p in net.parameters():
+                p.data -= 0.1 * p.grad
+        assert bits([p.data for p in native_net.parameters()]) == bits(
+            [p.data for p in eager_net.parameters()])
+        assert any(p.grad for p in native_net.parameters())
+
+
+def test_sync_writes_interior_nodes() -> None:
+    a, b = Value(0.7, "a"), Value(-1.3, "b")
+    root = (a * b).tanh() + a
+    graph = micrograd.compile(root, backend="native")
+    graph()
+    graph.sync()
+    seen = [(n.data, n.grad, n.local_grads) for n in (root, root.children[0])]
+    a.grad = b.grad = 0.0
+    root.backward()
+    assert seen == [(n.data, n.grad, n.local_grads) for n in (root, root.children[0])]
+    assert "tanh(" in graph.source and "mul(" in graph.source
+
+
+def test_op_errors_come_from_the_python_backend() -> None:
+    x = Value(1.0)
+    graph = micrograd.compile(Value(2.0) / x, backend="native")
+    x.data = 0.0
+    with pytest.raises(ZeroDivisionError, match="div"):
+        graph()
+    y = Value(1.0)
+    graph = micrograd.compile(y.log(), backend="native")
+    y.data = -1.0
+    with pytest.raises(ValueError, match="log"):
+        graph()
+
+
+def test_a_user_op_falls_back_with_a_warning() -> None:
+    ops.register("cube_n", lambda x: x * x * x, lambda x, out: (3 * x * x,), formula="3{x}²")
+    try:
+        x = Value(0.5)
+        root = apply("cube_n", x) + x
+        with pytest.warns(UserWarning, match="'cube_n'"):
+            graph = micrograd.compile(root, backend="native")
+        assert not isinstance(graph, native.NativeGraph)
+        assert graph() == root.data
+        assert x.grad == 3 * 0.25 + 1.0
+    finally:
+        ops.unregister("cube_n")
+
+
+def ulps(a: float, b: float) -> int:
+    """How many doubles lie between a and b."""
+    def key(x: float) -> int:
+        n = struct.unpack("<q", struct.pack("<d", x))[0]
+        return n if n >= 0 else -(n & 0x7FFFFFFFFFFFFFFF)
+    return abs(key(a) - key(b))
+
+
+def test_exp_log_tanh_zero_ulps_against_cpython_math() -> None:
+    rng = random.Random(5)
+    xs = [rng.uniform(-30, 30) for _ in range(3000)] + [rng.uniform(0, 2) for _ in range(1000)]
+    leaves = [Value(x) for x in xs]
+    nodes = [f(v) for v in leaves for f in (Value.exp, Value.tanh)]
+    nodes += [v.log() for v in leaves if v.data > 0]
+    graph = micrograd.compile(Value.sum(nodes), backend="native")
+    graph()
+    graph.sync()
+    wanted = [f(x) for x in xs for f in (math.exp, math.tanh)] + [math.log(x) for x in xs if x > 0]
+    assert sum(ulps(n.data, w) for n, w in zip(nodes, wanted)) == 0
+
+
+def test_missing_llvmlite_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = builtins.__import__
+
+    def no_llvmlite(name: str, *args: Any, **kw: Any) -> Any:
+        if name.startswith("llvmlite"):
+            raise ImportError("No module named 'llvmlite'")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_llvmlite)
+    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+        micrograd.compile(Value(1.0) * Value(2.0), backend="native")
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(ValueError, match="backend"):
+        micrograd.compile(Value(1.0) * Value(2.0), backend="fortran")
+
+
+def test_int_leaf_data_take_the_python_path() -> None:
+    x = Value(1.5)
+    root = (x * x).tanh()
+    graph = micrograd.compile(root, backend="native")
+    x.data = 2  # an int: the eager engine's arithmetic
+    x.grad = 0.0
+    loss = graph()
+    replayed = x.grad
+    x.grad = 0.0
+    eager = (Value(2) * Value(2)).tanh()
+    assert loss == math.tanh(4.0) == eager.data
+    root.backward()
+    assert replayed == x.grad
