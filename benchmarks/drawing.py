@@ -17,11 +17,12 @@ import resource
 import subprocess
 
 from micrograd import Value
-from micrograd.graph import _BOUNDED_DOT, draw_dot
+from micrograd.graph import BOUNDED_DOT, draw_dot
 from micrograd.walk import walk
 
 
 def horner(n: int) -> Value:
+    """c0·xⁿ + … + cₙ by Horner's rule: one x reused along the whole chain."""
     x, acc = Value(0.5, "x"), Value(1.0, "c0")
     for i in range(n):
         acc = acc * x + Value(0.1 * i, f"c{i + 1}")
@@ -29,6 +30,7 @@ def horner(n: int) -> Value:
 
 
 def rnn(n: int) -> Value:
+    """h ← tanh(w·h + u·xₜ) over n steps: two weights shared by every step."""
     w, u, h = Value(0.9, "w"), Value(0.3, "u"), Value(0.0, "h0")
     for t in range(n):
         h = (w * h + u * Value(0.01 * t, f"x{t}")).tanh()
@@ -36,11 +38,13 @@ def rnn(n: int) -> Value:
 
 
 def positions(n: int) -> Value:
+    """Σₜ tanh(w·eₜ + b)·v: one weight, bias and readout shared across n positions."""
     w, b, v = Value(0.5, "w"), Value(0.1, "b"), Value(-0.2, "v")
     return Value.sum((w * Value(0.01 * t, f"e{t}") + b).tanh() * v for t in range(n))
 
 
 def dense(k: int) -> Value:
+    """k sums, each over the same 300 leaves (rotated): few nodes, many edges."""
     leaves = [Value(0.01 * i, f"l{i}") for i in range(300)]
     return Value.sum(Value.sum(leaves[j:] + leaves[:j]) for j in range(k))
 
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         root.backward()
         graph = draw_dot(root)
         unbounded = graph.source
-        for key, value in _BOUNDED_DOT.items():
+        for key, value in BOUNDED_DOT.items():
             unbounded = unbounded.replace(f" {key}={value}", "")
         old = cpu_seconds("dot", unbounded if graph.engine == "dot" else
                           draw_dot_unbounded(root), limit)
@@ -102,7 +106,7 @@ def draw_dot_unbounded(root: Value) -> str:
         source = draw_dot(root).source
     finally:
         graph.DOT_WORK = saved
-    for key, value in _BOUNDED_DOT.items():
+    for key, value in BOUNDED_DOT.items():
         source = source.replace(f" {key}={value}", "")
     return source
 

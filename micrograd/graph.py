@@ -159,7 +159,7 @@ def draw_dot(
     if show_local_grads:
         graph_attr |= {"label": "edge labels: local derivative ∂(op output)/∂(input)",
                        "labelloc": "b", "fontsize": "11"}
-    graph_attr |= _BOUNDED_DOT if places is None else _PINNED
+    graph_attr |= BOUNDED_DOT if places is None else _PINNED
     return Drawing(
         "micrograd",
         engine="dot" if places is None else "neato",
@@ -179,7 +179,7 @@ def draw_dot(
 DOT_WORK = 10_000_000
 # dot's effort, bounded: network simplex iterations at most 1 x nodes (ranking: nslimit1;
 # coordinates: nslimit), mincross at its default number of passes (mclimit 1)
-_BOUNDED_DOT = {"nslimit": "1", "nslimit1": "1", "mclimit": "1"}
+BOUNDED_DOT = {"nslimit": "1", "nslimit1": "1", "mclimit": "1"}
 # a layout of our own: neato keeps every pinned position and draws each edge as a line
 _PINNED = {"splines": "line", "overlap": "true", "outputorder": "edgesfirst"}
 # the sizes _own_layout reserves, in points: a character at font 12 and a field's margins; a

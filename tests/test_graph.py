@@ -13,13 +13,18 @@ from pathlib import Path
 
 import pytest
 
-import micrograd
-import micrograd.walk
-from micrograd import Value, apply, ops
-from micrograd import graph as graph_module
-from micrograd.graph import FORMATS, GraphvizNotFound, draw_dot, render
-from micrograd.losses import half_squared_error
-from micrograd.trace import explain
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not installed
+    sys.path.insert(0, str(ROOT))
+
+import micrograd  # noqa: E402
+import micrograd.walk  # noqa: E402
+from benchmarks.drawing import dense, horner, positions, rnn  # noqa: E402 (the graphs it times)
+from micrograd import Value, apply, ops  # noqa: E402
+from micrograd import graph as graph_module  # noqa: E402
+from micrograd.graph import FORMATS, GraphvizNotFound, draw_dot, render  # noqa: E402
+from micrograd.losses import half_squared_error  # noqa: E402
+from micrograd.trace import explain  # noqa: E402
 
 PARAMS = {"w11": 0.5, "w12": -0.3, "w21": 0.8, "w22": 0.2, "b1": 0.1, "b2": -0.1,
           "w1": 0.7, "w2": -0.4, "b": 0.05}
@@ -282,34 +287,6 @@ def test_a_failed_render_leaves_the_previous_file_intact(tmp_path, monkeypatch):
 
 
 # ---- bounded drawings: dot's effort limited, a layout of our own past DOT_WORK ----------
-
-
-def horner(n: int) -> Value:
-    """c0·xⁿ + … + cₙ by Horner's rule: one x reused along the whole chain."""
-    x, acc = Value(0.5, "x"), Value(1.0, "c0")
-    for i in range(n):
-        acc = acc * x + Value(0.1 * i, f"c{i + 1}")
-    return acc
-
-
-def rnn(n: int) -> Value:
-    """h ← tanh(w·h + u·xₜ) over n steps: two weights shared by every step."""
-    w, u, h = Value(0.9, "w"), Value(0.3, "u"), Value(0.0, "h0")
-    for t in range(n):
-        h = (w * h + u * Value(0.01 * t, f"x{t}")).tanh()
-    return h
-
-
-def positions(n: int) -> Value:
-    """Σₜ tanh(w·eₜ + b)·v: one weight, bias and readout shared across n positions."""
-    w, b, v = Value(0.5, "w"), Value(0.1, "b"), Value(-0.2, "v")
-    return Value.sum((w * Value(0.01 * t, f"e{t}") + b).tanh() * v for t in range(n))
-
-
-def dense(k: int) -> Value:
-    """k sums, each over the same 300 leaves (rotated): few nodes, many edges."""
-    leaves = [Value(0.01 * i, f"l{i}") for i in range(300)]
-    return Value.sum(Value.sum(leaves[j:] + leaves[:j]) for j in range(k))
 
 
 def pinned(source: str) -> dict[str, tuple[float, float]]:
