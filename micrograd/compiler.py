@@ -64,7 +64,7 @@ from functools import reduce
 from operator import add, mul
 from typing import Any
 
-from micrograd import ops
+from micrograd import ops, owners
 from micrograd._numbers import as_float, check_operands
 from micrograd.engine import Value
 from micrograd.optim import Optimizer
@@ -424,6 +424,7 @@ class Trainer:
         self.params: list[Value] = list(params)
         self._data: list[float] = []  # the parameters' data, then one step's other slots
         self._grads: list[float] | None = None  # the latest step's G (parameters first)
+        owners.own(self, self.params)  # state_dict() and save() sync this trainer first
         self.load()
 
     def compile(self, loss: Value) -> CompiledStep:
