@@ -238,7 +238,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     has_hidden = bool(hidden)
     bar = _progress_bar(progress, len(samples) * epochs)
     advance = None if bar is None else bar.update
-    batch_step = _batch_step(model, loss, samples, replay, advance)
+    batch_step = _batch_step(model, loss, samples, replay, advance, whole=compile == "native")
     losses: list[float] = []
     max_grad = 0.0
     reason = StopReason.EPOCH_CAP
@@ -453,13 +453,17 @@ def _target_key(target: Any) -> Any:
 
 def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
                 samples: list[tuple[tuple[Any, ...], Any]], replay: Record,
-                advance: Callable[[int], Any] | None = None) -> Callable[[], float]:
+                advance: Callable[[int], Any] | None = None,
+                whole: bool = False) -> Callable[[], float]:
     """The mean loss over all samples and its backward pass; returns it.
 
     Replayed, as each sample's graph of E_i·(1/n) (``_sample_step`` with the weight 1/n),
     sample after sample: the batch graph's floats, bit for bit (each E_i gets the grad 1/n,
     each leaf adds the samples' terms in their order, and the weight's grad adds up
     E_1 + … + E_n left to right, as the sum node does), for the cost of recording one sample.
+    whole=True (the native backend) records the batch graph itself once instead, the
+    samples' inputs and targets its constants, and replays it in one call a step: one
+    crossing into the native loops a step, not one a sample.
     advance(k), if given, is told of every TICK samples done and of the rest at the end.
     """
     def ticks() -> Iterable[tuple[tuple[Any, ...], Any]]:
@@ -470,13 +474,28 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
         if advance is not None:
             advance(len(samples) % TICK)
 
+    def batch_loss() -> Value:
+        return Value.sum([loss(model(*x), target) for x, target in ticks()]) / len(samples)
+
     def rebuilt() -> float:
-        e = Value.sum([loss(model(*inputs), target) for inputs, target in ticks()]) / len(samples)
+        e = batch_loss()
         e.backward()
         return e.data
 
     if replay is None:
         return rebuilt
+    if whole:
+        record = replay
+        recorded: list[Callable[[], float]] = []  # the batch graph, once recorded
+
+        def replayed_whole() -> float:
+            if not recorded:
+                recorded.append(record(batch_loss()))
+            elif advance is not None:
+                advance(len(samples))
+            return recorded[0]()
+
+        return replayed_whole
     weight = Value(1.0 / len(samples), "1/n")  # what the sum node's grad is: ∂(s/n)/∂s
     step, _ = _sample_step(model, loss, replay, weight)
 

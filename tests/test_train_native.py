@@ -4,6 +4,7 @@ the extra named before any work; the training page of a native run."""
 from __future__ import annotations
 
 import builtins
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from test_compiler import assert_same_training
 import micrograd
 from micrograd import Value, compiler, data, losses
 from micrograd.nn import MLP, Net221
+
+training = importlib.import_module("micrograd.train")  # the module: micrograd.train is the function
 
 
 def count_native(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -49,7 +52,9 @@ def test_native_training_is_bit_for_bit_the_eager_run(
                                    points, engine="native", loss=getattr(losses, loss), lr=0.05,
                                    epochs=6, per_sample=per_sample, optimizer=optimizer)
     assert history.losses[-1] < history.losses[0]
-    assert len(graphs) == (outputs if loss == "cross_entropy" else 1) + 1  # and the outputs
+    # per sample, one graph per class for cross_entropy; a full batch, the batch's own graph;
+    # and the accuracy pass's graph of the outputs
+    assert len(graphs) == (outputs if loss == "cross_entropy" and per_sample else 1) + 1
     if loss == "half_squared_error":  # every op has a native form: replayed by the loops
         assert all(isinstance(g, native.NativeGraph) for g in graphs)
 
@@ -87,7 +92,8 @@ def test_native_trains_what_auto_would_not_eagerly_and_says_so(
     assert graphs == []
 
 
-def test_the_page_of_a_native_run_is_the_eager_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_sample", [True, False], ids=["per_sample", "full_batch"])
+def test_the_page_of_a_native_run_is_the_eager_runs(tmp_path: Path, per_sample: bool) -> None:
     """The recorder reads the Values, which the native graphs keep current: the same page."""
     require_module("llvmlite")
     require_dot()
@@ -95,6 +101,28 @@ def test_the_page_of_a_native_run_is_the_eager_runs(tmp_path: Path) -> None:
     for engine in ("native", False):
         page = tmp_path / f"{engine}.html"
         micrograd.train(Net221("tanh"), data.xor(), lr=0.5, epochs=8, optimizer="adam",
-                        compile=engine, page=page)
+                        per_sample=per_sample, compile=engine, page=page)
         pages.append(page.read_bytes())
     assert pages[0] == pages[1]
+
+
+@pytest.mark.parametrize("per_sample", [True, False], ids=["per_sample", "full_batch"])
+def test_the_progress_bar_counts_every_sample_of_a_native_run(
+        monkeypatch: pytest.MonkeyPatch, per_sample: bool) -> None:
+    require_module("llvmlite")
+    counted: list[int] = []
+
+    class Bar:
+        update = counted.append
+
+        def set_postfix_str(self, text: str, refresh: bool) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(training, "_progress_bar", lambda progress, samples: Bar())
+    points = data.moons(40, noise=0.1, seed=1)  # over TICK samples: ticks and a rest
+    micrograd.train(MLP(2, [3, 1], seed=1), points, loss=losses.hinge, epochs=3,
+                    per_sample=per_sample, compile="native")
+    assert sum(counted) == 3 * 40
