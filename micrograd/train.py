@@ -463,7 +463,9 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
     E_1 + … + E_n left to right, as the sum node does), for the cost of recording one sample.
     whole=True (the native backend) records the batch graph itself once instead, the
     samples' inputs and targets its constants, and replays it in one call a step: one
-    crossing into the native loops a step, not one a sample.
+    crossing into the native loops a step, not one a sample. (Only where one sample's graph
+    is a NativeGraph: a graph the native backend hands to Python would be compiled as
+    Python, which for a whole batch costs many eager epochs.)
     advance(k), if given, is told of every TICK samples done and of the rest at the end.
     """
     def ticks() -> Iterable[tuple[tuple[Any, ...], Any]]:
@@ -484,18 +486,6 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
 
     if replay is None:
         return rebuilt
-    if whole:
-        record = replay
-        recorded: list[Callable[[], float]] = []  # the batch graph, once recorded
-
-        def replayed_whole() -> float:
-            if not recorded:
-                recorded.append(record(batch_loss()))
-            elif advance is not None:
-                advance(len(samples))
-            return recorded[0]()
-
-        return replayed_whole
     weight = Value(1.0 / len(samples), "1/n")  # what the sum node's grad is: ∂(s/n)/∂s
     step, _ = _sample_step(model, loss, replay, weight)
 
@@ -505,7 +495,25 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
             step(inputs, target)
         return weight.grad / len(samples)
 
-    return replayed
+    if not whole:
+        return replayed
+    record = replay
+    batch: list[Callable[[], float] | None] = []  # the batch's graph, or None: per sample
+
+    def replayed_whole() -> float:
+        if not batch:  # natively if one sample's graph is (else the batch as Python: slow)
+            from micrograd.native import NativeGraph
+
+            inputs, target = samples[0]
+            native = isinstance(record(_sample_loss(loss, None, model(*inputs), target)),
+                                NativeGraph)
+            batch.append(record(batch_loss()) if native else None)
+        elif batch[0] is not None and advance is not None:
+            advance(len(samples))
+        graph = batch[0]
+        return replayed() if graph is None else graph()
+
+    return replayed_whole
 
 
 def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
