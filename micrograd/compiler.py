@@ -424,8 +424,9 @@ class Trainer:
         self.params: list[Value] = list(params)
         self._data: list[float] = []  # the parameters' data, then one step's other slots
         self._grads: list[float] | None = None  # the latest step's G (parameters first)
-        owners.own(self, self.params)  # state_dict() and save() sync this trainer first
+        owners.sync(self.params)  # another trainer's numbers into the Values, to read them
         self.load()
+        owners.own(self, self.params)  # what state_dict() and save() sync first
 
     def compile(self, loss: Value) -> CompiledStep:
         """Record loss's graph as one training step over this trainer's parameters."""

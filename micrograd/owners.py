@@ -2,9 +2,9 @@
 parameters in arrays of their own between their ``sync()`` calls.
 
 A ``compiler.Trainer`` reads its parameters' data when it is made and steps on its own
-lists; its Values are current again only at ``trainer.sync()``. It says so here, once, when
+arrays; its Values are current again only at ``trainer.sync()``. It says so here, once, when
 it is made: ``own(trainer, params)``. Whatever reads parameters (``Module.state_dict()``,
-``save()``, ``train()``) calls ``sync(params)`` first, and whatever writes them
+``save()``, ``train()``, a new Trainer) calls ``sync(params)`` first, and whatever writes them
 (``load_state_dict()``, ``load()``, ``train()``) calls ``sync`` before and ``load(params)``
 after, so what a user, or another owner, reads from a Value is current when it is read.
 
@@ -38,12 +38,8 @@ _OWNED: weakref.WeakKeyDictionary[Owner, frozenset[int]] = weakref.WeakKeyDictio
 
 
 def own(owner: Owner, params: Iterable[Value]) -> None:
-    """From now on owner holds params' numbers. Their other owners sync first, so that the
-    new owner, reading the Values next, reads current numbers."""
-    params = list(params)
-    for other in owners(params):
-        if other is not owner:
-            other.sync()
+    """From now on owner holds params' numbers, until it is dropped: the owner is the object
+    that holds them, which every step that changes them keeps alive."""
     _OWNED[owner] = frozenset(map(id, params))
 
 

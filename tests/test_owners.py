@@ -81,7 +81,7 @@ def test_state_dict_syncs_the_trainer_first(optimizer: str, backend: str) -> Non
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_save_writes_the_current_numbers(tmp_path: Path, backend: str) -> None:
-    net, _, _ = replayed("adam", backend)
+    net, _, _step = replayed("adam", backend)  # the step kept, not the trainer
     net.save(tmp_path / "net.json")
     saved = json.loads((tmp_path / "net.json").read_text(encoding="utf-8"))["parameters"]
     assert saved == eager("adam").state_dict() != model().state_dict()
@@ -91,12 +91,15 @@ def test_save_writes_the_current_numbers(tmp_path: Path, backend: str) -> None:
 def test_a_dropped_trainer_leaves_the_registry_and_keeps_no_model(backend: str) -> None:
     net, trainer, step = replayed("sgd", backend)
     params = net.parameters()
-    assert owners.owners(params) == [trainer] and owners.owners([Value(1.0)]) == []
+    assert len(owners.owners(params)) == 1 and owners.owners([Value(1.0)]) == []
     dead_net, dead_trainer = weakref.ref(net), weakref.ref(trainer)
     del net
     gc.collect()
     assert dead_net() is None  # the registry holds no model (the trainer holds its Values)
-    del trainer, step
+    del trainer
+    gc.collect()
+    assert len(owners.owners(params)) == 1  # its step still steps the numbers it holds
+    del step
     gc.collect()
     assert dead_trainer() is None and owners.owners(params) == []
 
@@ -143,9 +146,9 @@ def test_train_starts_from_the_trainers_numbers_and_hands_its_own_back(backend: 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_new_trainer_reads_the_current_numbers(backend: str) -> None:
-    net, first, _ = replayed("sgd", backend)
+    net, _, _step = replayed("sgd", backend)  # the first trainer, kept by its step
     again = make_trainer(OPTIMIZERS["sgd"](net.parameters(), lr=0.05), backend)  # first syncs
     expected = eager("sgd").state_dict()
     again.sync()  # writes what it read when it was made
     assert {name: p.data for name, p in net.named_parameters()} == expected
-    assert owners.owners(net.parameters()) == [first, again]  # oldest first
+    assert len(owners.owners(net.parameters())) == 2
