@@ -762,7 +762,6 @@ class NativeTrainer:
 
     def __init__(self, optimizer: Optimizer, replay: Callable[[Value, list[Value]], Any],
                  check: Check) -> None:
-        _llvm()
         self.optimizer = optimizer
         self.params: list[Value] = list(optimizer.params)
         self._replay, self._check = replay, check  # the compiler's, passed in
@@ -843,14 +842,15 @@ class NativeStep:
     """One recorded training step of a native Trainer: ``step(x)`` or ``step()``, the loss
     (before the update)."""
 
-    __slots__ = ("trainer", "_tape", "_inputs", "_leaves", "_pack", "_ctx", "_arrays",
-                 "_replayed")
+    __slots__ = ("trainer", "_tape", "_inputs", "_leaves", "_others", "_pack", "_ctx",
+                 "_arrays", "_replayed")
 
     def __init__(self, trainer: NativeTrainer, tape: _Tape, inputs: int) -> None:
         self.trainer, self._tape = trainer, tape
         count = len(trainer.params)
         self._inputs = (count, count + inputs)  # the slots of the inputs
         self._leaves = tape.leaves[count:]  # the inputs and the other leaves
+        self._others = tape.leaves[count + inputs:]
         self._pack = struct.Struct(f"={inputs}d").pack_into
         self._ctx = array("q")
         self._arrays = -1
@@ -895,8 +895,8 @@ class NativeStep:
                 D[first:stop] = x
             else:  # (pack_into: the fastest copy of a list of floats into D)
                 self._pack(D, 8 * first, *as_floats(x, stop - first, "step: x"))
-            if stop - first < len(self._leaves):
-                self._read(D, self._leaves[stop - first:], stop)
+            if self._others:
+                self._read(D, self._others, stop)
         rule, H = trainer._rule, trainer._H
         kind = NONE
         if rule == "sgd":
