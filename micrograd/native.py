@@ -52,10 +52,13 @@ CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp"
                          "half_squared_error": 12}
 PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
 
-# The two loops. Forward: node i of n writes D[out[i]] and the local grads L[start[i]..]
-# from D[args[start[i]..start[i+1]]]; it returns -1, or the index of a node whose op must
-# raise (div by 0, log of x <= 0), before writing it. Backward: nodes n-1 down to 0,
-# G[args[k]] += L[k] * G[out[i]].
+# The two loops. Forward: nodes from..n-1, node i writes D[out[i]] and the local grads
+# L[start[i]..] from D[args[start[i]..start[i+1]]]; it returns -1, or the index of a node it
+# does not compute, before writing it: a python node (code PYTHON), or one whose op must
+# raise (div by 0, log of x <= 0). Backward: nodes n-1 down to 0, G[args[k]] += L[k] *
+# G[out[i]], but for the operands in slots skip..skip+skipped-1 (grads no one reads).
+# Around them: run (one call: forward, the grads set, backward, the optimiser's update) and
+# update.
 _IR = r"""
 declare double @exp(double)
 declare double @log(double)
