@@ -40,6 +40,11 @@ FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
     "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
     "linear1": lambda a, b: Value.linear([], [], a),
     "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
+    # python nodes: computed by Python in the middle of the native forward
+    "a³": lambda a, b: a**3,
+    "leaky_relu(a)": lambda a, b: a.leaky_relu(0.1),
+    "ce(a, b)": lambda a, b: apply("cross_entropy", a, b, target=1),
+    "logsumexp(a, b)": lambda a, b: apply("logsumexp", a, b),
 }
 
 
