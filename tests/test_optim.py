@@ -156,6 +156,9 @@ def test_load_state_takes_what_state_gives() -> None:
     with pytest.raises(TypeError, match="'velocity'"):
         momentum.load_state({"velocity": ["fast"]})
     assert momentum.state() == {"velocity": [3.0]}
+    with pytest.raises(TypeError, match="'v'"):
+        fresh.load_state({"m": [1.0, 2.0], "v": [1.0, None]})
+    assert fresh.state() == twin.state()  # a bad state changes nothing
 
 
 def test_advance_is_adams_schedule() -> None:
