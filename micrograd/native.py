@@ -346,6 +346,12 @@ define double* @reals(i64* %ctx, i32 %k) {
   ret double* %r
 }
 
+define double @number(double* %H, i32 %k) {
+  %p = getelementptr double, double* %H, i32 %k
+  %x = load double, double* %p
+  ret double %x
+}
+
 define i32 @count(i64* %ctx, i32 %k) {
   %p = getelementptr i64, i64* %ctx, i32 %k
   %a = load i64, i64* %p
@@ -415,26 +421,16 @@ entry:
   %S2 = call double* @reals(i64* %ctx, i32 8)
   %H = call double* @reals(i64* %ctx, i32 9)
   %P = call i32 @count(i64* %ctx, i32 14)
-  %h1 = getelementptr double, double* %H, i32 1
-  %lr = load double, double* %h1
-  %h2 = getelementptr double, double* %H, i32 2
-  %mu = load double, double* %h2
-  %h3 = getelementptr double, double* %H, i32 3
-  %c1 = load double, double* %h3
-  %h4 = getelementptr double, double* %H, i32 4
-  %beta2 = load double, double* %h4
-  %h5 = getelementptr double, double* %H, i32 5
-  %c2 = load double, double* %h5
-  %h6 = getelementptr double, double* %H, i32 6
-  %eps = load double, double* %h6
-  %h7 = getelementptr double, double* %H, i32 7
-  %decay = load double, double* %h7
-  %h8 = getelementptr double, double* %H, i32 8
-  %shrink = load double, double* %h8
-  %h9 = getelementptr double, double* %H, i32 9
-  %step = load double, double* %h9
-  %h10 = getelementptr double, double* %H, i32 10
-  %rc = load double, double* %h10
+  %lr = call double @number(double* %H, i32 1)
+  %mu = call double @number(double* %H, i32 2)
+  %c1 = call double @number(double* %H, i32 3)
+  %beta2 = call double @number(double* %H, i32 4)
+  %c2 = call double @number(double* %H, i32 5)
+  %eps = call double @number(double* %H, i32 6)
+  %decay = call double @number(double* %H, i32 7)
+  %shrink = call double @number(double* %H, i32 8)
+  %step = call double @number(double* %H, i32 9)
+  %rc = call double @number(double* %H, i32 10)
   br label %head
 head:
   %i = phi i32 [0, %entry], [%inext, %next]
