@@ -521,7 +521,7 @@ def _llvm() -> Any:
     try:
         import llvmlite.binding as llvm  # type: ignore[import-untyped]
     except ImportError as err:
-        raise ImportError(f"compile(backend='native') needs llvmlite: {EXTRA}") from err
+        raise ImportError(f"backend='native' needs llvmlite: {EXTRA}") from err
     return llvm
 
 
@@ -761,6 +761,7 @@ class NativeTrainer:
 
     def __init__(self, optimizer: Optimizer, replay: Callable[[Value, list[Value]], Any],
                  check: Check) -> None:
+        _llvm()  # the extra's error, before any work
         self.optimizer = optimizer
         self.params: list[Value] = list(optimizer.params)
         self._replay, self._check = replay, check  # the compiler's, passed in

@@ -211,8 +211,11 @@ def test_missing_llvmlite_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
         return real(name, *args, **kw)
 
     monkeypatch.setattr(builtins, "__import__", no_llvmlite)
-    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+    with pytest.raises(ImportError, match=r"backend='native' needs llvmlite: pip install "
+                       r"'micrograd-notes\[native\]'"):
         micrograd.compile(Value(1.0) * Value(2.0), backend="native")
+    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+        micrograd.compiler.Trainer(micrograd.SGD([Value(1.0)], lr=0.1), backend="native")
 
 
 def test_unknown_backend() -> None:
