@@ -1,4 +1,5 @@
-"""compile(root, backend="native"): backward()'s floats, bit for bit; fallback; libm; the extra."""
+"""compile(root, backend="native"): backward()'s floats, bit for bit, python nodes among the
+native ones; errors as eager's; libm; the extra."""
 
 from __future__ import annotations
 
