@@ -262,3 +262,28 @@ def test_a_leaf_root() -> None:
     graph = micrograd.compile(x, backend="native")
     assert graph() == 2.5 and x.grad == 2.0  # backward() on a leaf: grad += 1
     assert graph.leaves == (x,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph_recipes(FORMULAS, bound=3.0, max_steps=10), st.integers(1, 4))
+def test_random_graphs_native_training_steps_are_eagers(recipe: Recipe, params: int) -> None:
+    """A native Trainer's step on a random graph (its first leaves parameters, the others
+    inputs given as x): the loss, the grads and the SGD update of eager's, bit for bit."""
+    from micrograd.compiler import Trainer
+    data = recipe[0]
+    params = min(params, len(data))
+    leaves = [Value(x) for x in data]
+    root = build_graph(FORMULAS, recipe, leaves)[-1]
+    trainer = Trainer(micrograd.SGD(leaves[:params], lr=0.25), backend="native")
+    inputs = [leaf for leaf in leaves[params:] if leaf is not root]
+    step = trainer.compile(root, inputs=inputs)
+    loss = step([leaf.data for leaf in inputs])
+    trainer.sync()
+    replayed = [(p.data, p.grad) for p in leaves[:params]]
+    for p, x in zip(leaves, data):
+        p.data, p.grad = x, 0.0
+    root.backward()
+    micrograd.SGD(leaves[:params], lr=0.25).step()
+    assert bits([loss]) == bits([root.data])
+    assert bits([x for pair in replayed for x in pair]) == bits(
+        [x for p in leaves[:params] for x in (p.data, p.grad)])
