@@ -49,7 +49,9 @@ EXTRA = "pip install 'micrograd-notes[native]'"
 #: The ops the tape knows, by name, with their codes in the IR's switch.
 CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6,
                          "tanh": 7, "relu": 8, "sigmoid": 9, "sum": 10, "linear": 11,
-                         "half_squared_error": 12}
+                         "half_squared_error": 12, "leaky_relu": 13}
+#: The ops of CODES with a param, by name: the param, read from K[i] (node i's).
+PARAMS: dict[str, str] = {"leaky_relu": "slope"}
 PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
 
 # The two loops. Forward: nodes from..n-1, node i writes D[out[i]] and the local grads
@@ -66,7 +68,7 @@ declare double @tanh(double)
 declare double @llvm.sqrt.f64(double)
 
 define i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D, double* %L,
-                    i32 %from, i32 %n) {
+                    double* %K, i32 %from, i32 %n) {
 entry:
   br label %head
 head:
@@ -115,7 +117,8 @@ body:
     i32 9, label %sigmoid
     i32 10, label %sum
     i32 11, label %linear
-    i32 12, label %hse ]
+    i32 12, label %hse
+    i32 13, label %leaky ]
 add:
   %r_add = fadd double %a, %b
   store double %r_add, double* %rp
@@ -279,6 +282,18 @@ hse:
   store double %gy, double* %l0
   store double %dy, double* %l1
   br label %latch
+leaky:
+  %kp = getelementptr double, double* %K, i32 %i
+  %slope = load double, double* %kp
+  %lpos = fcmp ogt double %a, 0.0
+  %lneg = fcmp ole double %a, 0.0
+  %sa = fmul double %slope, %a
+  %r_leaky = select i1 %lpos, double %a, double %sa
+  store double %r_leaky, double* %rp
+  %gln = select i1 %lneg, double %slope, double 0x7FF8000000000000
+  %g_leaky = select i1 %lpos, double 1.0, double %gln
+  store double %g_leaky, double* %l0
+  br label %latch
 latch:
   %inext = add i32 %i, 1
   br label %head
@@ -377,8 +392,9 @@ entry:
   %root = call i32 @count(i64* %ctx, i32 13)
   %skip = call i32 @count(i64* %ctx, i32 15)
   %skipped = call i32 @count(i64* %ctx, i32 16)
+  %K = call double* @reals(i64* %ctx, i32 17)
   %at = call i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D,
-                          double* %L, i32 %first, i32 %n)
+                          double* %L, double* %K, i32 %first, i32 %n)
   %ran = icmp slt i32 %at, 0
   br i1 %ran, label %clear, label %stop
 stop:
@@ -509,9 +525,10 @@ _machine: tuple[Any, Any, Any] | None = None  # (engine, run, update), made once
 #: The fields of a call's context, 64-bit integers in this order: the tape's arrays, D, G, L,
 #: the optimiser's state S1 and S2, its numbers H, the node count n, the slots, the first
 #: slot whose grad starts at 0, the root's slot, the parameters' count P, and the slots
-#: skip..skip+skipped-1 whose grads no one reads (a trainer's inputs and other leaves).
+#: skip..skip+skipped-1 whose grads no one reads (a trainer's inputs and other leaves), and
+#: the nodes' params K.
 CONTEXT = ("op", "out", "start", "args", "D", "G", "L", "S1", "S2", "H", "n", "slots", "zero",
-           "root", "P", "skip", "skipped")
+           "root", "P", "skip", "skipped", "K")
 _NUMBERS = 11  # H: loss, lr, mu, 1-b1, b2, 1-b2, eps, decay, 1-lr*decay, step, rc
 NONE, SGD_PLAIN, SGD_MOMENTUM, ADAM, ADAM_L2, ADAMW = range(6)  # update kinds
 
@@ -573,7 +590,7 @@ class _Tape:
 
     Slots: the leaves ``first`` (in order), the graph's other leaves, then the interior nodes,
     children first. Per interior node: its op code (PYTHON where Python computes it), the
-    slot of its value, its operands' slots args[start[i]:start[i+1]].
+    slot of its value, its operands' slots args[start[i]:start[i+1]], its param (PARAMS).
     """
 
     def __init__(self, root: Value, first: Sequence[Value] = ()) -> None:
@@ -591,9 +608,13 @@ class _Tape:
         self.start = array("i", [0, *accumulate([len(node.children) for node in nodes])])
         self.out = array("i", range(base, base + len(nodes)))
         self.ops = {name: ops.get(name) for name in {node.op for node in nodes}}
-        code = {name: CODES[name] if name in CODES and op.builtin and not op.params else PYTHON
+        code = {name: CODES[name] if name in CODES and op.builtin
+                and set(op.params) == ({PARAMS[name]} if name in PARAMS else set()) else PYTHON
                 for name, op in self.ops.items()}
         self.codes = array("i", [code[node.op] for node in nodes])
+        native = {name for name in PARAMS if code.get(name, PYTHON) != PYTHON}
+        self.params = array("d", [node.params[PARAMS[node.op]] if node.op in native else 0.0
+                                  for node in nodes] if native else [0.0])
         self.python: dict[int, PythonNode] = {}
         if PYTHON in code.values():
             start, args = self.start, self.args
@@ -614,7 +635,7 @@ class _Tape:
                                     D, G, L, S1, S2, H]
         skipped = len(self.leaves) - skip
         return array("q", [*map(_address, arrays), len(self.nodes), self.slots, zero,
-                           self.root_slot, params, skip, skipped])
+                           self.root_slot, params, skip, skipped, _address(self.params)])
 
     def compute(self, at: int, D: array[float], L: array[float]) -> bool:
         """Node ``at`` by Python, as apply() makes it, into D and L: True, or False where the

@@ -287,3 +287,13 @@ def test_random_graphs_native_training_steps_are_eagers(recipe: Recipe, params: 
     assert bits([loss]) == bits([root.data])
     assert bits([x for pair in replayed for x in pair]) == bits(
         [x for p in leaves[:params] for x in (p.data, p.grad)])
+
+
+@pytest.mark.parametrize("x", [math.nan, -0.0, 0.0, math.inf, -math.inf, 1e-300, -2.5, 3.0])
+def test_leaky_relu_in_the_loops_at_its_kink_and_nan(x: float) -> None:
+    """leaky_relu has a native form, its slope read per node: the eager floats there too."""
+    def build(leaves: Sequence[Value]) -> Value:
+        return leaves[0].leaky_relu(0.3) * 2.0 + leaves[0].leaky_relu(0.05)
+    leaves = [Value(x)]
+    assert "(Python)" not in micrograd.compile(build(leaves), backend="native").source
+    check(build, [x], [0.0])
