@@ -8,16 +8,17 @@ process, so the compile of a graph is the tape's making, linear in the graph. Th
 loop computes each node as its op's Python function does, the backward loop is chain_rule's
 one line, ``child.grad += local_grad * grad``, over the nodes in backward()'s order: the same
 IEEE operations in the same order, with no fast-math and no fused multiply-add, so the floats
-are ``backward()``'s, bit for bit; exp, log and tanh call the C library's functions, as
-CPython's math module does.
+are ``backward()``'s, bit for bit; exp, log, tanh and pow call the C library's functions,
+as CPython's math module and float ``**`` do.
 
-A node whose op has no form in the loops (a user's op, pow, leaky_relu, cross_entropy, …:
-op code PYTHON) is computed by Python in the middle of the forward pass: the loop returns its
-index, Python calls the op's forward and derivative on its operands from the arrays, as
-apply() does, and the loop resumes at the next node; the backward loop runs every node. A
-call whose leaves are not all floats, or that meets an op's error (a division by zero, the
-log of x <= 0, a user's op raising), is run by the Python backend, which gives the eager
-engine's result or raises the error the eager engine raises.
+An op with a param (leaky_relu's slope, pow's exponent) reads it per node from an array K.
+A node whose op has no form in the loops (a user's op, cross_entropy, logsumexp, step,
+bce_with_logits, pow_value: op code PYTHON) is computed by Python in the middle of the
+forward pass: the loop returns its index, Python calls the op's forward and derivative on
+its operands from the arrays, as apply() does, and the loop resumes at the next node; the
+backward loop runs every node. A call whose leaves are not all floats, or that meets an op's
+error (a division by zero, the log of x <= 0, a user's op raising), is run by the Python
+backend, which gives the eager engine's result or raises the error the eager engine raises.
 
 ``NativeTrainer`` (``compiler.Trainer(optimizer, backend="native")``) runs whole training
 steps so: the parameters in the first slots of arrays it owns, the grads set to 0, forward,
@@ -49,9 +50,9 @@ EXTRA = "pip install 'micrograd-notes[native]'"
 #: The ops the tape knows, by name, with their codes in the IR's switch.
 CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6,
                          "tanh": 7, "relu": 8, "sigmoid": 9, "sum": 10, "linear": 11,
-                         "half_squared_error": 12, "leaky_relu": 13}
+                         "half_squared_error": 12, "leaky_relu": 13, "pow": 14}
 #: The ops of CODES with a param, by name: the param, read from K[i] (node i's).
-PARAMS: dict[str, str] = {"leaky_relu": "slope"}
+PARAMS: dict[str, str] = {"leaky_relu": "slope", "pow": "exponent"}
 PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
 
 # The two loops. Forward: nodes from..n-1, node i writes D[out[i]] and the local grads
@@ -65,7 +66,11 @@ _IR = r"""
 declare double @exp(double)
 declare double @log(double)
 declare double @tanh(double)
+declare double @pow(double, double)
 declare double @llvm.sqrt.f64(double)
+declare double @llvm.floor.f64(double)
+declare double @llvm.fabs.f64(double)
+declare double @llvm.copysign.f64(double, double)
 
 define i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D, double* %L,
                     double* %K, i32 %from, i32 %n) {
@@ -118,7 +123,8 @@ body:
     i32 10, label %sum
     i32 11, label %linear
     i32 12, label %hse
-    i32 13, label %leaky ]
+    i32 13, label %leaky
+    i32 14, label %pow ]
 add:
   %r_add = fadd double %a, %b
   store double %r_add, double* %rp
@@ -293,6 +299,42 @@ leaky:
   %gln = select i1 %lneg, double %slope, double 0x7FF8000000000000
   %g_leaky = select i1 %lpos, double 1.0, double %gln
   store double %g_leaky, double* %l0
+  br label %latch
+pow:
+  %kq = getelementptr double, double* %K, i32 %i
+  %ex = load double, double* %kq
+  %unordered = fcmp uno double %a, %ex
+  br i1 %unordered, label %pow_nan, label %pow_check
+pow_nan:
+  store double 0x7FF8000000000000, double* %rp
+  store double 0x7FF8000000000000, double* %l0
+  br label %latch
+pow_check:
+  %fl = call double @llvm.floor.f64(double %ex)
+  %magnitude = call double @llvm.fabs.f64(double %ex)
+  %notint = fcmp one double %fl, %ex
+  %infinite = fcmp oeq double %magnitude, 0x7FF0000000000000
+  %fractional = or i1 %notint, %infinite
+  %below = fcmp olt double %a, 0.0
+  %complex = and i1 %below, %fractional
+  %nought = fcmp oeq double %a, 0.0
+  %negexp = fcmp olt double %ex, 0.0
+  %pole = and i1 %nought, %negexp
+  %raises = or i1 %complex, %pole
+  br i1 %raises, label %stop, label %pow_ok
+pow_ok:
+  %r_pow = call double @pow(double %a, double %ex)
+  store double %r_pow, double* %rp
+  %em1 = fsub double %ex, 1.0
+  %pm1 = call double @pow(double %a, double %em1)
+  %dpow = fmul double %ex, %pm1
+  %under1 = fcmp olt double %ex, 1.0
+  %cusp = and i1 %nought, %under1
+  %sinf = call double @llvm.copysign.f64(double 0x7FF0000000000000, double %ex)
+  %gp1 = select i1 %cusp, double %sinf, double %dpow
+  %ezero = fcmp oeq double %ex, 0.0
+  %g_pow = select i1 %ezero, double 0.0, double %gp1
+  store double %g_pow, double* %l0
   br label %latch
 latch:
   %inext = add i32 %i, 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import math
 import random
+import re
 import struct
 import warnings
 from collections.abc import Callable, Sequence
@@ -297,3 +298,28 @@ def test_leaky_relu_in_the_loops_at_its_kink_and_nan(x: float) -> None:
     leaves = [Value(x)]
     assert "(Python)" not in micrograd.compile(build(leaves), backend="native").source
     check(build, [x], [0.0])
+
+
+SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 0.5, -0.5, 1e-300,
+           -1e-300, 1e300, -1e300, 7.0, -3.0]
+
+
+@pytest.mark.parametrize("exponent", [0.0, -0.0, 1.0, 2.0, 3.0, -1.0, -2.0, -3.0, 0.5, -0.5,
+                                      2.5, 1e300, -1e300, math.inf, -math.inf, math.nan,
+                                      5e-324, 1023.0, 1025.0])
+def test_pow_in_the_loops_is_eagers_everywhere(exponent: float) -> None:
+    """pow has a native form (its exponent per node; libm's pow, as CPython's float ** calls
+    it): its value and local grad are eager's on special values, and the same errors."""
+    x = Value(2.0)
+    graph = micrograd.compile(x**exponent, backend="native")
+    assert "(Python)" not in graph.source
+    for value in SPECIAL:
+        x.data, x.grad = value, 0.0
+        try:
+            eager = Value(value) ** exponent
+        except (ValueError, ZeroDivisionError) as err:
+            with pytest.raises(type(err), match=re.escape(str(err))):
+                graph()
+            continue
+        eager.backward()
+        assert bits([graph(), x.grad]) == bits([eager.data, eager.children[0].grad]), value
