@@ -12,7 +12,7 @@ are ``backward()``'s, bit for bit; exp, log, tanh and pow call the C library's f
 as CPython's math module and float ``**`` do.
 
 An op with a param (leaky_relu's slope, pow's exponent) reads it per node from an array K.
-A node whose op has no form in the loops (a user's op, cross_entropy, logsumexp, step,
+A node whose op has no form in the loops (a user's op, cross_entropy, logsumexp,
 bce_with_logits, pow_value: op code PYTHON) is computed by Python in the middle of the
 forward pass: the loop returns its index, Python calls the op's forward and derivative on
 its operands from the arrays, as apply() does, and the loop resumes at the next node; the
@@ -50,7 +50,7 @@ EXTRA = "pip install 'micrograd-notes[native]'"
 #: The ops the tape knows, by name, with their codes in the IR's switch.
 CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6,
                          "tanh": 7, "relu": 8, "sigmoid": 9, "sum": 10, "linear": 11,
-                         "half_squared_error": 12, "leaky_relu": 13, "pow": 14}
+                         "half_squared_error": 12, "leaky_relu": 13, "pow": 14, "step": 15}
 #: The ops of CODES with a param, by name: the param, read from K[i] (node i's).
 PARAMS: dict[str, str] = {"leaky_relu": "slope", "pow": "exponent"}
 PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
@@ -124,7 +124,8 @@ body:
     i32 11, label %linear
     i32 12, label %hse
     i32 13, label %leaky
-    i32 14, label %pow ]
+    i32 14, label %pow
+    i32 15, label %step ]
 add:
   %r_add = fadd double %a, %b
   store double %r_add, double* %rp
@@ -335,6 +336,16 @@ pow_ok:
   %ezero = fcmp oeq double %ex, 0.0
   %g_pow = select i1 %ezero, double 0.0, double %gp1
   store double %g_pow, double* %l0
+  br label %latch
+step:
+  %up = fcmp ogt double %a, 0.0
+  %down = fcmp ole double %a, 0.0
+  %r_down = select i1 %down, double 0.0, double 0x7FF8000000000000
+  %r_step = select i1 %up, double 1.0, double %r_down
+  store double %r_step, double* %rp
+  %ordered = fcmp ord double %a, %a
+  %g_step = select i1 %ordered, double 0.0, double 0x7FF8000000000000
+  store double %g_step, double* %l0
   br label %latch
 latch:
   %inext = add i32 %i, 1

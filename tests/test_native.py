@@ -42,9 +42,10 @@ FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
     "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
     "linear1": lambda a, b: Value.linear([], [], a),
     "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
-    # python nodes: computed by Python in the middle of the native forward
     "a³": lambda a, b: a**3,
+    "step(a) + a": lambda a, b: a.step() + a,
     "leaky_relu(a)": lambda a, b: a.leaky_relu(0.1),
+    # python nodes: computed by Python in the middle of the native forward
     "ce(a, b)": lambda a, b: apply("cross_entropy", a, b, target=1),
     "logsumexp(a, b)": lambda a, b: apply("logsumexp", a, b),
 }
@@ -291,10 +292,11 @@ def test_random_graphs_native_training_steps_are_eagers(recipe: Recipe, params: 
 
 
 @pytest.mark.parametrize("x", [math.nan, -0.0, 0.0, math.inf, -math.inf, 1e-300, -2.5, 3.0])
-def test_leaky_relu_in_the_loops_at_its_kink_and_nan(x: float) -> None:
-    """leaky_relu has a native form, its slope read per node: the eager floats there too."""
+def test_leaky_relu_and_step_in_the_loops_at_the_kink_and_nan(x: float) -> None:
+    """leaky_relu has a native form, its slope read per node, and step: eager's floats."""
     def build(leaves: Sequence[Value]) -> Value:
-        return leaves[0].leaky_relu(0.3) * 2.0 + leaves[0].leaky_relu(0.05)
+        return (leaves[0].leaky_relu(0.3) * 2.0 + leaves[0].leaky_relu(0.05)
+                + leaves[0].step() * 3.0)
     leaves = [Value(x)]
     assert "(Python)" not in micrograd.compile(build(leaves), backend="native").source
     check(build, [x], [0.0])
