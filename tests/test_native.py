@@ -1,11 +1,14 @@
-"""compile(root, backend="native"): backward()'s floats, bit for bit; fallback; libm; the extra."""
+"""compile(root, backend="native"): backward()'s floats, bit for bit, python nodes among the
+native ones; errors as eager's; libm; the extra."""
 
 from __future__ import annotations
 
 import builtins
 import math
 import random
+import re
 import struct
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +42,12 @@ FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
     "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
     "linear1": lambda a, b: Value.linear([], [], a),
     "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
+    "a³": lambda a, b: a**3,
+    "step(a) + a": lambda a, b: a.step() + a,
+    "leaky_relu(a)": lambda a, b: a.leaky_relu(0.1),
+    # python nodes: computed by Python in the middle of the native forward
+    "ce(a, b)": lambda a, b: apply("cross_entropy", a, b, target=1),
+    "logsumexp(a, b)": lambda a, b: apply("logsumexp", a, b),
 }
 
 
@@ -132,18 +141,47 @@ def test_op_errors_come_from_the_python_backend() -> None:
         graph()
 
 
-def test_a_user_op_falls_back_with_a_warning() -> None:
+def test_a_user_op_is_a_python_node_in_the_native_graph() -> None:
     ops.register("cube_n", lambda x: x * x * x, lambda x, out: (3 * x * x,), formula="3{x}²")
     try:
-        x = Value(0.5)
-        root = apply("cube_n", x) + x
-        with pytest.warns(UserWarning, match="'cube_n'"):
+        x, y = Value(0.5), Value(-1.25)
+        root = ((apply("cube_n", x * y) + x) ** 3).leaky_relu(0.2) * y
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no whole-graph fallback
             graph = micrograd.compile(root, backend="native")
-        assert not isinstance(graph, native.NativeGraph)
-        assert graph() == root.data
-        assert x.grad == 3 * 0.25 + 1.0
+        assert isinstance(graph, native.NativeGraph)
+        assert "cube_n(" in graph.source and "(Python)" in graph.source
+        assert "exponent=3" in graph.source and "slope=0.2" in graph.source
+        for a, b in ((0.5, -1.25), (0.9, 2.0), (-0.3, 0.7)):
+            x.data, y.data = a, b
+            x.grad = y.grad = 0.0
+            loss = graph()
+            replayed = (x.grad, y.grad)
+            fx, fy = Value(a), Value(b)
+            eager = ((apply("cube_n", fx * fy) + fx) ** 3).leaky_relu(0.2) * fy
+            eager.backward()
+            assert bits([loss, *replayed]) == bits([eager.data, fx.grad, fy.grad])
     finally:
         ops.unregister("cube_n")
+
+
+def test_a_python_nodes_error_is_the_eager_engines() -> None:
+    def fussy(x: float) -> float:
+        if x > 1.0:
+            raise ArithmeticError("fussy: x > 1")
+        return x
+
+    ops.register("fussy", fussy, lambda x, out: (1.0,))
+    try:
+        x = Value(0.5)
+        graph = micrograd.compile(apply("fussy", x) * 2.0, backend="native")
+        x.data = 3.0
+        with pytest.raises(ArithmeticError, match="fussy: x > 1"):
+            graph()
+        x.data = 0.25
+        assert graph() == 0.5 and x.grad == 2.0
+    finally:
+        ops.unregister("fussy")
 
 
 def ulps(a: float, b: float) -> int:
@@ -176,8 +214,11 @@ def test_missing_llvmlite_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
         return real(name, *args, **kw)
 
     monkeypatch.setattr(builtins, "__import__", no_llvmlite)
-    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+    with pytest.raises(ImportError, match=r"backend='native' needs llvmlite: pip install "
+                       r"'micrograd-notes\[native\]'"):
         micrograd.compile(Value(1.0) * Value(2.0), backend="native")
+    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+        micrograd.compiler.Trainer(micrograd.SGD([Value(1.0)], lr=0.1), backend="native")
 
 
 def test_unknown_backend() -> None:
@@ -198,3 +239,89 @@ def test_int_leaf_data_take_the_python_path() -> None:
     assert loss == math.tanh(4.0) == eager.data
     root.backward()
     assert replayed == x.grad
+
+
+def test_an_op_registered_anew_after_compile_is_refused() -> None:
+    from micrograd.compiler import RegistryChanged, Trainer
+    ops.register("twice_n", lambda x: 2.0 * x, lambda x, out: (2.0,))
+    w = Value(1.0)
+    graph = micrograd.compile(apply("twice_n", w), backend="native")
+    step = Trainer(micrograd.SGD([w], lr=0.1), backend="native").compile(apply("twice_n", w))
+    ops.unregister("twice_n")
+    with pytest.raises(RegistryChanged, match="'twice_n' was unregistered"):
+        graph()
+    ops.register("twice_n", lambda x: 2.0 * x, lambda x, out: (2.0,))
+    try:
+        with pytest.raises(RegistryChanged, match="'twice_n' was registered anew"):
+            step()
+    finally:
+        ops.unregister("twice_n")
+
+
+def test_a_leaf_root() -> None:
+    x = Value(2.5)
+    x.grad = 1.0
+    graph = micrograd.compile(x, backend="native")
+    assert graph() == 2.5 and x.grad == 2.0  # backward() on a leaf: grad += 1
+    assert graph.leaves == (x,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph_recipes(FORMULAS, bound=3.0, max_steps=10), st.integers(1, 4))
+def test_random_graphs_native_training_steps_are_eagers(recipe: Recipe, params: int) -> None:
+    """A native Trainer's step on a random graph (its first leaves parameters, the others
+    inputs given as x): the loss, the grads and the SGD update of eager's, bit for bit."""
+    from micrograd.compiler import Trainer
+    data = recipe[0]
+    params = min(params, len(data))
+    leaves = [Value(x) for x in data]
+    root = build_graph(FORMULAS, recipe, leaves)[-1]
+    trainer = Trainer(micrograd.SGD(leaves[:params], lr=0.25), backend="native")
+    inputs = [leaf for leaf in leaves[params:] if leaf is not root]
+    step = trainer.compile(root, inputs=inputs)
+    loss = step([leaf.data for leaf in inputs])
+    trainer.sync()
+    replayed = [(p.data, p.grad) for p in leaves[:params]]
+    for p, x in zip(leaves, data):
+        p.data, p.grad = x, 0.0
+    root.backward()
+    micrograd.SGD(leaves[:params], lr=0.25).step()
+    assert bits([loss]) == bits([root.data])
+    assert bits([x for pair in replayed for x in pair]) == bits(
+        [x for p in leaves[:params] for x in (p.data, p.grad)])
+
+
+@pytest.mark.parametrize("x", [math.nan, -0.0, 0.0, math.inf, -math.inf, 1e-300, -2.5, 3.0])
+def test_leaky_relu_and_step_in_the_loops_at_the_kink_and_nan(x: float) -> None:
+    """leaky_relu has a native form, its slope read per node, and step: eager's floats."""
+    def build(leaves: Sequence[Value]) -> Value:
+        return (leaves[0].leaky_relu(0.3) * 2.0 + leaves[0].leaky_relu(0.05)
+                + leaves[0].step() * 3.0)
+    leaves = [Value(x)]
+    assert "(Python)" not in micrograd.compile(build(leaves), backend="native").source
+    check(build, [x], [0.0])
+
+
+SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 0.5, -0.5, 1e-300,
+           -1e-300, 1e300, -1e300, 7.0, -3.0]
+
+
+@pytest.mark.parametrize("exponent", [0.0, -0.0, 1.0, 2.0, 3.0, -1.0, -2.0, -3.0, 0.5, -0.5,
+                                      2.5, 1e300, -1e300, math.inf, -math.inf, math.nan,
+                                      5e-324, 1023.0, 1025.0])
+def test_pow_in_the_loops_is_eagers_everywhere(exponent: float) -> None:
+    """pow has a native form (its exponent per node; libm's pow, as CPython's float ** calls
+    it): its value and local grad are eager's on special values, and the same errors."""
+    x = Value(2.0)
+    graph = micrograd.compile(x**exponent, backend="native")
+    assert "(Python)" not in graph.source
+    for value in SPECIAL:
+        x.data, x.grad = value, 0.0
+        try:
+            eager = Value(value) ** exponent
+        except (ValueError, ZeroDivisionError) as err:
+            with pytest.raises(type(err), match=re.escape(str(err))):
+                graph()
+            continue
+        eager.backward()
+        assert bits([graph(), x.grad]) == bits([eager.data, eager.children[0].grad]), value
