@@ -463,9 +463,8 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
     E_1 + … + E_n left to right, as the sum node does), for the cost of recording one sample.
     whole=True (the native backend) records the batch graph itself once instead, the
     samples' inputs and targets its constants, and replays it in one call a step: one
-    crossing into the native loops a step, not one a sample. (Only where one sample's graph
-    is a NativeGraph: a graph the native backend hands to Python would be compiled as
-    Python, which for a whole batch costs many eager epochs.)
+    crossing into the native loops a step, not one a sample (its compile is linear in the
+    graph; the Python backend's would cost many eager epochs).
     advance(k), if given, is told of every TICK samples done and of the rest at the end.
     """
     def ticks() -> Iterable[tuple[tuple[Any, ...], Any]]:
@@ -498,20 +497,14 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
     if not whole:
         return replayed
     record = replay
-    batch: list[Callable[[], float] | None] = []  # the batch's graph, or None: per sample
+    batch: list[Callable[[], float]] = []  # the batch's graph, once recorded
 
     def replayed_whole() -> float:
-        if not batch:  # natively if one sample's graph is (else the batch as Python: slow)
-            from micrograd.native import NativeGraph
-
-            inputs, target = samples[0]
-            native = isinstance(record(_sample_loss(loss, None, model(*inputs), target)),
-                                NativeGraph)
-            batch.append(record(batch_loss()) if native else None)
-        elif batch[0] is not None and advance is not None:
+        if not batch:
+            batch.append(record(batch_loss()))
+        elif advance is not None:
             advance(len(samples))
-        graph = batch[0]
-        return replayed() if graph is None else graph()
+        return batch[0]()
 
     return replayed_whole
 

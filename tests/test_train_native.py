@@ -34,7 +34,6 @@ def count_native(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return graphs
 
 
-@pytest.mark.filterwarnings("ignore:compile\\(backend='native'\\)")  # an op with no native form
 @pytest.mark.parametrize("per_sample", [True, False], ids=["per_sample", "full_batch"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("loss", ["half_squared_error", "cross_entropy"])
@@ -52,13 +51,11 @@ def test_native_training_is_bit_for_bit_the_eager_run(
                                    points, engine="native", loss=getattr(losses, loss), lr=0.05,
                                    epochs=6, per_sample=per_sample, optimizer=optimizer)
     assert history.losses[-1] < history.losses[0]
-    natively = all(isinstance(g, native.NativeGraph) for g in graphs)
-    assert natively or loss == "cross_entropy"  # (an op with no native form: Python's graphs)
-    if per_sample:  # one graph per class for cross_entropy, and the outputs' graph
+    assert all(isinstance(g, native.NativeGraph) for g in graphs)
+    if per_sample:  # one graph per class for cross_entropy; and the outputs' graph
         assert len(graphs) == (outputs if loss == "cross_entropy" else 1) + 1
-    else:  # one sample's, then the batch's own graph (or, not natively, one per class)
-        assert len(graphs) == (3 if natively else 2 + outputs)
-        assert len(graphs[1].leaves) > len(graphs[0].leaves) or not natively
+    else:  # the batch's own graph, all samples' inputs among its leaves; the outputs' graph
+        assert len(graphs) == 2 and [leaf.label for leaf in graphs[0].leaves].count("x1") == 12
 
 
 def test_without_llvmlite_native_names_the_extra_before_any_work(
@@ -129,21 +126,3 @@ def test_the_progress_bar_counts_every_sample_of_a_native_run(
                     per_sample=per_sample, compile="native")
     assert sum(counted) == 3 * 40
 
-
-def test_a_batch_the_native_backend_hands_to_python_is_replayed_sample_by_sample(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Were the batch's graph compiled as Python, its recording would cost many eager epochs."""
-    require_module("llvmlite")
-    roots: list[Value] = []
-    original = compiler.compile
-
-    def python_only(root: Value, backend: str = "python") -> Any:
-        roots.append(root)
-        return original(root)  # as the native backend does with an op it does not know
-
-    monkeypatch.setattr(compiler, "compile", python_only)
-    assert_same_training(lambda: MLP(2, [4, 1], seed=3), data.moons(10, seed=2),
-                         engine="native", loss=losses.half_squared_error, epochs=3,
-                         per_sample=False)
-    ops = [root.op for root in roots if root.children]  # (not the extra's one-leaf check)
-    assert ops == ["half_squared_error", "mul", "sum"]  # one sample, E·(1/n), the outputs
