@@ -3,7 +3,6 @@ the extra named before any work; the training page of a native run."""
 
 from __future__ import annotations
 
-import builtins
 import importlib
 from pathlib import Path
 from typing import Any
@@ -58,16 +57,8 @@ def test_native_training_is_bit_for_bit_the_eager_run(
         assert len(graphs) == 2 and [leaf.label for leaf in graphs[0].leaves].count("x1") == 12
 
 
-def test_without_llvmlite_native_names_the_extra_before_any_work(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    real = builtins.__import__
-
-    def no_llvmlite(name: str, *args: Any, **kw: Any) -> Any:
-        if name.startswith("llvmlite"):
-            raise ImportError("No module named 'llvmlite'")
-        return real(name, *args, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_llvmlite)
+@pytest.mark.usefixtures("no_llvmlite")
+def test_without_llvmlite_native_names_the_extra_before_any_work() -> None:
     model = Net221("tanh")
     start = model.state_dict()
     bad = [(("not", "numbers"), 1.0), *data.xor()]  # the check pass would refuse data[0]
