@@ -4,14 +4,13 @@ parameters a Trainer holds is current, bit for bit; the registry holds its train
 from __future__ import annotations
 
 import gc
-import inspect
 import json
 import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Quadratic
+from conftest import Quadratic, require_module
 
 import micrograd
 from micrograd import MLP, Value, owners
@@ -19,14 +18,15 @@ from micrograd.compiler import Trainer
 from micrograd.losses import half_squared_error
 from micrograd.optim import OPTIMIZERS
 
-#: The Trainer's backends: "native" once Trainer takes backend= (the state is the same).
-BACKENDS = ["python"] + (["native"] if "backend" in inspect.signature(Trainer).parameters else [])
+BACKENDS = ["python", "native"]  # the Trainer's: where it holds the parameters
 SAMPLES = [((0.5, -1.0, 0.25), 1.0), ((-0.3, 0.8, 1.5), -0.5), ((1.2, 0.1, -0.7), 0.25)]
 EPOCHS = 2
 
 
 def make_trainer(opt: Any, backend: str) -> Trainer:
-    return Trainer(opt) if backend == "python" else Trainer(opt, backend=backend)
+    if backend == "native":
+        require_module("llvmlite")
+    return Trainer(opt, backend=backend)
 
 
 def model() -> MLP:
@@ -45,9 +45,9 @@ def eager(optimizer: str) -> MLP:
     return net
 
 
-def replayed(optimizer: str, backend: str, net: MLP | None = None) -> tuple[MLP, Trainer, Any]:
+def replayed(optimizer: str, backend: str) -> tuple[MLP, Trainer, Any]:
     """The same steps by a Trainer (which holds the parameters): the model, trainer and step."""
-    net = model() if net is None else net
+    net = model()
     opt = OPTIMIZERS[optimizer](net.parameters(), lr=0.05)
     trainer = make_trainer(opt, backend)
     xs, y = [Value(0.0, f"x{i + 1}") for i in range(3)], Value(0.0, "y")
