@@ -33,32 +33,45 @@ def model() -> MLP:
     return MLP(3, [4, 1], activation="tanh", seed=5)
 
 
-def eager(optimizer: str) -> MLP:
-    """The notes' loop on the Values: zero_grad, backward, step, per sample."""
+def eager(optimizer: str, then: int = 0) -> MLP:
+    """The notes' loop on the Values (zero_grad, backward, step, per sample) for EPOCHS, then
+    train() for then epochs with the same optimiser, then EPOCHS again."""
     net = model()
     opt = OPTIMIZERS[optimizer](net.parameters(), lr=0.05)
-    for _ in range(EPOCHS):
-        for x, y in SAMPLES:
-            opt.zero_grad()
-            half_squared_error(net(*x), y).backward()
-            opt.step()
+
+    def epochs() -> None:
+        for _ in range(EPOCHS):
+            for x, y in SAMPLES:
+                opt.zero_grad()
+                half_squared_error(net(*x), y).backward()
+                opt.step()
+
+    epochs()
+    if then:
+        micrograd.train(net, SAMPLES, epochs=then, tol=0.0, optimizer=opt, compile=False)
+        epochs()
     return net
 
 
 def replayed(optimizer: str, backend: str) -> tuple[MLP, Trainer, Any]:
-    """The same steps by a Trainer (which holds the parameters): the model, trainer and step."""
+    """The same EPOCHS by a Trainer (which holds the parameters): the model, the trainer, and
+    a function that runs EPOCHS more of its steps."""
     net = model()
     opt = OPTIMIZERS[optimizer](net.parameters(), lr=0.05)
     trainer = make_trainer(opt, backend)
     xs, y = [Value(0.0, f"x{i + 1}") for i in range(3)], Value(0.0, "y")
     step = trainer.compile(half_squared_error(net(*xs), y))
-    for _ in range(EPOCHS):
-        for x, t in SAMPLES:
-            for leaf, v in zip(xs, x):
-                leaf.data = v
-            y.data = t
-            step()
-    return net, trainer, step
+
+    def epochs() -> None:
+        for _ in range(EPOCHS):
+            for x, t in SAMPLES:
+                for leaf, v in zip(xs, x):
+                    leaf.data = v
+                y.data = t
+                step()
+
+    epochs()
+    return net, trainer, epochs
 
 
 def values(net: MLP) -> tuple[list[float], list[float]]:
@@ -81,7 +94,7 @@ def test_state_dict_syncs_the_trainer_first(optimizer: str, backend: str) -> Non
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_save_writes_the_current_numbers(tmp_path: Path, backend: str) -> None:
-    net, _, _step = replayed("adam", backend)  # the step kept, not the trainer
+    net, _, _epochs = replayed("adam", backend)  # its step kept, not the trainer
     net.save(tmp_path / "net.json")
     saved = json.loads((tmp_path / "net.json").read_text(encoding="utf-8"))["parameters"]
     assert saved == eager("adam").state_dict() != model().state_dict()
@@ -89,7 +102,7 @@ def test_save_writes_the_current_numbers(tmp_path: Path, backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_dropped_trainer_leaves_the_registry_and_keeps_no_model(backend: str) -> None:
-    net, trainer, step = replayed("sgd", backend)
+    net, trainer, epochs = replayed("sgd", backend)
     params = net.parameters()
     assert len(owners.owners(params)) == 1 and owners.owners([Value(1.0)]) == []
     dead_net, dead_trainer = weakref.ref(net), weakref.ref(trainer)
@@ -99,7 +112,7 @@ def test_a_dropped_trainer_leaves_the_registry_and_keeps_no_model(backend: str) 
     del trainer
     gc.collect()
     assert len(owners.owners(params)) == 1  # its step still steps the numbers it holds
-    del step
+    del epochs
     gc.collect()
     assert dead_trainer() is None and owners.owners(params) == []
 
@@ -136,19 +149,30 @@ def test_load_state_dict_hands_the_numbers_to_the_trainer(backend: str) -> None:
 def test_train_starts_from_the_trainers_numbers_and_hands_its_own_back(backend: str) -> None:
     net, trainer, _ = replayed("sgd", backend)
     expected = eager("sgd")
-    samples = [(x, y) for x, y in SAMPLES]
-    micrograd.train(net, samples, lr=0.05, epochs=2, compile=False)
-    micrograd.train(expected, samples, lr=0.05, epochs=2, compile=False)
+    micrograd.train(net, SAMPLES, lr=0.05, epochs=2, compile=False)
+    micrograd.train(expected, SAMPLES, lr=0.05, epochs=2, compile=False)
     assert values(net)[0] == values(expected)[0]
     trainer.sync()  # the trainer took train()'s numbers at its end
     assert values(net)[0] == values(expected)[0]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_train_with_the_trainers_adam_hands_its_moments_over_and_back(backend: str) -> None:
+    """Trainer steps, train(optimizer=the trainer's Adam), the trainer's steps again: the eager
+    run's numbers, bit for bit (Adam's moments and step count carried over both ways)."""
+    net, trainer, epochs = replayed("adam", backend)
+    micrograd.train(net, SAMPLES, epochs=3, tol=0.0, optimizer=trainer.optimizer,
+                    compile=False)
+    epochs()
+    assert net.state_dict() == eager("adam", then=3).state_dict()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_new_trainer_reads_the_current_numbers(backend: str) -> None:
-    net, _, _step = replayed("sgd", backend)  # the first trainer, kept by its step
+    net, _, _epochs = replayed("sgd", backend)  # the first trainer, kept by its step
     again = make_trainer(OPTIMIZERS["sgd"](net.parameters(), lr=0.05), backend)  # first syncs
     expected = eager("sgd").state_dict()
     again.sync()  # writes what it read when it was made
     assert {name: p.data for name, p in net.named_parameters()} == expected
     assert len(owners.owners(net.parameters())) == 2
+
