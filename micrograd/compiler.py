@@ -64,7 +64,7 @@ from functools import reduce
 from operator import add, mul
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from micrograd import ops
+from micrograd import ops, owners
 from micrograd._numbers import as_float, as_floats, check_operands
 from micrograd.engine import Value
 from micrograd.optim import Optimizer
@@ -449,11 +449,13 @@ class Trainer:
         self._data: list[float] = []  # the parameters' data, then one step's other slots
         self._grads: list[float] | None = None  # the latest step's G (parameters first)
         self._native: NativeTrainer | None = None
+        owners.sync(self.params)  # another trainer's numbers into the Values, to read them
         if backend == "native":
             from micrograd.native import NativeTrainer
             self._native = NativeTrainer(optimizer, _replayer, _check_ops)
         else:
             self.load()
+        owners.own(self._native or self, self.params)  # what state_dict() and save() sync first
 
     def compile(self, loss: Value,
                 inputs: Sequence[Value] | None = None) -> Step:

@@ -35,7 +35,7 @@ from functools import partial
 from types import ModuleType
 from typing import Any, ClassVar
 
-from micrograd import ops
+from micrograd import ops, owners
 from micrograd._files import parse_json, read_small_file, write_atomic
 from micrograd._numbers import as_float, clip, number, preview
 from micrograd.engine import Value, apply
@@ -233,11 +233,19 @@ class Module:
             p.grad = 0.0
 
     def state_dict(self) -> dict[str, float]:
-        """{name: value} for every parameter, in the order of named_parameters()."""
-        return {name: p.data for name, p in self.named_parameters()}
+        """{name: value} for every parameter, in the order of named_parameters().
+
+        Current: a Trainer that holds some of the parameters syncs first (``micrograd.owners``).
+        """
+        named = self.named_parameters()
+        owners.sync(p for _, p in named)
+        return {name: p.data for name, p in named}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Set every parameter from {name: number}; ValueError (model unchanged) on any mismatch."""
+        """Set every parameter from {name: number}; ValueError (model unchanged) on any mismatch.
+
+        A Trainer that holds some of the parameters reads them anew (``micrograd.owners``).
+        """
         if not isinstance(state, Mapping):
             raise ValueError("a state dict must be a mapping of names to numbers, "
                              f"got {type(state).__name__}")
@@ -254,8 +262,11 @@ class Module:
                 problems.append(f"unexpected parameters: {_preview(extra)}")
             raise ValueError(f"state dict does not fit {self!r}: " + "; ".join(problems))
         values = [_as_param(state[name], name) for name in expected]  # all checked first
-        for (_, p), x in zip(named, values):
+        params = [p for _, p in named]
+        owners.sync(params)  # a Trainer holding these (and maybe others) takes them back after
+        for p, x in zip(params, values):
             p.data = x
+        owners.load(params)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the parameters as JSON, atomically: the file is whole, old or new, never half."""

@@ -16,13 +16,14 @@ import math
 import numbers
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from micrograd import compiler
+from micrograd import compiler, owners
 from micrograd._numbers import as_float, number, positive, preview
 from micrograd.engine import Value
 from micrograd.losses import LOSSES, TARGET_LEAF, class_index, half_squared_error
@@ -196,7 +197,12 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
       - True replays any model and loss, on your promise that their Python code has no
         branch on Value data (``if y.data > 0:``), the contract of torch.jit.trace: a
         branch is decided once, for the values it saw when recording;
-      - False rebuilds the graph at every step (eager).
+      - False rebuilds the graph at every step (eager);
+      - "native" replays what "auto" would, with graphs compiled by the native backend
+        (``compile(root, backend="native")``, the extra ``pip install
+        'micrograd-notes[native]'``; ImportError before any work without it): the same
+        floats again. A model or loss "auto" would not vouch for trains eagerly, with a
+        warning saying why (declare ``branch_free = True`` in its class body to vouch).
     Per sample, inputs are leaves set at each sample (a sample whose inputs are Values
     trains eagerly), the target too for the losses of losses.TARGET_LEAF (one graph for
     any number of targets); other losses are recorded once per target value.
@@ -207,6 +213,9 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     floats, never changes one: the run is the same as without ``page``. Samples the page
     cannot draw (inputs that are not numbers) are refused before the first epoch. An error
     raised after training (writing the page) carries the run as ``err.history``.
+
+    The parameters' Values are current at the start and at the end: a ``Trainer`` holding
+    some of them syncs before the run and reads them anew after it (``micrograd.owners``).
     """
     lr, tol = positive(lr, "lr"), _check_tol(tol)
     epochs = _check_count(epochs, "epochs")
@@ -214,6 +223,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     params = model.parameters()
     opt = SGD(params, lr) if optimizer is None else _optimizer(optimizer, params, lr)
     replay = _replay(compile, model, loss)
+    owners.sync(params)
     sample_step, check_step = _sample_step(model, loss, replay)
     if per_sample and epochs > 0:
         _check_samples(samples, params, check_step)
@@ -228,7 +238,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
     has_hidden = bool(hidden)
     bar = _progress_bar(progress, len(samples) * epochs)
     advance = None if bar is None else bar.update
-    batch_step = _batch_step(model, loss, samples, replay, advance)
+    batch_step = _batch_step(model, loss, samples, replay, advance, whole=compile == "native")
     losses: list[float] = []
     max_grad = 0.0
     reason = StopReason.EPOCH_CAP
@@ -277,6 +287,7 @@ def train(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[
                 reason = StopReason.NO_HIDDEN_GRADIENT
                 break
     finally:
+        owners.load(params)
         if bar is not None:
             bar.close()
     history = TrainHistory(losses, len(losses), reason, max_grad, None,
@@ -312,13 +323,28 @@ def carrying(history: TrainHistory) -> Iterator[None]:
 MAX_RECORDED = 16
 
 
-def _replay(compile: Any, model: Module, loss: Callable[..., Any]) -> bool:
-    """train's compile=: True, False, or "auto"/None (the model and loss declared replayable)."""
+#: What records a graph for replay: compiler.compile, or its native backend; None: eager.
+Record = Callable[[Value], Callable[[], float]] | None
+
+
+def _replay(compile: Any, model: Module, loss: Callable[..., Any]) -> Record:
+    """train's compile=: True, False, "auto"/None (the model and loss declared replayable),
+    or "native" (as "auto", natively; ImportError naming the extra, before any work)."""
     if compile is True or compile is False:
-        return compile
+        return compiler.compile if compile else None
     if compile is None or compile == "auto":
-        return _replayable(model, loss)
-    raise ValueError(f"train: compile must be 'auto', True or False, got {preview(compile)}")
+        return compiler.compile if _replayable(model, loss) else None
+    if compile == "native":
+        compiler.compile(Value(0.0), backend="native")  # the backend's check of its extra
+        if _replayable(model, loss):
+            return partial(compiler.compile, backend="native")
+        why = ("the loss is not one of losses.LOSSES" if vouched(model) else
+               f"{type(model).__name__} is not vouched free of branches on Value data "
+               "(nn.vouched)")
+        warnings.warn(f"train(compile='native'): {why}; training eagerly", stacklevel=3)
+        return None
+    raise ValueError("train: compile must be 'auto', True, False or 'native', "
+                     f"got {preview(compile)}")
 
 
 def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
@@ -330,7 +356,7 @@ def _replayable(model: Module, loss: Callable[..., Any]) -> bool:
 SampleStep = Callable[[tuple[Any, ...], Any], float]
 
 
-def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
+def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: Record,
                  weight: Value | None = None) -> tuple[SampleStep, SampleStep]:
     """E = loss(model(*inputs), target) and its backward pass, returning E; and the check
     pass's step: the same, but a sample taken eagerly runs forward only.
@@ -352,10 +378,11 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
     def forward(inputs: tuple[Any, ...], target: Any) -> float:
         return graph_of(inputs, target).data
 
-    if not replay:
+    if replay is None:
         return rebuilt, forward
+    record = replay
     xs: list[Value] = []
-    graphs: dict[Any, tuple[compiler.CompiledGraph, list[Value], Any]] = {}
+    graphs: dict[Any, tuple[Callable[[], float], list[Value], Any]] = {}
     leaf_target = loss in TARGET_LEAF
 
     def replayed(inputs: tuple[Any, ...], target: Any, eager: SampleStep = rebuilt,
@@ -385,8 +412,7 @@ def _sample_step(model: Module, loss: Callable[[Any, Any], Value], replay: bool,
             ys = [] if values is None else [Value(t, "y" if key[1] is None else f"y{i + 1}")
                                             for i, t in enumerate(values)]
             y = target if values is None else ys[0] if key[1] is None else ys
-            recorded = graphs[key] = (compiler.compile(_sample_loss(loss, weight, out, y)), ys,
-                                      probe)
+            recorded = graphs[key] = (record(_sample_loss(loss, weight, out, y)), ys, probe)
         graph, ys, probe = recorded
         for y, t in zip(ys, values or ()):
             y.data = t
@@ -426,14 +452,19 @@ def _target_key(target: Any) -> Any:
 
 
 def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
-                samples: list[tuple[tuple[Any, ...], Any]], replay: bool,
-                advance: Callable[[int], Any] | None = None) -> Callable[[], float]:
+                samples: list[tuple[tuple[Any, ...], Any]], replay: Record,
+                advance: Callable[[int], Any] | None = None,
+                whole: bool = False) -> Callable[[], float]:
     """The mean loss over all samples and its backward pass; returns it.
 
     Replayed, as each sample's graph of E_i·(1/n) (``_sample_step`` with the weight 1/n),
     sample after sample: the batch graph's floats, bit for bit (each E_i gets the grad 1/n,
     each leaf adds the samples' terms in their order, and the weight's grad adds up
     E_1 + … + E_n left to right, as the sum node does), for the cost of recording one sample.
+    whole=True (the native backend) records the batch graph itself once instead, the
+    samples' inputs and targets its constants, and replays it in one call a step: one
+    crossing into the native loops a step, not one a sample (its compile is linear in the
+    graph; the Python backend's would cost many eager epochs).
     advance(k), if given, is told of every TICK samples done and of the rest at the end.
     """
     def ticks() -> Iterable[tuple[tuple[Any, ...], Any]]:
@@ -444,15 +475,18 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
         if advance is not None:
             advance(len(samples) % TICK)
 
+    def batch_loss() -> Value:
+        return Value.sum([loss(model(*x), target) for x, target in ticks()]) / len(samples)
+
     def rebuilt() -> float:
-        e = Value.sum([loss(model(*inputs), target) for inputs, target in ticks()]) / len(samples)
+        e = batch_loss()
         e.backward()
         return e.data
 
-    if not replay:
+    if replay is None:
         return rebuilt
     weight = Value(1.0 / len(samples), "1/n")  # what the sum node's grad is: ∂(s/n)/∂s
-    step, _ = _sample_step(model, loss, True, weight)
+    step, _ = _sample_step(model, loss, replay, weight)
 
     def replayed() -> float:
         weight.grad = 0.0
@@ -460,7 +494,19 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
             step(inputs, target)
         return weight.grad / len(samples)
 
-    return replayed
+    if not whole:
+        return replayed
+    record = replay
+    batch: list[Callable[[], float]] = []  # the batch's graph, once recorded
+
+    def replayed_whole() -> float:
+        if not batch:
+            batch.append(record(batch_loss()))
+        elif advance is not None:
+            advance(len(samples))
+        return batch[0]()
+
+    return replayed_whole
 
 
 def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
@@ -567,7 +613,7 @@ def correct(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callabl
     Several outputs (logits): right when the largest output is the target's, an int class.
     One output: targets all 0/1 split at ŷ > 0.5, targets all ±1 at ŷ > 0.
     """
-    return _correct(model, _check_data(data), replay=False)
+    return _correct(model, _check_data(data), replay=None)
 
 
 def accuracy(model: Module, data: Sequence[tuple[Sequence[float], Any]] | Callable[[], Any]
@@ -581,7 +627,7 @@ def _fraction(right: list[bool] | None) -> float | None:
 
 
 def _correct(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
-             replay: bool) -> list[bool] | None:
+             replay: Record) -> list[bool] | None:
     """correct() on checked samples, the outputs replayed if replay (``_outputs``)."""
     targets = [t for _, t in samples]
     labels = {number(t) for t in targets}
@@ -602,7 +648,7 @@ def _correct(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
 
 
 def _outputs(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
-             replay: bool) -> list[Any]:
+             replay: Record) -> list[Any]:
     """Each sample's model output as data: ŷ.data, or a list of them for several outputs.
 
     Replayed: the graph Σ_k z_k·c_k of the outputs z_k, recorded once with the inputs as
@@ -612,7 +658,7 @@ def _outputs(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
     def data(out: Any) -> Any:
         return out.data if isinstance(out, Value) else [z.data for z in out]
 
-    if not replay:
+    if replay is None:
         return [data(model(*x)) for x, _ in samples]
     xs = [Value(0.0, f"x{i + 1}") for i in range(len(samples[0][0]))]
     out = model(*xs)
@@ -622,7 +668,7 @@ def _outputs(model: Module, samples: list[tuple[tuple[Any, ...], Any]],
     cs = [Value(0.0, f"c{k + 1}") for k in range(len(zs))]
     root = Value.sum([z * c for z, c in zip(zs, cs)])
     root.label = "outputs"
-    graph = compiler.compile(root)
+    graph = replay(root)
     params = model.parameters()
     grads = [p.grad for p in params]
     outputs: list[Any] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import os
 import shutil
@@ -65,6 +66,19 @@ def torch() -> ModuleType:
 @pytest.fixture
 def dot() -> str:
     return require_dot()
+
+
+@pytest.fixture
+def no_llvmlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test runs as if llvmlite (the [native] extra) were not installed."""
+    real = builtins.__import__
+
+    def importing(name: str, *args: Any, **kw: Any) -> Any:
+        if name.startswith("llvmlite"):
+            raise ImportError("No module named 'llvmlite'")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", importing)
 
 
 @pytest.fixture(scope="session")

@@ -713,9 +713,9 @@ def test_compile_true_replays_a_branch_free_loss_of_ones_own(
     assert len(recorded) == 2
 
 
-@pytest.mark.parametrize("bad", ["yes", 1, "AUTO"])
-def test_train_compile_takes_auto_true_or_false(bad: Any) -> None:
-    with pytest.raises(ValueError, match="compile must be 'auto', True or False"):
+@pytest.mark.parametrize("bad", ["yes", 1, "AUTO", "NATIVE"])
+def test_train_compile_takes_auto_true_false_or_native(bad: Any) -> None:
+    with pytest.raises(ValueError, match="compile must be 'auto', True, False or 'native', got"):
         micrograd.train(Net221(), micrograd.data.xor, epochs=1, compile=bad)
 
 

@@ -109,7 +109,7 @@ def depths(graph: dict[str, set[str]]) -> dict[str, int]:
 
 #: The package's layers, bottom first: a module imports only modules of its own layer or below.
 LAYERS = [
-    {"_numbers", "_files", "ops", "engine"},
+    {"_numbers", "_files", "ops", "engine", "owners"},
     {"nn", "losses", "optim", "walk", "gradcheck", "data", "reference"},
     {"steps", "paths", "grading", "trace", "compiler", "native", "record", "gpt"},
     {"page", "graph", "training_svg", "updates", "training_page", "train", "notebook",

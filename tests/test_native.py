@@ -3,7 +3,6 @@ native ones; errors as eager's; libm; the extra."""
 
 from __future__ import annotations
 
-import builtins
 import math
 import random
 import re
@@ -205,15 +204,8 @@ def test_exp_log_tanh_zero_ulps_against_cpython_math() -> None:
     assert sum(ulps(n.data, w) for n, w in zip(nodes, wanted)) == 0
 
 
-def test_missing_llvmlite_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = builtins.__import__
-
-    def no_llvmlite(name: str, *args: Any, **kw: Any) -> Any:
-        if name.startswith("llvmlite"):
-            raise ImportError("No module named 'llvmlite'")
-        return real(name, *args, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_llvmlite)
+@pytest.mark.usefixtures("no_llvmlite")
+def test_missing_llvmlite_names_the_extra() -> None:
     with pytest.raises(ImportError, match=r"backend='native' needs llvmlite: pip install "
                        r"'micrograd-notes\[native\]'"):
         micrograd.compile(Value(1.0) * Value(2.0), backend="native")
