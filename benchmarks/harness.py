@@ -11,6 +11,7 @@ and each row reports the median over the runs. The garbage collector stays on
 from __future__ import annotations
 
 import gc
+import importlib.util
 import math
 import os
 import platform
@@ -163,6 +164,18 @@ def engine_at_most(limit: float) -> Callable[[Row], bool]:
         return line.engine is not None and line.engine <= limit
 
     return check
+
+
+def native_available() -> bool:
+    """Whether the [native] extra (llvmlite) is installed: the native rows run only then."""
+    return importlib.util.find_spec("llvmlite") is not None
+
+
+def skipped_native(workload: str) -> Row:
+    """The row that stands for a workload's native rows when llvmlite is not installed."""
+    from micrograd.native import EXTRA
+
+    return Row(workload, f"native rows skipped: they need {EXTRA}", None)
 
 
 # ---- the machine -------------------------------------------------------------------
