@@ -8,8 +8,8 @@ import reprlib
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["as_float", "check_operands", "clip", "number", "positive", "preview", "same",
-           "short"]
+__all__ = ["as_float", "as_floats", "check_operands", "clip", "number", "positive", "preview",
+           "same", "short"]
 
 
 def as_float(x: Any, what: str = "Value") -> float:
@@ -25,6 +25,18 @@ def as_float(x: Any, what: str = "Value") -> float:
         return float(x)
     except OverflowError:
         raise ValueError(f"{what}: {preview(x)} is out of the float range") from None
+
+
+def as_floats(xs: Any, count: int, what: str) -> list[float]:
+    """xs (a sequence of ``count`` real numbers) as a list of floats; ValueError for another
+    length, TypeError or ValueError naming ``what[i]`` for an item as_float refuses."""
+    values = xs if xs.__class__ is list else list(xs)
+    if len(values) != count:
+        raise ValueError(f"{what} has {len(values)} values for {count} inputs")
+    for x in values:
+        if x.__class__ is not float:
+            return [as_float(x, f"{what}[{i}]") for i, x in enumerate(values)]
+    return values
 
 
 def check_operands(op: str, xs: Sequence[Any]) -> None:

@@ -62,15 +62,18 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from operator import add, mul
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from micrograd import ops
-from micrograd._numbers import as_float, check_operands
+from micrograd._numbers import as_float, as_floats, check_operands
 from micrograd.engine import Value
 from micrograd.optim import Optimizer
 from micrograd.walk import Walk, walk
 
-__all__ = ["CODE", "Code", "CompiledGraph", "CompiledStep", "RegistryChanged", "Trainer",
+if TYPE_CHECKING:
+    from micrograd.native import NativeStep, NativeTrainer
+
+__all__ = ["CODE", "Code", "CompiledGraph", "CompiledStep", "RegistryChanged", "Step", "Trainer",
            "compile"]
 
 #: Lines per generated function (a "part"). CPython's memory for compiling a function grows
@@ -103,6 +106,10 @@ _RESERVED = frozenset(dir(builtins)) | {"math"}
 _FIELD = re.compile(r"\{(\d+)\}")
 _NAMED = re.compile(r"\{(\w+)\}")
 _filenames = itertools.count()
+
+
+#: A Trainer's step, of either backend: ``step(x)`` or ``step()``, ``step.source``.
+Step: TypeAlias = "CompiledStep | NativeStep"
 
 
 class RegistryChanged(RuntimeError):
@@ -394,27 +401,37 @@ def _compiled(root: Value, first: Sequence[Value], wanted: set[Value] | None) ->
 
 
 class Trainer:
-    """A replayed training run: its parameters owned as a list of floats, and its steps.
+    """A replayed training run: its parameters owned as floats, and its steps.
 
-    ``trainer = Trainer(optimizer)``; ``step = trainer.compile(loss)`` records loss's graph
-    (several graphs may share a trainer: one per target class, say); each ``step()`` is one
-    training step on lists: every grad set to 0, forward, backward (the parameters' grads
-    only) and ``optimizer.update``, the same floats as ``zero_grad()``, ``loss.backward()``
+    ``trainer = Trainer(optimizer)``; ``step = trainer.compile(loss, inputs=xs)`` records
+    loss's graph (several graphs may share a trainer: one per target class, say); each
+    ``step(x)`` (x: the inputs' values, in order) or ``step()`` (the inputs read from their
+    leaves) is one training step: every grad set to 0, forward, backward (the parameters'
+    grads) and the optimiser's update, the same floats as ``zero_grad()``, ``loss.backward()``
     and ``optimizer.step()`` on the Values, bit for bit.
 
-    When the Values are current: the trainer reads the parameters' data when it is made
-    (and at ``load()``) and writes them, with the grads of the latest step, at ``sync()``
-    and when a ``with trainer:`` block ends (train() does not use a Trainer yet). Between, the
-    parameters' Values hold what they held before, and a value set on one by hand is not
-    seen until ``load()``. Inputs and targets are leaves read at every step (as floats);
-    their grads are not computed.
+    backend="python": the parameters in a list, the step generated Python, the update
+    ``optimizer.update`` on lists. backend="native" (micrograd.native; the extra
+    ``pip install 'micrograd-notes[native]'``): the parameters, their grads and the optimiser's
+    state (SGD's velocity, Adam's m and v) in double arrays, the step and the update (SGD,
+    Adam, AdamW; a user's ``update`` is called on lists) machine code loops.
+
+    When the Values are current: the trainer reads the parameters' data (and, native, the
+    optimiser's state) when it is made and at ``load()``, and writes them, with the grads of
+    the latest step, at ``sync()`` and when a ``with trainer:`` block ends. Between, the
+    parameters' Values (and a native trainer's optimiser's state) hold what they held before,
+    and a value set on one by hand is not seen until ``load()``. ``step(x)`` does not write x
+    into the input leaves. Other leaves (targets, constants) are read at every step, as
+    floats; the grads of inputs and other leaves are not written.
     """
 
-    def __init__(self, optimizer: Optimizer) -> None:
+    def __init__(self, optimizer: Optimizer, backend: str = "python") -> None:
         kind = type(optimizer)
         if kind.step is not Optimizer.step or kind.update is Optimizer.update:
             raise TypeError(f"Trainer: {kind.__name__} must define update(data, grads) and "
                             "not step(), so a replay runs the same rule")
+        if backend not in ("python", "native"):
+            raise ValueError(f"Trainer: backend must be 'python' or 'native', got {backend!r}")
         params = optimizer.params
         for i, p in enumerate(params):
             if p.op:
@@ -422,27 +439,61 @@ class Trainer:
                                  "parameters are leaves, Value(...)")
         self.optimizer = optimizer
         self.params: list[Value] = list(params)
+        self.backend = backend
         self._data: list[float] = []  # the parameters' data, then one step's other slots
         self._grads: list[float] | None = None  # the latest step's G (parameters first)
-        self.load()
+        self._native: NativeTrainer | None = None
+        if backend == "native":
+            from micrograd.native import NativeTrainer
+            self._native = NativeTrainer(optimizer, _replayer, RegistryChanged)
+        else:
+            self.load()
 
-    def compile(self, loss: Value) -> CompiledStep:
-        """Record loss's graph as one training step over this trainer's parameters."""
-        return CompiledStep(self, _compiled(loss, self.params, set(self.params)))
+    def compile(self, loss: Value,
+                inputs: Sequence[Value] | None = None) -> Step:
+        """Record loss's graph as one training step over this trainer's parameters.
+
+        inputs: leaves whose values each ``step(x)`` takes from x, in order (not parameters).
+        """
+        xs = list(inputs or ())
+        seen = set(self.params)
+        for i, x in enumerate(xs):
+            if not isinstance(x, Value) or x.op:
+                what = f"made by op {x.op!r}" if isinstance(x, Value) else type(x).__name__
+                raise TypeError(f"Trainer.compile: input {i} must be a leaf Value, got {what}")
+            if x in seen:
+                raise ValueError(f"Trainer.compile: input {i} is a parameter or an earlier "
+                                 "input; give each input once, parameters not")
+            seen.add(x)
+        if self._native is not None:
+            if not isinstance(loss, Value):
+                raise TypeError(f"compile: root must be a Value, got {type(loss).__name__}")
+            return self._native.compile(loss, xs)
+        return CompiledStep(self, _compiled(loss, [*self.params, *xs], set(self.params)),
+                            len(xs))
 
     @property
     def grads(self) -> list[float]:
         """The parameters' grads of the latest step (zeros before the first)."""
+        if self._native is not None:
+            return self._native.grads
         count = len(self.params)
         return [0.0] * count if self._grads is None else self._grads[:count]
 
     def load(self) -> None:
-        """Take the parameters' data from their Values again."""
+        """Take the parameters' data from their Values again (native: the optimiser's state)."""
+        if self._native is not None:
+            self._native.load()
+            return
         self._data[:len(self.params)] = [
             as_float(p.data, f"Trainer: parameter {i} data") for i, p in enumerate(self.params)]
 
     def sync(self) -> None:
-        """Write each parameter's data, and its grad of the latest step, into its Value."""
+        """Write each parameter's data, and its grad of the latest step, into its Value
+        (native: the optimiser's state into the optimiser)."""
+        if self._native is not None:
+            self._native.sync()
+            return
         grads = self._grads
         for i, (p, x) in enumerate(zip(self.params, self._data)):
             p.data = x
@@ -457,14 +508,16 @@ class Trainer:
 
 
 class CompiledStep:
-    """One recorded training step of a Trainer: ``step()`` returns the loss before the update."""
+    """One recorded training step of a Trainer: ``step(x)`` or ``step()`` returns the loss
+    before the update."""
 
-    __slots__ = ("trainer", "graph", "_inputs", "_names", "_zeros", "_slots")
+    __slots__ = ("trainer", "graph", "_inputs", "_others", "_names", "_zeros", "_slots")
 
-    def __init__(self, trainer: Trainer, graph: CompiledGraph) -> None:
+    def __init__(self, trainer: Trainer, graph: CompiledGraph, inputs: int = 0) -> None:
         count = len(trainer.params)
         self.trainer, self.graph = trainer, graph
-        self._inputs = graph.leaves[count:]  # inputs, targets, constants: read at each step
+        self._inputs = inputs  # the leaves after the parameters that x gives
+        self._others = graph.leaves[count:]  # inputs, targets, constants: read at each step
         self._names = graph._names[count:]
         self._zeros = graph._zeros  # the values passed between parts
         self._slots = len(graph.leaves) + len(graph._zeros)
@@ -474,18 +527,24 @@ class CompiledStep:
         """The generated Python (parameters first in D and G; only their grads computed)."""
         return self.graph.source
 
-    def __call__(self) -> float:
-        """Grads to 0, forward, backward, the optimiser's update; the loss (before it)."""
+    def __call__(self, x: Sequence[float] | None = None) -> float:
+        """Grads to 0, forward, backward, the optimiser's update; the loss (before it).
+
+        x: the inputs' values, in order (a list of floats, or array('d')); without it, the
+        inputs' leaves are read.
+        """
         trainer, graph = self.trainer, self.graph
         graph._check_registry()
         data = trainer._data
-        inputs = [leaf.data for leaf in self._inputs]
-        for x in inputs:
-            if x.__class__ is not float:
-                inputs = [x if type(x) is float else as_float(x, f"compiled step: leaf {name!r}")
-                          for x, name in zip(inputs, self._names)]
+        given = [] if x is None else as_floats(x, self._inputs, "step: x")
+        inputs = [leaf.data for leaf in self._others[len(given):]]
+        for v in inputs:
+            if v.__class__ is not float:
+                names = self._names[len(given):]
+                inputs = [v if type(v) is float else as_float(v, f"compiled step: leaf {name!r}")
+                          for v, name in zip(inputs, names)]
                 break
-        data[len(trainer.params):] = inputs + self._zeros
+        data[len(trainer.params):] = given + inputs + self._zeros
         grads = [0.0] * self._slots
         graph._run(data, grads)
         trainer._grads = grads
@@ -495,7 +554,22 @@ class CompiledStep:
 
     def __repr__(self) -> str:
         return (f"<CompiledStep of {self.graph.root!r}: {len(self.trainer.params)} parameters, "
-                f"{len(self._inputs)} other leaves>")
+                f"{len(self._others)} other leaves>")
+
+
+def _replayer(root: Value, first: list[Value]) -> Callable[[list[float]], float]:
+    """root's forward by the Python backend as a function of the data of the leaves first
+    (the other leaves read from their Values): a native step's errors, raised by the node
+    the eager engine raises them at."""
+    graph = _compiled(root, first, set())
+    count = len(first)
+
+    def forward(data: list[float]) -> float:
+        values = [*data, *[leaf.data for leaf in graph.leaves[count:]], *graph._zeros]
+        graph._run(values, [0.0] * len(values))
+        return values[graph._root_slot]
+
+    return forward
 
 
 def _compile(root: Value, first: Sequence[Value] = (),

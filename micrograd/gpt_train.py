@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from micrograd.compiler import CompiledGraph, CompiledStep, Trainer, compile
+from micrograd.compiler import CompiledGraph, Step, Trainer, compile
 from micrograd.gpt import GPT, Inputs, Tokenizer
 from micrograd.optim import Adam
 
@@ -81,7 +81,7 @@ class TrainerSteps:
     model: GPT
     trainer: Trainer
     compile_after: int = 1
-    graphs: dict[int, tuple[Inputs, CompiledStep]] = field(default_factory=dict)
+    graphs: dict[int, tuple[Inputs, Step]] = field(default_factory=dict)
     seen: dict[int, int] = field(default_factory=dict)
 
     def __call__(self, ids: Sequence[int]) -> float:

@@ -3,34 +3,45 @@
 The graph is recorded once as a compact tape: per interior node (children before parents) an
 op code, the slot its value goes to, and the slots of its operands (int32 arrays); the values,
 grads and local grads live in flat double arrays. Two functions written once in LLVM IR (two
-loops, a switch on the op code; not one line per node) are compiled by llvmlite, so the
-compile is linear in the graph and takes no longer for a larger one. The forward loop
-computes each node as its op's Python function does, the backward loop is chain_rule's one
-line, ``child.grad += local_grad * grad``, over the nodes in backward()'s order: the same IEEE
-operations in the same order, with no fast-math and no fused multiply-add, so the floats are
-``backward()``'s, bit for bit; exp, log and tanh call the C library's functions, as CPython's
-math module does.
+loops, a switch on the op code; not one line per node) are compiled by llvmlite once per
+process, so the compile of a graph is the tape's making, linear in the graph. The forward
+loop computes each node as its op's Python function does, the backward loop is chain_rule's
+one line, ``child.grad += local_grad * grad``, over the nodes in backward()'s order: the same
+IEEE operations in the same order, with no fast-math and no fused multiply-add, so the floats
+are ``backward()``'s, bit for bit; exp, log and tanh call the C library's functions, as
+CPython's math module does.
 
-An op the tape does not know (a user's op, pow, cross_entropy, …) makes the whole graph fall
-back to the Python backend, with a warning naming it. A call whose leaves are not all floats,
-or that meets an op's error (a division by zero, the log of x <= 0), is run by the Python
-backend, which gives the eager engine's result or raises the op's own error.
+A node whose op has no form in the loops (a user's op, pow, leaky_relu, cross_entropy, …:
+op code PYTHON) is computed by Python in the middle of the forward pass: the loop returns its
+index, Python calls the op's forward and derivative on its operands from the arrays, as
+apply() does, and the loop resumes at the next node; the backward loop runs every node. A
+call whose leaves are not all floats, or that meets an op's error (a division by zero, the
+log of x <= 0, a user's op raising), is run by the Python backend, which gives the eager
+engine's result or raises the error the eager engine raises.
+
+``NativeTrainer`` (``compiler.Trainer(optimizer, backend="native")``) runs whole training
+steps so: the parameters in the first slots of arrays it owns, the grads set to 0, forward,
+backward and the optimiser's update (SGD, momentum, Adam, AdamW: optim.py's operations in its
+order) in one call of the loops.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import warnings
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any
 
 from micrograd import ops
-from micrograd.engine import Value
+from micrograd._numbers import as_float, as_floats
+from micrograd.engine import Value, topological_order
+from micrograd.optim import SGD, Adam, Optimizer
 from micrograd.walk import walk
 
-__all__ = ["CODES", "NativeGraph", "compile_native"]
+__all__ = ["CODES", "CONTEXT", "PYTHON", "NativeGraph", "NativeStep", "NativeTrainer",
+           "compile_native"]
 
 EXTRA = "pip install 'micrograd-notes[native]'"
 
@@ -38,6 +49,7 @@ EXTRA = "pip install 'micrograd-notes[native]'"
 CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6,
                          "tanh": 7, "relu": 8, "sigmoid": 9, "sum": 10, "linear": 11,
                          "half_squared_error": 12}
+PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
 
 # The two loops. Forward: node i of n writes D[out[i]] and the local grads L[start[i]..]
 # from D[args[start[i]..start[i+1]]]; it returns -1, or the index of a node whose op must
@@ -47,18 +59,19 @@ _IR = r"""
 declare double @exp(double)
 declare double @log(double)
 declare double @tanh(double)
+declare double @llvm.sqrt.f64(double)
 
 define i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D, double* %L,
-                    i32 %n) {
+                    i32 %from, i32 %n) {
 entry:
   br label %head
 head:
-  %i = phi i32 [0, %entry], [%inext, %latch]
+  %i = phi i32 [%from, %entry], [%inext, %latch]
   %more = icmp slt i32 %i, %n
   br i1 %more, label %body, label %done
 done:
   ret i32 -1
-fail:
+stop:
   ret i32 %i
 body:
   %opp = getelementptr i32, i32* %op, i32 %i
@@ -85,7 +98,7 @@ body:
   %x1p = getelementptr double, double* %D, i32 %a1
   %a = load double, double* %x0p
   %b = load double, double* %x1p
-  switch i32 %code, label %latch [
+  switch i32 %code, label %stop [
     i32 0, label %add
     i32 1, label %sub
     i32 2, label %mul
@@ -119,7 +132,7 @@ mul:
   br label %latch
 div:
   %bz = fcmp oeq double %b, 0.0
-  br i1 %bz, label %fail, label %div_ok
+  br i1 %bz, label %stop, label %div_ok
 div_ok:
   %r_div = fdiv double %a, %b
   store double %r_div, double* %rp
@@ -141,7 +154,7 @@ exp:
   br label %latch
 log:
   %le0 = fcmp ole double %a, 0.0
-  br i1 %le0, label %fail, label %log_ok
+  br i1 %le0, label %stop, label %log_ok
 log_ok:
   %r_log = call double @log(double %a)
   store double %r_log, double* %rp
@@ -188,7 +201,7 @@ sig_end:
   br label %latch
 sum:
   %empty = icmp slt i32 %cnt, 1
-  br i1 %empty, label %fail, label %sum_head
+  br i1 %empty, label %stop, label %sum_head
 sum_head:
   %k = phi i32 [%s, %sum], [%knext, %sum_body]
   %tot = phi double [-0.0, %sum], [%tot2, %sum_body]
@@ -306,11 +319,190 @@ kbody:
 node_end:
   br label %head
 }
+
+; The fields of a call's context: 64-bit integers, addresses or counts (see CONTEXT).
+define i32* @ints(i64* %ctx, i32 %k) {
+  %p = getelementptr i64, i64* %ctx, i32 %k
+  %a = load i64, i64* %p
+  %r = inttoptr i64 %a to i32*
+  ret i32* %r
+}
+
+define double* @reals(i64* %ctx, i32 %k) {
+  %p = getelementptr i64, i64* %ctx, i32 %k
+  %a = load i64, i64* %p
+  %r = inttoptr i64 %a to double*
+  ret double* %r
+}
+
+define i32 @count(i64* %ctx, i32 %k) {
+  %p = getelementptr i64, i64* %ctx, i32 %k
+  %a = load i64, i64* %p
+  %r = trunc i64 %a to i32
+  ret i32 %r
+}
+
+; One call: forward from node %first; at a node it does not compute, its index. Else the
+; grads G[zero..slots) = 0, G[root] += 1, backward, the loss into H[0], the update (kind).
+define i32 @run(i64* %ctx, i32 %first, i32 %kind) {
+entry:
+  %op = call i32* @ints(i64* %ctx, i32 0)
+  %out = call i32* @ints(i64* %ctx, i32 1)
+  %start = call i32* @ints(i64* %ctx, i32 2)
+  %args = call i32* @ints(i64* %ctx, i32 3)
+  %D = call double* @reals(i64* %ctx, i32 4)
+  %G = call double* @reals(i64* %ctx, i32 5)
+  %L = call double* @reals(i64* %ctx, i32 6)
+  %H = call double* @reals(i64* %ctx, i32 9)
+  %n = call i32 @count(i64* %ctx, i32 10)
+  %slots = call i32 @count(i64* %ctx, i32 11)
+  %zero = call i32 @count(i64* %ctx, i32 12)
+  %root = call i32 @count(i64* %ctx, i32 13)
+  %at = call i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D,
+                          double* %L, i32 %first, i32 %n)
+  %ran = icmp slt i32 %at, 0
+  br i1 %ran, label %clear, label %stop
+stop:
+  ret i32 %at
+clear:
+  br label %zero_head
+zero_head:
+  %z = phi i32 [%zero, %clear], [%znext, %zero_body]
+  %zm = icmp slt i32 %z, %slots
+  br i1 %zm, label %zero_body, label %seed
+zero_body:
+  %zp = getelementptr double, double* %G, i32 %z
+  store double 0.0, double* %zp
+  %znext = add i32 %z, 1
+  br label %zero_head
+seed:
+  %rp = getelementptr double, double* %G, i32 %root
+  %rg = load double, double* %rp
+  %rg1 = fadd double %rg, 1.0
+  store double %rg1, double* %rp
+  call void @backward(i32* %out, i32* %start, i32* %args, double* %G, double* %L, i32 %n)
+  %lp = getelementptr double, double* %D, i32 %root
+  %loss = load double, double* %lp
+  store double %loss, double* %H
+  call void @update(i64* %ctx, i32 %kind)
+  ret i32 -1
+}
+
+; The optimiser's update of parameters 0..P-1 (kind 0: none), optim.py's operations in its
+; order: 1 SGD p - lr*g; 2 momentum v = mu*v + g, p - lr*v; 3 Adam, 4 with L2 decay
+; g + decay*p, 5 AdamW p*(1 - lr*decay): m + (1-b1)*(g - m), v*b2 + ((1-b2)*g)*g,
+; p - (step*m) / (sqrt(v)/rc + eps). H: loss, lr, mu, 1-b1, b2, 1-b2, eps, decay,
+; 1-lr*decay, step, rc.
+define void @update(i64* %ctx, i32 %kind) {
+entry:
+  %D = call double* @reals(i64* %ctx, i32 4)
+  %G = call double* @reals(i64* %ctx, i32 5)
+  %S1 = call double* @reals(i64* %ctx, i32 7)
+  %S2 = call double* @reals(i64* %ctx, i32 8)
+  %H = call double* @reals(i64* %ctx, i32 9)
+  %P = call i32 @count(i64* %ctx, i32 14)
+  %h1 = getelementptr double, double* %H, i32 1
+  %lr = load double, double* %h1
+  %h2 = getelementptr double, double* %H, i32 2
+  %mu = load double, double* %h2
+  %h3 = getelementptr double, double* %H, i32 3
+  %c1 = load double, double* %h3
+  %h4 = getelementptr double, double* %H, i32 4
+  %beta2 = load double, double* %h4
+  %h5 = getelementptr double, double* %H, i32 5
+  %c2 = load double, double* %h5
+  %h6 = getelementptr double, double* %H, i32 6
+  %eps = load double, double* %h6
+  %h7 = getelementptr double, double* %H, i32 7
+  %decay = load double, double* %h7
+  %h8 = getelementptr double, double* %H, i32 8
+  %shrink = load double, double* %h8
+  %h9 = getelementptr double, double* %H, i32 9
+  %step = load double, double* %h9
+  %h10 = getelementptr double, double* %H, i32 10
+  %rc = load double, double* %h10
+  br label %head
+head:
+  %i = phi i32 [0, %entry], [%inext, %next]
+  %more = icmp slt i32 %i, %P
+  br i1 %more, label %body, label %done
+done:
+  ret void
+body:
+  %pp = getelementptr double, double* %D, i32 %i
+  %p = load double, double* %pp
+  %gp = getelementptr double, double* %G, i32 %i
+  %g = load double, double* %gp
+  %s1p = getelementptr double, double* %S1, i32 %i
+  %s2p = getelementptr double, double* %S2, i32 %i
+  switch i32 %kind, label %done [
+    i32 1, label %sgd
+    i32 2, label %momentum
+    i32 3, label %adam_plain
+    i32 4, label %adam_l2
+    i32 5, label %adamw ]
+sgd:
+  %lg = fmul double %lr, %g
+  %p_sgd = fsub double %p, %lg
+  store double %p_sgd, double* %pp
+  br label %next
+momentum:
+  %v0 = load double, double* %s1p
+  %mv = fmul double %mu, %v0
+  %v1 = fadd double %mv, %g
+  store double %v1, double* %s1p
+  %lv = fmul double %lr, %v1
+  %p_mom = fsub double %p, %lv
+  store double %p_mom, double* %pp
+  br label %next
+adam_plain:
+  br label %adam
+adam_l2:
+  %dp = fmul double %decay, %p
+  %g_l2 = fadd double %g, %dp
+  br label %adam
+adamw:
+  %p_w = fmul double %p, %shrink
+  br label %adam
+adam:
+  %ga = phi double [%g, %adam_plain], [%g_l2, %adam_l2], [%g, %adamw]
+  %pa = phi double [%p, %adam_plain], [%p, %adam_l2], [%p_w, %adamw]
+  %m = load double, double* %s1p
+  %gm = fsub double %ga, %m
+  %cm = fmul double %c1, %gm
+  %m1 = fadd double %m, %cm
+  store double %m1, double* %s1p
+  %w = load double, double* %s2p
+  %wb = fmul double %w, %beta2
+  %cg = fmul double %c2, %ga
+  %cgg = fmul double %cg, %ga
+  %w1 = fadd double %wb, %cgg
+  store double %w1, double* %s2p
+  %sq = call double @llvm.sqrt.f64(double %w1)
+  %sr = fdiv double %sq, %rc
+  %den = fadd double %sr, %eps
+  %num = fmul double %step, %m1
+  %up = fdiv double %num, %den
+  %p_adam = fsub double %pa, %up
+  store double %p_adam, double* %pp
+  br label %next
+next:
+  %inext = add i32 %i, 1
+  br label %head
+}
 """
 
-_FORWARD = ctypes.CFUNCTYPE(ctypes.c_int32, *[ctypes.c_void_p] * 6, ctypes.c_int32)
-_BACKWARD = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 5, ctypes.c_int32)
-_machine: tuple[Any, Any, Any] | None = None  # (engine, forward, backward), made once
+_RUN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32)
+_UPDATE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32)
+_machine: tuple[Any, Any, Any] | None = None  # (engine, run, update), made once
+
+#: The fields of a call's context, 64-bit integers in this order: the tape's arrays, D, G, L,
+#: the optimiser's state S1 and S2, its numbers H, the node count n, the slots, the first
+#: slot whose grad starts at 0, the root's slot, the parameters' count P.
+CONTEXT = ("op", "out", "start", "args", "D", "G", "L", "S1", "S2", "H", "n", "slots", "zero",
+           "root", "P")
+_NUMBERS = 11  # H: loss, lr, mu, 1-b1, b2, 1-b2, eps, decay, 1-lr*decay, step, rc
+NONE, SGD_PLAIN, SGD_MOMENTUM, ADAM, ADAM_L2, ADAMW = range(6)  # update kinds
 
 
 def _llvm() -> Any:
@@ -323,7 +515,7 @@ def _llvm() -> Any:
 
 
 def _functions() -> tuple[Any, Any]:
-    """The two loops as machine code: compiled once per process (generic CPU: no FMA)."""
+    """run and update as machine code: compiled once per process (generic CPU: no FMA)."""
     global _machine
     if _machine is None:
         llvm = _llvm()
@@ -342,9 +534,9 @@ def _functions() -> tuple[Any, Any]:
         module.verify()
         engine = llvm.create_mcjit_compiler(module, machine)
         engine.finalize_object()
-        forward = _FORWARD(engine.get_function_address("forward"))
-        backward = _BACKWARD(engine.get_function_address("backward"))
-        _machine = (engine, forward, backward)
+        run = _RUN(engine.get_function_address("run"))
+        update = _UPDATE(engine.get_function_address("update"))
+        _machine = (engine, run, update)
     return _machine[1], _machine[2]
 
 
@@ -352,25 +544,123 @@ def _address(buffer: array[Any]) -> int:
     return buffer.buffer_info()[0]
 
 
+def _doubles(count: int) -> array[float]:
+    return array("d", bytes(8 * max(1, count)))
+
+
+def _check_registry(used: dict[str, ops.Op], changed: type[Exception]) -> None:
+    """changed (the compiler's RegistryChanged) if an op of the tape was registered anew."""
+    for name, op in used.items():
+        try:
+            now: ops.Op | None = ops.get(name)
+        except KeyError:
+            now = None
+        if now is not op:
+            change = "unregistered" if now is None else "registered anew"
+            raise changed(f"native graph: op {name!r} was {change} after compile(); "
+                          "compile the graph again")
+
+
+# A python node: the op's forward and derivative, its params, its operands' slots, its slot,
+# and where its local grads go in L.
+PythonNode = tuple[Callable[..., Any], Callable[..., Any], Any, list[int], int, int, int]
+
+
+class _Tape:
+    """A graph as the loops read it, in one pass over its nodes.
+
+    Slots: the leaves ``first`` (in order), the graph's other leaves, then the interior nodes,
+    children first. Per interior node: its op code (PYTHON where Python computes it), the
+    slot of its value, its operands' slots args[start[i]:start[i+1]].
+    """
+
+    def __init__(self, root: Value, first: Sequence[Value] = ()) -> None:
+        order = topological_order(root)
+        order.reverse()  # children first
+        nodes = [node for node in order if node.op]
+        slot = dict(zip(first, range(len(first))))
+        others = [node for node in order if not node.op and node not in slot]
+        leaves = [*first, *others]
+        slot.update(zip(others, range(len(first), len(leaves))))
+        base = len(leaves)
+        slot.update(zip(nodes, range(base, base + len(nodes))))
+        self.root, self.nodes, self.leaves = root, nodes, leaves
+        self.args = array("i", [slot[child] for node in nodes for child in node.children])
+        self.start = array("i", [0, *accumulate([len(node.children) for node in nodes])])
+        self.out = array("i", range(base, base + len(nodes)))
+        self.ops = {name: ops.get(name) for name in {node.op for node in nodes}}
+        code = {name: CODES[name] if name in CODES and op.builtin and not op.params else PYTHON
+                for name, op in self.ops.items()}
+        self.codes = array("i", [code[node.op] for node in nodes])
+        self.python: dict[int, PythonNode] = {}
+        if PYTHON in code.values():
+            start, args = self.start, self.args
+            for i, node in enumerate(nodes):
+                if code[node.op] == PYTHON:
+                    op, s, e = self.ops[node.op], start[i], start[i + 1]
+                    self.python[i] = (op.forward, op.derivative, node.params,
+                                      args[s:e].tolist(), base + i, s, e)
+        self.root_slot = slot[root]
+        self.slots = len(slot)
+
+    def context(self, D: array[float], G: array[float], L: array[float], S1: array[float],
+                S2: array[float], H: array[float], zero: int, params: int) -> array[int]:
+        """The fields CONTEXT names, for one call's arrays."""
+        arrays: list[array[Any]] = [self.codes, self.out, self.start, self.args,
+                                    D, G, L, S1, S2, H]
+        return array("q", [*map(_address, arrays), len(self.nodes), self.slots, zero,
+                           self.root_slot, params])
+
+    def compute(self, at: int, D: array[float], L: array[float]) -> bool:
+        """Node ``at`` by Python, as apply() makes it, into D and L: True, or False where the
+        node is not a python node (an op that must raise) or its op raised."""
+        node = self.python.get(at)
+        if node is None:
+            return False
+        forward, derivative, params, operands, out, s, e = node
+        xs = [D[a] for a in operands]
+        try:
+            y = forward(*xs, **params) if params else forward(*xs)
+            D[out] = y if y.__class__ is float else as_float(y)  # as Value(y)
+            local = derivative(*xs, y, **params) if params else derivative(*xs, y)
+            if len(local) != e - s:
+                return False
+            L[s:e] = array("d", local)
+        except Exception:  # the caller's Python backend raises it where eager does
+            return False
+        return True
+
+    def text(self) -> str:
+        """Per node, in forward order, its op and the slots it reads (Python's nodes marked)."""
+        count = len(self.leaves)
+        names = walk(self.root).names
+        lines = [f"# tape of {len(self.nodes)} nodes over {count} leaves: slot = node"]
+        lines += [f"D[{i}] = {names[leaf]}" for i, leaf in enumerate(self.leaves)]
+        for i, node in enumerate(self.nodes):
+            s, e = self.start[i], self.start[i + 1]
+            operands = ", ".join([f"D[{a}]" for a in self.args[s:e]]
+                                 + [f"{k}={v:g}" for k, v in node.params.items()])
+            by = "  (Python)" if i in self.python else ""
+            lines.append(f"D[{self.out[i]}] = {node.op}({operands})  # {names[node]}{by}")
+        return "\n".join(lines)
+
+
 class NativeGraph:
     """A graph replayed natively: ``g()``, ``g.leaves``, ``g.sync()``, as CompiledGraph's."""
 
-    def __init__(self, root: Value, leaves: list[Value], nodes: list[Value],
-                 codes: array[int], out: array[int], start: array[int], args: array[int],
-                 slots: int, python: Callable[[Value], Any], changed: type[Exception]) -> None:
-        self.root = root
+    def __init__(self, tape: _Tape, python: Callable[[Value], Any],
+                 changed: type[Exception]) -> None:
+        self.root = tape.root
+        self._tape = tape
         self._compile_python, self._changed = python, changed  # compiler's, passed in
-        self._leaves = tuple(leaves)
-        self._nodes = nodes  # interior nodes, children first (forward order)
-        self._ops = {name: ops.get(name) for name in {node.op for node in nodes}}
-        self._code, self._out, self._start, self._args = codes, out, start, args
-        self._D = array("d", bytes(8 * slots))
-        self._G = array("d", bytes(8 * slots))
-        self._L = array("d", bytes(8 * max(1, len(args))))
-        self._zeros = array("d", bytes(8 * (slots - len(leaves))))
+        self._leaves = tuple(tape.leaves)
+        self._D, self._G = _doubles(tape.slots), _doubles(tape.slots)
+        self._L, self._H = _doubles(len(tape.args)), _doubles(_NUMBERS)
+        self._ctx = tape.context(self._D, self._G, self._L, self._H, self._H, self._H,
+                                 len(self._leaves), 0)
         self._python: Any = None  # the Python backend's graph, for calls the loops do not run
         self._called = False
-        self._forward, self._backward = _functions()
+        self._run = _functions()[0]
 
     @property
     def leaves(self) -> tuple[Value, ...]:
@@ -381,15 +671,7 @@ class NativeGraph:
     def source(self) -> str:
         """The tape: per node, in forward order, its op and the slots it reads (the chain rule
         unrolled: backward runs these lines bottom to top, G[operand] += L · G[node])."""
-        count = len(self._leaves)
-        names = walk(self.root).names
-        lines = [f"# tape of {len(self._nodes)} nodes over {count} leaves: slot = node"]
-        lines += [f"D[{i}] = {names[leaf]}" for i, leaf in enumerate(self._leaves)]
-        for i, node in enumerate(self._nodes):
-            s, e = self._start[i], self._start[i + 1]
-            operands = ", ".join(f"D[{a}]" for a in self._args[s:e])
-            lines.append(f"D[{self._out[i]}] = {node.op}({operands})  # {names[node]}")
-        return "\n".join(lines)
+        return self._tape.text()
 
     tape = source
 
@@ -402,32 +684,26 @@ class NativeGraph:
 
     def __call__(self) -> float:
         """Recompute every node from the leaves' .data, add ∂root/∂leaf into each leaf's .grad."""
-        for name, op in self._ops.items():
-            if name not in ops.names() or ops.get(name) is not op:
-                raise self._changed(f"native graph: op {name!r} changed after compile(); "
-                                      "compile the graph again")
+        tape = self._tape
+        _check_registry(tape.ops, self._changed)
         leaves, count = self._leaves, len(self._leaves)
         data = [leaf.data for leaf in leaves]
         grads = [leaf.grad for leaf in leaves]
         if any(x.__class__ is not float for x in data) or any(
                 x.__class__ is not float for x in grads):
             return self._fallback()
-        D, G, L = self._D, self._G, self._L
+        D, G, L, run, ctx = self._D, self._G, self._L, self._run, _address(self._ctx)
         D[:count] = array("d", data)
-        failed = self._forward(_address(self._code), _address(self._out), _address(self._start),
-                               _address(self._args), _address(D), _address(L), len(self._nodes))
-        if failed >= 0:
-            return self._fallback()  # the op's own error, raised by the Python backend
         G[:count] = array("d", grads)
-        G[count:] = self._zeros
-        root = self._out[len(self._nodes) - 1]
-        G[root] += 1.0
-        self._backward(_address(self._out), _address(self._start), _address(self._args),
-                       _address(G), _address(L), len(self._nodes))
+        at = run(ctx, 0, NONE)
+        while at >= 0:  # a node Python computes; or an op's error, raised by the Python backend
+            if not tape.compute(at, D, L):
+                return self._fallback()
+            at = run(ctx, at + 1, NONE)
         for leaf, g in zip(leaves, G[:count].tolist()):
             leaf.grad = g
         self._called = True
-        return D[root]
+        return self._H[0]
 
     def sync(self) -> None:
         """Write into every interior node its data, local_grads and grad of the latest call."""
@@ -435,43 +711,210 @@ class NativeGraph:
             if self._python is not None:
                 self._python.sync()
             return
-        D, G, L = self._D, self._G, self._L
-        for i, node in enumerate(self._nodes):
-            slot = self._out[i]
+        D, G, L, tape = self._D, self._G, self._L, self._tape
+        for i, node in enumerate(tape.nodes):
+            slot = tape.out[i]
             node.data, node.grad = D[slot], G[slot]
-            node.local_grads = tuple(L[self._start[i]:self._start[i + 1]])
+            node.local_grads = tuple(L[tape.start[i]:tape.start[i + 1]])
 
     def __repr__(self) -> str:
         return (f"<NativeGraph of {self.root!r}: {len(self._leaves)} leaves, "
-                f"{len(self._nodes)} nodes>")
+                f"{len(self._tape.nodes)} nodes>")
 
 
 def compile_native(root: Value, python: Callable[[Value], Any],
-                   changed: type[Exception]) -> Any:
-    """Record root's graph as a tape and replay it natively; an op it does not know: Python.
+                   changed: type[Exception]) -> NativeGraph:
+    """Record root's graph as a tape and replay it natively.
 
-    python compiles a graph with the Python backend; changed is the error of an op
-    registered anew after compile() (the compiler's, passed in: no import circle).
+    python compiles a graph with the Python backend (for the calls the loops do not run);
+    changed is the error of an op registered anew after compile() (the compiler's, passed
+    in: no import circle).
     """
     _llvm()  # the extra's error, before any work
-    walked = walk(root)
-    nodes = walked.interior[::-1]  # children first; backward() runs the reverse
-    unknown = sorted({node.op for node in nodes
-                      if node.op not in CODES or not ops.get(node.op).builtin or node.params})
-    if unknown or not nodes:
-        if unknown:
-            warnings.warn(f"compile(backend='native'): op(s) {', '.join(map(repr, unknown))} "
-                          "have no native form; the whole graph runs on the Python backend",
-                          stacklevel=3)
-        return python(root)
-    leaves = [node for node in reversed(walked.order) if node.is_leaf]
-    slot = {leaf: i for i, leaf in enumerate(leaves)}
-    for node in nodes:
-        slot[node] = len(slot)
-    codes, out, start, args = array("i"), array("i"), array("i", [0]), array("i")
-    for node in nodes:
-        codes.append(CODES[node.op])
-        out.append(slot[node])
-        args.extend([slot[child] for child in node.children])
-        start.append(len(args))
-    return NativeGraph(root, leaves, nodes, codes, out, start, args, len(slot), python, changed)
+    return NativeGraph(_Tape(root), python, changed)
+
+
+# ---- a training step: the parameters and the optimiser's state in arrays -------------------
+
+
+def _rule(optimizer: Optimizer) -> str:
+    """How a step updates: "sgd" or "adam" in the loops (optim.py's rule, not overridden), or
+    "python": optimizer.update on lists."""
+    kind = type(optimizer)
+    if isinstance(optimizer, SGD) and kind.update is SGD.update:
+        return "sgd"
+    if isinstance(optimizer, Adam) and kind.update is Adam.update:
+        return "adam"
+    return "python"
+
+
+class NativeTrainer:
+    """compiler.Trainer(optimizer, backend="native")'s engine: one D and G array for all its
+    steps, the parameters in slots 0..P-1 (then each step's inputs, other leaves and nodes:
+    scratch, as one step runs at a time), the optimiser's state in arrays S1, S2."""
+
+    def __init__(self, optimizer: Optimizer, replay: Callable[[Value, list[Value]], Any],
+                 changed: type[Exception]) -> None:
+        _llvm()
+        self.optimizer = optimizer
+        self.params: list[Value] = list(optimizer.params)
+        self._replay, self._changed = replay, changed  # compiler's, passed in
+        count = len(self.params)
+        self._D, self._G, self._L = _doubles(count), _doubles(count), _doubles(1)
+        self._S1, self._S2, self._H = _doubles(count), _doubles(count), _doubles(_NUMBERS)
+        self._rule = _rule(optimizer)
+        self._arrays = 0  # counts the times D, G or L were made anew (steps rebind)
+        self._stepped = False
+        self._run, self._update = _functions()
+        self.load()
+
+    def compile(self, loss: Value, inputs: Sequence[Value]) -> NativeStep:
+        """loss's graph as one training step: parameters, then inputs, in the first slots."""
+        tape = _Tape(loss, [*self.params, *inputs])
+        count = len(self.params)
+        if tape.slots > len(self._D):
+            D, G = self._D, self._G
+            self._D, self._G = _doubles(tape.slots), _doubles(tape.slots)
+            self._D[:count], self._G[:count] = D[:count], G[:count]
+            self._arrays += 1
+        if len(tape.args) > len(self._L):
+            self._L = _doubles(len(tape.args))
+            self._arrays += 1
+        return NativeStep(self, tape, len(inputs))
+
+    @property
+    def grads(self) -> list[float]:
+        """The parameters' grads of the latest step (zeros before the first)."""
+        count = len(self.params)
+        return self._G[:count].tolist() if self._stepped else [0.0] * count
+
+    def load(self) -> None:
+        """Take the parameters' data from their Values again, and the optimiser's state."""
+        self._D[:len(self.params)] = array("d", [
+            as_float(p.data, f"Trainer: parameter {i} data") for i, p in enumerate(self.params)])
+        state = self.optimizer.state() if self._rule != "python" else {}
+        for key, buffer in (("velocity", self._S1), ("m", self._S1), ("v", self._S2)):
+            if key in state:
+                buffer[:len(self.params)] = array("d", state[key])
+
+    def sync(self) -> None:
+        """Write each parameter's data, and its grad of the latest step, into its Value, and
+        the optimiser's state into the optimiser."""
+        count = len(self.params)
+        for p, x in zip(self.params, self._D[:count].tolist()):
+            p.data = x
+        if self._stepped:
+            for p, g in zip(self.params, self._G[:count].tolist()):
+                p.grad = g
+        if self._rule == "python":
+            return
+        keys = self.optimizer.state().keys()
+        buffers = {"velocity": self._S1, "m": self._S1, "v": self._S2}
+        self.optimizer.load_state({key: buffers[key][:count].tolist() for key in keys})
+
+    def _adam(self, ctx: int) -> None:
+        """Adam's update in the loops, with the schedule of optimizer.advance()."""
+        opt, H = self.optimizer, self._H
+        assert isinstance(opt, Adam)
+        lr, (beta1, beta2), eps, decay = opt.lr, opt.betas, opt.eps, opt.weight_decay
+        H[9], H[10] = opt.advance()
+        H[1], H[3], H[4], H[5], H[6] = lr, 1.0 - beta1, beta2, 1.0 - beta2, eps
+        H[7], H[8] = decay, 1.0 - lr * decay
+        self._update(ctx, ADAM if not decay else ADAMW if opt.decoupled else ADAM_L2)
+
+    def _python_update(self) -> None:
+        """A user's rule: optimizer.update on lists copied from the arrays, and back."""
+        count = len(self.params)
+        data = self._D[:count].tolist()
+        self.optimizer.update(data, self._G[:count].tolist())
+        self._D[:count] = array("d", [x if x.__class__ is float else as_float(
+            x, f"Trainer: {type(self.optimizer).__name__}.update data[{i}]")
+            for i, x in enumerate(data[:count])])
+
+
+class NativeStep:
+    """One recorded training step of a native Trainer: ``step(x)`` or ``step()``, the loss
+    (before the update)."""
+
+    __slots__ = ("trainer", "tape", "_inputs", "_leaves", "_ctx", "_arrays", "_replayed")
+
+    def __init__(self, trainer: NativeTrainer, tape: _Tape, inputs: int) -> None:
+        self.trainer, self.tape = trainer, tape
+        count = len(trainer.params)
+        self._inputs = (count, count + inputs)  # the slots of the inputs
+        self._leaves = tape.leaves[count:]  # the inputs and the other leaves
+        self._ctx = array("q")
+        self._arrays = -1
+        self._replayed: Any = None
+
+    @property
+    def source(self) -> str:
+        """The tape (parameters first, then the inputs)."""
+        return self.tape.text()
+
+    def _read(self, D: array[float], leaves: list[Value], at: int) -> None:
+        """The leaves' data into D[at:], as floats."""
+        data = [leaf.data for leaf in leaves]
+        for x in data:
+            if x.__class__ is not float:
+                names = walk(self.tape.root).names
+                data = [as_float(x, f"compiled step: leaf {names[leaf]!r}")
+                        for x, leaf in zip(data, leaves)]
+                break
+        D[at:at + len(data)] = array("d", data)
+
+    def __call__(self, x: Sequence[float] | None = None) -> float:
+        """Grads to 0, forward, backward, the optimiser's update; the loss (before it).
+
+        x: the inputs' values, in order (array('d') or a list of floats); without it, the
+        inputs' leaves are read.
+        """
+        trainer, tape = self.trainer, self.tape
+        _check_registry(tape.ops, trainer._changed)
+        if self._arrays != trainer._arrays:
+            self._ctx = tape.context(trainer._D, trainer._G, trainer._L, trainer._S1,
+                                     trainer._S2, trainer._H, 0, len(trainer.params))
+            self._arrays = trainer._arrays
+        D, (first, stop) = trainer._D, self._inputs
+        if x is None:
+            self._read(D, self._leaves, first)
+        else:
+            if isinstance(x, array) and x.typecode == "d" and len(x) == stop - first:
+                D[first:stop] = x
+            else:
+                D[first:stop] = array("d", as_floats(x, stop - first, "step: x"))
+            if stop - first < len(self._leaves):
+                self._read(D, self._leaves[stop - first:], stop)
+        rule, H = trainer._rule, trainer._H
+        kind = NONE
+        if rule == "sgd":
+            opt = trainer.optimizer
+            assert isinstance(opt, SGD)
+            H[1], H[2] = opt.lr, opt.momentum
+            kind = SGD_PLAIN if opt.momentum == 0.0 else SGD_MOMENTUM
+        ctx, run = _address(self._ctx), trainer._run
+        at = run(ctx, 0, kind)
+        while at >= 0:  # a node Python computes; or an op's error, raised as eager raises it
+            if not tape.compute(at, D, trainer._L):
+                self._raise(at)
+            at = run(ctx, at + 1, kind)
+        if rule == "adam":
+            trainer._adam(ctx)
+        elif rule == "python":
+            trainer._python_update()
+        trainer._stepped = True
+        return H[0]
+
+    def _raise(self, at: int) -> None:
+        """The error of node ``at``, raised by the Python backend on this step's data."""
+        stop = self._inputs[1]
+        if self._replayed is None:
+            self._replayed = self.trainer._replay(self.tape.root, self.tape.leaves[:stop])
+        self._replayed(self.trainer._D[:stop].tolist())
+        node = self.tape.nodes[at]
+        raise RuntimeError(f"native step: op {node.op!r} failed here but not on the Python "
+                           "backend")
+
+    def __repr__(self) -> str:
+        return (f"<NativeStep of {self.tape.root!r}: {len(self.trainer.params)} parameters, "
+                f"{len(self._leaves)} other leaves>")

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
-from micrograd._numbers import number, positive, preview
+from micrograd._numbers import as_float, number, positive, preview
 from micrograd.engine import Value
 
 __all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer"]
@@ -60,6 +60,22 @@ class Optimizer:
         """The optimiser's state per parameter, as copies (none for plain SGD)."""
         return {}
 
+    def load_state(self, state: dict[str, Sequence[float]]) -> None:
+        """Take the state per parameter that state() gives (its keys, one float per parameter)."""
+        name, mine = type(self).__name__, self.state()
+        if set(state) != set(mine):
+            raise ValueError(f"{name}.load_state: state must have the keys {sorted(mine)}, "
+                             f"got {preview(sorted(state))}")
+        for key, values in state.items():
+            if len(values) != len(self.params):
+                raise ValueError(f"{name}.load_state: {key!r} has {len(values)} values for "
+                                 f"{len(self.params)} parameters")
+            self._set_state(key, [as_float(x, f"{name}.load_state: {key!r}") for x in values])
+
+    def _set_state(self, key: str, values: list[float]) -> None:
+        """Store one of state()'s lists (a subclass with state defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no state {key!r}")
+
 
 class SGD(Optimizer):
     """p ← p − lr·v with v ← momentum·v + ∂E/∂p (plain p ← p − lr·∂E/∂p for momentum 0)."""
@@ -78,6 +94,9 @@ class SGD(Optimizer):
     def state(self) -> dict[str, list[float]]:
         """{"velocity": v per parameter} with momentum, {} without."""
         return {"velocity": list(self._velocity)} if self.momentum else {}
+
+    def _set_state(self, key: str, values: list[float]) -> None:
+        self._velocity = values
 
     def update(self, data: list[float], grads: Sequence[float]) -> None:
         """p ← p − lr·g (with momentum: v ← μ·v + g, p ← p − lr·v), in place."""
@@ -128,12 +147,22 @@ class Adam(Optimizer):
         """{"m": first moments, "v": second moments}, one per parameter."""
         return {"m": list(self._m), "v": list(self._v)}
 
-    def update(self, data: list[float], grads: Sequence[float]) -> None:
-        """The Adam step above on every parameter, in place (t counts the calls)."""
-        lr, (beta1, beta2), eps, decay = self.lr, self.betas, self.eps, self.weight_decay
+    def _set_state(self, key: str, values: list[float]) -> None:
+        if key == "m":
+            self._m = values
+        else:
+            self._v = values
+
+    def advance(self) -> tuple[float, float]:
+        """t ← t + 1, and that step's schedule: lr/(1 − β1ᵗ) and √(1 − β2ᵗ)."""
+        beta1, beta2 = self.betas
         self.steps += 1
-        step_size = lr / (1.0 - beta1**self.steps)
-        root_correction = (1.0 - beta2**self.steps) ** 0.5
+        return self.lr / (1.0 - beta1**self.steps), (1.0 - beta2**self.steps) ** 0.5
+
+    def update(self, data: list[float], grads: Sequence[float]) -> None:
+        """The Adam step above on every parameter, in place (t counts the calls: advance())."""
+        lr, (beta1, beta2), eps, decay = self.lr, self.betas, self.eps, self.weight_decay
+        step_size, root_correction = self.advance()
         m, v = self._m, self._v
         for i in range(len(self.params)):
             g = grads[i]

@@ -6,6 +6,7 @@ import builtins
 import math
 import random
 import struct
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -132,18 +133,47 @@ def test_op_errors_come_from_the_python_backend() -> None:
         graph()
 
 
-def test_a_user_op_falls_back_with_a_warning() -> None:
+def test_a_user_op_is_a_python_node_in_the_native_graph() -> None:
     ops.register("cube_n", lambda x: x * x * x, lambda x, out: (3 * x * x,), formula="3{x}²")
     try:
-        x = Value(0.5)
-        root = apply("cube_n", x) + x
-        with pytest.warns(UserWarning, match="'cube_n'"):
+        x, y = Value(0.5), Value(-1.25)
+        root = ((apply("cube_n", x * y) + x) ** 3).leaky_relu(0.2) * y
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no whole-graph fallback
             graph = micrograd.compile(root, backend="native")
-        assert not isinstance(graph, native.NativeGraph)
-        assert graph() == root.data
-        assert x.grad == 3 * 0.25 + 1.0
+        assert isinstance(graph, native.NativeGraph)
+        assert "cube_n(" in graph.source and "(Python)" in graph.source
+        assert "exponent=3" in graph.source and "slope=0.2" in graph.source
+        for a, b in ((0.5, -1.25), (0.9, 2.0), (-0.3, 0.7)):
+            x.data, y.data = a, b
+            x.grad = y.grad = 0.0
+            loss = graph()
+            replayed = (x.grad, y.grad)
+            fx, fy = Value(a), Value(b)
+            eager = ((apply("cube_n", fx * fy) + fx) ** 3).leaky_relu(0.2) * fy
+            eager.backward()
+            assert bits([loss, *replayed]) == bits([eager.data, fx.grad, fy.grad])
     finally:
         ops.unregister("cube_n")
+
+
+def test_a_python_nodes_error_is_the_eager_engines() -> None:
+    def fussy(x: float) -> float:
+        if x > 1.0:
+            raise ArithmeticError("fussy: x > 1")
+        return x
+
+    ops.register("fussy", fussy, lambda x, out: (1.0,))
+    try:
+        x = Value(0.5)
+        graph = micrograd.compile(apply("fussy", x) * 2.0, backend="native")
+        x.data = 3.0
+        with pytest.raises(ArithmeticError, match="fussy: x > 1"):
+            graph()
+        x.data = 0.25
+        assert graph() == 0.5 and x.grad == 2.0
+    finally:
+        ops.unregister("fussy")
 
 
 def ulps(a: float, b: float) -> int:
