@@ -5,14 +5,14 @@ MNIST's, the numbers are not). One step is one image: its pixels set, forward, b
 and the SGD update p ← p − lr·∂E/∂p of all 39,760 parameters. ms per image (and images/s).
 
 - engine: the graph rebuilt for every image, ``loss.backward()``, ``optimizer.step()``;
-- compiled: ``compiler.Trainer``, one recorded graph per class, the parameters and the SGD
+- compiled: ``compiler.Trainer``, one recorded step per class with the 784 input leaves as
+  ``inputs=``, each image's pixels passed in as floats, ``step(x)``; the parameters and the SGD
   update on lists (written back to the Values once, at the end);
 - compiled graph + Values: ``micrograd.compile`` replayed, then SGD over the Values (what
   the package did before the Trainer);
-- native Trainer (the ``[native]`` extra, llvmlite): ``Trainer(optimizer, backend="native")``,
-  one recorded step per class with the 784 input leaves as ``inputs=``, each image's pixels
-  passed in as floats, ``step(x)``: the parameters and the SGD update in machine-code arrays.
-  Without llvmlite its rows are skipped with a note.
+- native Trainer (the ``[native]`` extra, llvmlite): the same with
+  ``Trainer(optimizer, backend="native")``: the step and the SGD update machine-code loops over
+  arrays that own the parameters. Without llvmlite its rows are skipped with a note.
 
 Floor: the same network in floats, written by hand with the same arithmetic as the graph:
 z = Σ w·x + b per neuron (``sum(map(mul, w, x))``), ReLU, the log-sum-exp loss, then
@@ -97,18 +97,11 @@ def engine_step(model: MLP, optimizer: SGD, x: list[float], t: int) -> float:
     return loss.data
 
 
-def trainer_steps(model: MLP, optimizer: SGD, classes: list[int]) -> tuple[
-        Trainer, list[Value], dict[int, Callable[[], float]]]:
-    """A Trainer over the model, its 784 input leaves, and one compiled step per class."""
-    trainer = Trainer(optimizer)
-    xs = [Value(0.0, f"x{i}") for i in range(PIXELS)]
-    return trainer, xs, {t: trainer.compile(cross_entropy(model(*xs), t)) for t in classes}
-
-
-def native_steps(model: MLP, optimizer: SGD, classes: list[int]) -> tuple[
-        Trainer, dict[int, Callable[[list[float]], float]]]:
-    """A native Trainer over the model, and per class a step taking the 784 pixels as floats."""
-    trainer = Trainer(optimizer, backend="native")
+def trainer_steps(model: MLP, optimizer: SGD, classes: list[int], backend: str = "python"
+                  ) -> tuple[Trainer, dict[int, Callable[[list[float]], float]]]:
+    """A Trainer of the backend over the model, and per class a recorded step that takes the
+    784 pixels as floats, ``step(x)`` (the input leaves are its ``inputs=``)."""
+    trainer = Trainer(optimizer, backend=backend)
     xs = [Value(0.0, f"x{i}") for i in range(PIXELS)]
     return trainer, {t: trainer.compile(cross_entropy(model(*xs), t), inputs=xs)
                      for t in classes}
@@ -133,7 +126,7 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
     eager_opt = SGD(eager_model.parameters(), LR)
     step_model = make_model()
     t0 = perf_counter()
-    trainer, xs, compiled = trainer_steps(step_model, SGD(step_model.parameters(), LR), classes)
+    trainer, compiled = trainer_steps(step_model, SGD(step_model.parameters(), LR), classes)
     compile_s = (perf_counter() - t0) / len(classes)
     graph_model = make_model()
     graph_params = graph_model.parameters()
@@ -143,8 +136,8 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
     if native:
         native_model = make_model()
         t0 = perf_counter()
-        native_trainer, native_compiled = native_steps(
-            native_model, SGD(native_model.parameters(), LR), classes)
+        native_trainer, native_compiled = trainer_steps(
+            native_model, SGD(native_model.parameters(), LR), classes, "native")
         native_compile_s = (perf_counter() - t0) / len(classes)
     turn = {"engine": 0, "floor": 0, "compiled": 0, "graph": 0, "native": 0}
 
@@ -162,8 +155,7 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
 
     def step() -> None:
         x, t = sample("compiled")
-        set_inputs(xs, x)
-        compiled[t]()
+        compiled[t](x)
 
     def graph() -> None:
         x, t = sample("graph")

@@ -58,13 +58,12 @@ def test_mnist_floor_and_trainer_take_the_engines_steps() -> None:
     opt = mnist.SGD(eager.parameters(), mnist.LR)
     layers = mnist.layer_floats(mnist.make_model())
     replayed = mnist.make_model()
-    trainer, xs, steps = mnist.trainer_steps(replayed, mnist.SGD(replayed.parameters(), mnist.LR),
-                                             sorted({t for _, t in data}))
+    trainer, steps = mnist.trainer_steps(replayed, mnist.SGD(replayed.parameters(), mnist.LR),
+                                         sorted({t for _, t in data}))
     for x, t in data:
         expected = mnist.engine_step(eager, opt, x, t)
         assert_close([mnist.floor_step(layers, x, t, mnist.LR)], [expected])
-        mnist.set_inputs(xs, x)
-        assert steps[t]() == expected
+        assert steps[t](x) == expected
     trainer.sync()
     assert [p.data for p in replayed.parameters()] == [p.data for p in eager.parameters()]
     floats = [v for W, B in layers for v in [*(w for row in W for w in row), *B]]
@@ -80,8 +79,8 @@ def test_mnist_native_trainer_takes_the_engines_steps_bit_for_bit() -> None:
     eager = mnist.make_model()
     opt = mnist.SGD(eager.parameters(), mnist.LR)
     native = mnist.make_model()
-    trainer, steps = mnist.native_steps(native, mnist.SGD(native.parameters(), mnist.LR),
-                                        sorted({t for _, t in data}))
+    trainer, steps = mnist.trainer_steps(native, mnist.SGD(native.parameters(), mnist.LR),
+                                         sorted({t for _, t in data}), "native")
     before = [p.data for p in native.parameters()]
     for x, t in data:
         assert steps[t](x) == mnist.engine_step(eager, opt, x, t)
