@@ -240,7 +240,8 @@ def table(rows: list[Row]) -> str:
         verdict = "" if r.passed is None else ("PASS" if r.passed else "FAIL")
         body.append([
             r.workload, r.metric, fmt(r.engine), fmt(r.floor),
-            "—" if ratio is None else f"{ratio:.1f}x", fmt(r.torch), r.target, verdict,
+            "—" if ratio is None else f"{ratio:.1f}x" if ratio >= 0.95 else f"{ratio:.2g}x",
+            fmt(r.torch), r.target, verdict,
         ])
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     right = {2, 3, 4, 5}
