@@ -300,15 +300,7 @@ class CompiledGraph:
         return self.root.data
 
     def _check_registry(self) -> None:
-        for name, op in self._ops:
-            try:
-                now: ops.Op | None = ops.get(name)
-            except KeyError:
-                now = None
-            if now is not op:
-                change = "unregistered" if now is None else "registered anew"
-                raise RegistryChanged(f"compiled graph: op {name!r} was {change} after "
-                                      "compile(); compile the graph again")
+        _check_ops(self._ops)
 
     def sync(self) -> None:
         """Write into every node what backward() would have left after the latest call.
@@ -329,6 +321,19 @@ class CompiledGraph:
     def __repr__(self) -> str:
         return (f"<CompiledGraph of {self.root!r}: {len(self._leaves)} leaves, "
                 f"{len(self._parts)} part(s)>")
+
+
+def _check_ops(used: Iterable[tuple[str, ops.Op]]) -> None:
+    """RegistryChanged if an op of used (name, entry) was unregistered or registered anew."""
+    for name, op in used:
+        try:
+            now: ops.Op | None = ops.get(name)
+        except KeyError:
+            now = None
+        if now is not op:
+            change = "unregistered" if now is None else "registered anew"
+            raise RegistryChanged(f"compiled graph: op {name!r} was {change} after "
+                                  "compile(); compile the graph again")
 
 
 class _Escaped(Exception):
@@ -379,7 +384,7 @@ def compile(root: Value, backend: str = "python") -> Any:
     """
     if backend == "native":
         from micrograd.native import compile_native
-        return compile_native(root, compile, RegistryChanged)
+        return compile_native(root, compile, _check_ops)
     if backend != "python":
         raise ValueError(f"compile: backend must be 'python' or 'native', got {backend!r}")
     return _compiled(root, (), None)
@@ -445,7 +450,7 @@ class Trainer:
         self._native: NativeTrainer | None = None
         if backend == "native":
             from micrograd.native import NativeTrainer
-            self._native = NativeTrainer(optimizer, _replayer, RegistryChanged)
+            self._native = NativeTrainer(optimizer, _replayer, _check_ops)
         else:
             self.load()
 

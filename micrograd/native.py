@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import struct
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -51,10 +52,13 @@ CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp"
                          "half_squared_error": 12}
 PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
 
-# The two loops. Forward: node i of n writes D[out[i]] and the local grads L[start[i]..]
-# from D[args[start[i]..start[i+1]]]; it returns -1, or the index of a node whose op must
-# raise (div by 0, log of x <= 0), before writing it. Backward: nodes n-1 down to 0,
-# G[args[k]] += L[k] * G[out[i]].
+# The two loops. Forward: nodes from..n-1, node i writes D[out[i]] and the local grads
+# L[start[i]..] from D[args[start[i]..start[i+1]]]; it returns -1, or the index of a node it
+# does not compute, before writing it: a python node (code PYTHON), or one whose op must
+# raise (div by 0, log of x <= 0). Backward: nodes n-1 down to 0, G[args[k]] += L[k] *
+# G[out[i]], but for the operands in slots skip..skip+skipped-1 (grads no one reads).
+# Around them: run (one call: forward, the grads set, backward, the optimiser's update) and
+# update.
 _IR = r"""
 declare double @exp(double)
 declare double @log(double)
@@ -280,7 +284,8 @@ latch:
   br label %head
 }
 
-define void @backward(i32* %out, i32* %start, i32* %args, double* %G, double* %L, i32 %n) {
+define void @backward(i32* %out, i32* %start, i32* %args, double* %G, double* %L, i32 %n,
+                      i32 %skip, i32 %skipped) {
 entry:
   br label %head
 head:
@@ -301,12 +306,16 @@ node:
   %e = load i32, i32* %ep
   br label %khead
 khead:
-  %k = phi i32 [%s, %node], [%knext, %kbody]
+  %k = phi i32 [%s, %node], [%knext, %knext_bb]
   %km = icmp slt i32 %k, %e
   br i1 %km, label %kbody, label %node_end
 kbody:
   %ap = getelementptr i32, i32* %args, i32 %k
   %c = load i32, i32* %ap
+  %ci = sub i32 %c, %skip
+  %unread = icmp ult i32 %ci, %skipped
+  br i1 %unread, label %knext_bb, label %term
+term:
   %cp = getelementptr double, double* %G, i32 %c
   %cg = load double, double* %cp
   %lp = getelementptr double, double* %L, i32 %k
@@ -314,6 +323,8 @@ kbody:
   %pr = fmul double %lg, %g
   %sum = fadd double %cg, %pr
   store double %sum, double* %cp
+  br label %knext_bb
+knext_bb:
   %knext = add i32 %k, 1
   br label %khead
 node_end:
@@ -358,6 +369,8 @@ entry:
   %slots = call i32 @count(i64* %ctx, i32 11)
   %zero = call i32 @count(i64* %ctx, i32 12)
   %root = call i32 @count(i64* %ctx, i32 13)
+  %skip = call i32 @count(i64* %ctx, i32 15)
+  %skipped = call i32 @count(i64* %ctx, i32 16)
   %at = call i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D,
                           double* %L, i32 %first, i32 %n)
   %ran = icmp slt i32 %at, 0
@@ -380,7 +393,8 @@ seed:
   %rg = load double, double* %rp
   %rg1 = fadd double %rg, 1.0
   store double %rg1, double* %rp
-  call void @backward(i32* %out, i32* %start, i32* %args, double* %G, double* %L, i32 %n)
+  call void @backward(i32* %out, i32* %start, i32* %args, double* %G, double* %L, i32 %n,
+                       i32 %skip, i32 %skipped)
   %lp = getelementptr double, double* %D, i32 %root
   %loss = load double, double* %lp
   store double %loss, double* %H
@@ -498,9 +512,10 @@ _machine: tuple[Any, Any, Any] | None = None  # (engine, run, update), made once
 
 #: The fields of a call's context, 64-bit integers in this order: the tape's arrays, D, G, L,
 #: the optimiser's state S1 and S2, its numbers H, the node count n, the slots, the first
-#: slot whose grad starts at 0, the root's slot, the parameters' count P.
+#: slot whose grad starts at 0, the root's slot, the parameters' count P, and the slots
+#: skip..skip+skipped-1 whose grads no one reads (a trainer's inputs and other leaves).
 CONTEXT = ("op", "out", "start", "args", "D", "G", "L", "S1", "S2", "H", "n", "slots", "zero",
-           "root", "P")
+           "root", "P", "skip", "skipped")
 _NUMBERS = 11  # H: loss, lr, mu, 1-b1, b2, 1-b2, eps, decay, 1-lr*decay, step, rc
 NONE, SGD_PLAIN, SGD_MOMENTUM, ADAM, ADAM_L2, ADAMW = range(6)  # update kinds
 
@@ -548,17 +563,8 @@ def _doubles(count: int) -> array[float]:
     return array("d", bytes(8 * max(1, count)))
 
 
-def _check_registry(used: dict[str, ops.Op], changed: type[Exception]) -> None:
-    """changed (the compiler's RegistryChanged) if an op of the tape was registered anew."""
-    for name, op in used.items():
-        try:
-            now: ops.Op | None = ops.get(name)
-        except KeyError:
-            now = None
-        if now is not op:
-            change = "unregistered" if now is None else "registered anew"
-            raise changed(f"native graph: op {name!r} was {change} after compile(); "
-                          "compile the graph again")
+#: The compiler's check of a graph's ops against the registry (RegistryChanged), passed in.
+Check = Callable[[Iterable[tuple[str, ops.Op]]], None]
 
 
 # A python node: the op's forward and derivative, its params, its operands' slots, its slot,
@@ -604,12 +610,15 @@ class _Tape:
         self.slots = len(slot)
 
     def context(self, D: array[float], G: array[float], L: array[float], S1: array[float],
-                S2: array[float], H: array[float], zero: int, params: int) -> array[int]:
-        """The fields CONTEXT names, for one call's arrays."""
+                S2: array[float], H: array[float], zero: int, params: int,
+                skip: int) -> array[int]:
+        """The fields CONTEXT names, for one call's arrays; the grads of the leaves from slot
+        ``skip`` on are not computed."""
         arrays: list[array[Any]] = [self.codes, self.out, self.start, self.args,
                                     D, G, L, S1, S2, H]
+        skipped = len(self.leaves) - skip
         return array("q", [*map(_address, arrays), len(self.nodes), self.slots, zero,
-                           self.root_slot, params])
+                           self.root_slot, params, skip, skipped])
 
     def compute(self, at: int, D: array[float], L: array[float]) -> bool:
         """Node ``at`` by Python, as apply() makes it, into D and L: True, or False where the
@@ -649,15 +658,16 @@ class NativeGraph:
     """A graph replayed natively: ``g()``, ``g.leaves``, ``g.sync()``, as CompiledGraph's."""
 
     def __init__(self, tape: _Tape, python: Callable[[Value], Any],
-                 changed: type[Exception]) -> None:
+                 check: Check) -> None:
         self.root = tape.root
         self._tape = tape
-        self._compile_python, self._changed = python, changed  # compiler's, passed in
+        self._compile_python, self._check = python, check  # the compiler's, passed in
         self._leaves = tuple(tape.leaves)
         self._D, self._G = _doubles(tape.slots), _doubles(tape.slots)
         self._L, self._H = _doubles(len(tape.args)), _doubles(_NUMBERS)
+        count = len(self._leaves)
         self._ctx = tape.context(self._D, self._G, self._L, self._H, self._H, self._H,
-                                 len(self._leaves), 0)
+                                 count, 0, count)
         self._python: Any = None  # the Python backend's graph, for calls the loops do not run
         self._called = False
         self._run = _functions()[0]
@@ -685,7 +695,7 @@ class NativeGraph:
     def __call__(self) -> float:
         """Recompute every node from the leaves' .data, add ∂root/∂leaf into each leaf's .grad."""
         tape = self._tape
-        _check_registry(tape.ops, self._changed)
+        self._check(tape.ops.items())
         leaves, count = self._leaves, len(self._leaves)
         data = [leaf.data for leaf in leaves]
         grads = [leaf.grad for leaf in leaves]
@@ -723,15 +733,15 @@ class NativeGraph:
 
 
 def compile_native(root: Value, python: Callable[[Value], Any],
-                   changed: type[Exception]) -> NativeGraph:
+                   check: Check) -> NativeGraph:
     """Record root's graph as a tape and replay it natively.
 
     python compiles a graph with the Python backend (for the calls the loops do not run);
-    changed is the error of an op registered anew after compile() (the compiler's, passed
-    in: no import circle).
+    check raises RegistryChanged for an op registered anew after compile() (the compiler's,
+    passed in: no import circle).
     """
     _llvm()  # the extra's error, before any work
-    return NativeGraph(_Tape(root), python, changed)
+    return NativeGraph(_Tape(root), python, check)
 
 
 # ---- a training step: the parameters and the optimiser's state in arrays -------------------
@@ -754,11 +764,10 @@ class NativeTrainer:
     scratch, as one step runs at a time), the optimiser's state in arrays S1, S2."""
 
     def __init__(self, optimizer: Optimizer, replay: Callable[[Value, list[Value]], Any],
-                 changed: type[Exception]) -> None:
-        _llvm()
+                 check: Check) -> None:
         self.optimizer = optimizer
         self.params: list[Value] = list(optimizer.params)
-        self._replay, self._changed = replay, changed  # compiler's, passed in
+        self._replay, self._check = replay, check  # the compiler's, passed in
         count = len(self.params)
         self._D, self._G, self._L = _doubles(count), _doubles(count), _doubles(1)
         self._S1, self._S2, self._H = _doubles(count), _doubles(count), _doubles(_NUMBERS)
@@ -836,13 +845,16 @@ class NativeStep:
     """One recorded training step of a native Trainer: ``step(x)`` or ``step()``, the loss
     (before the update)."""
 
-    __slots__ = ("trainer", "tape", "_inputs", "_leaves", "_ctx", "_arrays", "_replayed")
+    __slots__ = ("trainer", "_tape", "_inputs", "_leaves", "_others", "_pack", "_ctx",
+                 "_arrays", "_replayed")
 
     def __init__(self, trainer: NativeTrainer, tape: _Tape, inputs: int) -> None:
-        self.trainer, self.tape = trainer, tape
+        self.trainer, self._tape = trainer, tape
         count = len(trainer.params)
         self._inputs = (count, count + inputs)  # the slots of the inputs
         self._leaves = tape.leaves[count:]  # the inputs and the other leaves
+        self._others = tape.leaves[count + inputs:]
+        self._pack = struct.Struct(f"={inputs}d").pack_into
         self._ctx = array("q")
         self._arrays = -1
         self._replayed: Any = None
@@ -850,14 +862,16 @@ class NativeStep:
     @property
     def source(self) -> str:
         """The tape (parameters first, then the inputs)."""
-        return self.tape.text()
+        return self._tape.text()
+
+    tape = source
 
     def _read(self, D: array[float], leaves: list[Value], at: int) -> None:
         """The leaves' data into D[at:], as floats."""
         data = [leaf.data for leaf in leaves]
         for x in data:
             if x.__class__ is not float:
-                names = walk(self.tape.root).names
+                names = walk(self._tape.root).names
                 data = [as_float(x, f"compiled step: leaf {names[leaf]!r}")
                         for x, leaf in zip(data, leaves)]
                 break
@@ -869,11 +883,12 @@ class NativeStep:
         x: the inputs' values, in order (array('d') or a list of floats); without it, the
         inputs' leaves are read.
         """
-        trainer, tape = self.trainer, self.tape
-        _check_registry(tape.ops, trainer._changed)
+        trainer, tape = self.trainer, self._tape
+        trainer._check(tape.ops.items())
         if self._arrays != trainer._arrays:
             self._ctx = tape.context(trainer._D, trainer._G, trainer._L, trainer._S1,
-                                     trainer._S2, trainer._H, 0, len(trainer.params))
+                                     trainer._S2, trainer._H, 0, len(trainer.params),
+                                     len(trainer.params))
             self._arrays = trainer._arrays
         D, (first, stop) = trainer._D, self._inputs
         if x is None:
@@ -881,10 +896,10 @@ class NativeStep:
         else:
             if isinstance(x, array) and x.typecode == "d" and len(x) == stop - first:
                 D[first:stop] = x
-            else:
-                D[first:stop] = array("d", as_floats(x, stop - first, "step: x"))
-            if stop - first < len(self._leaves):
-                self._read(D, self._leaves[stop - first:], stop)
+            else:  # (pack_into: the fastest copy of a list of floats into D)
+                self._pack(D, 8 * first, *as_floats(x, stop - first, "step: x"))
+            if self._others:
+                self._read(D, self._others, stop)
         rule, H = trainer._rule, trainer._H
         kind = NONE
         if rule == "sgd":
@@ -909,12 +924,12 @@ class NativeStep:
         """The error of node ``at``, raised by the Python backend on this step's data."""
         stop = self._inputs[1]
         if self._replayed is None:
-            self._replayed = self.trainer._replay(self.tape.root, self.tape.leaves[:stop])
+            self._replayed = self.trainer._replay(self._tape.root, self._tape.leaves[:stop])
         self._replayed(self.trainer._D[:stop].tolist())
-        node = self.tape.nodes[at]
+        node = self._tape.nodes[at]
         raise RuntimeError(f"native step: op {node.op!r} failed here but not on the Python "
                            "backend")
 
     def __repr__(self) -> str:
-        return (f"<NativeStep of {self.tape.root!r}: {len(self.trainer.params)} parameters, "
+        return (f"<NativeStep of {self._tape.root!r}: {len(self.trainer.params)} parameters, "
                 f"{len(self._leaves)} other leaves>")

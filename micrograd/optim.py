@@ -66,11 +66,14 @@ class Optimizer:
         if set(state) != set(mine):
             raise ValueError(f"{name}.load_state: state must have the keys {sorted(mine)}, "
                              f"got {preview(sorted(state))}")
+        taken = {}
         for key, values in state.items():
             if len(values) != len(self.params):
                 raise ValueError(f"{name}.load_state: {key!r} has {len(values)} values for "
                                  f"{len(self.params)} parameters")
-            self._set_state(key, [as_float(x, f"{name}.load_state: {key!r}") for x in values])
+            taken[key] = [as_float(x, f"{name}.load_state: {key!r}") for x in values]
+        for key, floats in taken.items():  # all checked first: a bad state changes nothing
+            self._set_state(key, floats)
 
     def _set_state(self, key: str, values: list[float]) -> None:
         """Store one of state()'s lists (a subclass with state defines it)."""

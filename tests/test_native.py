@@ -40,6 +40,11 @@ FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
     "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
     "linear1": lambda a, b: Value.linear([], [], a),
     "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
+    # python nodes: computed by Python in the middle of the native forward
+    "a³": lambda a, b: a**3,
+    "leaky_relu(a)": lambda a, b: a.leaky_relu(0.1),
+    "ce(a, b)": lambda a, b: apply("cross_entropy", a, b, target=1),
+    "logsumexp(a, b)": lambda a, b: apply("logsumexp", a, b),
 }
 
 
@@ -228,3 +233,28 @@ def test_int_leaf_data_take_the_python_path() -> None:
     assert loss == math.tanh(4.0) == eager.data
     root.backward()
     assert replayed == x.grad
+
+
+def test_an_op_registered_anew_after_compile_is_refused() -> None:
+    from micrograd.compiler import RegistryChanged, Trainer
+    ops.register("twice_n", lambda x: 2.0 * x, lambda x, out: (2.0,))
+    w = Value(1.0)
+    graph = micrograd.compile(apply("twice_n", w), backend="native")
+    step = Trainer(micrograd.SGD([w], lr=0.1), backend="native").compile(apply("twice_n", w))
+    ops.unregister("twice_n")
+    with pytest.raises(RegistryChanged, match="'twice_n' was unregistered"):
+        graph()
+    ops.register("twice_n", lambda x: 2.0 * x, lambda x, out: (2.0,))
+    try:
+        with pytest.raises(RegistryChanged, match="'twice_n' was registered anew"):
+            step()
+    finally:
+        ops.unregister("twice_n")
+
+
+def test_a_leaf_root() -> None:
+    x = Value(2.5)
+    x.grad = 1.0
+    graph = micrograd.compile(x, backend="native")
+    assert graph() == 2.5 and x.grad == 2.0  # backward() on a leaf: grad += 1
+    assert graph.leaves == (x,)

@@ -125,3 +125,43 @@ def test_adam_rejects_bad_hyperparameters_naming_them(make, options: dict, argum
 def test_optimizers_reject_a_parameter_that_is_not_a_value() -> None:
     with pytest.raises(TypeError, match="AdamW: parameter 1"):
         AdamW([Value(1.0), 2.0])  # type: ignore[list-item]
+
+
+def test_load_state_takes_what_state_gives() -> None:
+    a, b = Value(1.0), Value(-2.0)
+    adam, twin = Adam([a, b], lr=0.1), Adam([Value(1.0), Value(-2.0)], lr=0.1)
+    for opt in (adam, twin):
+        for p, g in zip(opt.params, (0.5, -1.5)):
+            p.grad = g
+        opt.step()
+    fresh = Adam([Value(1.0), Value(-2.0)], lr=0.1)
+    fresh.load_state(adam.state())
+    fresh.steps = adam.steps
+    for p, q in zip(fresh.params, adam.params):
+        p.data, p.grad = q.data, 0.25
+    for opt in (fresh, twin):
+        for p in opt.params:
+            p.grad = 0.25
+        opt.step()
+    assert [p.data for p in fresh.params] == [p.data for p in twin.params]
+    assert fresh.state() == twin.state() != adam.state()
+    momentum = SGD([a], lr=0.1, momentum=0.5)
+    momentum.load_state({"velocity": [3]})
+    assert momentum.state() == {"velocity": [3.0]}
+    SGD([a], lr=0.1).load_state({})  # plain SGD: no state
+    with pytest.raises(ValueError, match=r"Adam.load_state: state must have the keys \['m', 'v'\]"):
+        fresh.load_state({"m": [0.0, 0.0]})
+    with pytest.raises(ValueError, match="'velocity' has 2 values for 1 parameters"):
+        momentum.load_state({"velocity": [0.0, 1.0]})
+    with pytest.raises(TypeError, match="'velocity'"):
+        momentum.load_state({"velocity": ["fast"]})
+    assert momentum.state() == {"velocity": [3.0]}
+    with pytest.raises(TypeError, match="'v'"):
+        fresh.load_state({"m": [1.0, 2.0], "v": [1.0, None]})
+    assert fresh.state() == twin.state()  # a bad state changes nothing
+
+
+def test_advance_is_adams_schedule() -> None:
+    opt = Adam([Value(1.0)], lr=0.1, betas=(0.8, 0.9))
+    assert opt.advance() == (0.1 / (1.0 - 0.8), (1.0 - 0.9) ** 0.5) and opt.steps == 1
+    assert opt.advance() == (0.1 / (1.0 - 0.8**2), (1.0 - 0.9**2) ** 0.5) and opt.steps == 2
