@@ -11,14 +11,20 @@ node's operands (each pair is a product forward and two terms backward).
 Native (``compile(root, backend="native")``, the ``[native]`` extra): the chain at 10^4 and
 10^5 nodes, seconds to record its tape (the median of 3 compiles, after one untimed compile
 that builds the loops' machine code once per process), under 1 s at 10^5 nodes and linear:
-µs per node at 10^5 over µs per node at 10^4.
+µs per node at 10^5 over µs per node at 10^4. What the first native compile of a process
+pays on top (importing llvmlite, the loops compiled to machine code) is timed apart, in a
+fresh subprocess.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import statistics
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 from time import perf_counter
 
 from benchmarks import harness
@@ -72,13 +78,38 @@ def native_seconds(root: Value, runs: int = 3) -> float:
     return statistics.median(times)
 
 
+FIRST = """
+import json, time
+from micrograd import Value, compile
+t0 = time.perf_counter()
+compile(Value(1.0) * 2.0, backend="native")
+first = time.perf_counter() - t0
+t0 = time.perf_counter()
+compile(Value(1.0) * 2.0, backend="native")
+print(json.dumps({"first": first, "next": time.perf_counter() - t0}))
+"""
+
+
+def native_first_seconds() -> float:
+    """Seconds the first native compile of a fresh process takes over the next one (importing
+    llvmlite, compiling the loops), measured in a subprocess."""
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", FIRST], capture_output=True, text=True,
+                          timeout=120, cwd=root, check=True)
+    times = json.loads(proc.stdout.splitlines()[-1])
+    return float(times["first"] - times["next"])
+
+
 def native_rows(sizes: list[int]) -> list[harness.Row]:
     """Per size: native compile seconds (under 1 s at 100k nodes) and µs per node; then the
     ratio of µs per node, largest size over smallest (1 = linear)."""
     if not harness.native_available():
         return [harness.skipped_native("compile native")]
     compile(Value(1.0) * 2.0, backend="native")  # the loops' machine code, once per process
-    rows, per_node = [], []
+    rows = [harness.Row("compile native", "s the first native compile of a process adds "
+                        "(llvmlite imported, the loops compiled; a subprocess)",
+                        native_first_seconds())]
+    per_node = []
     for n in sizes:
         seconds = native_seconds(chain(n))
         per_node.append(1e6 * seconds / n)

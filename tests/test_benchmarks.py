@@ -482,7 +482,8 @@ def test_compile_size_measures_a_chain() -> None:
 
 def test_compile_size_native_rows_and_their_skip(monkeypatch: pytest.MonkeyPatch) -> None:
     require_module("llvmlite")
-    rows = compile_size.native_rows([1_000, 3_000])
+    first, *rows = compile_size.native_rows([1_000, 3_000])
+    assert first.workload == "compile native" and first.engine is not None
     assert [r.workload for r in rows] == [
         "compile native chain 1,000 nodes", "compile native chain 1,000 nodes",
         "compile native chain 3,000 nodes", "compile native chain 3,000 nodes",
