@@ -33,6 +33,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from statistics import median
 from time import perf_counter
@@ -241,19 +242,12 @@ def run(n_points: int, inner: dict[str, int], repeat: int, torch: ModuleType | N
     ]
     rows[1].passed = harness.ratio_at_most(1.5)(rows[1])
 
-    def steady_row(key: str, metric: str, target: str = "", limit: float | None = None
-                   ) -> harness.Row:
-        line = harness.Row(name, metric, ms[key], ms["floor"], target=target,
-                           runs={"engine": results[key]["ms"], "floor": results["floor"]["ms"]})
-        if limit is not None:
-            line.passed = harness.ratio_at_most(limit)(line)
-        return line
-
-    rows.append(steady_row("trainer", "ms per step, compiled Trainer, steady"))
+    line = partial(harness.against_floor, results, name)  # line(engine, metric, target, check)
+    rows.append(line("trainer", "ms per step, compiled Trainer, steady"))
     if native:
-        rows += [steady_row("native", "ms per step, native graph + SGD over Values, steady"),
-                 steady_row("native trainer", "ms per step, native Trainer, steady",
-                            "≥ 5x faster than the floor", 0.2)]
+        rows += [line("native", "ms per step, native graph + SGD over Values, steady"),
+                 line("native trainer", "ms per step, native Trainer, steady",
+                      "≥ 5x faster than the floor", harness.ratio_at_most(0.2))]
     else:
         rows.append(harness.skipped_native(name))
     for label, directory in (others or {}).items():

@@ -19,6 +19,7 @@ through each layer z = W·h + b with ∂z/∂W = h, ∂z/∂h = W and the ReLU m
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from operator import mul
 from time import perf_counter
 from types import ModuleType
@@ -234,24 +235,14 @@ def run(n_points: int, inner: dict[str, int], repeat: int,
     results = harness.interleave(runners, repeat)
     name = "mlp_step"
     size = f"{n_points} pts, 2-{'-'.join(map(str, SIZES))}"
-    floor_ms = harness.median(results["floor"]["ms"])
-
-    def line(key: str, metric: str, target: str = "", limit: float | None = None
-             ) -> harness.Row:
-        row = harness.Row(name, metric, harness.median(results[key]["ms"]), floor_ms,
-                          target=target, runs={"engine": results[key]["ms"],
-                                               "floor": results["floor"]["ms"]})
-        if limit is not None:
-            row.passed = harness.ratio_at_most(limit)(row)
-        return row
-
+    line = partial(harness.against_floor, results, name)  # line(engine, metric, target, check)
     rows = [
         harness.row(results, name, f"ms per step ({size})", "ms",
                     "ratio ≤ 25", harness.ratio_at_most(25)),
         line("compiled", "ms per step, compiled"),
         line("trainer", "ms per step, compiled Trainer"),
-        line("native trainer", "ms per step, native Trainer", "≥ 5x faster than the floor", 0.2)
-        if native else harness.skipped_native(name),
+        line("native trainer", "ms per step, native Trainer", "≥ 5x faster than the floor",
+             harness.ratio_at_most(0.2)) if native else harness.skipped_native(name),
         harness.Row(name, "graph nodes per step", float(nodes)),
     ]
     return rows

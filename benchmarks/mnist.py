@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from functools import partial
 from operator import mul
 from time import perf_counter
 from typing import Any
@@ -182,19 +183,10 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
         run_one()
     results = harness.interleave(runners, repeat)
     trainer.sync()
-    floor_ms = harness.median(results["floor"]["ms"])
-
-    def line(name: str, metric: str, target: str = "",
-             check: Callable[[harness.Row], bool] | None = None) -> harness.Row:
-        row = harness.Row("mnist", metric, harness.median(results[name]["ms"]), floor_ms,
-                          target=target, runs={"engine": results[name]["ms"],
-                                               "floor": results["floor"]["ms"]})
-        if check is not None:
-            row.passed = bool(check(row))
-        return row
-
     if native:
         native_trainer.sync()
+    floor_ms = harness.median(results["floor"]["ms"])
+    line = partial(harness.against_floor, results, "mnist")  # line(engine, metric, target, check)
 
     def per_second(name: str) -> harness.Row:
         ms = harness.median(results[name]["ms"]) or math.nan
