@@ -424,8 +424,9 @@ class Trainer:
     When the Values are current: the trainer reads the parameters' data (and, native, the
     optimiser's state) when it is made and at ``load()``, and writes them, with the grads of
     the latest step, at ``sync()`` and when a ``with trainer:`` block ends. Between, the
-    parameters' Values (and a native trainer's optimiser's state) hold what they held before,
-    and a value set on one by hand is not seen until ``load()``. ``step(x)`` does not write x
+    parameters' Values (and a native trainer's optimiser's state; Adam's step count is kept
+    at once) hold what they held before, and a value set on one by hand is not seen until
+    ``load()``. ``step(x)`` does not write x
     into the input leaves. Other leaves (targets, constants) are read at every step, as
     floats; the grads of inputs and other leaves are not written.
     """

@@ -8,16 +8,17 @@ process, so the compile of a graph is the tape's making, linear in the graph. Th
 loop computes each node as its op's Python function does, the backward loop is chain_rule's
 one line, ``child.grad += local_grad * grad``, over the nodes in backward()'s order: the same
 IEEE operations in the same order, with no fast-math and no fused multiply-add, so the floats
-are ``backward()``'s, bit for bit; exp, log and tanh call the C library's functions, as
-CPython's math module does.
+are ``backward()``'s, bit for bit; exp, log, tanh and pow call the C library's functions,
+as CPython's math module and float ``**`` do.
 
-A node whose op has no form in the loops (a user's op, pow, leaky_relu, cross_entropy, …:
-op code PYTHON) is computed by Python in the middle of the forward pass: the loop returns its
-index, Python calls the op's forward and derivative on its operands from the arrays, as
-apply() does, and the loop resumes at the next node; the backward loop runs every node. A
-call whose leaves are not all floats, or that meets an op's error (a division by zero, the
-log of x <= 0, a user's op raising), is run by the Python backend, which gives the eager
-engine's result or raises the error the eager engine raises.
+An op with a param (leaky_relu's slope, pow's exponent) reads it per node from an array K.
+A node whose op has no form in the loops (a user's op, cross_entropy, logsumexp,
+bce_with_logits, pow_value: op code PYTHON) is computed by Python in the middle of the
+forward pass: the loop returns its index, Python calls the op's forward and derivative on
+its operands from the arrays, as apply() does, and the loop resumes at the next node; the
+backward loop runs every node. A call whose leaves are not all floats, or that meets an op's
+error (a division by zero, the log of x <= 0, a user's op raising), is run by the Python
+backend, which gives the eager engine's result or raises the error the eager engine raises.
 
 ``NativeTrainer`` (``compiler.Trainer(optimizer, backend="native")``) runs whole training
 steps so: the parameters in the first slots of arrays it owns, the grads set to 0, forward,
@@ -49,7 +50,9 @@ EXTRA = "pip install 'micrograd-notes[native]'"
 #: The ops the tape knows, by name, with their codes in the IR's switch.
 CODES: dict[str, int] = {"add": 0, "sub": 1, "mul": 2, "div": 3, "neg": 4, "exp": 5, "log": 6,
                          "tanh": 7, "relu": 8, "sigmoid": 9, "sum": 10, "linear": 11,
-                         "half_squared_error": 12}
+                         "half_squared_error": 12, "leaky_relu": 13, "pow": 14, "step": 15}
+#: The ops of CODES with a param, by name: the param, read from K[i] (node i's).
+PARAMS: dict[str, str] = {"leaky_relu": "slope", "pow": "exponent"}
 PYTHON = len(CODES)  # a node Python computes: the forward loop stops at it, then resumes
 
 # The two loops. Forward: nodes from..n-1, node i writes D[out[i]] and the local grads
@@ -63,10 +66,14 @@ _IR = r"""
 declare double @exp(double)
 declare double @log(double)
 declare double @tanh(double)
+declare double @pow(double, double)
 declare double @llvm.sqrt.f64(double)
+declare double @llvm.floor.f64(double)
+declare double @llvm.fabs.f64(double)
+declare double @llvm.copysign.f64(double, double)
 
 define i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D, double* %L,
-                    i32 %from, i32 %n) {
+                    double* %K, i32 %from, i32 %n) {
 entry:
   br label %head
 head:
@@ -115,7 +122,10 @@ body:
     i32 9, label %sigmoid
     i32 10, label %sum
     i32 11, label %linear
-    i32 12, label %hse ]
+    i32 12, label %hse
+    i32 13, label %leaky
+    i32 14, label %pow
+    i32 15, label %step ]
 add:
   %r_add = fadd double %a, %b
   store double %r_add, double* %rp
@@ -279,6 +289,64 @@ hse:
   store double %gy, double* %l0
   store double %dy, double* %l1
   br label %latch
+leaky:
+  %kp = getelementptr double, double* %K, i32 %i
+  %slope = load double, double* %kp
+  %lpos = fcmp ogt double %a, 0.0
+  %lneg = fcmp ole double %a, 0.0
+  %sa = fmul double %slope, %a
+  %r_leaky = select i1 %lpos, double %a, double %sa
+  store double %r_leaky, double* %rp
+  %gln = select i1 %lneg, double %slope, double 0x7FF8000000000000
+  %g_leaky = select i1 %lpos, double 1.0, double %gln
+  store double %g_leaky, double* %l0
+  br label %latch
+pow:
+  %kq = getelementptr double, double* %K, i32 %i
+  %ex = load double, double* %kq
+  %unordered = fcmp uno double %a, %ex
+  br i1 %unordered, label %pow_nan, label %pow_check
+pow_nan:
+  store double 0x7FF8000000000000, double* %rp
+  store double 0x7FF8000000000000, double* %l0
+  br label %latch
+pow_check:
+  %fl = call double @llvm.floor.f64(double %ex)
+  %magnitude = call double @llvm.fabs.f64(double %ex)
+  %notint = fcmp one double %fl, %ex
+  %infinite = fcmp oeq double %magnitude, 0x7FF0000000000000
+  %fractional = or i1 %notint, %infinite
+  %below = fcmp olt double %a, 0.0
+  %complex = and i1 %below, %fractional
+  %nought = fcmp oeq double %a, 0.0
+  %negexp = fcmp olt double %ex, 0.0
+  %pole = and i1 %nought, %negexp
+  %raises = or i1 %complex, %pole
+  br i1 %raises, label %stop, label %pow_ok
+pow_ok:
+  %r_pow = call double @pow(double %a, double %ex)
+  store double %r_pow, double* %rp
+  %em1 = fsub double %ex, 1.0
+  %pm1 = call double @pow(double %a, double %em1)
+  %dpow = fmul double %ex, %pm1
+  %under1 = fcmp olt double %ex, 1.0
+  %cusp = and i1 %nought, %under1
+  %sinf = call double @llvm.copysign.f64(double 0x7FF0000000000000, double %ex)
+  %gp1 = select i1 %cusp, double %sinf, double %dpow
+  %ezero = fcmp oeq double %ex, 0.0
+  %g_pow = select i1 %ezero, double 0.0, double %gp1
+  store double %g_pow, double* %l0
+  br label %latch
+step:
+  %up = fcmp ogt double %a, 0.0
+  %down = fcmp ole double %a, 0.0
+  %r_down = select i1 %down, double 0.0, double 0x7FF8000000000000
+  %r_step = select i1 %up, double 1.0, double %r_down
+  store double %r_step, double* %rp
+  %ordered = fcmp ord double %a, %a
+  %g_step = select i1 %ordered, double 0.0, double 0x7FF8000000000000
+  store double %g_step, double* %l0
+  br label %latch
 latch:
   %inext = add i32 %i, 1
   br label %head
@@ -346,6 +414,12 @@ define double* @reals(i64* %ctx, i32 %k) {
   ret double* %r
 }
 
+define double @number(double* %H, i32 %k) {
+  %p = getelementptr double, double* %H, i32 %k
+  %x = load double, double* %p
+  ret double %x
+}
+
 define i32 @count(i64* %ctx, i32 %k) {
   %p = getelementptr i64, i64* %ctx, i32 %k
   %a = load i64, i64* %p
@@ -371,8 +445,9 @@ entry:
   %root = call i32 @count(i64* %ctx, i32 13)
   %skip = call i32 @count(i64* %ctx, i32 15)
   %skipped = call i32 @count(i64* %ctx, i32 16)
+  %K = call double* @reals(i64* %ctx, i32 17)
   %at = call i32 @forward(i32* %op, i32* %out, i32* %start, i32* %args, double* %D,
-                          double* %L, i32 %first, i32 %n)
+                          double* %L, double* %K, i32 %first, i32 %n)
   %ran = icmp slt i32 %at, 0
   br i1 %ran, label %clear, label %stop
 stop:
@@ -415,26 +490,16 @@ entry:
   %S2 = call double* @reals(i64* %ctx, i32 8)
   %H = call double* @reals(i64* %ctx, i32 9)
   %P = call i32 @count(i64* %ctx, i32 14)
-  %h1 = getelementptr double, double* %H, i32 1
-  %lr = load double, double* %h1
-  %h2 = getelementptr double, double* %H, i32 2
-  %mu = load double, double* %h2
-  %h3 = getelementptr double, double* %H, i32 3
-  %c1 = load double, double* %h3
-  %h4 = getelementptr double, double* %H, i32 4
-  %beta2 = load double, double* %h4
-  %h5 = getelementptr double, double* %H, i32 5
-  %c2 = load double, double* %h5
-  %h6 = getelementptr double, double* %H, i32 6
-  %eps = load double, double* %h6
-  %h7 = getelementptr double, double* %H, i32 7
-  %decay = load double, double* %h7
-  %h8 = getelementptr double, double* %H, i32 8
-  %shrink = load double, double* %h8
-  %h9 = getelementptr double, double* %H, i32 9
-  %step = load double, double* %h9
-  %h10 = getelementptr double, double* %H, i32 10
-  %rc = load double, double* %h10
+  %lr = call double @number(double* %H, i32 1)
+  %mu = call double @number(double* %H, i32 2)
+  %c1 = call double @number(double* %H, i32 3)
+  %beta2 = call double @number(double* %H, i32 4)
+  %c2 = call double @number(double* %H, i32 5)
+  %eps = call double @number(double* %H, i32 6)
+  %decay = call double @number(double* %H, i32 7)
+  %shrink = call double @number(double* %H, i32 8)
+  %step = call double @number(double* %H, i32 9)
+  %rc = call double @number(double* %H, i32 10)
   br label %head
 head:
   %i = phi i32 [0, %entry], [%inext, %next]
@@ -513,9 +578,10 @@ _machine: tuple[Any, Any, Any] | None = None  # (engine, run, update), made once
 #: The fields of a call's context, 64-bit integers in this order: the tape's arrays, D, G, L,
 #: the optimiser's state S1 and S2, its numbers H, the node count n, the slots, the first
 #: slot whose grad starts at 0, the root's slot, the parameters' count P, and the slots
-#: skip..skip+skipped-1 whose grads no one reads (a trainer's inputs and other leaves).
+#: skip..skip+skipped-1 whose grads no one reads (a trainer's inputs and other leaves), and
+#: the nodes' params K.
 CONTEXT = ("op", "out", "start", "args", "D", "G", "L", "S1", "S2", "H", "n", "slots", "zero",
-           "root", "P", "skip", "skipped")
+           "root", "P", "skip", "skipped", "K")
 _NUMBERS = 11  # H: loss, lr, mu, 1-b1, b2, 1-b2, eps, decay, 1-lr*decay, step, rc
 NONE, SGD_PLAIN, SGD_MOMENTUM, ADAM, ADAM_L2, ADAMW = range(6)  # update kinds
 
@@ -525,7 +591,7 @@ def _llvm() -> Any:
     try:
         import llvmlite.binding as llvm  # type: ignore[import-untyped]
     except ImportError as err:
-        raise ImportError(f"compile(backend='native') needs llvmlite: {EXTRA}") from err
+        raise ImportError(f"backend='native' needs llvmlite: {EXTRA}") from err
     return llvm
 
 
@@ -577,7 +643,7 @@ class _Tape:
 
     Slots: the leaves ``first`` (in order), the graph's other leaves, then the interior nodes,
     children first. Per interior node: its op code (PYTHON where Python computes it), the
-    slot of its value, its operands' slots args[start[i]:start[i+1]].
+    slot of its value, its operands' slots args[start[i]:start[i+1]], its param (PARAMS).
     """
 
     def __init__(self, root: Value, first: Sequence[Value] = ()) -> None:
@@ -595,9 +661,13 @@ class _Tape:
         self.start = array("i", [0, *accumulate([len(node.children) for node in nodes])])
         self.out = array("i", range(base, base + len(nodes)))
         self.ops = {name: ops.get(name) for name in {node.op for node in nodes}}
-        code = {name: CODES[name] if name in CODES and op.builtin and not op.params else PYTHON
+        code = {name: CODES[name] if name in CODES and op.builtin
+                and set(op.params) == ({PARAMS[name]} if name in PARAMS else set()) else PYTHON
                 for name, op in self.ops.items()}
         self.codes = array("i", [code[node.op] for node in nodes])
+        native = {name for name in PARAMS if code.get(name, PYTHON) != PYTHON}
+        self.params = array("d", [node.params[PARAMS[node.op]] if node.op in native else 0.0
+                                  for node in nodes] if native else [0.0])
         self.python: dict[int, PythonNode] = {}
         if PYTHON in code.values():
             start, args = self.start, self.args
@@ -618,7 +688,7 @@ class _Tape:
                                     D, G, L, S1, S2, H]
         skipped = len(self.leaves) - skip
         return array("q", [*map(_address, arrays), len(self.nodes), self.slots, zero,
-                           self.root_slot, params, skip, skipped])
+                           self.root_slot, params, skip, skipped, _address(self.params)])
 
     def compute(self, at: int, D: array[float], L: array[float]) -> bool:
         """Node ``at`` by Python, as apply() makes it, into D and L: True, or False where the
@@ -765,6 +835,7 @@ class NativeTrainer:
 
     def __init__(self, optimizer: Optimizer, replay: Callable[[Value, list[Value]], Any],
                  check: Check) -> None:
+        _llvm()  # the extra's error, before any work
         self.optimizer = optimizer
         self.params: list[Value] = list(optimizer.params)
         self._replay, self._check = replay, check  # the compiler's, passed in

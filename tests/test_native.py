@@ -1,10 +1,12 @@
-"""compile(root, backend="native"): backward()'s floats, bit for bit; fallback; libm; the extra."""
+"""compile(root, backend="native"): backward()'s floats, bit for bit, python nodes among the
+native ones; errors as eager's; libm; the extra."""
 
 from __future__ import annotations
 
 import builtins
 import math
 import random
+import re
 import struct
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,9 +42,10 @@ FORMULAS: dict[str, Callable[[Any, Any], Any]] = {
     "linear": lambda a, b: Value.linear([a, b], [b, 2.0], a),
     "linear1": lambda a, b: Value.linear([], [], a),
     "½(a - b)²": lambda a, b: apply("half_squared_error", a, b),
-    # python nodes: computed by Python in the middle of the native forward
     "a³": lambda a, b: a**3,
+    "step(a) + a": lambda a, b: a.step() + a,
     "leaky_relu(a)": lambda a, b: a.leaky_relu(0.1),
+    # python nodes: computed by Python in the middle of the native forward
     "ce(a, b)": lambda a, b: apply("cross_entropy", a, b, target=1),
     "logsumexp(a, b)": lambda a, b: apply("logsumexp", a, b),
 }
@@ -211,8 +214,11 @@ def test_missing_llvmlite_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
         return real(name, *args, **kw)
 
     monkeypatch.setattr(builtins, "__import__", no_llvmlite)
-    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+    with pytest.raises(ImportError, match=r"backend='native' needs llvmlite: pip install "
+                       r"'micrograd-notes\[native\]'"):
         micrograd.compile(Value(1.0) * Value(2.0), backend="native")
+    with pytest.raises(ImportError, match=r"micrograd-notes\[native\]"):
+        micrograd.compiler.Trainer(micrograd.SGD([Value(1.0)], lr=0.1), backend="native")
 
 
 def test_unknown_backend() -> None:
@@ -258,3 +264,64 @@ def test_a_leaf_root() -> None:
     graph = micrograd.compile(x, backend="native")
     assert graph() == 2.5 and x.grad == 2.0  # backward() on a leaf: grad += 1
     assert graph.leaves == (x,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph_recipes(FORMULAS, bound=3.0, max_steps=10), st.integers(1, 4))
+def test_random_graphs_native_training_steps_are_eagers(recipe: Recipe, params: int) -> None:
+    """A native Trainer's step on a random graph (its first leaves parameters, the others
+    inputs given as x): the loss, the grads and the SGD update of eager's, bit for bit."""
+    from micrograd.compiler import Trainer
+    data = recipe[0]
+    params = min(params, len(data))
+    leaves = [Value(x) for x in data]
+    root = build_graph(FORMULAS, recipe, leaves)[-1]
+    trainer = Trainer(micrograd.SGD(leaves[:params], lr=0.25), backend="native")
+    inputs = [leaf for leaf in leaves[params:] if leaf is not root]
+    step = trainer.compile(root, inputs=inputs)
+    loss = step([leaf.data for leaf in inputs])
+    trainer.sync()
+    replayed = [(p.data, p.grad) for p in leaves[:params]]
+    for p, x in zip(leaves, data):
+        p.data, p.grad = x, 0.0
+    root.backward()
+    micrograd.SGD(leaves[:params], lr=0.25).step()
+    assert bits([loss]) == bits([root.data])
+    assert bits([x for pair in replayed for x in pair]) == bits(
+        [x for p in leaves[:params] for x in (p.data, p.grad)])
+
+
+@pytest.mark.parametrize("x", [math.nan, -0.0, 0.0, math.inf, -math.inf, 1e-300, -2.5, 3.0])
+def test_leaky_relu_and_step_in_the_loops_at_the_kink_and_nan(x: float) -> None:
+    """leaky_relu has a native form, its slope read per node, and step: eager's floats."""
+    def build(leaves: Sequence[Value]) -> Value:
+        return (leaves[0].leaky_relu(0.3) * 2.0 + leaves[0].leaky_relu(0.05)
+                + leaves[0].step() * 3.0)
+    leaves = [Value(x)]
+    assert "(Python)" not in micrograd.compile(build(leaves), backend="native").source
+    check(build, [x], [0.0])
+
+
+SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 0.5, -0.5, 1e-300,
+           -1e-300, 1e300, -1e300, 7.0, -3.0]
+
+
+@pytest.mark.parametrize("exponent", [0.0, -0.0, 1.0, 2.0, 3.0, -1.0, -2.0, -3.0, 0.5, -0.5,
+                                      2.5, 1e300, -1e300, math.inf, -math.inf, math.nan,
+                                      5e-324, 1023.0, 1025.0])
+def test_pow_in_the_loops_is_eagers_everywhere(exponent: float) -> None:
+    """pow has a native form (its exponent per node; libm's pow, as CPython's float ** calls
+    it): its value and local grad are eager's on special values, and the same errors."""
+    x = Value(2.0)
+    graph = micrograd.compile(x**exponent, backend="native")
+    assert "(Python)" not in graph.source
+    for value in SPECIAL:
+        x.data, x.grad = value, 0.0
+        try:
+            eager = Value(value) ** exponent
+        except (ValueError, ZeroDivisionError) as err:
+            with pytest.raises(type(err), match=re.escape(str(err))):
+                graph()
+            continue
+        eager.backward()
+        assert bits([graph(), x.grad]) == bits([eager.data, eager.children[0].grad]), value
