@@ -141,7 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_set, test_set = train_set[:60], test_set[:60]
     epochs = args.epochs if args.epochs is not None else 1 if args.quick else EPOCHS
     print(f"MLP(64, {SIZES}), softmax cross-entropy, SGD lr {LR}, one image per step: "
-          f"{len(train_set)} training images, {len(test_set)} test images, {epochs} epoch(s)\n")
+          f"{len(train_set):,} training images, {len(test_set)} test images, {epochs} epoch(s)")
+    print("eager: the graph built for every image; compiled: each digit's step recorded once and"
+          "\nreplayed as Python (compiler.Trainer); native: the same steps as machine code"
+          "\n(Trainer(..., backend='native')), the parameters kept in its arrays\n")
     names = ["eager", "compiled", "native"]
     missing = native_missing()
     if missing:
