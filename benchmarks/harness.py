@@ -11,6 +11,7 @@ and each row reports the median over the runs. The garbage collector stays on
 from __future__ import annotations
 
 import gc
+import importlib.util
 import math
 import os
 import platform
@@ -147,6 +148,19 @@ def row(
     return line
 
 
+def against_floor(results: Mapping[str, Mapping[str, list[float]]], workload: str,
+                  name: str, metric: str, target: str = "",
+                  check: Callable[[Row], bool] | None = None, key: str = "ms") -> Row:
+    """The row of ``results[name][key]`` against ``results["floor"][key]`` (medians), for a
+    workload whose engines are named runners beside one floor; its target checked."""
+    runs = {"engine": list(results[name][key]), "floor": list(results["floor"][key])}
+    line = Row(workload, metric, median(runs["engine"]), median(runs["floor"]), target=target,
+               runs=runs)
+    if check is not None:
+        line.passed = bool(check(line))
+    return line
+
+
 def ratio_at_most(limit: float) -> Callable[[Row], bool]:
     """A target: engine / floor ≤ limit."""
 
@@ -163,6 +177,18 @@ def engine_at_most(limit: float) -> Callable[[Row], bool]:
         return line.engine is not None and line.engine <= limit
 
     return check
+
+
+def native_available() -> bool:
+    """Whether the [native] extra (llvmlite) is installed: the native rows run only then."""
+    return importlib.util.find_spec("llvmlite") is not None
+
+
+def skipped_native(workload: str) -> Row:
+    """The row that stands for a workload's native rows when llvmlite is not installed."""
+    from micrograd.native import EXTRA
+
+    return Row(workload, f"native rows skipped: they need {EXTRA}", None)
 
 
 # ---- the machine -------------------------------------------------------------------
@@ -227,7 +253,8 @@ def table(rows: list[Row]) -> str:
         verdict = "" if r.passed is None else ("PASS" if r.passed else "FAIL")
         body.append([
             r.workload, r.metric, fmt(r.engine), fmt(r.floor),
-            "—" if ratio is None else f"{ratio:.1f}x", fmt(r.torch), r.target, verdict,
+            "—" if ratio is None else f"{ratio:.1f}x" if ratio >= 0.95 else f"{ratio:.2g}x",
+            fmt(r.torch), r.target, verdict,
         ])
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     right = {2, 3, 4, 5}

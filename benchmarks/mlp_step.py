@@ -6,7 +6,9 @@ update p ← p − lr·∂loss/∂p. ms per step, and the number of graph nodes 
 
 The engine side is written the way a user would write it: ``model(x1, x2)``,
 Value operators, ``Value.sum``, ``loss.backward()``, ``p.data -= lr * p.grad``.
-Compiled: the same loss recorded once with ``micrograd.compile`` and replayed each step.
+Compiled: the same loss recorded once with ``micrograd.compile`` and replayed each step;
+on a ``compiler.Trainer`` (the parameters and SGD on lists); and on a native Trainer
+(``backend="native"``, the ``[native]`` extra: machine-code arrays; skipped without llvmlite).
 
 Floor: the same network in floats with the backward pass derived by hand:
 ∂loss/∂score_i = −y_i/n where 1 − y_i·score_i > 0 (else 0, relu'(0) = 0), back
@@ -17,14 +19,16 @@ through each layer z = W·h + b with ∂z/∂W = h, ∂z/∂h = W and the ReLU m
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from operator import mul
 from time import perf_counter
 from types import ModuleType
 from typing import Any
 
 from benchmarks import harness
-from micrograd import Value, compile
+from micrograd import SGD, Value, compile
 from micrograd import data as datasets
+from micrograd.compiler import Trainer
 from micrograd.engine import topological_order
 from micrograd.nn import MLP
 
@@ -213,7 +217,11 @@ def run(n_points: int, inner: dict[str, int], repeat: int,
         floor_step(layers, data, LR)
 
     steps: dict[str, Callable[[], Any]] = {"engine": engine, "floor": floor,
-                                           "compiled": compiled_step(data)}
+                                           "compiled": compiled_step(data),
+                                           "trainer": trainer_step(data, "python")[1]}
+    native = harness.native_available()
+    if native:
+        steps["native trainer"] = trainer_step(data, "native")[1]
     if torch is not None:
         tl, tparams = torch_layers(torch, layers)
 
@@ -227,15 +235,27 @@ def run(n_points: int, inner: dict[str, int], repeat: int,
     results = harness.interleave(runners, repeat)
     name = "mlp_step"
     size = f"{n_points} pts, 2-{'-'.join(map(str, SIZES))}"
-    compiled = harness.Row(name, "ms per step, compiled", harness.median(results["compiled"]["ms"]),
-                           harness.median(results["floor"]["ms"]),
-                           runs={"engine": results["compiled"]["ms"]})
-    return [
+    line = partial(harness.against_floor, results, name)  # line(engine, metric, target, check)
+    rows = [
         harness.row(results, name, f"ms per step ({size})", "ms",
                     "ratio ≤ 25", harness.ratio_at_most(25)),
-        compiled,
+        line("compiled", "ms per step, compiled"),
+        line("trainer", "ms per step, compiled Trainer"),
+        line("native trainer", "ms per step, native Trainer", "≥ 5x faster than the floor",
+             harness.ratio_at_most(0.2)) if native else harness.skipped_native(name),
         harness.Row(name, "graph nodes per step", float(nodes)),
     ]
+    return rows
+
+
+def trainer_step(data: list[Sample], backend: str,
+                 lr: float = LR) -> tuple[Trainer, Callable[[], float]]:
+    """engine_step on a Trainer of the given backend: a model of its own, its loss recorded
+    once, each call zero grads, forward, backward and SGD on the trainer's arrays."""
+    model = make_model()
+    params = model.parameters()
+    trainer = Trainer(SGD(params, lr), backend=backend)
+    return trainer, trainer.compile(engine_loss(model, params, data))
 
 
 def compiled_step(data: list[Sample], lr: float = LR) -> Callable[[], float]:

@@ -5,10 +5,14 @@ MNIST's, the numbers are not). One step is one image: its pixels set, forward, b
 and the SGD update p ← p − lr·∂E/∂p of all 39,760 parameters. ms per image (and images/s).
 
 - engine: the graph rebuilt for every image, ``loss.backward()``, ``optimizer.step()``;
-- compiled: ``compiler.Trainer``, one recorded graph per class, the parameters and the SGD
+- compiled: ``compiler.Trainer``, one recorded step per class with the 784 input leaves as
+  ``inputs=``, each image's pixels passed in as floats, ``step(x)``; the parameters and the SGD
   update on lists (written back to the Values once, at the end);
 - compiled graph + Values: ``micrograd.compile`` replayed, then SGD over the Values (what
-  the package did before the Trainer).
+  the package did before the Trainer);
+- native Trainer (the ``[native]`` extra, llvmlite): the same with
+  ``Trainer(optimizer, backend="native")``: the step and the SGD update machine-code loops over
+  arrays that own the parameters. Without llvmlite its rows are skipped with a note.
 
 Floor: the same network in floats, written by hand with the same arithmetic as the graph:
 z = Σ w·x + b per neuron (``sum(map(mul, w, x))``), ReLU, the log-sum-exp loss, then
@@ -21,6 +25,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from functools import partial
 from operator import mul
 from time import perf_counter
 from typing import Any
@@ -93,12 +98,14 @@ def engine_step(model: MLP, optimizer: SGD, x: list[float], t: int) -> float:
     return loss.data
 
 
-def trainer_steps(model: MLP, optimizer: SGD, classes: list[int]) -> tuple[
-        Trainer, list[Value], dict[int, Callable[[], float]]]:
-    """A Trainer over the model, its 784 input leaves, and one compiled step per class."""
-    trainer = Trainer(optimizer)
+def trainer_steps(model: MLP, optimizer: SGD, classes: list[int], backend: str = "python"
+                  ) -> tuple[Trainer, dict[int, Callable[[list[float]], float]]]:
+    """A Trainer of the backend over the model, and per class a recorded step that takes the
+    784 pixels as floats, ``step(x)`` (the input leaves are its ``inputs=``)."""
+    trainer = Trainer(optimizer, backend=backend)
     xs = [Value(0.0, f"x{i}") for i in range(PIXELS)]
-    return trainer, xs, {t: trainer.compile(cross_entropy(model(*xs), t)) for t in classes}
+    return trainer, {t: trainer.compile(cross_entropy(model(*xs), t), inputs=xs)
+                     for t in classes}
 
 
 def set_inputs(xs: list[Value], x: list[float]) -> None:
@@ -120,13 +127,21 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
     eager_opt = SGD(eager_model.parameters(), LR)
     step_model = make_model()
     t0 = perf_counter()
-    trainer, xs, compiled = trainer_steps(step_model, SGD(step_model.parameters(), LR), classes)
+    trainer, compiled = trainer_steps(step_model, SGD(step_model.parameters(), LR), classes)
     compile_s = (perf_counter() - t0) / len(classes)
     graph_model = make_model()
     graph_params = graph_model.parameters()
     gxs = [Value(0.0, f"x{i}") for i in range(PIXELS)]
     graphs = {t: compile(cross_entropy(graph_model(*gxs), t)) for t in classes}
-    turn = {"engine": 0, "floor": 0, "compiled": 0, "graph": 0}
+    native = harness.native_available()
+    if native:
+        compile(Value(1.0) * 2.0, backend="native")  # once per process: not this graph's cost
+        native_model = make_model()
+        t0 = perf_counter()
+        native_trainer, native_compiled = trainer_steps(
+            native_model, SGD(native_model.parameters(), LR), classes, "native")
+        native_compile_s = (perf_counter() - t0) / len(classes)
+    turn = {"engine": 0, "floor": 0, "compiled": 0, "graph": 0, "native": 0}
 
     def sample(name: str) -> Sample:
         i = turn[name] = turn[name] + 1
@@ -142,8 +157,7 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
 
     def step() -> None:
         x, t = sample("compiled")
-        set_inputs(xs, x)
-        compiled[t]()
+        compiled[t](x)
 
     def graph() -> None:
         x, t = sample("graph")
@@ -154,33 +168,49 @@ def run(n_images: int, steps: int, repeat: int) -> list[harness.Row]:
         for p in graph_params:
             p.data -= LR * p.grad
 
+    def native_step() -> None:
+        x, t = sample("native")
+        native_compiled[t](x)
+
     inner = {"floor": steps, "compiled": steps, "graph": max(1, steps // 4),
-             "engine": max(1, steps // 20)}
+             "engine": max(1, steps // 20), "native": 10 * steps}
     runs: dict[str, Callable[[], Any]] = {"floor": floor, "compiled": step, "graph": graph,
                                           "engine": engine}
+    if native:
+        runs["native"] = native_step
     runners = {name: harness.steady(run, inner[name]) for name, run in runs.items()}
     for run_one in runs.values():  # warm-up: one untimed step each
         run_one()
     results = harness.interleave(runners, repeat)
     trainer.sync()
+    if native:
+        native_trainer.sync()
     floor_ms = harness.median(results["floor"]["ms"])
+    line = partial(harness.against_floor, results, "mnist")  # line(engine, metric, target, check)
 
-    def line(name: str, metric: str, target: str = "",
-             check: Callable[[harness.Row], bool] | None = None) -> harness.Row:
-        row = harness.Row("mnist", metric, harness.median(results[name]["ms"]), floor_ms,
-                          target=target, runs={"engine": results[name]["ms"],
-                                               "floor": results["floor"]["ms"]})
-        if check is not None:
-            row.passed = bool(check(row))
-        return row
+    def per_second(name: str) -> harness.Row:
+        ms = harness.median(results[name]["ms"]) or math.nan
+        return harness.Row("mnist", f"images/s, {LABELS[name]}", 1e3 / ms,
+                           1e3 / floor_ms if floor_ms else None)
 
-    ms = harness.median(results["compiled"]["ms"]) or math.nan
-    return [
+    rows = [
         line("engine", "ms per image, eager (MLP 784-50-10, cross-entropy)"),
         line("compiled", "ms per image, compiled Trainer", "ratio ≤ 1.5",
              harness.ratio_at_most(1.5)),
         line("graph", "ms per image, compiled graph + SGD over Values"),
-        harness.Row("mnist", "images/s, compiled Trainer", 1e3 / ms,
-                    1e3 / floor_ms if floor_ms else None),
+        per_second("compiled"),
         harness.Row("mnist", "s to compile one class's step", compile_s),
     ]
+    if not native:
+        return [*rows, harness.skipped_native("mnist")]
+    return [
+        *rows,
+        line("native", "ms per image, native Trainer, step(x)", "≥ 15x faster than the floor",
+             harness.ratio_at_most(1 / 15)),
+        per_second("native"),
+        harness.Row("mnist", "s to compile one class's step, native", native_compile_s,
+                    target="< 1 s", passed=native_compile_s < 1.0),
+    ]
+
+
+LABELS = {"compiled": "compiled Trainer", "native": "native Trainer"}

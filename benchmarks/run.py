@@ -68,6 +68,7 @@ class Config:
     record_sizes: list[int]
     compile_sizes: list[int]
     compile_widths: list[int]
+    native_sizes: list[int]
     mnist_images: int = 8  # random images the mnist steps cycle through
     mnist_steps: int = 100  # the floor's and the compiled step's per run (eager: a 20th)
     gpt_round: int = 20  # names per round of the gpt steps (each engine, the reference too)
@@ -80,7 +81,8 @@ class Config:
 FULL = Config(
     repeat=7,
     mlp_points=100,
-    mlp_inner={"engine": 3, "floor": 20, "torch": 1, "compiled": 20},
+    mlp_inner={"engine": 3, "floor": 20, "torch": 1, "compiled": 20, "trainer": 20,
+               "native trainer": 200},
     chain_sizes=[
         (200, {"engine": 50, "floor": 500, "torch": 5}),
         (100_000, {"engine": 1, "floor": 1, "torch": 1}),
@@ -89,25 +91,30 @@ FULL = Config(
     memory_n=100_000,
     net221_epochs={"engine": 100, "floor": 1000, "torch": 10, "train": 1000},
     karpathy_points=100,
-    karpathy_inner={"engine": 5, "compiled": 200, "floor": 200, "torch": 1},
+    karpathy_inner={"engine": 5, "compiled": 200, "floor": 200, "torch": 1, "trainer": 200,
+                    "native": 200, "native trainer": 1000},
     compile_sizes=[10_000, 100_000, 1_000_000],
     compile_widths=[10_000, 100_000],
+    native_sizes=[10_000, 100_000],
     record_sizes=[1_000, 10_000, 100_000],
 )
 
 QUICK = Config(
     repeat=1,
     mlp_points=10,
-    mlp_inner={"engine": 1, "floor": 1, "torch": 1, "compiled": 1},
+    mlp_inner={"engine": 1, "floor": 1, "torch": 1, "compiled": 1, "trainer": 1,
+               "native trainer": 1},
     chain_sizes=[(200, {"engine": 1, "floor": 1, "torch": 1}),
                  (2_000, {"engine": 1, "floor": 1, "torch": 1})],
     wide_n=2_000,
     memory_n=2_000,
     net221_epochs={"engine": 2, "floor": 2, "torch": 2},
     karpathy_points=4,
-    karpathy_inner={"engine": 1, "compiled": 2, "floor": 2, "torch": 1},
+    karpathy_inner={"engine": 1, "compiled": 2, "floor": 2, "torch": 1, "trainer": 2,
+                    "native": 2, "native trainer": 2},
     compile_sizes=[1_000, 4_000],
     compile_widths=[1_000, 4_000],
+    native_sizes=[1_000, 4_000],
     record_sizes=[1_000, 2_000],
     mnist_images=2,
     mnist_steps=2,
@@ -143,7 +150,8 @@ def run(config: Config, torch: ModuleType | None, only: Sequence[str] = WORKLOAD
         "wide": lambda: wide.run(config.wide_n, r, torch, config.torch_rounds_wide),
         "memory": lambda: memory.run(config.memory_n),
         "net221": lambda: net221.run(config.net221_epochs, r, torch),
-        "compile": lambda: compile_size.run(config.compile_sizes, config.compile_widths),
+        "compile": lambda: compile_size.run(config.compile_sizes, config.compile_widths,
+                                             config.native_sizes),
         "record": lambda: record.run(config.record_sizes, min(r, 3)),
         "gpt": lambda: gpt.run(config.gpt_round, min(r, 5), config.gpt_whole, config.gpt_check),
     }

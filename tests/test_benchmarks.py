@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
+from conftest import require_module  # noqa: E402
+
 from benchmarks import (  # noqa: E402
     chain,
     compile_size,
@@ -37,6 +39,7 @@ from benchmarks import (  # noqa: E402
 from benchmarks.run import main  # noqa: E402
 from micrograd import Value  # noqa: E402
 from micrograd.engine import topological_order  # noqa: E402
+from micrograd.native import EXTRA  # noqa: E402
 
 
 def assert_close(actual: list[float], expected: list[float], tol: float = 1e-9) -> None:
@@ -55,18 +58,36 @@ def test_mnist_floor_and_trainer_take_the_engines_steps() -> None:
     opt = mnist.SGD(eager.parameters(), mnist.LR)
     layers = mnist.layer_floats(mnist.make_model())
     replayed = mnist.make_model()
-    trainer, xs, steps = mnist.trainer_steps(replayed, mnist.SGD(replayed.parameters(), mnist.LR),
-                                             sorted({t for _, t in data}))
+    trainer, steps = mnist.trainer_steps(replayed, mnist.SGD(replayed.parameters(), mnist.LR),
+                                         sorted({t for _, t in data}))
     for x, t in data:
         expected = mnist.engine_step(eager, opt, x, t)
         assert_close([mnist.floor_step(layers, x, t, mnist.LR)], [expected])
-        mnist.set_inputs(xs, x)
-        assert steps[t]() == expected
+        assert steps[t](x) == expected
     trainer.sync()
     assert [p.data for p in replayed.parameters()] == [p.data for p in eager.parameters()]
     floats = [v for W, B in layers for v in [*(w for row in W for w in row), *B]]
     assert_close(floats, [v for W, B in mnist.layer_floats(eager)
                           for v in [*(w for row in W for w in row), *B]])
+
+
+def test_mnist_native_trainer_takes_the_engines_steps_bit_for_bit() -> None:
+    """The native rows' step, step(x) with the pixels as floats: the eager losses and, after
+    sync(), the eager parameters, ==."""
+    require_module("llvmlite")
+    data = mnist.images(3, seed=4)
+    eager = mnist.make_model()
+    opt = mnist.SGD(eager.parameters(), mnist.LR)
+    native = mnist.make_model()
+    trainer, steps = mnist.trainer_steps(native, mnist.SGD(native.parameters(), mnist.LR),
+                                         sorted({t for _, t in data}), "native")
+    before = [p.data for p in native.parameters()]
+    for x, t in data:
+        assert steps[t](x) == mnist.engine_step(eager, opt, x, t)
+    assert [p.data for p in native.parameters()] == before  # the trainer owns them until sync
+    trainer.sync()
+    assert [p.data for p in native.parameters()] == [p.data for p in eager.parameters()]
+    assert before != [p.data for p in eager.parameters()]  # the steps moved them
 
 
 # ---- mlp_step ----------------------------------------------------------------------
@@ -111,6 +132,20 @@ def test_mlp_floor_tracks_the_engine_over_several_steps() -> None:
         losses.append(loss.data)
     assert losses[-1] < losses[0]  # it is training, not standing still
     assert_close(mlp_step.flatten_like(model, layers), [p.data for p in params])
+
+
+@pytest.mark.parametrize("backend", ["python", "native"])
+def test_mlp_trainer_steps_are_the_engines(backend: str) -> None:
+    """The Trainer rows' step (each backend): the eager step's loss and parameters, ==."""
+    if backend == "native":
+        require_module("llvmlite")
+    data, model, params, _ = _engine_and_floor()
+    data = data[:12]
+    trainer, step = mlp_step.trainer_step(data, backend)
+    for _ in range(3):
+        assert step() == mlp_step.engine_step(model, params, data, mlp_step.LR).data
+    trainer.sync()
+    assert [p.data for p in trainer.params] == [p.data for p in params]
 
 
 def test_mlp_workload_shape() -> None:
@@ -159,6 +194,21 @@ def test_karpathy_floor_compiled_and_eager_take_the_same_steps() -> None:
         assert_close(floor_weights(floats), karpathy_weights(eager))
         losses.append(loss)
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("backend", ["python", "native"])
+def test_karpathy_trainer_steps_are_the_engines(backend: str) -> None:
+    """The Trainer rows' step (each backend): the eager step's loss and weights, ==."""
+    if backend == "native":
+        require_module("llvmlite")
+    data, layers = karpathy.moons(6), karpathy.weights()
+    eager = karpathy.value_model(Value, layers, data)
+    replayed = karpathy.value_model(Value, layers, data)
+    trainer, step = karpathy.trainer_step(replayed, backend)
+    for _ in range(3):
+        assert step() == karpathy.value_step(eager)
+    trainer.sync()
+    assert karpathy_weights(replayed) == karpathy_weights(eager)
 
 
 def test_karpathy_graph_has_no_linear_or_sum_node() -> None:
@@ -353,7 +403,18 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     workloads = {row["workload"].split()[0] for row in report["rows"]}
     assert workloads == {"karpathy", "mlp_step", "mnist", "chain", "wide", "memory", "net221",
                          "compile", "record", "gpt"}
+    native = [row for row in report["rows"] if "native" in row["metric"]]
+    if harness.native_available():  # every native row ran: mnist, the moons steps, compile
+        assert {r["workload"].split()[0] for r in native} == {"karpathy", "mlp_step", "mnist",
+                                                             "compile"}
+        assert not any("skipped" in r["metric"] for r in native)
+        assert "native Trainer" in proc.stdout and "≥ 15x faster than the floor" in proc.stdout
+    else:
+        assert {r["metric"] for r in native} == {f"native rows skipped: they need {EXTRA}"}
     for row in report["rows"]:
+        if row["metric"].startswith("native rows skipped"):
+            assert row["engine"] is None
+            continue
         assert row["engine"] is not None and math.isfinite(row["engine"])
         # a small run may see no garbage collection at all, and the gpt's losses may agree
         # with the reference's exactly; every other figure is a cost
@@ -417,3 +478,19 @@ def test_compile_size_measures_a_chain() -> None:
     rows = compile_size.run([1_000], [500])
     assert [r.passed for r in rows if r.target] == [True]
     assert {r.workload for r in rows} == {"compile linear 500 pairs", "compile chain 1,000 nodes"}
+
+
+def test_compile_size_native_rows_and_their_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_module("llvmlite")
+    first, *rows = compile_size.native_rows([1_000, 3_000])
+    assert first.workload == "compile native" and first.engine is not None
+    assert [r.workload for r in rows] == [
+        "compile native chain 1,000 nodes", "compile native chain 1,000 nodes",
+        "compile native chain 3,000 nodes", "compile native chain 3,000 nodes",
+        "compile native chain 1,000→3,000"]
+    seconds, per_node = rows[2].engine, rows[3].engine
+    assert seconds and per_node == pytest.approx(1e6 * seconds / 3_000)
+    assert rows[4].engine == pytest.approx(per_node / rows[1].engine)
+    monkeypatch.setattr(harness, "native_available", lambda: False)
+    (skipped,) = compile_size.native_rows([1_000])
+    assert skipped.engine is None and EXTRA in skipped.metric

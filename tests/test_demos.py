@@ -182,14 +182,34 @@ def test_moons_mlp_trains_and_draws_the_boundary(demo, tmp_path, capsys):
 # ---- spiral_adam ---------------------------------------------------------------------------
 
 
-def test_digits_trains_eager_and_compiled_to_the_same_parameters(demo, tmp_path, capsys):
+def test_digits_trains_eager_compiled_and_native_to_the_same_parameters(demo, tmp_path, capsys):
     require_module("sklearn")
+    require_module("llvmlite")
     out = run(demo("digits"), tmp_path, capsys)
-    assert "the same parameters after training, bit for bit: yes" in out
+    for name in ("compiled", "native"):
+        assert (f"{name} took the eager steps, bit for bit (all 2,410 parameters equal at the "
+                "end): yes") in out  # 64·32+32 + 32·10+10
     rows = {row[0]: row for row in markdown_rows(tmp_path / "digits.md")}
-    assert set(rows) == {"eager", "compiled"}
-    assert rows["eager"][2:] == rows["compiled"][2:]  # the same loss and accuracy
-    assert float(rows["compiled"][1].replace(",", "")) > 0
+    assert list(rows) == ["eager", "compiled", "native"]
+    assert rows["eager"][4:] == rows["compiled"][4:] == rows["native"][4:]  # loss, accuracy
+    speeds = {name: float(row[1].replace(",", "")) for name, row in rows.items()}
+    assert all(speed > 0 for speed in speeds.values())
+    for name, row in rows.items():  # "vs eager": images/s over eager's (rounded as shown)
+        ratio = float(row[2].removesuffix("x").replace(",", ""))
+        assert ratio == pytest.approx(speeds[name] / speeds["eager"], abs=0.06, rel=0.01)
+    assert rows["eager"][3] == "–"
+    assert float(rows["native"][3]) > 0  # seconds to compile
+
+
+def test_digits_without_llvmlite_runs_eager_and_compiled_and_names_the_extra(
+        demo, tmp_path, capsys, monkeypatch):
+    require_module("sklearn")
+    monkeypatch.setitem(sys.modules, "llvmlite", None)  # import llvmlite raises ImportError
+    monkeypatch.setitem(sys.modules, "llvmlite.binding", None)
+    out = run(demo("digits"), tmp_path, capsys)
+    assert "the native column needs the extra: pip install 'micrograd-notes[native]'" in out
+    assert "compiled took the eager steps, bit for bit" in out and "native took" not in out
+    assert [row[0] for row in markdown_rows(tmp_path / "digits.md")] == ["eager", "compiled"]
 
 
 def test_spiral_adam_trains_three_classes_and_draws_the_regions(demo, tmp_path, capsys):
