@@ -423,7 +423,10 @@ class Trainer:
 
     When the Values are current: the trainer reads the parameters' data (and, native, the
     optimiser's state) when it is made and at ``load()``, and writes them, with the grads of
-    the latest step, at ``sync()`` and when a ``with trainer:`` block ends. Between, the
+    the latest step, at ``sync()``, when a ``with trainer:`` block ends, and before a
+    model's ``state_dict()``, ``save()`` or ``train()`` reads the Values (micrograd.owners);
+    what a model's ``load_state_dict()``, ``load()`` or ``train()`` writes there, it reads
+    back. Between, the
     parameters' Values (and a native trainer's optimiser's state; Adam's step count is kept
     at once) hold what they held before, and a value set on one by hand is not seen until
     ``load()``. ``step(x)`` does not write x
