@@ -709,18 +709,30 @@ class _Tape:
             return False
         return True
 
-    def text(self) -> str:
-        """Per node, in forward order, its op and the slots it reads (Python's nodes marked)."""
-        count = len(self.leaves)
+    def text(self, skip: int | None = None) -> str:
+        """The tape as a learner reads it: the forward pass node by node, then the backward
+        pass, the chain rule unrolled (the grads of leaves from slot ``skip`` on not computed)."""
+        count, skip = len(self.leaves), len(self.leaves) if skip is None else skip
         names = walk(self.root).names
-        lines = [f"# tape of {len(self.nodes)} nodes over {count} leaves: slot = node"]
+        lines = [f"# tape of {len(self.nodes)} nodes over {count} leaves: D[slot] a value, "
+                 "G[slot] its grad, L[k] a local grad",
+                 "# forward, first node to last: D[node] = op(D[operands]), "
+                 "L[k] = ∂node/∂operand k"]
         lines += [f"D[{i}] = {names[leaf]}" for i, leaf in enumerate(self.leaves)]
         for i, node in enumerate(self.nodes):
             s, e = self.start[i], self.start[i + 1]
             operands = ", ".join([f"D[{a}]" for a in self.args[s:e]]
                                  + [f"{k}={v:g}" for k, v in node.params.items()])
+            local = f"L[{s}]" if e - s == 1 else f"L[{s}:{e}]"
             by = "  (Python)" if i in self.python else ""
-            lines.append(f"D[{self.out[i]}] = {node.op}({operands})  # {names[node]}{by}")
+            lines.append(f"D[{self.out[i]}] = {node.op}({operands})  # {names[node]}, "
+                         f"{local}{by}")
+        lines.append("# backward, last node to first: G[operand] += L[k] * G[node]")
+        lines.append(f"G[{self.root_slot}] += 1.0")
+        for i in reversed(range(len(self.nodes))):
+            lines += [f"G[{a}] += L[{k}] * G[{self.out[i]}]"
+                      for k in range(self.start[i], self.start[i + 1])
+                      if not skip <= (a := self.args[k]) < count]
         return "\n".join(lines)
 
 
@@ -749,8 +761,8 @@ class NativeGraph:
 
     @property
     def source(self) -> str:
-        """The tape: per node, in forward order, its op and the slots it reads (the chain rule
-        unrolled: backward runs these lines bottom to top, G[operand] += L · G[node])."""
+        """The tape: the forward pass node by node, then the backward pass, the chain rule
+        unrolled (G[operand] += L[k] · G[node])."""
         return self._tape.text()
 
     tape = source
@@ -932,8 +944,11 @@ class NativeStep:
 
     @property
     def source(self) -> str:
-        """The tape (parameters first, then the inputs)."""
-        return self._tape.text()
+        """The tape (parameters first, then the inputs; only the parameters' grads computed)."""
+        count = len(self.trainer.params)
+        rule = type(self.trainer.optimizer).__name__
+        return (self._tape.text(skip=count) + f"\n# then {rule}'s update of the parameters "
+                f"D[0:{count}] from their grads G[0:{count}]")
 
     tape = source
 

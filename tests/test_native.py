@@ -8,6 +8,7 @@ import random
 import re
 import struct
 import warnings
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import micrograd
 from micrograd import Value, apply, ops
 from micrograd.losses import half_squared_error
 from micrograd.nn import MLP
+from micrograd.walk import walk
 
 require_module("llvmlite")
 
@@ -125,6 +127,27 @@ def test_sync_writes_interior_nodes() -> None:
     root.backward()
     assert seen == [(n.data, n.grad, n.local_grads) for n in (root, root.children[0])]
     assert "tanh(" in graph.source and "mul(" in graph.source
+
+
+def test_the_tape_text_is_the_chain_rule_the_loops_run() -> None:
+    # the backward lines of source, run as Python over the eager local grads, give backward()'s
+    # leaf grads, bit for bit: the text is the loops' own order, not a paraphrase of it
+    a, b = Value(0.7, "a"), Value(-1.3, "b")
+    root = Value.sum([(a * b).tanh(), a.exp() / (b * b + 1.0), a * a]).relu()
+    text = micrograd.compile(root, backend="native").source
+    named = {name: node for node, name in walk(root).names.items()}
+    L: dict[int, float] = {}
+    for line in text.splitlines():
+        found = re.fullmatch(r"D\[\d+\] = \w+\(.*\)  # (\S+), L\[(\d+)(?::(\d+))?\]", line)
+        if found:
+            name, s, e = found[1], int(found[2]), int(found[3] or int(found[2]) + 1)
+            L.update(zip(range(s, e), named[name].local_grads))
+    slot = {named[m[2]]: int(m[1]) for m in re.finditer(r"^D\[(\d+)\] = (\w+)$", text, re.M)}
+    G: defaultdict[int, float] = defaultdict(float)
+    exec(text[text.index("# backward"):], {"L": L, "G": G})
+    root.backward()
+    assert {a, b} < set(slot) and len(L) == sum(len(n.children) for n in named.values())
+    assert bits([G[slot[a]], G[slot[b]]]) == bits([a.grad, b.grad]) and a.grad and b.grad
 
 
 def test_op_errors_come_from_the_python_backend() -> None:
