@@ -153,12 +153,8 @@ def against_floor(results: Mapping[str, Mapping[str, list[float]]], workload: st
                   check: Callable[[Row], bool] | None = None, key: str = "ms") -> Row:
     """The row of ``results[name][key]`` against ``results["floor"][key]`` (medians), for a
     workload whose engines are named runners beside one floor; its target checked."""
-    runs = {"engine": list(results[name][key]), "floor": list(results["floor"][key])}
-    line = Row(workload, metric, median(runs["engine"]), median(runs["floor"]), target=target,
-               runs=runs)
-    if check is not None:
-        line.passed = bool(check(line))
-    return line
+    return row({"engine": results[name], "floor": results["floor"]}, workload, metric, key,
+               target, check)
 
 
 def ratio_at_most(limit: float) -> Callable[[Row], bool]:

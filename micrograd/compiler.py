@@ -426,12 +426,11 @@ class Trainer:
     the latest step, at ``sync()``, when a ``with trainer:`` block ends, and before a
     model's ``state_dict()``, ``save()`` or ``train()`` reads the Values (micrograd.owners);
     what a model's ``load_state_dict()``, ``load()`` or ``train()`` writes there, it reads
-    back. Between, the
-    parameters' Values (and a native trainer's optimiser's state; Adam's step count is kept
-    at once) hold what they held before, and a value set on one by hand is not seen until
-    ``load()``. ``step(x)`` does not write x
-    into the input leaves. Other leaves (targets, constants) are read at every step, as
-    floats; the grads of inputs and other leaves are not written.
+    back. Between, the parameters' Values (and a native trainer's optimiser's state; Adam's
+    step count is kept at once) hold what they held before, and a value set on one by hand
+    is not seen until ``load()``. ``step(x)`` does not write x into the input leaves. Other
+    leaves (targets, constants) are read at every step, as floats; the grads of inputs and
+    other leaves are not written.
     """
 
     def __init__(self, optimizer: Optimizer, backend: str = "python") -> None:

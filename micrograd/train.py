@@ -485,6 +485,18 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
 
     if replay is None:
         return rebuilt
+    if whole:
+        record = replay
+        batch: list[Callable[[], float]] = []  # the batch's graph, once recorded
+
+        def replayed_whole() -> float:
+            if not batch:
+                batch.append(record(batch_loss()))
+            elif advance is not None:
+                advance(len(samples))
+            return batch[0]()
+
+        return replayed_whole
     weight = Value(1.0 / len(samples), "1/n")  # what the sum node's grad is: ∂(s/n)/∂s
     step, _ = _sample_step(model, loss, replay, weight)
 
@@ -494,19 +506,7 @@ def _batch_step(model: Module, loss: Callable[[Any, Any], Value],
             step(inputs, target)
         return weight.grad / len(samples)
 
-    if not whole:
-        return replayed
-    record = replay
-    batch: list[Callable[[], float]] = []  # the batch's graph, once recorded
-
-    def replayed_whole() -> float:
-        if not batch:
-            batch.append(record(batch_loss()))
-        elif advance is not None:
-            advance(len(samples))
-        return batch[0]()
-
-    return replayed_whole
+    return replayed
 
 
 def _step(optimizer: Optimizer, hidden_mask: list[bool], max_grad: float,
